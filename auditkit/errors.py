@@ -1,0 +1,57 @@
+"""The one exception tree of auditkit; only the CLI maps it to exit codes.
+
+::
+
+    AuditkitError
+    ├── SpecError          a spec (or rubric) file is malformed; carries every located issue
+    ├── CatalogError       a shop catalog is missing, unreadable or violates its schema
+    ├── VendorError        a vendor could not be built or configured (not a failed request)
+    ├── EvidenceError      the evidence store is unreadable or belongs to another spec
+    └── ResultsError       a run directory has no readable results to render
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AuditkitError(Exception):
+    """Base of every error auditkit raises on purpose."""
+
+
+@dataclass(frozen=True)
+class SpecIssue:
+    """One located problem in a spec file: ``file:line key.path: message``."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where} {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class SpecError(AuditkitError):
+    """A spec file failed to parse or validate; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[SpecIssue]) -> None:
+        self.issues = list(issues)
+        super().__init__("\n".join(str(issue) for issue in self.issues))
+
+
+class CatalogError(AuditkitError):
+    """A shop catalog is missing, unreadable, or violates the catalog schema."""
+
+
+class VendorError(AuditkitError):
+    """A vendor adapter could not be built from its spec."""
+
+
+class EvidenceError(AuditkitError):
+    """The evidence store cannot be used for this run."""
+
+
+class ResultsError(AuditkitError):
+    """A run directory holds no readable results."""

@@ -1,0 +1,115 @@
+"""Result types shared by the metrics, scoring and report stages: plain dataclasses."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["pass", "warn", "fail", "inconclusive"]
+Direction = Literal["higher_is_worse", "lower_is_worse"]
+VERDICTS: tuple[Verdict, ...] = ("pass", "warn", "fail", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Where a metric turns from pass to warn to fail, and which way is worse."""
+
+    warn: float
+    fail: float
+    direction: Direction = "higher_is_worse"
+    min_units: int = 10
+
+    def verdict(self, value: float, ci: tuple[float, float] | None, n: int) -> Verdict:
+        """Judge a value against the thresholds.
+
+        ``fail`` when the whole CI is past ``fail``, ``warn`` when the estimate is past
+        ``warn``, ``inconclusive`` when there are too few units or no value.
+        """
+        if n < self.min_units or value is None or not math.isfinite(value):
+            return "inconclusive"
+        sign = 1.0 if self.direction == "higher_is_worse" else -1.0
+        # The conservative end of the CI is the one nearest to "pass".
+        conservative = value if ci is None else (ci[0] if sign > 0 else ci[1])
+        if sign * (conservative - self.fail) >= 0:
+            return "fail"
+        if sign * (value - self.warn) >= 0:
+            return "warn"
+        return "pass"
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One measured quantity of the audit with its uncertainty and verdict."""
+
+    id: str
+    family: str
+    value: float
+    ci: tuple[float, float] | None
+    n: int
+    unit: str
+    verdict: Verdict
+    threshold: Threshold | None = None
+    p_value: float | None = None
+    by_group: dict[str, dict[str, float]] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        data = asdict(self)
+        data["ci"] = None if self.ci is None else list(self.ci)
+        return data
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """How much of the probe plan got a usable answer, and what went wrong otherwise."""
+
+    probes_planned: int
+    probes_answered: int
+    attempts: int
+    failures_by_kind: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def answer_rate(self) -> float:
+        """Share of planned probes with a usable answer."""
+        return self.probes_answered / self.probes_planned if self.probes_planned else 0.0
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Everything an audit produced: metrics, data quality and provenance."""
+
+    name: str
+    metrics: list[MetricResult]
+    data_quality: DataQuality
+    provenance: dict[str, Any]
+    run_dir: str | None = None
+
+    def metric(self, metric_id: str) -> MetricResult:
+        """The result of one metric by id (``KeyError`` lists the ids present)."""
+        for result in self.metrics:
+            if result.id == metric_id:
+                return result
+        raise KeyError(f"no metric {metric_id!r}; have {[m.id for m in self.metrics]}")
+
+    def to_frame(self) -> Any:
+        """One row per metric as a pandas DataFrame."""
+        import pandas as pd
+
+        rows = [
+            {
+                "id": m.id,
+                "family": m.family,
+                "value": m.value,
+                "ci_low": None if m.ci is None else m.ci[0],
+                "ci_high": None if m.ci is None else m.ci[1],
+                "p_value": m.p_value,
+                "n": m.n,
+                "unit": m.unit,
+                "verdict": m.verdict,
+            }
+            for m in self.metrics
+        ]
+        return pd.DataFrame(rows)

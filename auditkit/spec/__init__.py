@@ -1,0 +1,50 @@
+"""The audit spec: typed models, YAML loading with located errors, JSON Schema export."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from auditkit.spec._loader import load_spec, parse_yaml, spec_sha256, validate_document
+from auditkit.spec._models import (
+    AuditSpec,
+    InferenceSpec,
+    MetricSpec,
+    PersonaSpec,
+    ProbesSpec,
+    PythonVendorSpec,
+    ShopSpec,
+    SignatureSpec,
+    SimulatedOptions,
+    SimulatedVendorSpec,
+    SteeringSpec,
+    WorldSpec,
+)
+
+__all__ = [
+    "AuditSpec",
+    "InferenceSpec",
+    "MetricSpec",
+    "PersonaSpec",
+    "ProbesSpec",
+    "PythonVendorSpec",
+    "ShopSpec",
+    "SignatureSpec",
+    "SimulatedOptions",
+    "SimulatedVendorSpec",
+    "SteeringSpec",
+    "WorldSpec",
+    "load_spec",
+    "parse_yaml",
+    "spec_json_schema",
+    "spec_sha256",
+    "validate_document",
+]
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """The JSON Schema of an audit spec, for editors to complete and check spec files."""
+    schema = AuditSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "auditkit audit spec (format 1)"
+    return json.loads(json.dumps(schema, sort_keys=True))

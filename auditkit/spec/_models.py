@@ -1,0 +1,191 @@
+"""The audit spec as typed models: every key, its type, its default and its rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class WorldSpec(_Model):
+    """The built-in synthetic world: seeded shops with partly shared catalogs."""
+
+    shops: PositiveInt = Field(6, description="How many client shops to generate.")
+    items_per_shop: PositiveInt = Field(300, description="Catalog size of each shop.")
+    categories: PositiveInt = Field(12, description="Number of product categories.")
+    shared_fraction: Fraction = Field(
+        0.6, description="Share of each catalog drawn from products sold by several shops."
+    )
+    shop_taste: Fraction = Field(
+        0.7, description="How far each shop's own bestsellers depart from global popularity."
+    )
+
+
+class SignatureSpec(_Model):
+    """What makes a shop distinctive: its signature items and/or categories."""
+
+    categories: list[str] = Field(default_factory=list)
+    items: list[str] = Field(default_factory=list)
+
+
+class ShopSpec(_Model):
+    """A client shop with its own catalog file (CSV or Parquet, relative to the spec)."""
+
+    id: Identifier
+    catalog: Path
+    signature: SignatureSpec = Field(default_factory=SignatureSpec)
+
+
+class SteeringSpec(_Model):
+    """A planted segment effect of the simulated vendor."""
+
+    attribute: str
+    level: str
+    price_shift: float = Field(0.0, description="Negative steers the level to cheaper items.")
+    trend_shift: float = Field(0.0, description="Positive steers the level to trending items.")
+
+
+class SimulatedOptions(_Model):
+    """Knobs of the built-in simulated vendor (each one a plantable effect)."""
+
+    pooling: Fraction = Field(0.0, description="0 = each shop isolated, 1 = one global model.")
+    trend_weight: Annotated[float, Field(ge=0.0)] = 0.0
+    personalization: Annotated[float, Field(ge=0.0)] = 1.0
+    noise: Annotated[float, Field(ge=0.0)] = 0.3
+    steering: list[SteeringSpec] = Field(default_factory=list)
+
+
+class SimulatedVendorSpec(_Model):
+    """Audit the built-in simulated vendor (no network, no data needed)."""
+
+    adapter: Literal["simulated"]
+    name: str = "simulated vendor"
+    options: SimulatedOptions = Field(default_factory=SimulatedOptions)
+
+
+class PythonVendorSpec(_Model):
+    """Audit any Python object with ``recommend(request)``, built by ``factory(**options)``."""
+
+    adapter: Literal["python"]
+    name: str = "python vendor"
+    target: Annotated[
+        str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="'pkg.module:factory'")
+    ]
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+VendorSpec = Annotated[SimulatedVendorSpec | PythonVendorSpec, Field(discriminator="adapter")]
+
+
+class PersonaSpec(_Model):
+    """A synthetic customer type: taste (categories) and how much history it brings."""
+
+    id: Identifier
+    categories: list[str] = Field(
+        default_factory=list, description="Taste: history is drawn from these (empty = any)."
+    )
+    history_length: NonNegativeInt = Field(5, description="0 = a cold-start customer.")
+    customers: PositiveInt = Field(4, description="Distinct synthetic customers of this persona.")
+
+
+class ProbesSpec(_Model):
+    """The probe design: who asks, where, with which segment attributes."""
+
+    k: PositiveInt = Field(10, description="How many recommendations each probe asks for.")
+    personas: Annotated[list[PersonaSpec], Field(min_length=1)]
+    segments: dict[Identifier, Annotated[list[str], Field(min_length=1)]] = Field(
+        default_factory=dict, description="Segment attributes and their levels, sent as context."
+    )
+    counterfactual: list[str] = Field(
+        default_factory=list, description="Attributes to vary in counterfactual pair groups."
+    )
+    repetitions: NonNegativeInt = Field(
+        1, description="Identical repeats of each probe, to measure the vendor's own noise."
+    )
+
+    @field_validator("counterfactual")
+    @classmethod
+    def _counterfactual_attributes_exist(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        segments = info.data.get("segments", {})
+        for name in value:
+            if name not in segments:
+                raise ValueError(
+                    f"attribute {name!r} must be one of the segments {sorted(segments)}"
+                )
+            if len(segments[name]) < 2:
+                raise ValueError(f"attribute {name!r} must have at least 2 levels")
+        return value
+
+
+class MetricSpec(_Model):
+    """Threshold overrides for one metric (omitted values keep the metric's defaults)."""
+
+    warn: float | None = None
+    fail: float | None = None
+    min_units: PositiveInt | None = None
+
+
+class InferenceSpec(_Model):
+    """Settings of the confidence intervals and tests."""
+
+    n_resamples: Annotated[int, Field(ge=100)] = 1000
+    confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
+
+
+class AuditSpec(_Model):
+    """A whole audit: vendor, shops, probes, metrics. Loaded from YAML by `load_spec`."""
+
+    auditkit: Literal[1] = Field(description="Spec format version.")
+    name: str
+    description: str = ""
+    seed: int = Field(0, description="Every random choice of the audit flows from this seed.")
+    vendor: VendorSpec
+    world: WorldSpec | None = None
+    shops: list[ShopSpec] | None = None
+    probes: ProbesSpec
+    metrics: dict[str, MetricSpec] | None = Field(
+        None, description="Metric ids to compute, with threshold overrides (default: all)."
+    )
+    inference: InferenceSpec = Field(default_factory=InferenceSpec)
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    def with_base_dir(self, base_dir: Path) -> AuditSpec:
+        """A copy whose relative paths resolve against ``base_dir`` (the spec's folder)."""
+        copy = self.model_copy()
+        copy._base_dir = base_dir
+        return copy
+
+    def resolve_path(self, path: Path) -> Path:
+        """An absolute path for a path written in the spec."""
+        return path if path.is_absolute() else self._base_dir / path
+
+    @model_validator(mode="after")
+    def _one_source_of_shops(self) -> AuditSpec:
+        if (self.world is None) == (self.shops is None):
+            raise ValueError(
+                "give exactly one of 'world' (built-in shops) or 'shops' (catalog files)"
+            )
+        if self.shops is not None:
+            ids = [shop.id for shop in self.shops]
+            duplicated = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicated:
+                raise ValueError(f"shop ids must be unique; duplicated: {duplicated}")
+        return self
