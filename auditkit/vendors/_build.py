@@ -1,0 +1,47 @@
+"""Build the vendor an audit spec names: one entry per adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import cast
+
+import pandas as pd
+
+from auditkit.spec import AuditSpec, PythonVendorSpec, SimulatedVendorSpec
+from auditkit.vendors._base import Vendor
+from auditkit.vendors._python import load_python_vendor
+
+
+def _simulated(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame]) -> Vendor:
+    from auditkit.world import SimulatedVendor, Steering
+
+    options = cast(SimulatedVendorSpec, spec.vendor).options
+    steering = [
+        Steering(s.attribute, s.level, price_shift=s.price_shift, trend_shift=s.trend_shift)
+        for s in options.steering
+    ]
+    return SimulatedVendor(
+        catalogs,
+        seed=spec.seed,
+        pooling=options.pooling,
+        trend_weight=options.trend_weight,
+        personalization=options.personalization,
+        noise=options.noise,
+        steering=steering,
+    )
+
+
+def _python(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame]) -> Vendor:
+    vendor = cast(PythonVendorSpec, spec.vendor)
+    return load_python_vendor(vendor.target, dict(vendor.options))
+
+
+ADAPTERS: dict[str, Callable[[AuditSpec, Mapping[str, pd.DataFrame]], Vendor]] = {
+    "simulated": _simulated,
+    "python": _python,
+}
+
+
+def build_vendor(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame]) -> Vendor:
+    """The vendor object for ``spec.vendor``; the simulated one serves ``catalogs``."""
+    return ADAPTERS[spec.vendor.adapter](spec, catalogs)
