@@ -1,0 +1,98 @@
+"""Evidence → the long tables every metric reads.
+
+Tables (all pandas, string ids):
+
+``probes``      one row per planned probe: ``probe_id, shop_id, persona_id, customer_id, match_id,
+                pair_id (NA if unpaired), pair_attribute (NA if unpaired), repetition, k,
+                history (list of item ids)``, one ``segment.<attribute>`` column per segment
+                attribute, and ``answered`` (bool: the vendor gave a usable answer).
+``responses``   one row per recommended item of an answered probe: the probe's columns above
+                (without ``history``) plus ``rank`` (1-based), ``item_id``, ``item_key``,
+                ``category``, ``price``, ``popularity``, ``in_catalog``.
+``histories``   one row per history item: ``probe_id, shop_id, position, item_id, item_key,
+                category, price, popularity``.
+``catalogs``    every shop's catalog stacked, with ``shop_id`` and ``item_key``.
+
+``item_key`` is what makes items comparable across shops: the ``canonical_id`` when the catalog
+has one, else ``"<shop_id>:<item_id>"`` (a product only that shop sells).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+SEGMENT_PREFIX = "segment."
+ITEM_COLUMNS: tuple[str, ...] = ("item_key", "category", "price", "popularity")
+
+
+@dataclass(frozen=True)
+class AuditTables:
+    """The four tables the metrics read; see the module docstring for their columns."""
+
+    probes: pd.DataFrame
+    responses: pd.DataFrame
+    histories: pd.DataFrame
+    catalogs: pd.DataFrame
+
+    @property
+    def segment_columns(self) -> list[str]:
+        """The ``segment.<attribute>`` columns of the probes table, in order."""
+        return [c for c in self.probes.columns if c.startswith(SEGMENT_PREFIX)]
+
+
+def stack_catalogs(catalogs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Stack per-shop catalogs into one table with ``shop_id`` and ``item_key``."""
+    parts = []
+    for shop_id in sorted(catalogs):
+        part = catalogs[shop_id].copy()
+        part.insert(0, "shop_id", shop_id)
+        parts.append(part)
+    stacked = pd.concat(parts, ignore_index=True)
+    stacked["shop_id"] = stacked["shop_id"].astype("string")
+    stacked["item_key"] = stacked["canonical_id"].fillna(
+        stacked["shop_id"] + ":" + stacked["item_id"]
+    )
+    return stacked
+
+
+def _attach_items(long: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+    """Join item attributes by (shop_id, item_id); unknown items keep NA attributes."""
+    lookup = catalog[["shop_id", "item_id", *ITEM_COLUMNS]].assign(in_catalog=True)
+    out = long.merge(lookup, on=["shop_id", "item_id"], how="left", sort=False)
+    out["in_catalog"] = out["in_catalog"].fillna(False).astype(bool)
+    out["item_key"] = out["item_key"].fillna(out["shop_id"] + ":" + out["item_id"])
+    return out
+
+
+def build_tables(
+    probes: pd.DataFrame, answers: pd.DataFrame, catalogs: Mapping[str, pd.DataFrame]
+) -> AuditTables:
+    """Join the probe plan, the vendor's answers and the catalogs into `AuditTables`.
+
+    ``answers`` has one row per answered probe: ``probe_id`` and ``items`` (list of item ids,
+    best first). Probes without a row are kept in ``probes`` with ``answered = False``.
+    """
+    catalog = stack_catalogs(catalogs)
+    plan = probes.copy()
+    plan["answered"] = plan["probe_id"].isin(answers["probe_id"])
+    probe_columns = [c for c in plan.columns if c not in ("history", "answered")]
+
+    ranked = answers[["probe_id", "items"]].explode("items", ignore_index=True)
+    ranked = ranked.dropna(subset=["items"]).rename(columns={"items": "item_id"})
+    ranked["item_id"] = ranked["item_id"].astype("string")
+    # A vendor's duplicates and items past k are kept in evidence, not counted as exposure.
+    ranked = ranked.drop_duplicates(["probe_id", "item_id"], ignore_index=True)
+    ranked["rank"] = ranked.groupby("probe_id", sort=False).cumcount() + 1
+    responses = plan[probe_columns].merge(ranked, on="probe_id", how="inner", sort=False)
+    responses = responses[responses["rank"] <= responses["k"]].reset_index(drop=True)
+    responses = _attach_items(responses, catalog)
+
+    hist = plan[["probe_id", "shop_id", "history"]].explode("history", ignore_index=True)
+    hist = hist.dropna(subset=["history"]).rename(columns={"history": "item_id"})
+    hist["item_id"] = hist["item_id"].astype("string")
+    hist["position"] = hist.groupby("probe_id", sort=False).cumcount()
+    histories = _attach_items(hist, catalog).drop(columns="in_catalog")
+    return AuditTables(probes=plan, responses=responses, histories=histories, catalogs=catalog)

@@ -1,0 +1,18 @@
+"""Probes: the audit's experiment design, the runner and the evidence store."""
+
+from auditkit.probes.design import design_probes, request_context
+from auditkit.probes.evidence import EVIDENCE_FILE, Attempt, EvidenceStore, answers_sha256
+from auditkit.probes.runner import RunProgress, build_requests, judge_answer, run_probes
+
+__all__ = [
+    "EVIDENCE_FILE",
+    "Attempt",
+    "EvidenceStore",
+    "RunProgress",
+    "answers_sha256",
+    "build_requests",
+    "design_probes",
+    "judge_answer",
+    "request_context",
+    "run_probes",
+]

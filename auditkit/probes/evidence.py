@@ -1,0 +1,165 @@
+"""The evidence store: every request and answer, append-only, in one SQLite file.
+
+One row per attempt, committed as soon as the answer arrives, so a killed run loses at most
+the requests in flight and a resumed run sends only what has no usable answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from auditkit.errors import EvidenceError
+
+EVIDENCE_FILE = "evidence.sqlite"
+RAW_LIMIT = 65_536
+SCHEMA_VERSION = "1"
+OTHER_SPEC = (
+    "{path}: evidence was recorded for another spec (sha256 {found}); this spec is {expected}. "
+    "Use a new run directory, or the spec that made this evidence."
+)
+STATUSES: tuple[str, ...] = ("ok", "invalid", "error")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    probe_id TEXT NOT NULL,
+    request_sha256 TEXT NOT NULL,
+    request TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'invalid', 'error')),
+    problem TEXT,
+    latency_ms REAL,
+    items TEXT,
+    scores TEXT,
+    explanations TEXT,
+    raw TEXT,
+    raw_truncated INTEGER NOT NULL DEFAULT 0,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_probe ON attempts (probe_id, status);
+"""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One request sent to the vendor and what came back."""
+
+    probe_id: str
+    request: dict[str, Any]
+    status: str
+    latency_ms: float | None
+    items: list[str] | None = None
+    scores: list[float] | None = None
+    explanations: list[str | None] | None = None
+    raw: Any = None
+    problem: str | None = None
+
+
+def request_sha256(request: dict[str, Any]) -> str:
+    """Hash of a request's canonical JSON: the same probe always hashes the same."""
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
+
+
+class EvidenceStore:
+    """SQLite evidence of one run directory (WAL mode; each attempt its own transaction)."""
+
+    def __init__(self, path: str | Path, *, spec_sha256: str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        found = self._meta("spec_sha256")
+        if found is None:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("spec_sha256", spec_sha256), ("schema_version", SCHEMA_VERSION)],
+                )
+        elif found != spec_sha256:
+            self.close()
+            raise EvidenceError(
+                OTHER_SPEC.format(path=self.path, found=found, expected=spec_sha256)
+            )
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def record(self, attempt: Attempt) -> None:
+        """Append one attempt and commit it at once."""
+        raw = _dump(attempt.raw)
+        truncated = raw is not None and len(raw) > RAW_LIMIT
+        self._db.execute(
+            "INSERT INTO attempts (probe_id, request_sha256, request, status, problem,"
+            " latency_ms, items, scores, explanations, raw, raw_truncated, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                attempt.probe_id,
+                request_sha256(attempt.request),
+                _dump(attempt.request),
+                attempt.status,
+                attempt.problem,
+                attempt.latency_ms,
+                _dump(attempt.items),
+                _dump(attempt.scores),
+                _dump(attempt.explanations),
+                raw[:RAW_LIMIT] if raw is not None else None,
+                int(truncated),
+                datetime.now(UTC).isoformat(timespec="milliseconds"),
+            ),
+        )
+
+    def answered(self) -> set[str]:
+        """Probe ids that already have a usable (``ok``) answer."""
+        rows = self._db.execute("SELECT DISTINCT probe_id FROM attempts WHERE status = 'ok'")
+        return {str(r[0]) for r in rows}
+
+    def attempts(self) -> pd.DataFrame:
+        """Every attempt, oldest first (items etc. still JSON text)."""
+        return pd.read_sql_query("SELECT * FROM attempts ORDER BY id", self._db)
+
+    def answers(self) -> pd.DataFrame:
+        """The first usable answer of each probe: ``probe_id``, ``items`` (list), sorted."""
+        frame = pd.read_sql_query(
+            "SELECT probe_id, items FROM attempts WHERE id IN"
+            " (SELECT MIN(id) FROM attempts WHERE status = 'ok' GROUP BY probe_id)"
+            " ORDER BY probe_id",
+            self._db,
+        )
+        frame["items"] = [json.loads(text) for text in frame["items"]]
+        return frame
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def __enter__(self) -> EvidenceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def answers_sha256(answers: pd.DataFrame) -> str:
+    """Hash of the answers the metrics read (probe id and items), independent of timing."""
+    digest = hashlib.sha256()
+    for probe_id, items in zip(answers["probe_id"], answers["items"], strict=True):
+        digest.update(json.dumps([probe_id, items], separators=(",", ":")).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
