@@ -1,0 +1,101 @@
+"""Every metric auditkit can compute, by id: a plain dict and two lookups.
+
+The ids are ``<family>.<name>``; a spec's ``metrics`` section names them, and the audit calls
+each ``compute`` with the same keyword options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from auditkit.frames import AuditTables
+from auditkit.metrics import homogenization, popularity, segments
+from auditkit.results import MetricResult, Threshold
+
+UNKNOWN_METRIC = "get_metric: name must be one of {valid}; got {value!r}"
+
+
+class MetricFunction(Protocol):
+    """The signature every metric shares."""
+
+    def __call__(
+        self,
+        tables: AuditTables,
+        *,
+        threshold: Threshold | None = ...,
+        n_resamples: int = ...,
+        confidence: float = ...,
+        seed: int = ...,
+    ) -> MetricResult:
+        """Compute the metric over the audit's tables."""
+        ...
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """A registered metric: its id, family, function, default threshold and a description."""
+
+    id: str
+    family: str
+    compute: MetricFunction
+    default_threshold: Threshold
+    description: str
+
+
+METRICS: dict[str, MetricDef] = {
+    definition.id: definition
+    for definition in (
+        MetricDef(
+            id=homogenization.METRIC_ID,
+            family=homogenization.FAMILY,
+            compute=homogenization.cross_shop_jaccard,
+            default_threshold=homogenization.DEFAULT_THRESHOLD,
+            description="Mean Jaccard overlap of matched customers' lists at different shops.",
+        ),
+        MetricDef(
+            id=popularity.METRIC_ID,
+            family=popularity.FAMILY,
+            compute=popularity.popularity_lift,
+            default_threshold=popularity.DEFAULT_THRESHOLD,
+            description="Mean relative popularity of recommendations over the probe's history.",
+        ),
+        MetricDef(
+            id=segments.METRIC_ID,
+            family=segments.FAMILY,
+            compute=segments.counterfactual_divergence,
+            default_threshold=segments.DEFAULT_THRESHOLD,
+            description=(
+                "Divergence of counterfactual twins' lists beyond repeats' divergence."
+            ),
+        ),
+    )
+}
+
+
+def metric_ids() -> tuple[str, ...]:
+    """The registered metric ids, in registry order."""
+    return tuple(METRICS)
+
+
+def get_metric(name: str) -> MetricDef:
+    """The registered metric called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A metric id such as ``"homogenization.cross_shop_jaccard"``.
+
+    Returns
+    -------
+    MetricDef
+
+    Raises
+    ------
+    KeyError
+        When ``name`` is not registered; the message lists the valid ids.
+    """
+    try:
+        return METRICS[name]
+    except (KeyError, TypeError):
+        raise KeyError(UNKNOWN_METRIC.format(valid=sorted(METRICS), value=name)) from None

@@ -1,0 +1,338 @@
+"""The inference core of auditkit: bootstrap intervals, a rank test and FDR control.
+
+Every metric reports a percentile bootstrap confidence interval over its independent unit
+(probe, pair group or match group); every hypothesis test reports a p-value, adjusted across
+the whole audit with Benjamini–Hochberg. Everything here is a pure function over arrays with
+keyword-only options; every random draw comes from
+``np.random.default_rng(np.random.SeedSequence(seed))``, never from a global generator.
+
+The boundary checks that every metric shares (its tables, threshold and inference options)
+live here too, so that all of them raise the one message template `INVALID_ARGUMENT`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from scipy import stats as _scipy_stats
+
+from auditkit.frames import AuditTables
+from auditkit.results import Threshold
+
+INVALID_ARGUMENT = "{where}: {key} must be {rule}; got {value!r}"
+RULE_POSITIVE_INT = "a positive integer"
+RULE_SEED = "a non-negative integer"
+RULE_CONFIDENCE = "a number strictly between 0 and 1"
+RULE_FINITE_1D = "a 1-D array of finite numbers"
+RULE_WEIGHTS = "a 1-D array of non-negative finite numbers as long as values"
+RULE_P_VALUES = "a 1-D sequence of numbers in [0, 1], NaN or None"
+RULE_ALTERNATIVE = "one of 'greater', 'less', 'two-sided'"
+RULE_COLUMNS = "a table with columns {columns}"
+RULE_TABLES = "an AuditTables"
+RULE_THRESHOLD = "a Threshold or None"
+
+ALTERNATIVES: tuple[str, ...] = ("greater", "less", "two-sided")
+
+# Index draws per chunk of resamples (resamples x units): about 64 MiB of int64 indices and
+# as much of gathered values, so n = 1,000,000 units and 1000 resamples stay bounded.
+_CHUNK_ELEMENTS = 1 << 23
+
+
+def _invalid(where: str, key: str, rule: str, value: object) -> ValueError:
+    return ValueError(INVALID_ARGUMENT.format(where=where, key=key, rule=rule, value=value))
+
+
+def check_inference_options(
+    where: str, *, n_resamples: object, confidence: object, seed: object
+) -> None:
+    """Raise `ValueError` (one template) unless the bootstrap options are usable.
+
+    Parameters
+    ----------
+    where : str
+        Who is checking (a function or metric id), the start of the message.
+    n_resamples, confidence, seed
+        The options as the caller received them.
+    """
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, Integral) or n_resamples < 1:
+        raise _invalid(where, "n_resamples", RULE_POSITIVE_INT, n_resamples)
+    if (isinstance(confidence, bool) or not isinstance(confidence, Real)
+            or not 0.0 < float(confidence) < 1.0):
+        raise _invalid(where, "confidence", RULE_CONFIDENCE, confidence)
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise _invalid(where, "seed", RULE_SEED, seed)
+
+
+def check_metric_inputs(
+    where: str,
+    tables: object,
+    threshold: object,
+    *,
+    n_resamples: object,
+    confidence: object,
+    seed: object,
+) -> None:
+    """Raise `ValueError` (one template) unless a metric's inputs are usable.
+
+    Parameters
+    ----------
+    where : str
+        The metric id, the start of the message.
+    tables, threshold, n_resamples, confidence, seed
+        The metric's arguments as it received them.
+    """
+    if not isinstance(tables, AuditTables):
+        raise _invalid(where, "tables", RULE_TABLES, type(tables).__name__)
+    if threshold is not None and not isinstance(threshold, Threshold):
+        raise _invalid(where, "threshold", RULE_THRESHOLD, threshold)
+    check_inference_options(where, n_resamples=n_resamples, confidence=confidence, seed=seed)
+
+
+def check_columns(where: str, key: str, frame: Any, columns: Sequence[str]) -> None:
+    """Raise `ValueError` (one template) unless ``frame`` has every one of ``columns``.
+
+    Parameters
+    ----------
+    where : str
+        Who is checking (a metric id), the start of the message.
+    key : str
+        How the caller names the table, e.g. ``"tables.responses"``.
+    frame : DataFrame
+        The table (anything with ``columns``).
+    columns : sequence of str
+        The columns the caller reads.
+    """
+    present = list(frame.columns)
+    if any(column not in present for column in columns):
+        rule = RULE_COLUMNS.format(columns=list(columns))
+        raise _invalid(where, key, rule, present)
+
+
+def _as_finite(where: str, key: str, values: Any) -> np.ndarray:
+    """``values`` as a 1-D float64 array of finite numbers, else raise."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _invalid(where, key, RULE_FINITE_1D, values) from None
+    if array.ndim != 1:
+        raise _invalid(where, key, RULE_FINITE_1D, array.shape)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        raise _invalid(where, key, RULE_FINITE_1D, float(array[bad][0]))
+    return array
+
+
+def _resample_statistics(values: np.ndarray, weights: np.ndarray | None, n_resamples: int,
+                         rng: np.random.Generator) -> np.ndarray:
+    """The statistic (mean, or ratio of sums) of ``n_resamples`` bootstrap resamples."""
+    n = len(values)
+    per_chunk = max(1, min(n_resamples, _CHUNK_ELEMENTS // n))
+    out = np.empty(n_resamples, dtype=np.float64)
+    for start in range(0, n_resamples, per_chunk):
+        size = min(per_chunk, n_resamples - start)
+        index = rng.integers(0, n, size=(size, n))
+        numerator = values[index].sum(axis=1)
+        if weights is None:
+            out[start:start + size] = numerator / n
+            continue
+        denominator = weights[index].sum(axis=1)
+        # A resample whose weights are all zero has no ratio; it is dropped below.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[start:start + size] = np.where(denominator > 0, numerator / denominator, np.nan)
+    return out
+
+
+def _percentile_interval(statistics: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The central ``confidence`` interval of the finite bootstrap statistics."""
+    finite = statistics[np.isfinite(statistics)]
+    if finite.size == 0:
+        return (math.nan, math.nan)
+    alpha = 1.0 - confidence
+    low, high = np.quantile(finite, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return (float(low), float(high))
+
+
+def bootstrap_ci(
+    values: Any,
+    *,
+    weights: Any = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of a mean over independent units.
+
+    With ``weights``, the statistic is the ratio of sums ``sum(values) / sum(weights)``, and
+    values and weights are resampled jointly (unit by unit).
+
+    Parameters
+    ----------
+    values : array-like of float, shape (n,)
+        One finite value per independent unit.
+    weights : array-like of float, shape (n,), optional
+        Non-negative finite denominators of a ratio estimator, one per unit.
+    n_resamples : int, default 1000
+        Bootstrap resamples. They are drawn in chunks so that memory stays bounded
+        (at most about 140 MiB whatever ``n``).
+    confidence : float, default 0.95
+        Coverage of the interval, strictly between 0 and 1.
+    seed : int, default 0
+        Seeds ``np.random.default_rng(np.random.SeedSequence(seed))``.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; ``(nan, nan)`` when there are fewer than two units (or no resample
+        has a positive sum of weights). The units are sorted before resampling, so the
+        interval depends on the units and the seed, never on the order they come in.
+
+    Raises
+    ------
+    ValueError
+        When an option or array is invalid (message `INVALID_ARGUMENT`).
+    """
+    where = "bootstrap_ci"
+    check_inference_options(where, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    array = _as_finite(where, "values", values)
+    weight_array = None
+    if weights is not None:
+        weight_array = _as_finite(where, "weights", weights)
+        if weight_array.shape != array.shape or (weight_array < 0).any():
+            raise _invalid(where, "weights", RULE_WEIGHTS, weight_array.shape)
+    if array.size < 2:
+        return (math.nan, math.nan)
+    # Sorted units make the interval a function of the set of units, not of their order.
+    order = np.argsort(array, kind="stable") if weight_array is None else np.lexsort(
+        (weight_array, array))
+    array = array[order]
+    weight_array = None if weight_array is None else weight_array[order]
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    statistics = _resample_statistics(array, weight_array, int(n_resamples), rng)
+    return _percentile_interval(statistics, float(confidence))
+
+
+def bootstrap_diff_ci(
+    a: Any,
+    b: Any,
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of ``mean(a) - mean(b)``.
+
+    The two samples are independent, so each is resampled on its own (with its own child
+    seed of ``seed``).
+
+    Parameters
+    ----------
+    a, b : array-like of float
+        One finite value per independent unit of each sample.
+    n_resamples : int, default 1000
+        Bootstrap resamples of each sample.
+    confidence : float, default 0.95
+        Coverage of the interval, strictly between 0 and 1.
+    seed : int, default 0
+        Root of the two samples' child seeds (``SeedSequence(seed).spawn(2)``).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; ``(nan, nan)`` when either sample has fewer than two units. As in
+        `bootstrap_ci`, the order of the units does not matter.
+
+    Raises
+    ------
+    ValueError
+        When an option or array is invalid (message `INVALID_ARGUMENT`).
+    """
+    where = "bootstrap_diff_ci"
+    check_inference_options(where, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    first = np.sort(_as_finite(where, "a", a))
+    second = np.sort(_as_finite(where, "b", b))
+    if first.size < 2 or second.size < 2:
+        return (math.nan, math.nan)
+    seed_a, seed_b = np.random.SeedSequence(seed).spawn(2)
+    stats_a = _resample_statistics(first, None, int(n_resamples), np.random.default_rng(seed_a))
+    stats_b = _resample_statistics(second, None, int(n_resamples), np.random.default_rng(seed_b))
+    return _percentile_interval(stats_a - stats_b, float(confidence))
+
+
+def mann_whitney_p(x: Any, y: Any, *, alternative: str = "greater") -> float:
+    """P-value of the Mann–Whitney U test that ``x`` tends to exceed ``y``.
+
+    Parameters
+    ----------
+    x, y : array-like of float
+        Two independent samples of finite values.
+    alternative : {"greater", "less", "two-sided"}, default "greater"
+        The alternative hypothesis, as in `scipy.stats.mannwhitneyu`.
+
+    Returns
+    -------
+    float
+        The p-value; ``nan`` when either sample is empty, and ``1.0`` when every value is
+        the same (every relabelling gives the same U, so nothing is unusual).
+
+    Raises
+    ------
+    ValueError
+        When an array or ``alternative`` is invalid (message `INVALID_ARGUMENT`).
+    """
+    where = "mann_whitney_p"
+    if alternative not in ALTERNATIVES:
+        raise _invalid(where, "alternative", RULE_ALTERNATIVE, alternative)
+    first = _as_finite(where, "x", x)
+    second = _as_finite(where, "y", y)
+    if first.size == 0 or second.size == 0:
+        return math.nan
+    pooled = np.concatenate([first, second])
+    if pooled.min() == pooled.max():
+        return 1.0
+    result = _scipy_stats.mannwhitneyu(first, second, alternative=alternative)
+    return float(result.pvalue)
+
+
+def benjamini_hochberg(p_values: Iterable[float | None]) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values) of a family of tests.
+
+    Parameters
+    ----------
+    p_values : sequence of float or None
+        One p-value per test; ``None`` and NaN mark tests that were not run.
+
+    Returns
+    -------
+    ndarray of float
+        The adjusted p-values in input order, computed over the present p-values only
+        (`scipy.stats.false_discovery_control` with ``method="bh"``); NaN where the input
+        was NaN or None.
+
+    Raises
+    ------
+    ValueError
+        When a p-value is not a number in [0, 1] (message `INVALID_ARGUMENT`).
+    """
+    where = "benjamini_hochberg"
+    raw = (p_values if isinstance(p_values, np.ndarray)
+           else np.asarray(list(p_values), dtype=object))
+    if raw.ndim != 1:
+        raise _invalid(where, "p_values", RULE_P_VALUES, raw.shape)
+    array = np.empty(raw.shape, dtype=np.float64)
+    for i, entry in enumerate(raw.tolist()):
+        try:
+            array[i] = math.nan if entry is None else float(entry)
+        except (TypeError, ValueError):
+            raise _invalid(where, "p_values", RULE_P_VALUES, entry) from None
+    present = ~np.isnan(array)
+    outside = present & ~((array >= 0.0) & (array <= 1.0))
+    if outside.any():
+        raise _invalid(where, "p_values", RULE_P_VALUES, float(array[outside][0]))
+    adjusted = np.full(array.shape, np.nan)
+    if present.any():
+        adjusted[present] = _scipy_stats.false_discovery_control(array[present], method="bh")
+    return adjusted

@@ -1,0 +1,107 @@
+import dataclasses
+import inspect
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tables import assert_same_result, random_inputs, shuffle_rows
+
+import auditkit.metrics
+from auditkit.metrics import METRICS, MetricDef, get_metric, metric_ids
+from auditkit.metrics.registry import UNKNOWN_METRIC
+from auditkit.results import VERDICTS, MetricResult, Threshold
+
+IDS = ["homogenization.cross_shop_jaccard", "popularity.lift",
+       "segment.counterfactual_divergence"]
+# The range every registered metric's value must stay in.
+BOUNDS = {
+    "homogenization.cross_shop_jaccard": (0.0, 1.0),
+    "popularity.lift": (-1.0, math.inf),
+    "segment.counterfactual_divergence": (-1.0, 1.0),
+}
+
+
+def test_public_surface_is_pinned():
+    assert sorted(auditkit.metrics.__all__) == [
+        "METRICS", "MetricDef", "benjamini_hochberg", "bootstrap_ci", "bootstrap_diff_ci",
+        "counterfactual_divergence", "cross_shop_jaccard", "get_metric", "mann_whitney_p",
+        "metric_ids", "popularity_lift",
+    ]
+    for name in auditkit.metrics.__all__:
+        assert hasattr(auditkit.metrics, name)
+
+
+def test_registry_ids_families_and_default_thresholds():
+    assert metric_ids() == tuple(IDS) == tuple(METRICS)
+    assert {m.id: m.family for m in METRICS.values()} == {
+        IDS[0]: "homogenization", IDS[1]: "popularity", IDS[2]: "segment"}
+    assert {m.id: (m.default_threshold.warn, m.default_threshold.fail)
+            for m in METRICS.values()} == {IDS[0]: (0.3, 0.5), IDS[1]: (0.5, 1.0),
+                                           IDS[2]: (0.1, 0.25)}
+    for name, definition in METRICS.items():
+        assert definition.id == name and definition.id.startswith(definition.family + ".")
+        assert definition.default_threshold.direction == "higher_is_worse"
+        assert definition.description.endswith(".")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        METRICS[IDS[0]].id = "other"  # type: ignore[misc]
+
+
+def test_get_metric_and_unknown_names_list_the_valid_ones():
+    assert get_metric(IDS[1]) is METRICS[IDS[1]]
+    assert isinstance(get_metric(IDS[0]), MetricDef)
+    with pytest.raises(KeyError) as excinfo:
+        get_metric("popularity.lfit")
+    assert excinfo.value.args[0] == UNKNOWN_METRIC.format(valid=sorted(IDS),
+                                                          value="popularity.lfit")
+    with pytest.raises(KeyError):
+        get_metric(["not", "hashable"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_every_metric_has_the_shared_keyword_only_signature(name):
+    parameters = inspect.signature(METRICS[name].compute).parameters
+    assert list(parameters) == ["tables", "threshold", "n_resamples", "confidence", "seed"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(parameters.values())[1:])
+    assert parameters["threshold"].default is None
+    assert parameters["n_resamples"].default == 1000
+    assert parameters["confidence"].default == 0.95 and parameters["seed"].default == 0
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_every_metric_defaults_to_the_registry_threshold(name):
+    result = METRICS[name].compute(random_inputs(0).tables(), n_resamples=100)
+    assert result.threshold == METRICS[name].default_threshold
+    assert result.id == name and result.family == METRICS[name].family
+    custom = Threshold(warn=-5.0, fail=-4.0, min_units=1)
+    assert METRICS[name].compute(random_inputs(0).tables(), threshold=custom,
+                                 n_resamples=100).threshold == custom
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**16), shops=st.integers(2, 4), repetitions=st.integers(0, 2))
+def test_every_metric_is_invariant_to_row_order_and_shop_labels_and_stays_in_bounds(
+        seed, shops, repetitions):
+    inputs = random_inputs(seed, shops=shops, repetitions=repetitions)
+    labels = {f"s{i}": f"shop-{(7 * i) % 11:02d}" for i in range(shops)}
+    tables = inputs.tables()
+    for name, definition in METRICS.items():
+        options = {"n_resamples": 50, "seed": seed}
+        result = definition.compute(tables, **options)
+        assert isinstance(result, MetricResult) and result.verdict in VERDICTS
+        low, high = BOUNDS[name]
+        assert math.isnan(result.value) or low <= result.value <= high
+        if result.ci is not None and not math.isnan(result.ci[0]):
+            assert low <= result.ci[0] <= result.ci[1] <= high
+        if result.p_value is not None:
+            assert 0.0 <= result.p_value <= 1.0
+        assert_same_result(result, definition.compute(shuffle_rows(tables, seed), **options))
+        assert_same_result(result, definition.compute(inputs.relabel_shops(labels).tables(),
+                                                      **options))
+        assert result.to_dict()["id"] == name
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_every_metric_rejects_something_that_is_not_tables(name):
+    with pytest.raises(ValueError, match=r"tables must be an AuditTables; got 'dict'"):
+        METRICS[name].compute({})  # type: ignore[arg-type]

@@ -1,0 +1,203 @@
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from auditkit.metrics import stats
+from auditkit.metrics.stats import (
+    INVALID_ARGUMENT,
+    RULE_ALTERNATIVE,
+    RULE_CONFIDENCE,
+    RULE_FINITE_1D,
+    RULE_P_VALUES,
+    RULE_POSITIVE_INT,
+    RULE_SEED,
+    RULE_WEIGHTS,
+    benjamini_hochberg,
+    bootstrap_ci,
+    bootstrap_diff_ci,
+    mann_whitney_p,
+)
+
+
+def message(where, key, rule, value):
+    return INVALID_ARGUMENT.format(where=where, key=key, rule=rule, value=value)
+
+
+# ---- bootstrap_ci ----------------------------------------------------------------------------
+
+def test_bootstrap_ci_agrees_with_scipy_percentile_within_monte_carlo_error():
+    x = np.random.default_rng(7).exponential(size=40)
+    ours = bootstrap_ci(x, n_resamples=4000, seed=1)
+    theirs = scipy_stats.bootstrap((x,), np.mean, method="percentile", n_resamples=4000,
+                                   rng=np.random.default_rng(2)).confidence_interval
+    # Each endpoint's Monte-Carlo SE at B = 4000 is about 0.05 standard errors of the mean.
+    se = x.std(ddof=1) / math.sqrt(len(x))
+    assert ours[0] == pytest.approx(theirs.low, abs=0.25 * se)
+    assert ours[1] == pytest.approx(theirs.high, abs=0.25 * se)
+
+
+def test_bootstrap_ci_of_a_ratio_agrees_with_scipy_paired_bootstrap():
+    rng = np.random.default_rng(3)
+    weights = rng.integers(1, 10, size=50).astype(float)
+    values = weights * rng.uniform(0.2, 0.8, size=50)
+    ours = bootstrap_ci(values, weights=weights, n_resamples=4000, seed=4)
+
+    def ratio(v, w, axis=-1):
+        return v.sum(axis=axis) / w.sum(axis=axis)
+
+    theirs = scipy_stats.bootstrap((values, weights), ratio, paired=True, method="percentile",
+                                   n_resamples=4000, rng=np.random.default_rng(5))
+    width = theirs.confidence_interval.high - theirs.confidence_interval.low
+    assert ours[0] == pytest.approx(theirs.confidence_interval.low, abs=0.1 * width)
+    assert ours[1] == pytest.approx(theirs.confidence_interval.high, abs=0.1 * width)
+    assert ours[0] < values.sum() / weights.sum() < ours[1]
+
+
+def test_bootstrap_ci_covers_the_true_mean_about_95_percent_of_the_time():
+    rng = np.random.default_rng(11)
+    samples = rng.normal(loc=1.0, size=(300, 60))
+    covered = [low <= 1.0 <= high for low, high in
+               (bootstrap_ci(s, n_resamples=400, seed=i) for i, s in enumerate(samples))]
+    # The percentile interval slightly under-covers at n = 60 (binomial SE here is 0.013).
+    assert 0.90 <= np.mean(covered) <= 0.98
+
+
+def test_bootstrap_ci_is_nan_below_two_units_and_degenerate_for_constants():
+    assert all(math.isnan(c) for c in bootstrap_ci([]))
+    assert all(math.isnan(c) for c in bootstrap_ci([3.0]))
+    assert bootstrap_ci([2.0, 2.0, 2.0]) == (2.0, 2.0)
+
+
+def test_bootstrap_ci_is_reproducible_and_seed_dependent():
+    x = np.random.default_rng(0).normal(size=30)
+    assert bootstrap_ci(x, seed=5) == bootstrap_ci(x, seed=5)
+    assert bootstrap_ci(x, seed=5) != bootstrap_ci(x, seed=6)
+
+
+def test_bootstrap_intervals_do_not_depend_on_the_order_of_units():
+    rng = np.random.default_rng(4)
+    x, w = rng.normal(size=30), rng.uniform(1, 2, size=30)
+    order = rng.permutation(30)
+    assert bootstrap_ci(x[order], seed=1) == bootstrap_ci(x, seed=1)
+    assert (bootstrap_ci(x[order], weights=w[order], seed=1)
+            == bootstrap_ci(x, weights=w, seed=1))
+    assert bootstrap_diff_ci(x[order], w, seed=1) == bootstrap_diff_ci(x, w[order], seed=1)
+
+
+def test_bootstrap_ci_does_not_depend_on_the_chunk_size(monkeypatch):
+    x = np.random.default_rng(2).normal(size=101)
+    whole = bootstrap_ci(x, n_resamples=999, seed=5)
+    monkeypatch.setattr(stats, "_CHUNK_ELEMENTS", 101 * 7)  # 143 chunks, the last one short
+    assert bootstrap_ci(x, n_resamples=999, seed=5) == whole
+
+
+def test_bootstrap_ci_of_a_ratio_drops_resamples_without_weight():
+    assert all(math.isnan(c) for c in bootstrap_ci([1.0, 2.0], weights=[0.0, 0.0]))
+    low, high = bootstrap_ci([1.0, 0.0, 3.0], weights=[1.0, 0.0, 1.0], n_resamples=200)
+    assert 0.0 <= low <= high <= 3.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key", "rule", "value"),
+    [
+        ({"n_resamples": 0}, "n_resamples", RULE_POSITIVE_INT, 0),
+        ({"n_resamples": 10.0}, "n_resamples", RULE_POSITIVE_INT, 10.0),
+        ({"n_resamples": True}, "n_resamples", RULE_POSITIVE_INT, True),
+        ({"confidence": 1.0}, "confidence", RULE_CONFIDENCE, 1.0),
+        ({"confidence": "0.9"}, "confidence", RULE_CONFIDENCE, "0.9"),
+        ({"seed": -1}, "seed", RULE_SEED, -1),
+        ({"weights": [1.0, 2.0]}, "weights", RULE_WEIGHTS, (2,)),
+        ({"weights": [1.0, -1.0, 1.0]}, "weights", RULE_WEIGHTS, (3,)),
+    ],
+)
+def test_bootstrap_ci_rejects_bad_options_with_one_template(kwargs, key, rule, value):
+    with pytest.raises(ValueError) as excinfo:
+        bootstrap_ci([1.0, 2.0, 3.0], **kwargs)
+    assert str(excinfo.value) == message("bootstrap_ci", key, rule, value)
+
+
+def test_bootstrap_ci_rejects_non_finite_and_non_1d_values():
+    with pytest.raises(ValueError) as excinfo:
+        bootstrap_ci([1.0, math.nan])
+    assert str(excinfo.value) == message("bootstrap_ci", "values", RULE_FINITE_1D, math.nan)
+    with pytest.raises(ValueError) as excinfo:
+        bootstrap_ci([[1.0, 2.0]])
+    assert str(excinfo.value) == message("bootstrap_ci", "values", RULE_FINITE_1D, (1, 2))
+
+
+# ---- bootstrap_diff_ci -----------------------------------------------------------------------
+
+def test_bootstrap_diff_ci_agrees_with_scipy_independent_two_sample_bootstrap():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(0.5, 1.0, size=35), rng.normal(0.0, 2.0, size=50)
+    ours = bootstrap_diff_ci(a, b, n_resamples=4000, seed=9)
+
+    def diff(x, y, axis=-1):
+        return x.mean(axis=axis) - y.mean(axis=axis)
+
+    theirs = scipy_stats.bootstrap((a, b), diff, method="percentile", n_resamples=4000,
+                                   rng=np.random.default_rng(10)).confidence_interval
+    se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    assert ours[0] == pytest.approx(theirs.low, abs=0.25 * se)
+    assert ours[1] == pytest.approx(theirs.high, abs=0.25 * se)
+
+
+def test_bootstrap_diff_ci_needs_two_units_in_each_sample():
+    assert all(math.isnan(c) for c in bootstrap_diff_ci([1.0, 2.0], [1.0]))
+    low, high = bootstrap_diff_ci([1.0, 1.0], [0.0, 0.0])
+    assert (low, high) == (1.0, 1.0)
+
+
+def test_bootstrap_diff_ci_messages_name_the_function():
+    with pytest.raises(ValueError) as excinfo:
+        bootstrap_diff_ci([1.0, 2.0], [1.0, math.inf])
+    assert str(excinfo.value) == message("bootstrap_diff_ci", "b", RULE_FINITE_1D, math.inf)
+
+
+# ---- mann_whitney_p --------------------------------------------------------------------------
+
+def test_mann_whitney_p_matches_scipy_one_sided():
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(0.3, 1.0, 40), rng.normal(0.0, 1.0, 30)
+    expected = scipy_stats.mannwhitneyu(x, y, alternative="greater").pvalue
+    assert mann_whitney_p(x, y) == pytest.approx(expected)
+    # Exact: x entirely above y, 2 vs 2 → P(U >= 4) = 1 / C(4, 2).
+    assert mann_whitney_p([3.0, 4.0], [1.0, 2.0]) == pytest.approx(1 / 6)
+
+
+def test_mann_whitney_p_degenerate_samples():
+    assert math.isnan(mann_whitney_p([], [1.0, 2.0]))
+    assert mann_whitney_p([0.5, 0.5], [0.5, 0.5, 0.5]) == 1.0
+    with pytest.raises(ValueError) as excinfo:
+        mann_whitney_p([1.0], [2.0], alternative="bigger")
+    assert str(excinfo.value) == message("mann_whitney_p", "alternative", RULE_ALTERNATIVE,
+                                         "bigger")
+
+
+# ---- benjamini_hochberg ----------------------------------------------------------------------
+
+def test_benjamini_hochberg_matches_the_step_up_definition():
+    p = np.array([0.01, 0.04, 0.03, 0.20, 0.005])
+    # Sorted: 0.005, 0.01, 0.03, 0.04, 0.20 → p * m / rank = 0.025, 0.025, 0.05, 0.05, 0.20,
+    # then the running minimum from the top leaves them as they are.
+    expected = np.array([0.025, 0.05, 0.05, 0.20, 0.025])
+    np.testing.assert_allclose(benjamini_hochberg(p), expected)
+
+
+def test_benjamini_hochberg_leaves_missing_p_values_nan_and_ignores_them():
+    adjusted = benjamini_hochberg([0.01, None, float("nan"), 0.04])
+    assert math.isnan(adjusted[1]) and math.isnan(adjusted[2])
+    np.testing.assert_allclose(adjusted[[0, 3]], [0.02, 0.04])
+    assert np.isnan(benjamini_hochberg([None, None])).all()
+    assert benjamini_hochberg([]).shape == (0,)
+
+
+def test_benjamini_hochberg_rejects_values_outside_0_1():
+    with pytest.raises(ValueError) as excinfo:
+        benjamini_hochberg([0.5, 1.5])
+    assert str(excinfo.value) == message("benjamini_hochberg", "p_values", RULE_P_VALUES, 1.5)
+    with pytest.raises(ValueError) as excinfo:
+        benjamini_hochberg([0.5, "low"])
+    assert str(excinfo.value) == message("benjamini_hochberg", "p_values", RULE_P_VALUES, "low")
