@@ -1,0 +1,159 @@
+"""``report.html``: one self-contained page a shop owner can read, rendered from results.
+
+The builder turns the results document into plain view data; the template only renders it,
+with autoescaping and ``StrictUndefined``. Nothing here computes a metric or calls a vendor.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from auditkit.reports._json import read_results
+
+REPORT_FILE = "report.html"
+MANIFEST_FILE = "manifest.json"
+FAMILY_TITLES: dict[str, str] = {
+    "homogenization": "Convergence across shops",
+    "popularity": "Reliance on trending items",
+    "segment": "Segment bias",
+}
+VERDICT_WORDS: dict[str, str] = {
+    "fail": "Problem found",
+    "warn": "Worth a look",
+    "pass": "No problem found",
+    "inconclusive": "Not enough evidence",
+}
+_CHART_WIDTH = 320
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def _interval_chart(metric: dict[str, Any]) -> dict[str, Any] | None:
+    """Pixel positions of the estimate, its CI and the thresholds on one shared axis."""
+    value = metric.get("value")
+    if value is None:
+        return None
+    ci = metric.get("ci") or [value, value]
+    threshold = metric.get("threshold") or {}
+    marks = [value, *(c for c in ci if c is not None)]
+    marks += [threshold[k] for k in ("warn", "fail") if threshold.get(k) is not None]
+    low, high = min(0.0, *marks), max(*marks)
+    pad = (high - low) * 0.08 or 1.0
+    low, high = low - pad, high + pad
+
+    def x(v: float) -> float:
+        return round(10 + (v - low) / (high - low) * (_CHART_WIDTH - 20), 1)
+
+    return {
+        "width": _CHART_WIDTH,
+        "value": x(value),
+        "ci_low": x(ci[0] if ci[0] is not None else value),
+        "ci_high": x(ci[1] if ci[1] is not None else value),
+        "warn": None if threshold.get("warn") is None else x(threshold["warn"]),
+        "fail": None if threshold.get("fail") is None else x(threshold["fail"]),
+        "zero": x(0.0),
+    }
+
+
+def _groups(by_group: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "rows": [{"level": k, "value": _format(v)} for k, v in sorted(vals.items())],
+        }
+        for name, vals in sorted(by_group.items())
+    ]
+
+
+def build_report(
+    document: dict[str, Any], manifest: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Turn a results document into the plain data the HTML template renders."""
+    metrics = document["metrics"]
+    families = []
+    for family in sorted(
+        {m["family"] for m in metrics}, key=lambda f: (f not in FAMILY_TITLES, f)
+    ):
+        rows = []
+        for m in (m for m in metrics if m["family"] == family):
+            ci = m.get("ci")
+            rows.append(
+                {
+                    "id": m["id"],
+                    "verdict": m["verdict"],
+                    "verdict_words": VERDICT_WORDS[m["verdict"]],
+                    "summary": m.get("summary", ""),
+                    "value": _format(m.get("value")),
+                    "ci": "–" if not ci else f"{_format(ci[0])} to {_format(ci[1])}",
+                    "p_value": _format(m.get("p_value")),
+                    "n": m["n"],
+                    "unit": m["unit"],
+                    "threshold": m.get("threshold"),
+                    "chart": _interval_chart(m),
+                    "groups": _groups(m.get("by_group") or {}),
+                    "details": {
+                        k: _format(v) for k, v in sorted((m.get("details") or {}).items())
+                    },
+                }
+            )
+        worst = next(
+            (
+                v
+                for v in ("fail", "warn", "inconclusive", "pass")
+                if any(r["verdict"] == v for r in rows)
+            ),
+            "pass",
+        )
+        families.append(
+            {
+                "id": family,
+                "title": FAMILY_TITLES.get(family, family.title()),
+                "verdict": worst,
+                "verdict_words": VERDICT_WORDS[worst],
+                "metrics": rows,
+            }
+        )
+    quality = document["data_quality"]
+    return {
+        "audit": document["audit"],
+        "verdicts": document["summary"]["verdicts"],
+        "families": families,
+        "quality": {**quality, "answer_rate": f"{quality['answer_rate']:.1%}"},
+        "manifest": manifest or {},
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("auditkit.reports", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_html(document: dict[str, Any], manifest: dict[str, Any] | None = None) -> str:
+    """Render the report page for a results document."""
+    return _environment().get_template("report.html.j2").render(**build_report(document, manifest))
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Re-render ``report.html`` in ``run_dir`` from its ``results.json`` (and manifest)."""
+    run_dir = Path(run_dir)
+    document = read_results(run_dir)
+    manifest_path = run_dir / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+    path = run_dir / REPORT_FILE
+    path.write_text(render_html(document, manifest), encoding="utf-8")
+    return path
