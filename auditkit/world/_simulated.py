@@ -1,0 +1,279 @@
+"""A simulated recommendation vendor whose every bias is a knob: the planted-effect fixture.
+
+Each item of the requesting shop gets a score, and the top ``k`` are returned::
+
+    score = (1 - pooling) * z(log shop popularity) + pooling * z(log pooled popularity)
+          + trend_weight * TREND_SCALE * trending
+          + personalization * PERSONALIZATION_SCALE * share of the history in the item's category
+          + noise * Gumbel(seed, shop_id, customer_id)
+          + for each matching steering rule:
+                price_shift * z(log price) + trend_shift * TREND_SCALE * trending
+
+``z`` standardizes within the shop; pooled popularity sums a product's popularity over every
+shop that carries it (exclusive items keep their own); ``trending`` marks the top
+``trending_top_n`` canonical products by pooled popularity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from auditkit.vendors._base import RecommendRequest, RecommendResponse
+from auditkit.world._generator import _integer, _invalid, _number, trending_keys
+
+if TYPE_CHECKING:
+    from auditkit.world._generator import World
+
+UNKNOWN_SHOP = "SimulatedVendor: shop_id must be one of {shops}; got {shop_id!r}"
+
+# A trending item with trend_weight = 1 jumps two within-shop standard deviations of
+# (log) popularity: a strong, unmistakable effect.
+TREND_SCALE = 2.0
+# A history entirely in one category lifts that category's items by four within-shop
+# standard deviations at personalization = 1, so they fill most of the list.
+PERSONALIZATION_SCALE = 4.0
+
+EXPLAIN_HISTORY = "Because you viewed items in {category}"
+EXPLAIN_TRENDING = "Trending now"
+EXPLAIN_SHOP = "Popular at this shop"
+EXPLAIN_NETWORK = "Popular across our network"
+
+
+@dataclass(frozen=True)
+class Steering:
+    """A planted segment effect: customers with ``context[attribute] == level`` are steered.
+
+    ``price_shift`` adds ``price_shift * z(log price)`` (negative steers toward cheaper items);
+    ``trend_shift`` adds ``trend_shift * TREND_SCALE`` to trending items.
+    """
+
+    attribute: str
+    level: str
+    price_shift: float = 0.0
+    trend_shift: float = 0.0
+
+
+@dataclass(frozen=True)
+class _ShopArrays:
+    """Everything ``recommend`` needs about one shop, precomputed."""
+
+    item_ids: np.ndarray
+    index: dict[str, int]
+    category_codes: np.ndarray
+    category_names: tuple[str, ...]
+    history_texts: tuple[str, ...]
+    base: np.ndarray
+    trending: np.ndarray
+    steering: tuple[np.ndarray, ...]
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    """Standardize within a shop; a constant column scores zero everywhere."""
+    std = values.std()
+    if not np.isfinite(std) or std == 0.0:
+        return np.zeros_like(values)
+    return (values - values.mean()) / std
+
+
+def _log_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """``log1p`` of a non-negative numeric column; missing values count as zero."""
+    return np.log1p(frame[column].astype("float64").fillna(0.0).to_numpy())
+
+
+def _noise_seed(seed: int, shop_id: str, customer_id: str) -> int:
+    """A 64-bit seed from (seed, shop, customer) only, so call order never matters."""
+    digest = hashlib.sha256(f"{seed}\x1f{shop_id}\x1f{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+class SimulatedVendor:
+    """A recommender whose homogenization, trend reliance and segment steering are knobs.
+
+    It serves the given catalogs, so tests can check that an audit detects what was planted.
+
+    Parameters
+    ----------
+    catalogs : mapping of str to DataFrame
+        Validated catalogs keyed by shop id (see `auditkit.catalogs.validate_catalog`).
+    seed : int, default 0
+        Seeds the noise together with the shop and customer ids.
+    pooling : float, default 0.0
+        0 ranks each shop by its own sales; 1 by sales pooled over all shops (one global
+        model: the same ordering of shared products at every shop).
+    trend_weight : float, default 0.0
+        Boost of globally trending products; 1.0 is a strong effect.
+    personalization : float, default 1.0
+        Boost of the history's categories; 1–2 fills most of the list with them.
+    noise : float, default 0.3
+        Scale of the Gumbel noise per (shop, customer); 0 makes the vendor deterministic.
+    steering : sequence of Steering, default ()
+        Segment effects applied when the request's context matches.
+    trending_top_n : int, default 20
+        Size of the global trending set (see `auditkit.world.trending_keys`).
+    """
+
+    def __init__(
+        self,
+        catalogs: Mapping[str, pd.DataFrame],
+        *,
+        seed: int = 0,
+        pooling: float = 0.0,
+        trend_weight: float = 0.0,
+        personalization: float = 1.0,
+        noise: float = 0.3,
+        steering: Sequence[Steering] = (),
+        trending_top_n: int = 20,
+    ) -> None:
+        where = "SimulatedVendor"
+        if not catalogs:
+            raise _invalid(where, "catalogs", "a non-empty mapping of shop id to catalog",
+                           catalogs)
+        self.seed = _integer(where, "seed", seed, low=0)
+        self.pooling = _number(where, "pooling", pooling, low=0.0, high=1.0)
+        self.trend_weight = _number(where, "trend_weight", trend_weight)
+        self.personalization = _number(where, "personalization", personalization)
+        self.noise = _number(where, "noise", noise, low=0.0)
+        rules = tuple(steering)
+        for rule in rules:
+            if not isinstance(rule, Steering):
+                raise _invalid(where, "steering", "a sequence of Steering", rule)
+            _number(where, "steering.price_shift", rule.price_shift)
+            _number(where, "steering.trend_shift", rule.trend_shift)
+        self.steering = rules
+        self.trending_top_n = _integer(where, "trending_top_n", trending_top_n, low=1)
+        self.trending = frozenset(trending_keys(catalogs, trending_top_n))
+        self._shops = self._precompute(catalogs)
+
+    @classmethod
+    def from_world(cls, world: World, **knobs: Any) -> SimulatedVendor:
+        """Build the vendor over a generated world's catalogs (seed defaults to the world's).
+
+        Parameters
+        ----------
+        world : World
+            The shops to serve.
+        **knobs
+            Any keyword argument of `SimulatedVendor`.
+        """
+        knobs.setdefault("seed", world.seed)
+        return cls(world.catalogs(), **knobs)
+
+    @property
+    def shop_ids(self) -> tuple[str, ...]:
+        """The shops this vendor serves, sorted."""
+        return tuple(self._shops)
+
+    def _precompute(self, catalogs: Mapping[str, pd.DataFrame]) -> dict[str, _ShopArrays]:
+        """Per-shop score components that do not depend on the request."""
+        shop_ids = sorted(catalogs)
+        # One factorization of every shop's canonical ids: pooled sums by bincount, no joins.
+        canonical = pd.concat([catalogs[s]["canonical_id"].astype("string") for s in shop_ids],
+                              ignore_index=True)
+        codes, keys = pd.factorize(canonical)
+        own_all = np.concatenate([
+            catalogs[s]["popularity"].astype("float64").fillna(0.0).to_numpy() for s in shop_ids
+        ])
+        shared = codes >= 0
+        totals = np.bincount(codes[shared], weights=own_all[shared], minlength=len(keys))
+        is_trending_key = np.asarray(pd.Index(keys).isin(list(self.trending)), dtype=bool)
+        shops: dict[str, _ShopArrays] = {}
+        start = 0
+        for shop_id in shop_ids:
+            frame = catalogs[shop_id]
+            stop = start + len(frame)
+            code, own = codes[start:stop], own_all[start:stop]
+            start = stop
+            pooled = np.where(code >= 0, totals[code], own)
+            trending = np.where(code >= 0, is_trending_key[code], False).astype(np.float64)
+            base = ((1.0 - self.pooling) * _zscore(np.log1p(own))
+                    + self.pooling * _zscore(np.log1p(pooled))
+                    + self.trend_weight * TREND_SCALE * trending)
+            item_ids = frame["item_id"].astype("string").to_numpy(dtype=object)
+            category_codes, names = pd.factorize(frame["category"].astype("string"), sort=True)
+            price = _zscore(_log_column(frame, "price"))
+            shops[str(shop_id)] = _ShopArrays(
+                item_ids=item_ids,
+                index={item: i for i, item in enumerate(item_ids.tolist())},
+                category_codes=category_codes.astype(np.intp),
+                category_names=tuple(str(n) for n in names),
+                history_texts=tuple(EXPLAIN_HISTORY.format(category=n) for n in names),
+                base=base,
+                trending=trending,
+                steering=tuple(rule.price_shift * price
+                               + rule.trend_shift * TREND_SCALE * trending
+                               for rule in self.steering),
+            )
+        return shops
+
+    def recommend(self, request: RecommendRequest) -> RecommendResponse:
+        """Rank the shop's items for ``request`` and return the top ``request.k``.
+
+        Never returns duplicates, items the shop does not sell, or items in the history.
+
+        Parameters
+        ----------
+        request : RecommendRequest
+            The probe: shop, customer, history, context (segment attributes) and ``k``.
+
+        Returns
+        -------
+        RecommendResponse
+            Item ids best first, their scores, and a short explanation for each.
+
+        Raises
+        ------
+        KeyError
+            When the vendor does not serve ``request.shop_id``.
+        """
+        shop = self._shops.get(request.shop_id)
+        if shop is None:
+            raise KeyError(UNKNOWN_SHOP.format(shops=list(self._shops), shop_id=request.shop_id))
+        seen = [i for i in (shop.index.get(item) for item in request.history) if i is not None]
+        scores = shop.base.copy()
+        personal = None
+        if seen and self.personalization != 0.0:
+            share = np.bincount(shop.category_codes[seen], minlength=len(shop.category_names))
+            weight = self.personalization * PERSONALIZATION_SCALE / len(seen)
+            personal = (weight * share)[shop.category_codes]
+            scores += personal
+        trend = self.trend_weight * TREND_SCALE
+        for rule, shift in zip(self.steering, shop.steering, strict=True):
+            if request.context.get(rule.attribute) == rule.level:
+                scores += shift
+                trend += rule.trend_shift * TREND_SCALE
+        if self.noise > 0.0:
+            rng = np.random.default_rng(_noise_seed(self.seed, request.shop_id,
+                                                    request.customer_id))
+            scores += self.noise * rng.gumbel(size=len(scores))
+        if seen:
+            scores[seen] = -np.inf
+        k = max(0, min(int(request.k), len(scores) - len(set(seen))))
+        if k == 0:
+            return RecommendResponse(items=(), scores=(), explanations=())
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return RecommendResponse(
+            items=tuple(shop.item_ids[top].tolist()),
+            scores=tuple(scores[top].tolist()),
+            explanations=self._explain(shop, top, personal, trend),
+        )
+
+    def _explain(self, shop: _ShopArrays, top: np.ndarray, personal: np.ndarray | None,
+                 trend: float) -> tuple[str, ...]:
+        """The largest planted reason for each item's place; pooling shows as network-wide."""
+        history_boost = np.zeros(len(top)) if personal is None else personal[top]
+        trend_boost = trend * shop.trending[top]
+        by_history = (history_boost > 0.0) & (history_boost >= trend_boost)
+        fallback = EXPLAIN_NETWORK if self.pooling > 0.5 else EXPLAIN_SHOP
+        return tuple(
+            shop.history_texts[code] if history else EXPLAIN_TRENDING if trending else fallback
+            for code, history, trending in zip(shop.category_codes[top].tolist(),
+                                               by_history.tolist(),
+                                               (trend_boost > 0.0).tolist(), strict=True)
+        )
