@@ -1,0 +1,170 @@
+"""The Python API: run a whole audit, or its stages, from a spec."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from auditkit.errors import EvidenceError
+from auditkit.frames import AuditTables, build_tables
+from auditkit.metrics.registry import METRICS
+from auditkit.metrics.stats import benjamini_hochberg
+from auditkit.probes.design import design_probes
+from auditkit.probes.evidence import EVIDENCE_FILE, EvidenceStore, answers_sha256
+from auditkit.probes.runner import RunProgress, run_probes
+from auditkit.reports import MANIFEST_FILE, write_report, write_results
+from auditkit.results import AuditResult, DataQuality, MetricResult
+from auditkit.shops import Shops, load_shops
+from auditkit.spec import AuditSpec, load_spec, spec_sha256
+from auditkit.vendors import build_vendor
+
+PLAN_FILE = "plan.parquet"
+SPEC_COPY = "spec.json"
+ALREADY_RUN = (
+    "{path} already holds evidence of a run; pass resume=True (--resume) to continue it, "
+    "or choose a new output directory"
+)
+
+
+def read_spec(spec: AuditSpec | str | Path) -> AuditSpec:
+    """A validated spec from a spec object or a YAML path (metric ids checked too)."""
+    if isinstance(spec, AuditSpec):
+        return spec
+    return load_spec(spec, metric_ids=METRICS)
+
+
+def _metric_seed(seed: int, metric_id: str) -> int:
+    """A child seed per metric, so adding a metric never shifts another's resamples."""
+    digest = hashlib.sha256(f"{seed}:{metric_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
+    """Compute the spec's metrics on the tables, then adjust p-values across the audit (BH)."""
+    wanted = spec.metrics if spec.metrics is not None else {name: None for name in METRICS}
+    results = []
+    for metric_id, override in wanted.items():
+        definition = METRICS[metric_id]
+        threshold = definition.default_threshold
+        if override is not None:
+            changes = {k: v for k, v in override.model_dump().items() if v is not None}
+            threshold = dataclasses.replace(threshold, **changes)
+        results.append(
+            definition.compute(
+                tables,
+                threshold=threshold,
+                n_resamples=spec.inference.n_resamples,
+                confidence=spec.inference.confidence,
+                seed=_metric_seed(spec.seed, metric_id),
+            )
+        )
+    p_values = np.array([np.nan if r.p_value is None else r.p_value for r in results])
+    adjusted = benjamini_hochberg(p_values)
+    return [
+        r if np.isnan(q) else dataclasses.replace(r, details={**r.details, "q_value": float(q)})
+        for r, q in zip(results, adjusted, strict=True)
+    ]
+
+
+def _data_quality(plan: pd.DataFrame, store: EvidenceStore) -> DataQuality:
+    attempts = store.attempts()
+    answered = int(
+        plan["probe_id"].isin(attempts.loc[attempts["status"] == "ok", "probe_id"]).sum()
+    )
+    failed = attempts[attempts["status"] != "ok"]
+    kinds = failed["status"] + ": " + failed["problem"].fillna("").str.split(":").str[0]
+    noted = attempts.loc[(attempts["status"] == "ok") & attempts["problem"].notna(), "problem"]
+    notes = noted.str.split(";").explode().str.split(":").str[0].radd("answered with ")
+    counts = pd.concat([kinds, notes]).value_counts().sort_index()
+    return DataQuality(
+        probes_planned=len(plan),
+        probes_answered=answered,
+        attempts=len(attempts),
+        failures_by_kind={str(k): int(v) for k, v in counts.items()},
+    )
+
+
+def _versions() -> dict[str, str]:
+    names = ("auditkit", "numpy", "pandas", "scipy", "fairlearn")
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return {"python": platform.python_version(), **found}
+
+
+def run_audit(
+    spec: AuditSpec | str | Path,
+    *,
+    out: str | Path,
+    resume: bool = False,
+    on_progress: Callable[[RunProgress], None] | None = None,
+) -> AuditResult:
+    """Run a whole audit: design probes, query the vendor, compute metrics, write reports.
+
+    Parameters
+    ----------
+    spec
+        An `AuditSpec`, or the path of a YAML spec file.
+    out
+        The run directory; receives ``evidence.sqlite``, ``plan.parquet``, ``results.json``,
+        ``report.html`` and ``manifest.json``.
+    resume
+        Continue a run in ``out``: send only the probes without a usable answer.
+    on_progress
+        Called after each vendor request (for progress bars).
+    """
+    spec = read_spec(spec)
+    run_dir = Path(out)
+    evidence_path = run_dir / EVIDENCE_FILE
+    if evidence_path.exists() and not resume:
+        raise EvidenceError(ALREADY_RUN.format(path=run_dir))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shops = load_shops(spec)
+    plan = design_probes(spec.probes, shops.catalogs, seed=spec.seed)
+    plan.to_parquet(run_dir / PLAN_FILE, index=False)
+    digest = spec_sha256(spec)
+    (run_dir / SPEC_COPY).write_text(
+        json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+    )
+    with EvidenceStore(evidence_path, spec_sha256=digest) as store:
+        vendor = build_vendor(spec, shops.catalogs)
+        run_probes(plan, vendor, store, shops.catalogs, on_progress=on_progress)
+        result = evaluate(spec, plan, store, shops)
+    result = dataclasses.replace(result, run_dir=str(run_dir))
+    write_results(result, run_dir)
+    manifest = {"versions": _versions(), "files": [EVIDENCE_FILE, PLAN_FILE, SPEC_COPY]}
+    (run_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    write_report(run_dir)
+    return result
+
+
+def evaluate(
+    spec: AuditSpec, plan: pd.DataFrame, store: EvidenceStore, shops: Shops
+) -> AuditResult:
+    """Compute the audit's results from recorded evidence alone (no vendor calls)."""
+    answers = store.answers()
+    tables = build_tables(plan, answers, shops.catalogs)
+    return AuditResult(
+        name=spec.name,
+        metrics=compute_metrics(spec, tables),
+        data_quality=_data_quality(plan, store),
+        provenance={
+            "description": spec.description,
+            "vendor": spec.vendor.name,
+            "adapter": spec.vendor.adapter,
+            "seed": spec.seed,
+            "spec_sha256": spec_sha256(spec),
+            "evidence_sha256": answers_sha256(answers),
+        },
+    )

@@ -1,0 +1,114 @@
+"""The ``auditkit`` command: parses arguments, calls the Python API, maps errors to exit codes.
+
+Exit codes: 0 ok; 1 audit findings at or over ``--fail-on``; 2 usage or input errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditkit.errors import AuditkitError, SpecError
+
+EXIT_FINDINGS = 1
+EXIT_INPUT = 2
+FAIL_ON_LEVELS = {"warn": ("warn", "fail"), "fail": ("fail",)}
+
+
+def _fail(error: AuditkitError) -> None:
+    prefix = "" if isinstance(error, SpecError) else "error: "
+    click.echo(f"{prefix}{error}", err=True)
+    sys.exit(EXIT_INPUT)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="auditkit")
+def main() -> None:
+    """Audit a recommendation vendor from the outside.
+
+    Write an audit spec (YAML), then `auditkit run SPEC --out DIR`; open DIR/report.html.
+    """
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+def validate(spec: Path) -> None:
+    """Check SPEC and print "ok", or every problem as file:line key.path: message."""
+    from auditkit.audit import read_spec
+
+    try:
+        read_spec(spec)
+    except AuditkitError as error:
+        _fail(error)
+    click.echo("ok")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of audit specs (for editor completion and checks)."""
+    from auditkit.spec import spec_json_schema
+
+    click.echo(json.dumps(spec_json_schema(), indent=2, sort_keys=True))
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory for evidence, results.json and report.html.",
+)
+@click.option(
+    "--resume", is_flag=True, help="Continue the run in --out; send only unanswered probes."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(sorted(FAIL_ON_LEVELS)),
+    default=None,
+    help="Exit with 1 when a metric's verdict is at or over this level.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run(spec: Path, out: Path, resume: bool, fail_on: str | None, quiet: bool) -> None:
+    """Run the audit described by SPEC and write its report into --out."""
+    from auditkit.audit import run_audit
+
+    bar: Any = None
+
+    def progress(state: Any) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=state.total, label="probing vendor", file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        result = run_audit(spec, out=out, resume=resume, on_progress=None if quiet else progress)
+    except AuditkitError as error:
+        _fail(error)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for metric in result.metrics:
+        click.echo(f"{metric.verdict:>12}  {metric.id}: {metric.summary}")
+    click.echo(f"report: {out / 'report.html'}")
+    if fail_on and any(m.verdict in FAIL_ON_LEVELS[fail_on] for m in result.metrics):
+        sys.exit(EXIT_FINDINGS)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def report(run_dir: Path) -> None:
+    """Re-render RUN_DIR/report.html from RUN_DIR/results.json."""
+    from auditkit.reports import write_report
+
+    try:
+        path = write_report(run_dir)
+    except AuditkitError as error:
+        _fail(error)
+    click.echo(f"report: {path}")
