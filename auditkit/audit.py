@@ -9,16 +9,25 @@ import platform
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from auditkit.errors import EvidenceError
-from auditkit.frames import AuditTables, build_tables
+from auditkit.errors import EvidenceError, VendorError
+from auditkit.frames import AuditTables, build_tables, stack_catalogs
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.stats import benjamini_hochberg
 from auditkit.probes.design import design_probes
 from auditkit.probes.evidence import EVIDENCE_FILE, EvidenceStore, answers_sha256
+from auditkit.probes.histories import band_products
+from auditkit.probes.planting import (
+    NO_EVENT_API,
+    EventSink,
+    Planting,
+    choose_planting,
+    plant_trend,
+)
 from auditkit.probes.runner import RunProgress, run_probes
 from auditkit.reports import MANIFEST_FILE, write_report, write_results
 from auditkit.results import AuditResult, DataQuality, MetricResult
@@ -131,7 +140,7 @@ def run_audit(
         raise EvidenceError(ALREADY_RUN.format(path=run_dir))
     run_dir.mkdir(parents=True, exist_ok=True)
     shops = load_shops(spec)
-    plan = design_probes(spec.probes, shops.catalogs, seed=spec.seed)
+    plan = plan_probes(spec, shops)
     plan.to_parquet(run_dir / PLAN_FILE, index=False)
     digest = spec_sha256(spec)
     (run_dir / SPEC_COPY).write_text(
@@ -139,7 +148,14 @@ def run_audit(
     )
     with EvidenceStore(evidence_path, spec_sha256=digest) as store:
         vendor = build_vendor(spec, shops.catalogs)
-        run_probes(plan, vendor, store, shops.catalogs, on_progress=on_progress)
+        planting = _planting(spec, shops)
+        if planting is not None and not isinstance(vendor, EventSink):
+            raise VendorError(NO_EVENT_API.format(vendor=spec.vendor.name))
+        after = plan["phase"].eq("after").fillna(False).to_numpy(dtype=bool)
+        run_probes(plan[~after], vendor, store, shops.catalogs, on_progress=on_progress)
+        if planting is not None:
+            _plant(spec, vendor, store, planting, shops)
+            run_probes(plan[after], vendor, store, shops.catalogs, on_progress=on_progress)
         result = evaluate(spec, plan, store, shops)
     result = dataclasses.replace(result, run_dir=str(run_dir))
     write_results(result, run_dir)
@@ -147,6 +163,38 @@ def run_audit(
     (run_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     write_report(run_dir)
     return result
+
+
+def plan_probes(spec: AuditSpec, shops: Shops) -> pd.DataFrame:
+    """The spec's probe plan over its shops (deterministic from the spec's seed)."""
+    return design_probes(
+        spec.probes, shops.catalogs, seed=spec.seed, signatures=shops.signatures()
+    )
+
+
+def _planting(spec: AuditSpec, shops: Shops) -> Planting | None:
+    if spec.probes.trend_planting is None:
+        return None
+    banded = band_products(stack_catalogs(shops.catalogs))
+    return choose_planting(spec.probes.trend_planting, banded)
+
+
+def _plant(
+    spec: AuditSpec, vendor: object, store: EvidenceStore, planting: Planting, shops: Shops
+) -> None:
+    """Plant the trend once; on resume, an in-process simulated vendor gets it again."""
+    sent = store.events()
+    if sent.empty:
+        item_id = plant_trend(vendor, planting, shops.catalogs)
+        store.record_events(planting.source_shop, item_id, planting.events)
+    elif spec.vendor.adapter == "simulated":
+        # The simulated vendor lives in this process: its memory of the events died with the
+        # interrupted run, so the recorded events are replayed into it.
+        for shop_id, item_id, count in zip(
+            sent["shop_id"], sent["item_id"], sent["count"], strict=True
+        ):
+            batch = planting.event_batch(str(item_id))[: int(count)]
+            cast(EventSink, vendor).send_events(str(shop_id), batch)
 
 
 def evaluate(

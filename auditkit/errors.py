@@ -5,6 +5,7 @@
     AuditkitError
     ├── SpecError          a spec (or rubric) file is malformed; carries every located issue
     ├── CatalogError       a shop catalog is missing, unreadable or violates its schema
+    ├── DesignError        the probe design cannot be built from these shops and catalogs
     ├── VendorError        a vendor could not be built or configured (not a failed request)
     ├── EvidenceError      the evidence store is unreadable or belongs to another spec
     └── ResultsError       a run directory has no readable results to render
@@ -43,6 +44,10 @@ class SpecError(AuditkitError):
 
 class CatalogError(AuditkitError):
     """A shop catalog is missing, unreadable, or violates the catalog schema."""
+
+
+class DesignError(AuditkitError):
+    """The probe design cannot be built from the audit's shops and catalogs."""
 
 
 class VendorError(AuditkitError):

@@ -18,6 +18,13 @@ class Shops:
     signature_categories: dict[str, tuple[str, ...]]
     signature_items: dict[str, tuple[str, ...]]
 
+    def signatures(self) -> dict[str, tuple[str, ...]]:
+        """Each shop's signature categories and items together."""
+        return {
+            shop: self.signature_categories.get(shop, ()) + self.signature_items.get(shop, ())
+            for shop in self.catalogs
+        }
+
 
 def load_shops(spec: AuditSpec) -> Shops:
     """Generate the spec's synthetic world, or load its shops' catalog files."""

@@ -3,8 +3,9 @@
 Every probe belongs to exactly one **match group** (``match_id``: the same customer, same
 context, carried into every shop) and at most one **pair group** (``pair_id``: twins identical
 but for ``pair_attribute``). Repeats (``repetition > 0``) are identical to their original but
-for the customer id, and measure the vendor's own randomness. Rows come in sending order,
-shuffled by the seed so that time cannot confound a pair.
+for the customer id, and measure the vendor's own randomness. Trend-planting probes carry a
+``phase`` (``before``/``after``), a ``shop_role`` and the planted and control products. Rows
+come in sending order, shuffled by the seed so that time cannot confound a pair.
 """
 
 from __future__ import annotations
@@ -18,6 +19,16 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import SEGMENT_PREFIX, stack_catalogs
+from auditkit.probes.histories import (
+    ShopIndex,
+    band_products,
+    carry_history,
+    draw,
+    no_match,
+    shop_history,
+    taste_mask,
+)
+from auditkit.probes.planting import choose_planting, planting_rows
 from auditkit.spec import PersonaSpec, ProbesSpec
 
 PLAN_COLUMNS: tuple[str, ...] = (
@@ -32,18 +43,38 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "k",
     "history",
     "history_mapped",
+    "phase",
+    "shop_role",
+    "planted_key",
+    "control_key",
+)
+TEXT_COLUMNS: tuple[str, ...] = (
+    "probe_id",
+    "shop_id",
+    "persona_id",
+    "customer_id",
+    "match_id",
+    "pair_id",
+    "pair_attribute",
+    "phase",
+    "shop_role",
+    "planted_key",
+    "control_key",
 )
 
 
 @dataclass(frozen=True)
 class _Customer:
-    """One synthetic customer: a persona, a canonical history and base segment levels."""
+    """One synthetic customer of a persona, under one combination of segment levels.
+
+    ``seeds`` are the customer's own: one for drawing its history, then one per shop for
+    carrying it there; every profile of the same customer shares them.
+    """
 
     persona: PersonaSpec
-    index: int
-    history_keys: tuple[str, ...]
+    match: str
     levels: dict[str, str]
-    rng_seed: np.random.SeedSequence
+    seeds: tuple[np.random.SeedSequence, ...]
 
 
 def _digest(*parts: object) -> str:
@@ -51,148 +82,186 @@ def _digest(*parts: object) -> str:
 
 
 def _segment_profiles(
-    segments: Mapping[str, Sequence[str]], n: int, rng: np.random.Generator
-) -> list[dict[str, str]]:
-    """``n`` segment profiles that cycle through the full cross of levels in random order."""
+    segments: Mapping[str, Sequence[str]], n: int, rng: np.random.Generator, *, cross: bool
+) -> list[list[dict[str, str]]]:
+    """Each customer's segment profiles: every combination (cross) or one, cycling the cross."""
     if not segments:
-        return [{} for _ in range(n)]
+        return [[{}] for _ in range(n)]
     names = sorted(segments)
-    cross = list(itertools.product(*(segments[name] for name in names)))
-    order = rng.permutation(len(cross))
-    return [dict(zip(names, cross[order[i % len(cross)]], strict=True)) for i in range(n)]
+    combos = [
+        dict(zip(names, combo, strict=True))
+        for combo in itertools.product(*(segments[name] for name in names))
+    ]
+    if cross:
+        return [combos for _ in range(n)]
+    order = rng.permutation(len(combos))
+    return [[combos[order[i % len(combos)]]] for i in range(n)]
 
 
-def _taste_pool(catalog: pd.DataFrame, persona: PersonaSpec) -> pd.DataFrame:
-    """Products matching the persona's taste (all products when none match)."""
-    products = catalog.drop_duplicates("item_key")
-    if persona.categories:
-        liked = products[products["category"].isin(persona.categories)]
-        if len(liked):
-            return liked
-    return products
+def _customers(
+    spec: ProbesSpec, persona: PersonaSpec, seed: np.random.SeedSequence, n_shops: int
+) -> list[_Customer]:
+    """The persona's customers, one per (customer, segment profile)."""
+    rng = np.random.default_rng(seed)
+    cross = spec.segment_design == "cross"
+    profiles = _segment_profiles(spec.segments, persona.customers, rng, cross=cross)
+    customers = []
+    for index, (child, levels_list) in enumerate(
+        zip(seed.spawn(persona.customers), profiles, strict=True)
+    ):
+        seeds = tuple(child.spawn(1 + n_shops))
+        for levels in levels_list:
+            suffix = "/" + "/".join(levels[name] for name in sorted(levels)) if cross else ""
+            customers.append(_Customer(persona, f"{persona.id}-{index}{suffix}", levels, seeds))
+    return customers
 
 
-def _map_history(
-    keys: Sequence[str],
-    shop: pd.DataFrame,
-    by_key: Mapping[str, str],
-    rng: np.random.Generator,
-    categories: Mapping[str, str],
-) -> tuple[list[str], int]:
-    """Carry a history into one shop; return its item ids and how many mapped exactly.
-
-    Each product maps to itself where the shop sells it, else to one of the same category
-    (else to any product).
-    """
-    items: list[str] = []
-    exact = 0
-    for key in keys:
-        if key in by_key:
-            items.append(by_key[key])
-            exact += 1
-            continue
-        same = shop[(shop["category"] == categories[key]) & ~shop["item_id"].isin(items)]
-        pool = same if len(same) else shop[~shop["item_id"].isin(items)]
-        if len(pool):
-            items.append(str(pool["item_id"].iloc[rng.integers(len(pool))]))
-    return items, exact
+def _variants(
+    spec: ProbesSpec, customer: _Customer
+) -> list[tuple[str, str | None, str | None, dict[str, str], int]]:
+    """(match id, pair group, pair attribute, levels, repetition) of a customer's probes."""
+    variants: list[tuple[str, str | None, str | None, dict[str, str], int]] = [
+        (customer.match, None, None, customer.levels, rep) for rep in range(spec.repetitions + 1)
+    ]
+    for attribute in spec.counterfactual:
+        for level in spec.segments[attribute]:
+            variants.append(
+                (
+                    f"{customer.match}~{attribute}={level}",
+                    f"{customer.match}~{attribute}",
+                    attribute,
+                    {**customer.levels, attribute: level},
+                    0,
+                )
+            )
+    return variants
 
 
 def design_probes(
-    spec: ProbesSpec, catalogs: Mapping[str, pd.DataFrame], *, seed: int
+    spec: ProbesSpec,
+    catalogs: Mapping[str, pd.DataFrame],
+    *,
+    seed: int,
+    signatures: Mapping[str, tuple[str, ...]] | None = None,
 ) -> pd.DataFrame:
     """Build the probe plan for ``catalogs`` (shop id → catalog) from the spec's design.
 
-    Returns one row per probe (see the module docstring); the same spec, catalogs and seed
-    give the same plan, byte for byte.
-    """
-    stacked = stack_catalogs(catalogs)
-    shops = sorted(catalogs)
-    key_category = dict(zip(stacked["item_key"], stacked["category"], strict=False))
-    root = np.random.SeedSequence(seed)
-    persona_seeds = root.spawn(len(spec.personas) + 1)
-    customers: list[_Customer] = []
-    for persona, persona_seed in zip(spec.personas, persona_seeds, strict=False):
-        rng = np.random.default_rng(persona_seed)
-        profiles = _segment_profiles(spec.segments, persona.customers, rng)
-        pool = _taste_pool(stacked, persona)
-        for index, child in enumerate(persona_seed.spawn(persona.customers)):
-            size = min(persona.history_length, len(pool))
-            picks = np.random.default_rng(child).choice(len(pool), size=size, replace=False)
-            keys = tuple(str(k) for k in pool["item_key"].to_numpy()[np.sort(picks)])
-            customers.append(_Customer(persona, index, keys, profiles[index], child))
+    Parameters
+    ----------
+    spec
+        The probes section of the audit spec.
+    catalogs
+        Each shop's validated catalog.
+    seed
+        The audit's seed; every random choice of the plan flows from it.
+    signatures
+        Each shop's signature categories or items (for ``history_from: signature``).
 
-    shop_tables = {shop_id: stacked[stacked["shop_id"] == shop_id] for shop_id in shops}
-    shop_keys = {
-        shop_id: dict(zip(table["item_key"], table["item_id"], strict=True))
-        for shop_id, table in shop_tables.items()
-    }
+    Returns
+    -------
+    DataFrame
+        One row per probe, in sending order (see the module docstring). The same spec,
+        catalogs and seed give the same plan, byte for byte.
+    """
+    banded = band_products(stack_catalogs(catalogs))
+    shops = sorted(catalogs)
+    products = banded.drop_duplicates("item_key").set_index("item_key")
+    product_bands = dict(
+        zip(
+            products.index,
+            zip(
+                products["category"],
+                products["price_band"],
+                products["popularity_band"],
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
+    shop_tables = {shop_id: banded[banded["shop_id"] == shop_id] for shop_id in shops}
+    indexes = {shop_id: ShopIndex.build(table) for shop_id, table in shop_tables.items()}
+    signatures = signatures or {}
+    root = np.random.SeedSequence(seed)
+    persona_seeds = root.spawn(len(spec.personas) + 2)
+
     rows: list[dict[str, object]] = []
-    for customer in customers:
-        base_match = f"{customer.persona.id}-{customer.index}"
-        variants: list[tuple[str, str | None, str | None, dict[str, str], int]] = [
-            (base_match, None, None, customer.levels, rep) for rep in range(spec.repetitions + 1)
-        ]
-        for attribute in spec.counterfactual:
-            for level in spec.segments[attribute]:
-                levels = {**customer.levels, attribute: level}
-                variants.append(
-                    (
-                        f"{base_match}~{attribute}={level}",
-                        f"{base_match}~{attribute}",
-                        attribute,
-                        levels,
-                        0,
+    for persona, persona_seed in zip(spec.personas, persona_seeds, strict=False):
+        pool = products[taste_mask(products, persona)].reset_index()
+        if persona.history_from == "taste" and persona.history_length and pool.empty:
+            raise no_match(persona)
+        for customer in _customers(spec, persona, persona_seed, len(shops)):
+            draw_seed, *shop_seeds = customer.seeds
+            keys: tuple[str, ...] = ()
+            if persona.history_from == "taste":
+                keys = draw(
+                    pool,
+                    persona.history_length,
+                    np.random.default_rng(draw_seed),
+                    by_popularity=persona.sampling == "popularity",
+                    persona=persona,
+                )
+            variants = _variants(spec, customer)
+            for shop_id, shop_seed in zip(shops, shop_seeds, strict=True):
+                rng = np.random.default_rng(shop_seed)
+                if persona.history_from == "taste":
+                    history, exact = carry_history(keys, indexes[shop_id], product_bands, rng)
+                    mapped = exact / len(keys) if keys else 1.0
+                else:
+                    history = list(
+                        shop_history(
+                            persona, shop_tables[shop_id], tuple(signatures.get(shop_id, ())), rng
+                        )
                     )
-                )
-        map_rng = np.random.default_rng(customer.rng_seed.spawn(1)[0])
-        for shop_id in shops:
-            history, exact = _map_history(
-                customer.history_keys,
-                shop_tables[shop_id],
-                shop_keys[shop_id],
-                map_rng,
-                key_category,
-            )
-            for match_id, pair_group, pair_attribute, levels, rep in variants:
-                pair_id = None if pair_group is None else f"{pair_group}@{shop_id}"
-                rows.append(
-                    {
-                        "shop_id": shop_id,
-                        "persona_id": customer.persona.id,
-                        "match_id": match_id,
-                        "pair_id": pair_id,
-                        "pair_attribute": pair_attribute,
-                        "repetition": rep,
-                        "k": spec.k,
-                        "history": history,
-                        "history_mapped": exact / len(customer.history_keys)
-                        if customer.history_keys
-                        else 1.0,
-                        **{SEGMENT_PREFIX + name: value for name, value in levels.items()},
-                    }
-                )
-    plan = pd.DataFrame(rows)
-    identity = plan["match_id"] + "|" + plan["shop_id"] + "|" + plan["repetition"].astype(str)
+                    mapped = np.nan
+                for match_id, pair_group, pair_attribute, levels, rep in variants:
+                    rows.append(
+                        {
+                            "shop_id": shop_id,
+                            "persona_id": persona.id,
+                            "match_id": match_id,
+                            "pair_id": None if pair_group is None else f"{pair_group}@{shop_id}",
+                            "pair_attribute": pair_attribute,
+                            "repetition": rep,
+                            "k": spec.k,
+                            "history": history,
+                            "history_mapped": mapped,
+                            **{SEGMENT_PREFIX + name: value for name, value in levels.items()},
+                        }
+                    )
+    if spec.trend_planting is not None:
+        planting = choose_planting(spec.trend_planting, banded)
+        rows += planting_rows(
+            planting, spec.trend_planting, banded, k=spec.k, seed=persona_seeds[-2]
+        )
+    return _finish(pd.DataFrame(rows), seed=seed, order_seed=persona_seeds[-1])
+
+
+def _finish(plan: pd.DataFrame, *, seed: int, order_seed: np.random.SeedSequence) -> pd.DataFrame:
+    """Assign customer and probe ids, shuffle into sending order, fix column order and types."""
+    for column in PLAN_COLUMNS:
+        if column not in plan.columns:
+            plan[column] = None
+    phase = plan["phase"].fillna("")
+    identity = (
+        plan["match_id"]
+        + "|"
+        + plan["shop_id"]
+        + "|"
+        + plan["repetition"].astype(str)
+        + "|"
+        + phase
+    )
     plan["customer_id"] = ["ak-" + _digest(seed, key)[:16] for key in identity]
-    order = np.random.default_rng(persona_seeds[-1]).permutation(len(plan))
+    order = np.random.default_rng(order_seed).permutation(len(plan))
     plan = plan.iloc[order].reset_index(drop=True)
     plan["probe_id"] = [f"p{i:06d}" for i in range(len(plan))]
     segment_columns = sorted(c for c in plan.columns if c.startswith(SEGMENT_PREFIX))
-    plan = plan[[*PLAN_COLUMNS, *segment_columns]]
-    for column in (
-        "probe_id",
-        "shop_id",
-        "persona_id",
-        "customer_id",
-        "match_id",
-        "pair_id",
-        "pair_attribute",
-        *segment_columns,
-    ):
+    plan = plan[[*PLAN_COLUMNS, *segment_columns]].copy()
+    for column in (*TEXT_COLUMNS, *segment_columns):
         plan[column] = plan[column].astype("string")
     plan["repetition"] = plan["repetition"].astype("int64")
     plan["k"] = plan["k"].astype("int64")
+    plan["history_mapped"] = plan["history_mapped"].astype("float64")
     return plan
 
 

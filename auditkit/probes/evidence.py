@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS attempts (
     recorded_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attempts_probe ON attempts (probe_id, status);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    shop_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    recorded_at TEXT NOT NULL
+);
 """
 
 
@@ -123,6 +130,19 @@ class EvidenceStore:
                 int(truncated),
                 datetime.now(UTC).isoformat(timespec="milliseconds"),
             ),
+        )
+
+    def record_events(self, shop_id: str, item_id: str, count: int) -> None:
+        """Note that ``count`` synthetic events for ``item_id`` were sent to ``shop_id``."""
+        self._db.execute(
+            "INSERT INTO events (shop_id, item_id, count, recorded_at) VALUES (?, ?, ?, ?)",
+            (shop_id, item_id, count, datetime.now(UTC).isoformat(timespec="milliseconds")),
+        )
+
+    def events(self) -> pd.DataFrame:
+        """Every batch of synthetic events sent to the vendor, oldest first."""
+        return pd.read_sql_query(
+            "SELECT shop_id, item_id, count FROM events ORDER BY id", self._db
         )
 
     def answered(self) -> set[str]:

@@ -18,6 +18,7 @@ from auditkit.spec._models import (
     SimulatedOptions,
     SimulatedVendorSpec,
     SteeringSpec,
+    TrendPlantingSpec,
     WorldSpec,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "SimulatedOptions",
     "SimulatedVendorSpec",
     "SteeringSpec",
+    "TrendPlantingSpec",
     "WorldSpec",
     "load_spec",
     "parse_yaml",

@@ -96,14 +96,60 @@ VendorSpec = Annotated[SimulatedVendorSpec | PythonVendorSpec, Field(discriminat
 
 
 class PersonaSpec(_Model):
-    """A synthetic customer type: taste (categories) and how much history it brings."""
+    """A synthetic customer type: its taste, and how its history is drawn.
+
+    ``history_from`` says where the history comes from: ``taste`` (products matching the
+    persona's categories and bands, the same products carried into every shop), ``typical``
+    (each shop's own typical customer: drawn by that shop's popularity) or ``signature`` (each
+    shop's signature categories).
+    """
 
     id: Identifier
     categories: list[str] = Field(
         default_factory=list, description="Taste: history is drawn from these (empty = any)."
     )
+    price_band: Literal["any", "budget", "mid", "premium"] = Field(
+        "any", description="Price tercile of the history's products."
+    )
+    popularity_band: Literal["any", "head", "torso", "tail"] = Field(
+        "any", description="head = top 20% of products by popularity, tail = bottom 50%."
+    )
+    history_from: Literal["taste", "typical", "signature"] = "taste"
+    sampling: Literal["uniform", "popularity"] = Field(
+        "uniform", description="Draw history products evenly, or in proportion to popularity."
+    )
     history_length: NonNegativeInt = Field(5, description="0 = a cold-start customer.")
     customers: PositiveInt = Field(4, description="Distinct synthetic customers of this persona.")
+
+
+class TrendPlantingSpec(_Model):
+    """Make one product trend in one shop through the vendor's event API, then probe the rest.
+
+    Sends synthetic interaction events to the vendor, so it runs only with ``write_events: true``.
+    """
+
+    write_events: bool = Field(
+        False, description="Consent to send synthetic events to the vendor (required)."
+    )
+    source_shop: str | None = Field(None, description="Where to plant (default: first shop).")
+    product: str | None = Field(
+        None, description="canonical_id to plant (default: a tail product most shops carry)."
+    )
+    control: str | None = Field(
+        None, description="canonical_id of the control (default: the planted one's neighbour)."
+    )
+    events: PositiveInt = Field(5000, description="How many synthetic purchases to send.")
+    customers: PositiveInt = Field(20, description="Probe customers per shop, before and after.")
+
+    @field_validator("write_events")
+    @classmethod
+    def _consent(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError(
+                "must be true: trend planting sends synthetic events to the vendor; "
+                "set write_events: true to allow it"
+            )
+        return value
 
 
 class ProbesSpec(_Model):
@@ -120,6 +166,12 @@ class ProbesSpec(_Model):
     repetitions: NonNegativeInt = Field(
         1, description="Identical repeats of each probe, to measure the vendor's own noise."
     )
+    segment_design: Literal["sample", "cross"] = Field(
+        "sample",
+        description="cross: every customer under every combination of levels; sample: each "
+        "customer under one combination, cycling through the cross.",
+    )
+    trend_planting: TrendPlantingSpec | None = None
 
     @field_validator("counterfactual")
     @classmethod

@@ -147,8 +147,9 @@ class SimulatedVendor:
             _number(where, "steering.trend_shift", rule.trend_shift)
         self.steering = rules
         self.trending_top_n = _integer(where, "trending_top_n", trending_top_n, low=1)
-        self.trending = frozenset(trending_keys(catalogs, trending_top_n))
-        self._shops = self._precompute(catalogs)
+        self._catalogs = {str(shop): frame.copy() for shop, frame in catalogs.items()}
+        self.trending = frozenset(trending_keys(self._catalogs, trending_top_n))
+        self._shops = self._precompute(self._catalogs)
 
     @classmethod
     def from_world(cls, world: World, **knobs: Any) -> SimulatedVendor:
@@ -210,6 +211,29 @@ class SimulatedVendor:
                                for rule in self.steering),
             )
         return shops
+
+    def send_events(self, shop_id: str, events: Sequence[Mapping[str, Any]]) -> None:
+        """Record interactions (one purchase per event) as new sales of ``shop_id``'s items.
+
+        Sales feed the shop's own popularity, the pooled popularity of every shop that sells
+        the same product, and the global trending set: with ``pooling`` or ``trend_weight``
+        above 0, a trend planted in one shop leaks into the others.
+
+        Parameters
+        ----------
+        shop_id : str
+            The shop where the events happened.
+        events : sequence of mappings
+            Each with an ``item_id`` of that shop.
+        """
+        if shop_id not in self._catalogs:
+            raise KeyError(UNKNOWN_SHOP.format(shops=list(self._shops), shop_id=shop_id))
+        sales = pd.Series([str(event["item_id"]) for event in events]).value_counts()
+        catalog = self._catalogs[shop_id]
+        added = catalog["item_id"].astype("string").map(sales).fillna(0).astype("float64")
+        catalog["popularity"] = catalog["popularity"].fillna(0.0) + added.to_numpy()
+        self.trending = frozenset(trending_keys(self._catalogs, self.trending_top_n))
+        self._shops = self._precompute(self._catalogs)
 
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
         """Rank the shop's items for ``request`` and return the top ``request.k``.

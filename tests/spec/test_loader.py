@@ -47,7 +47,7 @@ BAD = [
         "k: 5",
         "kk: 5",
         "spec.yaml:9 probes.kk: is not a valid key (did you mean 'k'?); valid keys: "
-        "counterfactual, k, personas, repetitions, segments",
+        "counterfactual, k, personas, repetitions, segment_design, segments, trend_planting",
     ),
     (
         "options: {pooling: 0.5}",

@@ -1,0 +1,164 @@
+"""Personas' tastes, shop-drawn histories and the segment cross."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from auditkit.errors import DesignError
+from auditkit.frames import stack_catalogs
+from auditkit.probes import design_probes
+from auditkit.probes.histories import HEAD_SHARE, ShopIndex, band_products, carry_history
+from auditkit.spec import PersonaSpec, ProbesSpec
+from auditkit.world import generate_world
+
+
+@pytest.fixture(scope="module")
+def world_catalogs() -> dict[str, pd.DataFrame]:
+    return generate_world(seed=4, n_shops=4, items_per_shop=200).catalogs()
+
+
+@pytest.fixture(scope="module")
+def banded(world_catalogs) -> pd.DataFrame:
+    return band_products(stack_catalogs(world_catalogs))
+
+
+def item_bands(banded: pd.DataFrame) -> pd.DataFrame:
+    return banded.set_index(["shop_id", "item_id"])
+
+
+def probes_for(persona: PersonaSpec, catalogs, **kwargs) -> pd.DataFrame:
+    spec = ProbesSpec(k=5, personas=[persona], repetitions=0, **kwargs)
+    return design_probes(spec, catalogs, seed=11, signatures=kwargs.pop("signatures", None))
+
+
+def test_bands_split_products_as_documented(banded):
+    products = banded.drop_duplicates("item_key")
+    shares = products["popularity_band"].value_counts(normalize=True)
+    assert shares["head"] == pytest.approx(HEAD_SHARE, abs=0.01)
+    assert shares["tail"] == pytest.approx(0.5, abs=0.01)
+    prices = products.groupby("price_band")["price"].agg(["min", "max"])
+    assert prices.loc["budget", "max"] <= prices.loc["mid", "min"]
+    assert prices.loc["mid", "max"] <= prices.loc["premium", "min"]
+
+
+def band_share(plan: pd.DataFrame, banded: pd.DataFrame, column: str, band: str) -> float:
+    lookup = item_bands(banded)[column]
+    values = [
+        lookup[(s, i)] for s, h in zip(plan["shop_id"], plan["history"], strict=True) for i in h
+    ]
+    return float(np.mean([v == band for v in values]))
+
+
+@pytest.mark.parametrize(
+    ("column", "band"),
+    [
+        ("popularity_band", "tail"),
+        ("popularity_band", "head"),
+        ("price_band", "premium"),
+    ],
+)
+def test_taste_bands_shape_the_history(world_catalogs, banded, column, band):
+    persona = PersonaSpec(id="p", history_length=4, customers=10, **{column: band})
+    anyone = PersonaSpec(id="p", history_length=4, customers=10)
+    share = band_share(probes_for(persona, world_catalogs), banded, column, band)
+    baseline = band_share(probes_for(anyone, world_catalogs), banded, column, band)
+    # products missing at a shop are replaced within category and bands where the shop can
+    assert share >= 0.75 and share > baseline + 0.3
+
+
+def test_fallback_keeps_category_and_price_band():
+    shop = pd.DataFrame(
+        {
+            "shop_id": "s",
+            "item_id": ["x1", "x2", "x3"],
+            "item_key": ["s:x1", "s:x2", "s:x3"],
+            "category": ["tea", "tea", "cups"],
+            "price_band": ["budget", "premium", "premium"],
+        }
+    )
+    index = ShopIndex.build(shop)
+    shop["popularity_band"] = ["head", "tail", "head"]
+    product = {
+        "P1": ("tea", "premium", "head"),
+        "P2": ("cups", "budget", "head"),
+        "P3": ("toys", "mid", "tail"),
+    }
+    items, exact = carry_history(["P1", "P2", "P3"], index, product, np.random.default_rng(0))
+    assert items[0] == "x2"  # same category and band
+    assert items[1] == "x3"  # same category, band unavailable
+    assert items[2] == "x1"  # nothing alike left: any unused item
+    assert exact == 0
+
+
+def test_typical_customer_draws_by_the_shops_own_popularity(world_catalogs, banded):
+    typical = probes_for(
+        PersonaSpec(id="t", history_from="typical", history_length=5, customers=30), world_catalogs
+    )
+    even = probes_for(PersonaSpec(id="e", history_length=5, customers=30), world_catalogs)
+    popularity = item_bands(banded)["popularity"]
+
+    def mean_popularity(plan):
+        return np.mean(
+            [
+                popularity[(s, i)]
+                for s, h in zip(plan["shop_id"], plan["history"], strict=True)
+                for i in h
+            ]
+        )
+
+    assert mean_popularity(typical) > 2 * mean_popularity(even)
+    assert typical["history_mapped"].isna().all()
+
+
+def test_signature_lovers_draw_from_each_shops_signature(world_catalogs, banded):
+    signatures = {
+        "shop01": ("cat01",),
+        "shop02": ("cat02",),
+        "shop03": ("cat03",),
+        "shop04": ("cat04",),
+    }
+    spec = ProbesSpec(
+        k=5,
+        repetitions=0,
+        personas=[PersonaSpec(id="fan", history_from="signature", history_length=3, customers=2)],
+    )
+    plan = design_probes(spec, world_catalogs, seed=1, signatures=signatures)
+    category = item_bands(banded)["category"]
+    for shop, history in zip(plan["shop_id"], plan["history"], strict=True):
+        assert {category[(shop, item)] for item in history} == set(signatures[shop])
+    with pytest.raises(DesignError, match="needs a signature for shop 'shop01'"):
+        design_probes(spec, world_catalogs, seed=1)
+
+
+def test_taste_that_matches_nothing_is_a_design_error(world_catalogs):
+    persona = PersonaSpec(id="ghost", categories=["no-such-category"], history_length=2)
+    with pytest.raises(DesignError) as info:
+        probes_for(persona, world_catalogs)
+    assert str(info.value) == (
+        "persona 'ghost': no product matches its taste (categories ['no-such-category'], "
+        "price_band 'any', popularity_band 'any')"
+    )
+
+
+def test_cross_design_probes_every_combination(world_catalogs):
+    segments = {"age": ["young", "old"], "device": ["mobile", "desktop", "tablet"]}
+    persona = PersonaSpec(id="p", history_length=2, customers=2)
+    crossed = probes_for(persona, world_catalogs, segments=segments, segment_design="cross")
+    sampled = probes_for(persona, world_catalogs, segments=segments)
+    # per customer and shop: 6 combinations in the cross, 1 when sampled
+    assert len(crossed) == 2 * 6 * 4 and len(sampled) == 2 * 4
+    combos = crossed.groupby("persona_id")[["segment.age", "segment.device"]].value_counts()
+    assert len(combos) == 6 and (combos == 2 * 4).all()
+    # a customer's history is the same under every combination
+    customer = crossed["match_id"].str.split("/").str[0]
+    same = crossed.groupby([customer, "shop_id"])["history"].agg(lambda h: h.map(tuple).nunique())
+    assert (same == 1).all()
+
+
+def test_sampled_profiles_cycle_through_the_cross(world_catalogs):
+    segments = {"age": ["a", "b", "c"]}
+    plan = probes_for(
+        PersonaSpec(id="p", history_length=1, customers=6), world_catalogs, segments=segments
+    )
+    per_level = plan[plan["shop_id"] == "shop01"]["segment.age"].value_counts()
+    assert per_level.to_dict() == {"a": 2, "b": 2, "c": 2}
