@@ -102,6 +102,51 @@ def run(spec: Path, out: Path, resume: bool, fail_on: str | None, quiet: bool) -
 
 
 @main.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save the probe plan (.parquet or .csv) to inspect it.",
+)
+@click.option(
+    "--effect",
+    type=float,
+    default=None,
+    help="Target effect: also print the probes needed to detect it.",
+)
+@click.option("--power", type=click.FloatRange(0.5, 0.99), default=0.8, show_default=True)
+@click.option("--alpha", type=click.FloatRange(0.001, 0.2), default=0.05, show_default=True)
+def plan(spec: Path, out: Path | None, effect: float | None, power: float, alpha: float) -> None:
+    """Print what SPEC would send and the smallest effect each metric can detect."""
+    from auditkit.planning import plan_audit
+
+    try:
+        planned = plan_audit(spec, effect=effect, alpha=alpha, power=power)
+    except AuditkitError as error:
+        _fail(error)
+    for name, count in planned.composition.items():
+        click.echo(f"{name:>22}: {count}")
+    click.echo(f"\npilot: {planned.pilot}; detectable at {power:.0%} power, alpha {alpha}:")
+    for m in planned.metrics:
+        line = (
+            f"  {m.id}: {m.units} {m.unit}s, standard error {m.standard_error:.3g}, "
+            f"detects a shift of {m.detectable_effect:.3g} (warn {m.warn}, fail {m.fail})"
+        )
+        if m.probes_for_effect is not None:
+            line += f"; {effect} needs about {m.probes_for_effect} probes"
+        click.echo(line)
+    if out is not None:
+        table = planned.plan.assign(history=planned.plan["history"].map(list))
+        if out.suffix.lower() == ".csv":
+            table.assign(history=table["history"].map(" ".join)).to_csv(out, index=False)
+        else:
+            table.to_parquet(out, index=False)
+        click.echo(f"plan: {out}")
+
+
+@main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 def report(run_dir: Path) -> None:
     """Re-render RUN_DIR/report.html from RUN_DIR/results.json."""

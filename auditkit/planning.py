@@ -1,0 +1,120 @@
+"""Size an audit before paying for calls: probe counts and detectable effects per metric.
+
+The design is run once against a pilot vendor (the spec's own simulated vendor, or the built-in
+null vendor on the spec's shops when the real vendor is remote), and each metric's standard
+error is read off the pilot's bootstrap interval.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from auditkit.audit import plan_probes, read_spec, run_audit
+from auditkit.metrics.power import minimum_detectable_effect, standard_error_from_ci, units_needed
+from auditkit.shops import load_shops
+from auditkit.spec import AuditSpec, SimulatedVendorSpec
+
+PILOT_VENDOR = "built-in null vendor (no pooling, no trend weight, no steering)"
+
+
+@dataclass(frozen=True)
+class MetricPower:
+    """What the design can detect for one metric."""
+
+    id: str
+    unit: str
+    units: int
+    standard_error: float
+    detectable_effect: float
+    warn: float | None
+    fail: float | None
+    units_for_effect: int | None
+    probes_for_effect: int | None
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    """The probe plan, its composition, and the power of each metric."""
+
+    plan: pd.DataFrame
+    composition: dict[str, int]
+    pilot: str
+    metrics: list[MetricPower]
+
+
+def _composition(plan: pd.DataFrame) -> dict[str, int]:
+    trend = plan["phase"].notna()
+    pairs = plan["pair_id"].notna() & ~trend
+    repeats = (plan["repetition"] > 0) & ~trend
+    originals = ~trend & ~pairs & ~repeats
+    return {
+        "probes": len(plan),
+        "shops": int(plan["shop_id"].nunique()),
+        "customers": int(plan.loc[originals, "match_id"].nunique()),
+        "originals": int(originals.sum()),
+        "repeats": int(repeats.sum()),
+        "counterfactual twins": int(pairs.sum()),
+        "trend planting": int(trend.sum()),
+    }
+
+
+def plan_audit(
+    spec: AuditSpec | str | Path,
+    *,
+    effect: float | None = None,
+    alpha: float = 0.05,
+    power: float = 0.8,
+) -> AuditPlan:
+    """Plan an audit: the probes it sends and the smallest effect each metric can detect.
+
+    Parameters
+    ----------
+    spec
+        An `AuditSpec` or the path of a spec file.
+    effect
+        A target effect (in each metric's units); when given, the units and probes needed to
+        detect it with ``power`` are reported too.
+    alpha, power
+        Two-sided significance level and power of the detection.
+    """
+    spec = read_spec(spec)
+    plan = plan_probes(spec, load_shops(spec))
+    pilot_spec, pilot = spec, f"the spec's own vendor ({spec.vendor.name})"
+    if spec.vendor.adapter != "simulated":
+        pilot_spec = spec.model_copy(
+            update={"vendor": SimulatedVendorSpec(adapter="simulated", name="pilot")}
+        )
+        pilot = PILOT_VENDOR
+    with tempfile.TemporaryDirectory(prefix="auditkit-pilot-") as scratch:
+        result = run_audit(pilot_spec, out=scratch)
+    rows = []
+    for metric in result.metrics:
+        if metric.ci is None or not all(map(math.isfinite, metric.ci)):
+            continue
+        se = standard_error_from_ci(*metric.ci, confidence=spec.inference.confidence)
+        needed = (
+            units_needed(se, metric.n, effect, alpha=alpha, power=power)
+            if effect is not None and se > 0
+            else None
+        )
+        rows.append(
+            MetricPower(
+                id=metric.id,
+                unit=metric.unit,
+                units=metric.n,
+                standard_error=se,
+                detectable_effect=minimum_detectable_effect(se, alpha=alpha, power=power),
+                warn=None if metric.threshold is None else metric.threshold.warn,
+                fail=None if metric.threshold is None else metric.threshold.fail,
+                units_for_effect=needed,
+                probes_for_effect=None
+                if needed is None
+                else math.ceil(len(plan) * needed / max(metric.n, 1)),
+            )
+        )
+    return AuditPlan(plan=plan, composition=_composition(plan), pilot=pilot, metrics=rows)
