@@ -147,7 +147,7 @@ def run_audit(
         json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
     )
     with EvidenceStore(evidence_path, spec_sha256=digest) as store:
-        vendor = build_vendor(spec, shops.catalogs)
+        vendor = build_vendor(spec, shops.catalogs, shops.signatures())
         planting = _planting(spec, shops)
         if planting is not None and not isinstance(vendor, EventSink):
             raise VendorError(NO_EVENT_API.format(vendor=spec.vendor.name))
@@ -168,7 +168,11 @@ def run_audit(
 def plan_probes(spec: AuditSpec, shops: Shops) -> pd.DataFrame:
     """The spec's probe plan over its shops (deterministic from the spec's seed)."""
     return design_probes(
-        spec.probes, shops.catalogs, seed=spec.seed, signatures=shops.signatures()
+        spec.probes,
+        shops.catalogs,
+        seed=spec.seed,
+        signatures=shops.signatures(),
+        claims=spec.claims,
     )
 
 

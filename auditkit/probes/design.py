@@ -28,8 +28,9 @@ from auditkit.probes.histories import (
     shop_history,
     taste_mask,
 )
+from auditkit.probes.checks import check_rows
 from auditkit.probes.planting import choose_planting, planting_rows
-from auditkit.spec import PersonaSpec, ProbesSpec
+from auditkit.spec import ClaimsSpec, PersonaSpec, ProbesSpec
 
 PLAN_COLUMNS: tuple[str, ...] = (
     "probe_id",
@@ -47,6 +48,9 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "shop_role",
     "planted_key",
     "control_key",
+    "check_id",
+    "check_arm",
+    "options",
 )
 TEXT_COLUMNS: tuple[str, ...] = (
     "probe_id",
@@ -60,6 +64,9 @@ TEXT_COLUMNS: tuple[str, ...] = (
     "shop_role",
     "planted_key",
     "control_key",
+    "check_id",
+    "check_arm",
+    "options",
 )
 
 
@@ -143,6 +150,7 @@ def design_probes(
     *,
     seed: int,
     signatures: Mapping[str, tuple[str, ...]] | None = None,
+    claims: ClaimsSpec | None = None,
 ) -> pd.DataFrame:
     """Build the probe plan for ``catalogs`` (shop id → catalog) from the spec's design.
 
@@ -156,6 +164,8 @@ def design_probes(
         The audit's seed; every random choice of the plan flows from it.
     signatures
         Each shop's signature categories or items (for ``history_from: signature``).
+    claims
+        The vendor's claims; those that probes can test get verification probes.
 
     Returns
     -------
@@ -182,7 +192,7 @@ def design_probes(
     indexes = {shop_id: ShopIndex.build(table) for shop_id, table in shop_tables.items()}
     signatures = signatures or {}
     root = np.random.SeedSequence(seed)
-    persona_seeds = root.spawn(len(spec.personas) + 2)
+    persona_seeds = root.spawn(len(spec.personas) + 3)
 
     rows: list[dict[str, object]] = []
     for persona, persona_seed in zip(spec.personas, persona_seeds, strict=False):
@@ -233,6 +243,8 @@ def design_probes(
         rows += planting_rows(
             planting, spec.trend_planting, banded, k=spec.k, seed=persona_seeds[-2]
         )
+    if claims is not None:
+        rows += check_rows(claims, banded, k=spec.k, seed=persona_seeds[-3])
     return _finish(pd.DataFrame(rows), seed=seed, order_seed=persona_seeds[-1])
 
 
@@ -241,7 +253,7 @@ def _finish(plan: pd.DataFrame, *, seed: int, order_seed: np.random.SeedSequence
     for column in PLAN_COLUMNS:
         if column not in plan.columns:
             plan[column] = None
-    phase = plan["phase"].fillna("")
+    phase = plan["phase"].fillna("") + plan["check_arm"].fillna("")
     identity = (
         plan["match_id"]
         + "|"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ class RunProgress:
 def build_requests(plan: pd.DataFrame) -> list[RecommendRequest]:
     """One vendor request per row of the plan, in plan order."""
     contexts = request_context(plan)
+    options = (
+        plan["options"].map(lambda text: {} if pd.isna(text) else json.loads(text))
+        if "options" in plan.columns
+        else pd.Series([{}] * len(plan), index=plan.index)
+    )
     return [
         RecommendRequest(
             shop_id=str(shop),
@@ -32,9 +38,16 @@ def build_requests(plan: pd.DataFrame) -> list[RecommendRequest]:
             history=tuple(str(i) for i in history),
             context=context,
             k=int(k),
+            options=option,
         )
-        for shop, customer, history, k, context in zip(
-            plan["shop_id"], plan["customer_id"], plan["history"], plan["k"], contexts, strict=True
+        for shop, customer, history, k, context, option in zip(
+            plan["shop_id"],
+            plan["customer_id"],
+            plan["history"],
+            plan["k"],
+            contexts,
+            options,
+            strict=True,
         )
     ]
 

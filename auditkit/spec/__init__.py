@@ -8,6 +8,9 @@ from typing import Any
 from auditkit.spec._loader import load_spec, parse_yaml, spec_sha256, validate_document
 from auditkit.spec._models import (
     AuditSpec,
+    ClaimsSpec,
+    KnobClaim,
+    NonPersonalizedClaim,
     InferenceSpec,
     MetricSpec,
     PersonaSpec,
@@ -24,6 +27,9 @@ from auditkit.spec._models import (
 
 __all__ = [
     "AuditSpec",
+    "ClaimsSpec",
+    "KnobClaim",
+    "NonPersonalizedClaim",
     "InferenceSpec",
     "MetricSpec",
     "PersonaSpec",

@@ -71,6 +71,12 @@ class SimulatedOptions(_Model):
     personalization: Annotated[float, Field(ge=0.0)] = 1.0
     noise: Annotated[float, Field(ge=0.0)] = 0.3
     steering: list[SteeringSpec] = Field(default_factory=list)
+    ignored_options: list[Literal["personalized", "trending", "diversity", "boost", "exclude"]] = (
+        Field(
+            default_factory=list,
+            description="Request options accepted but ignored: a claimed knob that does nothing.",
+        )
+    )
 
 
 class SimulatedVendorSpec(_Model):
@@ -187,6 +193,43 @@ class ProbesSpec(_Model):
         return value
 
 
+Promise = Literal["diversity_up", "trend_share_down", "signature_up", "excluded_absent"]
+
+
+class KnobClaim(_Model):
+    """A setting the vendor says a shop can change, how to set it, and what it promises."""
+
+    name: Identifier
+    option: str = Field(description="The request option that sets it.")
+    value: Any = Field(description="The value that turns it on.")
+    promises: Promise = Field(description="The effect the vendor promises.")
+
+
+class NonPersonalizedClaim(_Model):
+    """How to ask the vendor for recommendations that ignore the customer's history."""
+
+    option: str
+    value: Any
+
+
+class ClaimsSpec(_Model):
+    """The vendor's answers to the transparency and customizability questionnaire."""
+
+    data_sources: str | None = Field(None, description="What data the vendor says it uses.")
+    data_pooled_across_shops: bool | None = Field(
+        None, description="false = the vendor claims tenant isolation."
+    )
+    explanations: bool | None = Field(None, description="Each recommendation comes explained.")
+    scores_exposed: bool | None = Field(None, description="Each recommendation has a score.")
+    non_personalized_mode: NonPersonalizedClaim | None = None
+    documentation: list[str] = Field(default_factory=list)
+    audit_log: bool | None = Field(None, description="Shops can read a log of decisions.")
+    knobs: list[KnobClaim] = Field(default_factory=list)
+    verification_customers: PositiveInt = Field(
+        6, description="Customers per shop probed off and on for each knob."
+    )
+
+
 class MetricSpec(_Model):
     """Threshold overrides for one metric (omitted values keep the metric's defaults)."""
 
@@ -217,6 +260,7 @@ class AuditSpec(_Model):
         None, description="Metric ids to compute, with threshold overrides (default: all)."
     )
     inference: InferenceSpec = Field(default_factory=InferenceSpec)
+    claims: ClaimsSpec | None = None
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
     def with_base_dir(self, base_dir: Path) -> AuditSpec:

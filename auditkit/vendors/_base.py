@@ -20,16 +20,21 @@ class RecommendRequest:
     history: tuple[str, ...]
     context: Mapping[str, str]
     k: int
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Vendor settings the shop can set per request (the knobs a vendor claims), if any."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form (history as a list, context as a sorted dict)."""
-        return {
+        data: dict[str, Any] = {
             "shop_id": self.shop_id,
             "customer_id": self.customer_id,
             "history": list(self.history),
             "context": dict(sorted(self.context.items())),
             "k": self.k,
         }
+        if self.options:
+            data["options"] = dict(sorted(self.options.items()))
+        return data
 
 
 @dataclass(frozen=True)

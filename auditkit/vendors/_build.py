@@ -11,8 +11,12 @@ from auditkit.spec import AuditSpec, PythonVendorSpec, SimulatedVendorSpec
 from auditkit.vendors._base import Vendor
 from auditkit.vendors._python import load_python_vendor
 
+Signatures = Mapping[str, tuple[str, ...]]
 
-def _simulated(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame]) -> Vendor:
+
+def _simulated(
+    spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame], signatures: Signatures
+) -> Vendor:
     from auditkit.world import SimulatedVendor, Steering
 
     options = cast(SimulatedVendorSpec, spec.vendor).options
@@ -28,20 +32,28 @@ def _simulated(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame]) -> Vendor:
         personalization=options.personalization,
         noise=options.noise,
         steering=steering,
+        signatures=signatures,
+        ignored_options=options.ignored_options,
     )
 
 
-def _python(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame]) -> Vendor:
+def _python(
+    spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame], signatures: Signatures
+) -> Vendor:
     vendor = cast(PythonVendorSpec, spec.vendor)
     return load_python_vendor(vendor.target, dict(vendor.options))
 
 
-ADAPTERS: dict[str, Callable[[AuditSpec, Mapping[str, pd.DataFrame]], Vendor]] = {
+ADAPTERS: dict[str, Callable[[AuditSpec, Mapping[str, pd.DataFrame], Signatures], Vendor]] = {
     "simulated": _simulated,
     "python": _python,
 }
 
 
-def build_vendor(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame]) -> Vendor:
+def build_vendor(
+    spec: AuditSpec,
+    catalogs: Mapping[str, pd.DataFrame],
+    signatures: Signatures | None = None,
+) -> Vendor:
     """The vendor object for ``spec.vendor``; the simulated one serves ``catalogs``."""
-    return ADAPTERS[spec.vendor.adapter](spec, catalogs)
+    return ADAPTERS[spec.vendor.adapter](spec, catalogs, signatures or {})

@@ -39,6 +39,13 @@ TREND_SCALE = 2.0
 # standard deviations at personalization = 1, so they fill most of the list.
 PERSONALIZATION_SCALE = 4.0
 
+# A boosted item gains two standard deviations; diversity at 1 costs an item three for each
+# item of its category already in the list.
+BOOST_SCALE = 2.0
+DIVERSITY_SCALE = 3.0
+OPTIONS = ("personalized", "trending", "diversity", "boost", "exclude")
+UNKNOWN_OPTION = "SimulatedVendor: request option must be one of {valid}; got {name!r}"
+
 EXPLAIN_HISTORY = "Because you viewed items in {category}"
 EXPLAIN_TRENDING = "Trending now"
 EXPLAIN_SHOP = "Popular at this shop"
@@ -116,6 +123,18 @@ class SimulatedVendor:
         Segment effects applied when the request's context matches.
     trending_top_n : int, default 20
         Size of the global trending set (see `auditkit.world.trending_keys`).
+    signatures : mapping of str to sequence of str, optional
+        Each shop's signature categories (for the ``boost: [signature]`` option).
+    ignored_options : sequence of str, default ()
+        Request options the vendor accepts but ignores: a knob that is claimed and does
+        nothing, to test that an audit contradicts the claim.
+
+    Notes
+    -----
+    Requests may carry ``options``: ``personalized: false`` ignores the history (a
+    non-personalized mode), ``trending: "off"`` drops the trending boost, ``diversity: x``
+    (0–1) re-ranks against repeated categories, ``boost: ["signature" | category, ...]``
+    lifts those categories, ``exclude: [item ids]`` never shows those items.
     """
 
     def __init__(
@@ -129,6 +148,8 @@ class SimulatedVendor:
         noise: float = 0.3,
         steering: Sequence[Steering] = (),
         trending_top_n: int = 20,
+        signatures: Mapping[str, Sequence[str]] | None = None,
+        ignored_options: Sequence[str] = (),
     ) -> None:
         where = "SimulatedVendor"
         if not catalogs:
@@ -147,6 +168,11 @@ class SimulatedVendor:
             _number(where, "steering.trend_shift", rule.trend_shift)
         self.steering = rules
         self.trending_top_n = _integer(where, "trending_top_n", trending_top_n, low=1)
+        for name in ignored_options:
+            if name not in OPTIONS:
+                raise _invalid(where, "ignored_options", f"among {list(OPTIONS)}", name)
+        self.ignored_options = frozenset(ignored_options)
+        self.signatures = {str(k): tuple(v) for k, v in (signatures or {}).items()}
         self._catalogs = {str(shop): frame.copy() for shop, frame in catalogs.items()}
         self.trending = frozenset(trending_keys(self._catalogs, trending_top_n))
         self._shops = self._precompute(self._catalogs)
@@ -258,8 +284,22 @@ class SimulatedVendor:
         shop = self._shops.get(request.shop_id)
         if shop is None:
             raise KeyError(UNKNOWN_SHOP.format(shops=list(self._shops), shop_id=request.shop_id))
-        seen = [i for i in (shop.index.get(item) for item in request.history) if i is not None]
+        options = {k: v for k, v in request.options.items() if k not in self.ignored_options}
+        for name in options:
+            if name not in OPTIONS:
+                raise ValueError(UNKNOWN_OPTION.format(valid=list(OPTIONS), name=name))
+        history = () if options.get("personalized", True) is False else request.history
+        seen = [i for i in (shop.index.get(item) for item in history) if i is not None]
         scores = shop.base.copy()
+        if options.get("trending") == "off":
+            scores -= self.trend_weight * TREND_SCALE * shop.trending
+        boosted = [str(c) for c in options.get("boost", ())]
+        if boosted:
+            categories = set(boosted) - {"signature"}
+            if "signature" in boosted:
+                categories |= set(self.signatures.get(request.shop_id, ()))
+            lifted = np.isin(np.asarray(shop.category_names, dtype=object), list(categories))
+            scores += BOOST_SCALE * lifted[shop.category_codes]
         personal = None
         if seen and self.personalization != 0.0:
             share = np.bincount(shop.category_codes[seen], minlength=len(shop.category_names))
@@ -277,16 +317,39 @@ class SimulatedVendor:
             scores += self.noise * rng.gumbel(size=len(scores))
         if seen:
             scores[seen] = -np.inf
-        k = max(0, min(int(request.k), len(scores) - len(set(seen))))
+        excluded = [i for i in (shop.index.get(str(x)) for x in options.get("exclude", ()))
+                    if i is not None]
+        if excluded:
+            scores[excluded] = -np.inf
+        k = max(0, min(int(request.k), int(np.isfinite(scores).sum())))
         if k == 0:
             return RecommendResponse(items=(), scores=(), explanations=())
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
+        diversity = float(options.get("diversity", 0.0))
+        if diversity > 0.0:
+            top = self._diversify(shop, scores, k, diversity)
+        else:
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.argsort(-scores[top], kind="stable")]
         return RecommendResponse(
             items=tuple(shop.item_ids[top].tolist()),
             scores=tuple(scores[top].tolist()),
             explanations=self._explain(shop, top, personal, trend),
         )
+
+    @staticmethod
+    def _diversify(shop: _ShopArrays, scores: np.ndarray, k: int, diversity: float) -> np.ndarray:
+        """Greedy re-rank: each pick costs its category's later items ``DIVERSITY_SCALE``."""
+        pool = np.argpartition(-scores, min(len(scores), 5 * k) - 1)[: min(len(scores), 5 * k)]
+        pool = pool[np.isfinite(scores[pool])]
+        adjusted = scores[pool].copy()
+        codes = shop.category_codes[pool]
+        picks: list[int] = []
+        for _ in range(min(k, len(pool))):
+            best = int(np.argmax(adjusted))
+            picks.append(int(pool[best]))
+            adjusted[codes == codes[best]] -= diversity * DIVERSITY_SCALE
+            adjusted[best] = -np.inf
+        return np.asarray(picks, dtype=np.intp)
 
     def _explain(self, shop: _ShopArrays, top: np.ndarray, personal: np.ndarray | None,
                  trend: float) -> tuple[str, ...]:

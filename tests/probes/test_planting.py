@@ -16,7 +16,7 @@ from auditkit.probes.planting import choose_planting
 from auditkit.spec import PersonaSpec, ProbesSpec, TrendPlantingSpec, load_spec
 from auditkit.world import generate_world
 
-PLANTING = {"write_events": True, "customers": 15}
+PLANTING = {"write_events": True, "customers": 15, "events": 20000}
 
 
 def spec_data(pooling: float, **planting) -> dict:
@@ -131,14 +131,14 @@ def test_pooled_vendor_leaks_the_trend_and_isolated_one_does_not(tmp_path):
     run_audit(AuditSpec.model_validate(spec_data(0.0)), out=tmp_path / "isolated")
     pooled = planted_exposure(tmp_path / "pooled")
     isolated = planted_exposure(tmp_path / "isolated")
-    assert pooled["before"] == 0 and pooled["after"] > 0.5
-    assert isolated["before"] == isolated["after"] == 0
+    assert pooled["before"] < 0.1 and pooled["after"] > pooled["before"] + 0.5
+    assert abs(isolated["after"] - isolated["before"]) < 0.1
     events = (
         sqlite3.connect(tmp_path / "pooled" / "evidence.sqlite")
         .execute("SELECT shop_id, count FROM events")
         .fetchall()
     )
-    assert events == [("shop01", 5000)]
+    assert events == [("shop01", 20000)]
 
 
 def test_vendor_without_event_api_is_refused_before_any_request(tmp_path, monkeypatch):
