@@ -59,6 +59,7 @@ def _metric_seed(seed: int, metric_id: str) -> int:
 def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
     """Compute the spec's metrics on the tables, then adjust p-values across the audit (BH)."""
     wanted = spec.metrics if spec.metrics is not None else {name: None for name in METRICS}
+    core = tables.core()
     results = []
     for metric_id, override in wanted.items():
         definition = METRICS[metric_id]
@@ -68,7 +69,7 @@ def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
             threshold = dataclasses.replace(threshold, **changes)
         results.append(
             definition.compute(
-                tables,
+                core,
                 threshold=threshold,
                 n_resamples=spec.inference.n_resamples,
                 confidence=spec.inference.confidence,

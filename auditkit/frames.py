@@ -37,6 +37,26 @@ class AuditTables:
     histories: pd.DataFrame
     catalogs: pd.DataFrame
 
+    def core(self) -> AuditTables:
+        """The tables without trend-planting and claim-verification probes.
+
+        Those probes exist to test one thing each (a planted trend, a claimed knob); the
+        audit's other metrics describe the vendor's ordinary behaviour and leave them out.
+        """
+        keep = pd.Series(True, index=self.probes.index)
+        for column in ("phase", "check_id"):
+            if column in self.probes.columns:
+                keep &= self.probes[column].isna()
+        if keep.all():
+            return self
+        ids = self.probes.loc[keep, "probe_id"]
+        return AuditTables(
+            probes=self.probes[keep].reset_index(drop=True),
+            responses=self.responses[self.responses["probe_id"].isin(ids)].reset_index(drop=True),
+            histories=self.histories[self.histories["probe_id"].isin(ids)].reset_index(drop=True),
+            catalogs=self.catalogs,
+        )
+
     @property
     def segment_columns(self) -> list[str]:
         """The ``segment.<attribute>`` columns of the probes table, in order."""
@@ -67,21 +87,45 @@ def _attach_items(long: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _ranked(answers: pd.DataFrame) -> pd.DataFrame:
+    """One row per answered item, with its score and explanation where the vendor gave one."""
+    columns = ["probe_id", "items"]
+    frame = answers[columns].copy()
+    for extra in ("scores", "explanations"):
+        if extra in answers.columns:
+            # Align with items; a missing or short list leaves the rest empty.
+            frame[extra] = [
+                (list(values) if isinstance(values, list) else [])[: len(items)]
+                + [None] * (len(items) - (len(values) if isinstance(values, list) else 0))
+                for items, values in zip(answers["items"], answers[extra], strict=True)
+            ]
+            columns.append(extra)
+    ranked = frame.explode(columns[1:], ignore_index=True)
+    ranked = ranked.dropna(subset=["items"]).rename(
+        columns={"items": "item_id", "scores": "score", "explanations": "explanation"}
+    )
+    if "score" in ranked.columns:
+        ranked["score"] = pd.to_numeric(ranked["score"], errors="coerce").astype("float64")
+    if "explanation" in ranked.columns:
+        ranked["explanation"] = ranked["explanation"].astype("string")
+    return ranked
+
+
 def build_tables(
     probes: pd.DataFrame, answers: pd.DataFrame, catalogs: Mapping[str, pd.DataFrame]
 ) -> AuditTables:
     """Join the probe plan, the vendor's answers and the catalogs into `AuditTables`.
 
     ``answers`` has one row per answered probe: ``probe_id`` and ``items`` (list of item ids,
-    best first). Probes without a row are kept in ``probes`` with ``answered = False``.
+    best first), optionally ``scores`` and ``explanations`` (lists aligned with ``items``, or
+    null). Probes without a row are kept in ``probes`` with ``answered = False``.
     """
     catalog = stack_catalogs(catalogs)
     plan = probes.copy()
     plan["answered"] = plan["probe_id"].isin(answers["probe_id"])
     probe_columns = [c for c in plan.columns if c not in ("history", "answered")]
 
-    ranked = answers[["probe_id", "items"]].explode("items", ignore_index=True)
-    ranked = ranked.dropna(subset=["items"]).rename(columns={"items": "item_id"})
+    ranked = _ranked(answers)
     ranked["item_id"] = ranked["item_id"].astype("string")
     # A vendor's duplicates and items past k are kept in evidence, not counted as exposure.
     ranked = ranked.drop_duplicates(["probe_id", "item_id"], ignore_index=True)

@@ -155,14 +155,19 @@ class EvidenceStore:
         return pd.read_sql_query("SELECT * FROM attempts ORDER BY id", self._db)
 
     def answers(self) -> pd.DataFrame:
-        """The first usable answer of each probe: ``probe_id``, ``items`` (list), sorted."""
+        """The first usable answer of each probe, sorted by probe id.
+
+        Columns ``probe_id``, ``items`` (list), ``scores`` and ``explanations`` (lists, or
+        None when the vendor gave none).
+        """
         frame = pd.read_sql_query(
-            "SELECT probe_id, items FROM attempts WHERE id IN"
+            "SELECT probe_id, items, scores, explanations FROM attempts WHERE id IN"
             " (SELECT MIN(id) FROM attempts WHERE status = 'ok' GROUP BY probe_id)"
             " ORDER BY probe_id",
             self._db,
         )
-        frame["items"] = [json.loads(text) for text in frame["items"]]
+        for column in ("items", "scores", "explanations"):
+            frame[column] = [None if text is None else json.loads(text) for text in frame[column]]
         return frame
 
     def close(self) -> None:

@@ -14,7 +14,9 @@ def test_attempts_are_kept_and_first_ok_answer_wins(tmp_path):
         store.record(Attempt("p2", {"k": 1}, "invalid", 1.0, items=[], problem="empty"))
         assert store.answered() == {"p1"}
         answers = store.answers()
-        assert answers.to_dict("records") == [{"probe_id": "p1", "items": ["a", "b"]}]
+        assert answers.to_dict("records") == [
+            {"probe_id": "p1", "items": ["a", "b"], "scores": None, "explanations": None}
+        ]
         assert len(store.attempts()) == 3
     # committed as it goes: another connection sees every row
     rows = sqlite3.connect(path).execute("SELECT COUNT(*) FROM attempts").fetchone()
