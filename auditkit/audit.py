@@ -30,7 +30,8 @@ from auditkit.probes.planting import (
 )
 from auditkit.probes.runner import RunProgress, run_probes
 from auditkit.reports import MANIFEST_FILE, write_report, write_results
-from auditkit.results import AuditResult, DataQuality, MetricResult
+from auditkit.results import AuditResult, ClaimCheck, DataQuality, MetricResult, Score
+from auditkit.scoring import score_claims
 from auditkit.shops import Shops, load_shops
 from auditkit.spec import AuditSpec, load_spec, spec_sha256
 from auditkit.vendors import build_vendor
@@ -208,9 +209,24 @@ def evaluate(
     """Compute the audit's results from recorded evidence alone (no vendor calls)."""
     answers = store.answers()
     tables = build_tables(plan, answers, shops.catalogs)
+    metrics = compute_metrics(spec, tables)
+    claims: list[ClaimCheck] = []
+    scores: list[Score] = []
+    if spec.claims is not None:
+        claims, scores = score_claims(
+            spec.claims,
+            tables,
+            metrics,
+            signatures=shops.signatures(),
+            n_resamples=spec.inference.n_resamples,
+            confidence=spec.inference.confidence,
+            seed=_metric_seed(spec.seed, "claims"),
+        )
     return AuditResult(
         name=spec.name,
-        metrics=compute_metrics(spec, tables),
+        metrics=metrics,
+        claims=claims,
+        scores=scores,
         data_quality=_data_quality(plan, store),
         provenance={
             "description": spec.description,

@@ -96,6 +96,11 @@ def run(spec: Path, out: Path, resume: bool, fail_on: str | None, quiet: bool) -
             bar.__exit__(None, None, None)
     for metric in result.metrics:
         click.echo(f"{metric.verdict:>12}  {metric.id}: {metric.summary}")
+    for score in result.scores:
+        click.echo(f"{score.rubric:>16}: {score.letter} ({score.score:g}/100)")
+    for claim in result.claims:
+        if claim.verdict == "contradicted":
+            click.echo(f"    contradicted  {claim.claim}: {claim.measured}")
     click.echo(f"report: {out / 'report.html'}")
     if fail_on and any(m.verdict in FAIL_ON_LEVELS[fail_on] for m in result.metrics):
         sys.exit(EXIT_FINDINGS)

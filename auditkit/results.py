@@ -77,6 +77,46 @@ class DataQuality:
         return self.probes_answered / self.probes_planned if self.probes_planned else 0.0
 
 
+ClaimVerdict = Literal["verified", "contradicted", "untested", "not claimed"]
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """One vendor claim: as stated, what the probes measured, and whether they agree."""
+
+    id: str
+    claim: str
+    stated: str
+    measured: str
+    verdict: ClaimVerdict
+    effect: float | None = None
+    ci: tuple[float, float] | None = None
+    n: int = 0
+
+
+@dataclass(frozen=True)
+class ScoreItem:
+    """One rubric item: its weight, the claim check that decides it, and the points earned."""
+
+    id: str
+    description: str
+    weight: float
+    check: str
+    verdict: ClaimVerdict
+    points: float
+
+
+@dataclass(frozen=True)
+class Score:
+    """A rubric's score (0-100) and letter, with every point traceable to an item."""
+
+    rubric: str
+    version: int
+    score: float
+    letter: str
+    items: list[ScoreItem]
+
+
 @dataclass(frozen=True)
 class AuditResult:
     """Everything an audit produced: metrics, data quality and provenance."""
@@ -86,6 +126,8 @@ class AuditResult:
     data_quality: DataQuality
     provenance: dict[str, Any]
     run_dir: str | None = None
+    claims: list[ClaimCheck] = field(default_factory=list)
+    scores: list[Score] = field(default_factory=list)
 
     def metric(self, metric_id: str) -> MetricResult:
         """The result of one metric by id (``KeyError`` lists the ids present)."""

@@ -14,14 +14,20 @@ def plan(rows):
 
 def test_scores_and_explanations_align_with_items():
     catalogs = {"a": make_catalog("a", 5, 5)}
-    probes = plan([{"probe_id": "p1", "shop_id": "a", "history": ["a-0"]},
-                   {"probe_id": "p2", "shop_id": "a", "history": []}])
-    answers = pd.DataFrame({
-        "probe_id": ["p1", "p2"],
-        "items": [["a-1", "a-2", "zz"], ["a-3"]],
-        "scores": [[0.9, 0.5], None],
-        "explanations": [["because", None, "odd"], None],
-    })
+    probes = plan(
+        [
+            {"probe_id": "p1", "shop_id": "a", "history": ["a-0"]},
+            {"probe_id": "p2", "shop_id": "a", "history": []},
+        ]
+    )
+    answers = pd.DataFrame(
+        {
+            "probe_id": ["p1", "p2"],
+            "items": [["a-1", "a-2", "zz"], ["a-3"]],
+            "scores": [[0.9, 0.5], None],
+            "explanations": [["because", None, "odd"], None],
+        }
+    )
     tables = build_tables(probes, answers, catalogs)
     rows = tables.responses.set_index("item_id")
     assert rows.loc["a-1", "score"] == 0.9 and pd.isna(rows.loc["zz", "score"])
@@ -32,11 +38,13 @@ def test_scores_and_explanations_align_with_items():
 
 def test_core_leaves_out_planting_and_check_probes():
     catalogs = {"a": make_catalog("a", 5, 5)}
-    probes = plan([
-        {"probe_id": "p1", "shop_id": "a", "history": ["a-0"]},
-        {"probe_id": "p2", "shop_id": "a", "history": ["a-1"], "phase": "before"},
-        {"probe_id": "p3", "shop_id": "a", "history": ["a-2"], "check_id": "knob:x"},
-    ])
+    probes = plan(
+        [
+            {"probe_id": "p1", "shop_id": "a", "history": ["a-0"]},
+            {"probe_id": "p2", "shop_id": "a", "history": ["a-1"], "phase": "before"},
+            {"probe_id": "p3", "shop_id": "a", "history": ["a-2"], "check_id": "knob:x"},
+        ]
+    )
     answers = pd.DataFrame({"probe_id": ["p1", "p2", "p3"], "items": [["a-3"]] * 3})
     tables = build_tables(probes, answers, catalogs)
     core = tables.core()

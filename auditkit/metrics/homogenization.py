@@ -26,7 +26,12 @@ UNIT = "match group"
 DEFAULT_THRESHOLD = Threshold(warn=0.3, fail=0.5)
 
 PROBE_COLUMNS: tuple[str, ...] = (
-    "probe_id", "shop_id", "persona_id", "match_id", "repetition", "answered",
+    "probe_id",
+    "shop_id",
+    "persona_id",
+    "match_id",
+    "repetition",
+    "answered",
 )
 RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "item_key")
 
@@ -53,8 +58,9 @@ def item_sets(responses: pd.DataFrame, probe_ids: pd.Series) -> pd.DataFrame:
     return rows.dropna().drop_duplicates(ignore_index=True)
 
 
-def probe_pairs(probes: pd.DataFrame, by: Sequence[str], *, differ: str | None = None
-                ) -> pd.DataFrame:
+def probe_pairs(
+    probes: pd.DataFrame, by: Sequence[str], *, differ: str | None = None
+) -> pd.DataFrame:
     """Every unordered pair of probes sharing all of ``by`` (NA equal to NA).
 
     Parameters
@@ -73,11 +79,13 @@ def probe_pairs(probes: pd.DataFrame, by: Sequence[str], *, differ: str | None =
         groups in sorted order of their ``by`` values, so neither row order nor the labels of
         other columns change it.
     """
-    frame = pd.DataFrame({
-        "group": probes.groupby(list(by), dropna=False, sort=True).ngroup().to_numpy(),
-        "probe_id": probes["probe_id"].astype("string").to_numpy(),
-        "differ": probes[differ].to_numpy() if differ is not None else 0,
-    })
+    frame = pd.DataFrame(
+        {
+            "group": probes.groupby(list(by), dropna=False, sort=True).ngroup().to_numpy(),
+            "probe_id": probes["probe_id"].astype("string").to_numpy(),
+            "differ": probes[differ].to_numpy() if differ is not None else 0,
+        }
+    )
     pairs = frame.merge(frame, on="group", suffixes=("_a", "_b"))
     keep = (pairs["probe_id_a"] < pairs["probe_id_b"]).to_numpy(dtype=bool)
     if differ is not None:
@@ -106,11 +114,13 @@ def pairwise_jaccard(items: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
     sizes = items.groupby("probe_id", sort=False).size()
     size_a = pairs["probe_a"].map(sizes).fillna(0).to_numpy(dtype=np.float64)
     size_b = pairs["probe_b"].map(sizes).fillna(0).to_numpy(dtype=np.float64)
-    indexed = pd.DataFrame({
-        "pair": np.arange(len(pairs)),
-        "probe_a": pairs["probe_a"].to_numpy(),
-        "probe_b": pairs["probe_b"].to_numpy(),
-    })
+    indexed = pd.DataFrame(
+        {
+            "pair": np.arange(len(pairs)),
+            "probe_a": pairs["probe_a"].to_numpy(),
+            "probe_b": pairs["probe_b"].to_numpy(),
+        }
+    )
     # Intersections through joins: one row per (pair, item of A), kept when B has the item too.
     left = indexed.merge(items.rename(columns={"probe_id": "probe_a"}), on="probe_a")
     hits = left.merge(items.rename(columns={"probe_id": "probe_b"}), on=["probe_b", "item_key"])
@@ -134,8 +144,11 @@ def _match_group_overlap(probes: pd.DataFrame, items: pd.DataFrame) -> tuple[pd.
     jaccard = pairwise_jaccard(items, pairs)
     groups = pairs["group"].to_numpy()
     means = group_means(groups, jaccard)
-    keys = probes.groupby("match_id", dropna=False, sort=True).agg(
-        persona_id=("persona_id", "first")).reset_index()
+    keys = (
+        probes.groupby("match_id", dropna=False, sort=True)
+        .agg(persona_id=("persona_id", "first"))
+        .reset_index()
+    )
     per_group = keys.iloc[means.index.to_numpy()].assign(jaccard=means.to_numpy())
     return per_group.reset_index(drop=True), int(np.isfinite(jaccard).sum())
 
@@ -180,8 +193,9 @@ def cross_shop_jaccard(
     ValueError
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
-    check_metric_inputs(METRIC_ID, tables, threshold, n_resamples=n_resamples,
-                        confidence=confidence, seed=seed)
+    check_metric_inputs(
+        METRIC_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
     check_columns(METRIC_ID, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(METRIC_ID, "tables.responses", tables.responses, RESPONSE_COLUMNS)
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold

@@ -51,9 +51,11 @@ def _probe_lifts(tables: AuditTables, probes: pd.DataFrame, totals: pd.Series) -
     histories = tables.histories[tables.histories["probe_id"].isin(wanted)]
     arp_rec = _popularity_share(responses, totals).groupby("probe_id")["share"].mean()
     arp_hist = _popularity_share(histories, totals).groupby("probe_id")["share"].mean()
-    frame = (probes[["probe_id", "persona_id"]]
-             .merge(arp_rec.rename("arp_rec").reset_index(), on="probe_id")
-             .merge(arp_hist.rename("arp_hist").reset_index(), on="probe_id"))
+    frame = (
+        probes[["probe_id", "persona_id"]]
+        .merge(arp_rec.rename("arp_rec").reset_index(), on="probe_id")
+        .merge(arp_hist.rename("arp_hist").reset_index(), on="probe_id")
+    )
     frame = frame[(frame["arp_hist"] > 0).to_numpy(dtype=bool)]
     frame = frame.assign(lift=(frame["arp_rec"] - frame["arp_hist"]) / frame["arp_hist"])
     return frame.sort_values("probe_id", ignore_index=True)
@@ -103,8 +105,9 @@ def popularity_lift(
     ValueError
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
-    check_metric_inputs(METRIC_ID, tables, threshold, n_resamples=n_resamples,
-                        confidence=confidence, seed=seed)
+    check_metric_inputs(
+        METRIC_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
     check_columns(METRIC_ID, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(METRIC_ID, "tables.responses", tables.responses, ITEM_COLUMNS)
     check_columns(METRIC_ID, "tables.histories", tables.histories, ITEM_COLUMNS)
@@ -131,8 +134,11 @@ def popularity_lift(
         mean_rec = float(per_probe["arp_rec"].mean())
         mean_hist = float(per_probe["arp_hist"].mean())
         # The paper's group form (ΔGAP): a ratio of means, less swayed by niche histories.
-        details.update(mean_arp_rec=mean_rec, mean_arp_hist=mean_hist,
-                       delta_gap=(mean_rec - mean_hist) / mean_hist)
+        details.update(
+            mean_arp_rec=mean_rec,
+            mean_arp_hist=mean_hist,
+            delta_gap=(mean_rec - mean_hist) / mean_hist,
+        )
         summary = SUMMARY.format(amount=abs(value), direction="more" if value >= 0 else "less")
     by_persona = per_probe.groupby("persona_id", sort=True)["lift"].mean()
     return MetricResult(

@@ -65,9 +65,7 @@ METRICS: dict[str, MetricDef] = {
             family=segments.FAMILY,
             compute=segments.counterfactual_divergence,
             default_threshold=segments.DEFAULT_THRESHOLD,
-            description=(
-                "Divergence of counterfactual twins' lists beyond repeats' divergence."
-            ),
+            description=("Divergence of counterfactual twins' lists beyond repeats' divergence."),
         ),
     )
 }

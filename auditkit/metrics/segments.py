@@ -38,8 +38,14 @@ UNIT = "pair group"
 DEFAULT_THRESHOLD = Threshold(warn=0.1, fail=0.25)
 
 PROBE_COLUMNS: tuple[str, ...] = (
-    "probe_id", "shop_id", "persona_id", "match_id", "pair_id", "pair_attribute",
-    "repetition", "answered",
+    "probe_id",
+    "shop_id",
+    "persona_id",
+    "match_id",
+    "pair_id",
+    "pair_attribute",
+    "repetition",
+    "answered",
 )
 RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "item_key")
 NOISE_UNAVAILABLE = "unavailable"
@@ -63,13 +69,17 @@ def _pair_divergence(probes: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     paired = probes[probes["pair_id"].notna().to_numpy(dtype=bool)]
     pairs = probe_pairs(paired, ["pair_id"])
     means = group_means(pairs["group"].to_numpy(), 1.0 - pairwise_jaccard(items, pairs))
-    keys = paired.groupby("pair_id", sort=True).agg(
-        pair_attribute=("pair_attribute", "first")).reset_index()
+    keys = (
+        paired.groupby("pair_id", sort=True)
+        .agg(pair_attribute=("pair_attribute", "first"))
+        .reset_index()
+    )
     return keys.iloc[means.index.to_numpy()].assign(divergence=means.to_numpy())
 
 
-def _noise_divergence(probes: pd.DataFrame, items: pd.DataFrame,
-                      segment_columns: list[str]) -> np.ndarray:
+def _noise_divergence(
+    probes: pd.DataFrame, items: pd.DataFrame, segment_columns: list[str]
+) -> np.ndarray:
     """Per repeat group (identical probes, different repetitions): mean 1 - Jaccard."""
     keys = ["match_id", "shop_id", "persona_id", *segment_columns]
     pairs = probe_pairs(probes, keys, differ="repetition")
@@ -120,8 +130,9 @@ def counterfactual_divergence(
     ValueError
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
-    check_metric_inputs(METRIC_ID, tables, threshold, n_resamples=n_resamples,
-                        confidence=confidence, seed=seed)
+    check_metric_inputs(
+        METRIC_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
     check_columns(METRIC_ID, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(METRIC_ID, "tables.responses", tables.responses, RESPONSE_COLUMNS)
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
@@ -150,14 +161,17 @@ def counterfactual_divergence(
         value = pair_mean - noise_mean
         details["pair_divergence"] = pair_mean
         if noise.size:
-            ci = bootstrap_diff_ci(divergence, noise, n_resamples=n_resamples,
-                                   confidence=confidence, seed=seed)
+            ci = bootstrap_diff_ci(
+                divergence, noise, n_resamples=n_resamples, confidence=confidence, seed=seed
+            )
             p_value = mann_whitney_p(divergence, noise, alternative="greater")
-            summary = SUMMARY.format(attributes=attributes or "segment", pair=pair_mean,
-                                     noise=noise_mean)
+            summary = SUMMARY.format(
+                attributes=attributes or "segment", pair=pair_mean, noise=noise_mean
+            )
         else:
-            ci = bootstrap_ci(divergence, n_resamples=n_resamples, confidence=confidence,
-                              seed=seed)
+            ci = bootstrap_ci(
+                divergence, n_resamples=n_resamples, confidence=confidence, seed=seed
+            )
             summary = SUMMARY_NO_NOISE.format(attributes=attributes or "segment", pair=pair_mean)
     by_attribute = per_pair.groupby("pair_attribute", sort=True)["divergence"].mean() - noise_mean
     return MetricResult(

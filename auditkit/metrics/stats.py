@@ -60,8 +60,11 @@ def check_inference_options(
     """
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, Integral) or n_resamples < 1:
         raise _invalid(where, "n_resamples", RULE_POSITIVE_INT, n_resamples)
-    if (isinstance(confidence, bool) or not isinstance(confidence, Real)
-            or not 0.0 < float(confidence) < 1.0):
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, Real)
+        or not 0.0 < float(confidence) < 1.0
+    ):
         raise _invalid(where, "confidence", RULE_CONFIDENCE, confidence)
     if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
         raise _invalid(where, "seed", RULE_SEED, seed)
@@ -126,8 +129,9 @@ def _as_finite(where: str, key: str, values: Any) -> np.ndarray:
     return array
 
 
-def _resample_statistics(values: np.ndarray, weights: np.ndarray | None, n_resamples: int,
-                         rng: np.random.Generator) -> np.ndarray:
+def _resample_statistics(
+    values: np.ndarray, weights: np.ndarray | None, n_resamples: int, rng: np.random.Generator
+) -> np.ndarray:
     """The statistic (mean, or ratio of sums) of ``n_resamples`` bootstrap resamples."""
     n = len(values)
     per_chunk = max(1, min(n_resamples, _CHUNK_ELEMENTS // n))
@@ -137,12 +141,12 @@ def _resample_statistics(values: np.ndarray, weights: np.ndarray | None, n_resam
         index = rng.integers(0, n, size=(size, n))
         numerator = values[index].sum(axis=1)
         if weights is None:
-            out[start:start + size] = numerator / n
+            out[start : start + size] = numerator / n
             continue
         denominator = weights[index].sum(axis=1)
         # A resample whose weights are all zero has no ratio; it is dropped below.
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[start:start + size] = np.where(denominator > 0, numerator / denominator, np.nan)
+            out[start : start + size] = np.where(denominator > 0, numerator / denominator, np.nan)
     return out
 
 
@@ -206,8 +210,11 @@ def bootstrap_ci(
     if array.size < 2:
         return (math.nan, math.nan)
     # Sorted units make the interval a function of the set of units, not of their order.
-    order = np.argsort(array, kind="stable") if weight_array is None else np.lexsort(
-        (weight_array, array))
+    order = (
+        np.argsort(array, kind="stable")
+        if weight_array is None
+        else np.lexsort((weight_array, array))
+    )
     array = array[order]
     weight_array = None if weight_array is None else weight_array[order]
     rng = np.random.default_rng(np.random.SeedSequence(seed))
@@ -318,8 +325,9 @@ def benjamini_hochberg(p_values: Iterable[float | None]) -> np.ndarray:
         When a p-value is not a number in [0, 1] (message `INVALID_ARGUMENT`).
     """
     where = "benjamini_hochberg"
-    raw = (p_values if isinstance(p_values, np.ndarray)
-           else np.asarray(list(p_values), dtype=object))
+    raw = (
+        p_values if isinstance(p_values, np.ndarray) else np.asarray(list(p_values), dtype=object)
+    )
     if raw.ndim != 1:
         raise _invalid(where, "p_values", RULE_P_VALUES, raw.shape)
     array = np.empty(raw.shape, dtype=np.float64)

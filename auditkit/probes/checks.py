@@ -26,16 +26,20 @@ def _options(option: str, value: Any) -> str:
     return json.dumps({option: value}, sort_keys=True, separators=(",", ":"))
 
 
-def _typical_histories(
-    shop: pd.DataFrame, n: int, rng: np.random.Generator
-) -> list[list[str]]:
+def _typical_histories(shop: pd.DataFrame, n: int, rng: np.random.Generator) -> list[list[str]]:
     """``n`` histories drawn in proportion to the shop's own popularity."""
     popularity = np.nan_to_num(shop["popularity"].to_numpy(dtype="float64")) + 1e-9
     items = shop["item_id"].to_numpy(dtype=object)
     size = min(HISTORY_LENGTH, len(shop))
     return [
-        [str(i) for i in items[np.sort(rng.choice(len(shop), size, replace=False,
-                                                  p=popularity / popularity.sum()))]]
+        [
+            str(i)
+            for i in items[
+                np.sort(
+                    rng.choice(len(shop), size, replace=False, p=popularity / popularity.sum())
+                )
+            ]
+        ]
         for _ in range(n)
     ]
 
@@ -47,18 +51,31 @@ def check_rows(
     rows: list[dict[str, object]] = []
     shops = sorted(banded["shop_id"].unique())
     n = claims.verification_customers
-    base = {"persona_id": PERSONA_ID, "pair_id": None, "pair_attribute": None,
-            "repetition": 0, "k": k, "history_mapped": np.nan}
+    base = {
+        "persona_id": PERSONA_ID,
+        "pair_id": None,
+        "pair_attribute": None,
+        "repetition": 0,
+        "k": k,
+        "history_mapped": np.nan,
+    }
     for shop_id, child in zip(shops, seed.spawn(len(shops)), strict=True):
         shop = banded[banded["shop_id"] == shop_id]
         rng = np.random.default_rng(child)
         for knob in claims.knobs:
             for index, history in enumerate(_typical_histories(shop, n, rng)):
                 for arm, options in (("off", None), ("on", _options(knob.option, knob.value))):
-                    rows.append({**base, "shop_id": shop_id, "history": history,
-                                 "match_id": f"check-{knob.name}-{shop_id}-{index}",
-                                 "check_id": f"knob:{knob.name}", "check_arm": arm,
-                                 "options": options})
+                    rows.append(
+                        {
+                            **base,
+                            "shop_id": shop_id,
+                            "history": history,
+                            "match_id": f"check-{knob.name}-{shop_id}-{index}",
+                            "check_id": f"knob:{knob.name}",
+                            "check_arm": arm,
+                            "options": options,
+                        }
+                    )
         mode = claims.non_personalized_mode
         if mode is not None:
             options = _options(mode.option, mode.value)
@@ -66,8 +83,15 @@ def check_rows(
             for index in range(n):
                 first, second = histories[2 * index], histories[2 * index + 1]
                 for arm, history in (("a", first), ("a_repeat", first), ("b", second)):
-                    rows.append({**base, "shop_id": shop_id, "history": history,
-                                 "match_id": f"check-{NON_PERSONALIZED}-{shop_id}-{index}",
-                                 "check_id": NON_PERSONALIZED, "check_arm": arm,
-                                 "options": options})
+                    rows.append(
+                        {
+                            **base,
+                            "shop_id": shop_id,
+                            "history": history,
+                            "match_id": f"check-{NON_PERSONALIZED}-{shop_id}-{index}",
+                            "check_id": NON_PERSONALIZED,
+                            "check_arm": arm,
+                            "options": options,
+                        }
+                    )
     return rows

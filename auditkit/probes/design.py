@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import SEGMENT_PREFIX, stack_catalogs
+from auditkit.probes.checks import check_rows
 from auditkit.probes.histories import (
     ShopIndex,
     band_products,
@@ -28,7 +29,6 @@ from auditkit.probes.histories import (
     shop_history,
     taste_mask,
 )
-from auditkit.probes.checks import check_rows
 from auditkit.probes.planting import choose_planting, planting_rows
 from auditkit.spec import ClaimsSpec, PersonaSpec, ProbesSpec
 

@@ -26,11 +26,9 @@ class RunProgress:
 def build_requests(plan: pd.DataFrame) -> list[RecommendRequest]:
     """One vendor request per row of the plan, in plan order."""
     contexts = request_context(plan)
-    options = (
-        plan["options"].map(lambda text: {} if pd.isna(text) else json.loads(text))
-        if "options" in plan.columns
-        else pd.Series([{}] * len(plan), index=plan.index)
-    )
+    # A plain comprehension: Series.map over a string column mangles dict results.
+    texts = plan["options"].tolist() if "options" in plan.columns else [None] * len(plan)
+    options = [{} if text is None or pd.isna(text) else json.loads(text) for text in texts]
     return [
         RecommendRequest(
             shop_id=str(shop),

@@ -27,6 +27,12 @@ VERDICT_WORDS: dict[str, str] = {
     "pass": "No problem found",
     "inconclusive": "Not enough evidence",
 }
+CLAIM_WORDS: dict[str, str] = {
+    "verified": "Verified",
+    "contradicted": "Contradicted",
+    "untested": "Stated, not tested",
+    "not claimed": "Not claimed",
+}
 _CHART_WIDTH = 320
 
 
@@ -124,7 +130,13 @@ def build_report(
             }
         )
     quality = document["data_quality"]
+    claims = [
+        {**claim, "verdict_words": CLAIM_WORDS[claim["verdict"]]}
+        for claim in document.get("claims", [])
+    ]
     return {
+        "claims": claims,
+        "scores": document.get("scores", []),
         "audit": document["audit"],
         "verdicts": document["summary"]["verdicts"],
         "families": families,

@@ -42,6 +42,8 @@ def results_document(result: AuditResult) -> dict[str, Any]:
             "summary": {"verdicts": verdicts},
             "data_quality": quality,
             "metrics": [m.to_dict() for m in result.metrics],
+            "claims": [asdict(c) for c in result.claims],
+            "scores": [asdict(s) for s in result.scores],
         }
     )
 

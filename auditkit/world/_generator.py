@@ -37,8 +37,24 @@ SIGNATURE_BOOST = 1.0
 UNIVERSE_FACTOR = 3
 # Sales of a shop's bestseller, per catalog item (sales counts are rounded, at least 1).
 TOP_SALES_PER_ITEM = 20
-_SYLLABLES = ("ka", "lo", "mi", "ra", "ve", "zu", "to", "ne", "sa", "di", "po", "li", "an",
-              "ber", "cor", "fen")
+_SYLLABLES = (
+    "ka",
+    "lo",
+    "mi",
+    "ra",
+    "ve",
+    "zu",
+    "to",
+    "ne",
+    "sa",
+    "di",
+    "po",
+    "li",
+    "an",
+    "ber",
+    "cor",
+    "fen",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,11 +96,16 @@ def _integer(where: str, key: str, value: object, *, low: int) -> int:
     return int(value)
 
 
-def _number(where: str, key: str, value: object, *, low: float = -math.inf,
-            high: float = math.inf) -> float:
+def _number(
+    where: str, key: str, value: object, *, low: float = -math.inf, high: float = math.inf
+) -> float:
     """``value`` as a float when it is a finite real (not a bool) in [low, high], else raise."""
-    if (isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value)
-            or not low <= float(value) <= high):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or not math.isfinite(value)
+        or not low <= float(value) <= high
+    ):
         if math.isfinite(high):
             rule = f"a number between {low:g} and {high:g}"
         elif math.isfinite(low):
@@ -134,8 +155,9 @@ def _weighted_sample(log_weights: np.ndarray, size: int, rng: np.random.Generato
     return np.sort(np.argpartition(-keys, size - 1)[:size])
 
 
-def _assign_signatures(n_shops: int, n_categories: int, per_shop: int,
-                       rng: np.random.Generator) -> list[np.ndarray]:
+def _assign_signatures(
+    n_shops: int, n_categories: int, per_shop: int, rng: np.random.Generator
+) -> list[np.ndarray]:
     """Category codes of each shop's signature, least-used first (random among equals).
 
     Signatures are thus distinct across shops while there are enough categories.
@@ -149,15 +171,17 @@ def _assign_signatures(n_shops: int, n_categories: int, per_shop: int,
     return chosen
 
 
-def _prices(category: np.ndarray, log_price_level: np.ndarray,
-            rng: np.random.Generator) -> np.ndarray:
+def _prices(
+    category: np.ndarray, log_price_level: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Log-normal prices around each category's level, rounded to cents."""
     raw = np.exp(log_price_level[category] + rng.normal(0.0, 0.5, size=len(category)))
     return np.maximum(np.round(raw, 2), 0.5)
 
 
-def _pick_brands(category: np.ndarray, brands_per_category: int,
-                 rng: np.random.Generator) -> np.ndarray:
+def _pick_brands(
+    category: np.ndarray, brands_per_category: int, rng: np.random.Generator
+) -> np.ndarray:
     """A brand (index into the brand names) for each product, from its category's brands."""
     return category * brands_per_category + rng.integers(brands_per_category, size=len(category))
 
@@ -177,8 +201,9 @@ class _Universe:
     log_price_level: np.ndarray
 
 
-def _make_universe(*, size: int, n_categories: int, items_per_shop: int, skew: float,
-                   rng: np.random.Generator) -> _Universe:
+def _make_universe(
+    *, size: int, n_categories: int, items_per_shop: int, skew: float, rng: np.random.Generator
+) -> _Universe:
     """Draw ``size`` canonical products; popularity ranks are random, not tied to ids."""
     category_names = _names("cat", np.arange(1, n_categories + 1), max(2, len(str(n_categories))))
     log_price_level = rng.normal(np.log(25.0), 0.7, size=n_categories)
@@ -256,23 +281,39 @@ def generate_world(
     shop_taste = _number(where, "shop_taste", shop_taste, low=0.0, high=1.0)
     signature_categories = _integer(where, "signature_categories", signature_categories, low=0)
     if signature_categories > n_categories:
-        raise _invalid(where, "signature_categories", f"at most n_categories ({n_categories})",
-                       signature_categories)
+        raise _invalid(
+            where,
+            "signature_categories",
+            f"at most n_categories ({n_categories})",
+            signature_categories,
+        )
 
     world_seed, signature_seed, *shop_seeds = np.random.SeedSequence(seed).spawn(2 + n_shops)
     n_shared = round(shared_fraction * items_per_shop)
-    universe = _make_universe(size=UNIVERSE_FACTOR * n_shared, n_categories=n_categories,
-                              items_per_shop=items_per_shop, skew=popularity_skew,
-                              rng=np.random.default_rng(world_seed))
-    signatures = _assign_signatures(n_shops, n_categories, signature_categories,
-                                    np.random.default_rng(signature_seed))
+    universe = _make_universe(
+        size=UNIVERSE_FACTOR * n_shared,
+        n_categories=n_categories,
+        items_per_shop=items_per_shop,
+        skew=popularity_skew,
+        rng=np.random.default_rng(world_seed),
+    )
+    signatures = _assign_signatures(
+        n_shops, n_categories, signature_categories, np.random.default_rng(signature_seed)
+    )
     shop_width = max(2, len(str(n_shops)))
     shops: dict[str, Shop] = {}
     for number, (shop_seed, signature) in enumerate(zip(shop_seeds, signatures, strict=True), 1):
         shop_id = f"shop{number:0{shop_width}d}"
-        frame = _shop_catalog(shop_id, universe, np.random.default_rng(shop_seed),
-                              n_shared=n_shared, items_per_shop=items_per_shop,
-                              signature=signature, skew=popularity_skew, shop_taste=shop_taste)
+        frame = _shop_catalog(
+            shop_id,
+            universe,
+            np.random.default_rng(shop_seed),
+            n_shared=n_shared,
+            items_per_shop=items_per_shop,
+            signature=signature,
+            skew=popularity_skew,
+            shop_taste=shop_taste,
+        )
         shops[shop_id] = Shop(
             shop_id=shop_id,
             catalog=validate_catalog(frame, source=f"generate_world {shop_id}"),
@@ -281,9 +322,17 @@ def generate_world(
     return World(seed=seed, shops=shops)
 
 
-def _shop_catalog(shop_id: str, universe: _Universe, rng: np.random.Generator, *,
-                  n_shared: int, items_per_shop: int, signature: np.ndarray, skew: float,
-                  shop_taste: float) -> pd.DataFrame:
+def _shop_catalog(
+    shop_id: str,
+    universe: _Universe,
+    rng: np.random.Generator,
+    *,
+    n_shared: int,
+    items_per_shop: int,
+    signature: np.ndarray,
+    skew: float,
+    shop_taste: float,
+) -> pd.DataFrame:
     """One shop's raw catalog: carried shared products and exclusive ones, shelved at random."""
     n_categories = len(universe.category_names)
     is_signature_category = np.zeros(n_categories, dtype=bool)
@@ -292,13 +341,17 @@ def _shop_catalog(shop_id: str, universe: _Universe, rng: np.random.Generator, *
     carried = _weighted_sample(
         CARRY_EXPONENT * universe.log_popularity
         + np.log(SIGNATURE_CARRY) * is_signature_category[universe.category],
-        n_shared, rng)
+        n_shared,
+        rng,
+    )
     n_exclusive = items_per_shop - len(carried)
     if len(signature):
         in_signature = rng.random(n_exclusive) < EXCLUSIVE_SIGNATURE_SHARE
-        exclusive_category = np.where(in_signature,
-                                      signature[rng.integers(len(signature), size=n_exclusive)],
-                                      rng.integers(n_categories, size=n_exclusive))
+        exclusive_category = np.where(
+            in_signature,
+            signature[rng.integers(len(signature), size=n_exclusive)],
+            rng.integers(n_categories, size=n_exclusive),
+        )
     else:
         exclusive_category = rng.integers(n_categories, size=n_exclusive)
     # An exclusive product's wider appeal ranks it within a catalog-sized assortment.
@@ -306,36 +359,48 @@ def _shop_catalog(shop_id: str, universe: _Universe, rng: np.random.Generator, *
 
     source = np.concatenate([carried, np.full(n_exclusive, -1)])
     category = np.concatenate([universe.category[carried], exclusive_category])
-    brand = np.concatenate([universe.brand[carried],
-                            _pick_brands(exclusive_category, universe.brands_per_category, rng)])
-    price = np.concatenate([universe.price[carried],
-                            _prices(exclusive_category, universe.log_price_level, rng)])
+    brand = np.concatenate(
+        [
+            universe.brand[carried],
+            _pick_brands(exclusive_category, universe.brands_per_category, rng),
+        ]
+    )
+    price = np.concatenate(
+        [universe.price[carried], _prices(exclusive_category, universe.log_price_level, rng)]
+    )
     log_global = np.concatenate([universe.log_popularity[carried], exclusive_log_pop])
     log_taste = _zipf_log(rng.permutation(items_per_shop) + 1, skew)
-    log_pop = ((1.0 - shop_taste) * log_global + shop_taste * log_taste
-               + SIGNATURE_BOOST * is_signature_category[category])
+    log_pop = (
+        (1.0 - shop_taste) * log_global
+        + shop_taste * log_taste
+        + SIGNATURE_BOOST * is_signature_category[category]
+    )
     sales = np.exp(log_pop - log_pop.max()) * TOP_SALES_PER_ITEM * items_per_shop
     popularity = np.maximum(np.round(sales), 1.0)
 
     # Shelf order is random, so item numbers say nothing about popularity or sharing.
     order = rng.permutation(items_per_shop)
     source = source[order]
-    item_id = _names(f"{shop_id}-", np.arange(1, items_per_shop + 1),
-                     max(4, len(str(items_per_shop))))
+    item_id = _names(
+        f"{shop_id}-", np.arange(1, items_per_shop + 1), max(4, len(str(items_per_shop)))
+    )
     category_name = universe.category_names.take(pa.array(category[order]))
     canonical_id = universe.ids.take(pa.array(np.maximum(source, 0), mask=source < 0))
     brand_name = universe.brand_names.take(pa.array(brand[order]))
-    title = pc.binary_join_element_wise(brand_name, category_name, "item",
-                                        pc.coalesce(canonical_id, item_id), " ")
-    return pd.DataFrame({
-        "item_id": pd.array(item_id, dtype="string"),
-        "category": pd.array(category_name, dtype="string"),
-        "canonical_id": pd.array(canonical_id, dtype="string"),
-        "title": pd.array(title, dtype="string"),
-        "brand": pd.array(brand_name, dtype="string"),
-        "price": price[order],
-        "popularity": popularity[order],
-    })
+    title = pc.binary_join_element_wise(
+        brand_name, category_name, "item", pc.coalesce(canonical_id, item_id), " "
+    )
+    return pd.DataFrame(
+        {
+            "item_id": pd.array(item_id, dtype="string"),
+            "category": pd.array(category_name, dtype="string"),
+            "canonical_id": pd.array(canonical_id, dtype="string"),
+            "title": pd.array(title, dtype="string"),
+            "brand": pd.array(brand_name, dtype="string"),
+            "price": price[order],
+            "popularity": popularity[order],
+        }
+    )
 
 
 def trending_keys(catalogs: Mapping[str, pd.DataFrame], top_n: int = 20) -> list[str]:
@@ -364,6 +429,7 @@ def trending_keys(catalogs: Mapping[str, pd.DataFrame], top_n: int = 20) -> list
     if stacked.empty:
         return []
     totals = stacked.groupby(stacked["canonical_id"].astype(str))["popularity"].sum()
-    ranked = totals.reset_index().sort_values(["popularity", "canonical_id"],
-                                              ascending=[False, True], kind="mergesort")
+    ranked = totals.reset_index().sort_values(
+        ["popularity", "canonical_id"], ascending=[False, True], kind="mergesort"
+    )
     return [str(key) for key in ranked["canonical_id"].head(top_n)]

@@ -153,8 +153,9 @@ class SimulatedVendor:
     ) -> None:
         where = "SimulatedVendor"
         if not catalogs:
-            raise _invalid(where, "catalogs", "a non-empty mapping of shop id to catalog",
-                           catalogs)
+            raise _invalid(
+                where, "catalogs", "a non-empty mapping of shop id to catalog", catalogs
+            )
         self.seed = _integer(where, "seed", seed, low=0)
         self.pooling = _number(where, "pooling", pooling, low=0.0, high=1.0)
         self.trend_weight = _number(where, "trend_weight", trend_weight)
@@ -200,12 +201,13 @@ class SimulatedVendor:
         """Per-shop score components that do not depend on the request."""
         shop_ids = sorted(catalogs)
         # One factorization of every shop's canonical ids: pooled sums by bincount, no joins.
-        canonical = pd.concat([catalogs[s]["canonical_id"].astype("string") for s in shop_ids],
-                              ignore_index=True)
+        canonical = pd.concat(
+            [catalogs[s]["canonical_id"].astype("string") for s in shop_ids], ignore_index=True
+        )
         codes, keys = pd.factorize(canonical)
-        own_all = np.concatenate([
-            catalogs[s]["popularity"].astype("float64").fillna(0.0).to_numpy() for s in shop_ids
-        ])
+        own_all = np.concatenate(
+            [catalogs[s]["popularity"].astype("float64").fillna(0.0).to_numpy() for s in shop_ids]
+        )
         shared = codes >= 0
         totals = np.bincount(codes[shared], weights=own_all[shared], minlength=len(keys))
         is_trending_key = np.asarray(pd.Index(keys).isin(list(self.trending)), dtype=bool)
@@ -218,9 +220,11 @@ class SimulatedVendor:
             start = stop
             pooled = np.where(code >= 0, totals[code], own)
             trending = np.where(code >= 0, is_trending_key[code], False).astype(np.float64)
-            base = ((1.0 - self.pooling) * _zscore(np.log1p(own))
-                    + self.pooling * _zscore(np.log1p(pooled))
-                    + self.trend_weight * TREND_SCALE * trending)
+            base = (
+                (1.0 - self.pooling) * _zscore(np.log1p(own))
+                + self.pooling * _zscore(np.log1p(pooled))
+                + self.trend_weight * TREND_SCALE * trending
+            )
             item_ids = frame["item_id"].astype("string").to_numpy(dtype=object)
             category_codes, names = pd.factorize(frame["category"].astype("string"), sort=True)
             price = _zscore(_log_column(frame, "price"))
@@ -232,9 +236,10 @@ class SimulatedVendor:
                 history_texts=tuple(EXPLAIN_HISTORY.format(category=n) for n in names),
                 base=base,
                 trending=trending,
-                steering=tuple(rule.price_shift * price
-                               + rule.trend_shift * TREND_SCALE * trending
-                               for rule in self.steering),
+                steering=tuple(
+                    rule.price_shift * price + rule.trend_shift * TREND_SCALE * trending
+                    for rule in self.steering
+                ),
             )
         return shops
 
@@ -312,13 +317,17 @@ class SimulatedVendor:
                 scores += shift
                 trend += rule.trend_shift * TREND_SCALE
         if self.noise > 0.0:
-            rng = np.random.default_rng(_noise_seed(self.seed, request.shop_id,
-                                                    request.customer_id))
+            rng = np.random.default_rng(
+                _noise_seed(self.seed, request.shop_id, request.customer_id)
+            )
             scores += self.noise * rng.gumbel(size=len(scores))
         if seen:
             scores[seen] = -np.inf
-        excluded = [i for i in (shop.index.get(str(x)) for x in options.get("exclude", ()))
-                    if i is not None]
+        excluded = [
+            i
+            for i in (shop.index.get(str(x)) for x in options.get("exclude", ()))
+            if i is not None
+        ]
         if excluded:
             scores[excluded] = -np.inf
         k = max(0, min(int(request.k), int(np.isfinite(scores).sum())))
@@ -351,8 +360,9 @@ class SimulatedVendor:
             adjusted[best] = -np.inf
         return np.asarray(picks, dtype=np.intp)
 
-    def _explain(self, shop: _ShopArrays, top: np.ndarray, personal: np.ndarray | None,
-                 trend: float) -> tuple[str, ...]:
+    def _explain(
+        self, shop: _ShopArrays, top: np.ndarray, personal: np.ndarray | None, trend: float
+    ) -> tuple[str, ...]:
         """The largest planted reason for each item's place; pooling shows as network-wide."""
         history_boost = np.zeros(len(top)) if personal is None else personal[top]
         trend_boost = trend * shop.trending[top]
@@ -360,7 +370,10 @@ class SimulatedVendor:
         fallback = EXPLAIN_NETWORK if self.pooling > 0.5 else EXPLAIN_SHOP
         return tuple(
             shop.history_texts[code] if history else EXPLAIN_TRENDING if trending else fallback
-            for code, history, trending in zip(shop.category_codes[top].tolist(),
-                                               by_history.tolist(),
-                                               (trend_boost > 0.0).tolist(), strict=True)
+            for code, history, trending in zip(
+                shop.category_codes[top].tolist(),
+                by_history.tolist(),
+                (trend_boost > 0.0).tolist(),
+                strict=True,
+            )
         )

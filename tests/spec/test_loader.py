@@ -64,8 +64,8 @@ BAD = [
         "name: test",
         "title: test",
         "spec.yaml:1 name: is required\n"
-        "spec.yaml:2 title: is not a valid key; valid keys: auditkit, claims, description, inference, "
-        "metrics, name, probes, seed, shops, vendor, world",
+        "spec.yaml:2 title: is not a valid key; valid keys: auditkit, claims, description, "
+        "inference, metrics, name, probes, seed, shops, vendor, world",
     ),
     (
         "history_length: 3}",
