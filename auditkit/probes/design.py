@@ -52,21 +52,9 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "check_arm",
     "options",
 )
-TEXT_COLUMNS: tuple[str, ...] = (
-    "probe_id",
-    "shop_id",
-    "persona_id",
-    "customer_id",
-    "match_id",
-    "pair_id",
-    "pair_attribute",
-    "phase",
-    "shop_role",
-    "planted_key",
-    "control_key",
-    "check_id",
-    "check_arm",
-    "options",
+NUMBER_COLUMNS: tuple[str, ...] = ("repetition", "k", "history_mapped")
+TEXT_COLUMNS: tuple[str, ...] = tuple(
+    c for c in PLAN_COLUMNS if c not in (*NUMBER_COLUMNS, "history")
 )
 
 
