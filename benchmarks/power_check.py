@@ -29,21 +29,31 @@ METRIC = "homogenization.cross_shop_jaccard"
 
 def spec(catalog_dir: Path, *, seed: int, pooling: float, customers: int = 6) -> AuditSpec:
     shops = sorted(p.stem for p in catalog_dir.glob("*.csv"))
-    return AuditSpec.model_validate({
-        "auditkit": 1, "name": "power check", "seed": seed,
-        "shops": [{"id": s, "catalog": str(catalog_dir / f"{s}.csv")} for s in shops],
-        "vendor": {"adapter": "simulated", "options": {"pooling": pooling, "noise": 0.3}},
-        "probes": {"k": 10, "repetitions": 0, "personas": [
-            {"id": "tea", "categories": ["cat01", "cat02"], "customers": customers},
-            {"id": "gadgets", "categories": ["cat05"], "customers": customers},
-            {"id": "explorer", "history_length": 8, "customers": customers}]},
-        "metrics": {METRIC: {}},
-        "inference": {"n_resamples": 400},
-    })
+    return AuditSpec.model_validate(
+        {
+            "auditkit": 1,
+            "name": "power check",
+            "seed": seed,
+            "shops": [{"id": s, "catalog": str(catalog_dir / f"{s}.csv")} for s in shops],
+            "vendor": {"adapter": "simulated", "options": {"pooling": pooling, "noise": 0.3}},
+            "probes": {
+                "k": 10,
+                "repetitions": 0,
+                "personas": [
+                    {"id": "tea", "categories": ["cat01", "cat02"], "customers": customers},
+                    {"id": "gadgets", "categories": ["cat05"], "customers": customers},
+                    {"id": "explorer", "history_length": 8, "customers": customers},
+                ],
+            },
+            "metrics": {METRIC: {}},
+            "inference": {"n_resamples": 400},
+        }
+    )
 
 
-def jaccard(catalog_dir: Path, scratch: Path, *, seed: int, pooling: float,
-            customers: int = 6) -> tuple[float, tuple[float, float]]:
+def jaccard(
+    catalog_dir: Path, scratch: Path, *, seed: int, pooling: float, customers: int = 6
+) -> tuple[float, tuple[float, float]]:
     out = scratch / f"run-{seed}-{pooling}-{customers}"
     result = run_audit(spec(catalog_dir, seed=seed, pooling=pooling, customers=customers), out=out)
     metric = result.metric(METRIC)
@@ -68,22 +78,28 @@ def main() -> None:
         print(f"pilot: detectable shift of {METRIC} at 80% power: {shift:.4f}")
 
         grid = np.linspace(0.0, 0.5, 11)
-        truth = np.array([
-            jaccard(catalog_dir, scratch, seed=10_000 + i, pooling=p, customers=60)[0]
-            for i, p in enumerate(grid)
-        ])
+        truth = np.array(
+            [
+                jaccard(catalog_dir, scratch, seed=10_000 + i, pooling=p, customers=60)[0]
+                for i, p in enumerate(grid)
+            ]
+        )
         null_mean = truth[0]
         pooling = float(np.interp(null_mean + shift, np.maximum.accumulate(truth), grid))
-        print(f"true null mean {null_mean:.4f}; planted pooling {pooling:.3f} "
-              f"(true mean about {null_mean + shift:.4f})")
+        print(
+            f"true null mean {null_mean:.4f}; planted pooling {pooling:.3f} "
+            f"(true mean about {null_mean + shift:.4f})"
+        )
 
         hits = false_alarms = 0
         for seed in range(args.reruns):
             hits += jaccard(catalog_dir, scratch, seed=seed, pooling=pooling)[1][0] > null_mean
             false_alarms += jaccard(catalog_dir, scratch, seed=seed, pooling=0.0)[1][0] > null_mean
         print(f"realized power: {hits}/{args.reruns} = {hits / args.reruns:.0%} (planned 80%)")
-        print(f"null reruns flagged: {false_alarms}/{args.reruns} "
-              f"= {false_alarms / args.reruns:.0%} (expected about 2.5%)")
+        print(
+            f"null reruns flagged: {false_alarms}/{args.reruns} "
+            f"= {false_alarms / args.reruns:.0%} (expected about 2.5%)"
+        )
     print(f"took {time.perf_counter() - started:.0f} s")
 
 

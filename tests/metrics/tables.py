@@ -27,21 +27,34 @@ PLAN_DEFAULTS: dict[str, Any] = {
     "k": 10,
     "history": (),
 }
-STRING_COLUMNS = ("probe_id", "shop_id", "persona_id", "customer_id", "match_id", "pair_id",
-                  "pair_attribute")
+STRING_COLUMNS = (
+    "probe_id",
+    "shop_id",
+    "persona_id",
+    "customer_id",
+    "match_id",
+    "pair_id",
+    "pair_attribute",
+)
 
 
-def catalog(items: Mapping[str, float | None] | Sequence[str], *, shared: bool = True
-            ) -> pd.DataFrame:
+def catalog(
+    items: Mapping[str, float | None] | Sequence[str], *, shared: bool = True
+) -> pd.DataFrame:
     """A validated catalog: items (name → popularity, or names with popularity 1)."""
     popularity = dict(items) if isinstance(items, Mapping) else dict.fromkeys(items, 1.0)
     names = list(popularity)
-    return validate_catalog(pd.DataFrame({
-        "item_id": names,
-        "category": ["c"] * len(names),
-        "canonical_id": names if shared else [None] * len(names),
-        "popularity": [np.nan if v is None else v for v in popularity.values()],
-    }), source="test")
+    return validate_catalog(
+        pd.DataFrame(
+            {
+                "item_id": names,
+                "category": ["c"] * len(names),
+                "canonical_id": names if shared else [None] * len(names),
+                "popularity": [np.nan if v is None else v for v in popularity.values()],
+            }
+        ),
+        source="test",
+    )
 
 
 def plan(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -71,23 +84,31 @@ class Inputs:
 
     def tables(self) -> AuditTables:
         """The `AuditTables` an audit would build from these inputs."""
-        answers = pd.DataFrame({"probe_id": list(self.answers),
-                                "items": [list(v) for v in self.answers.values()]})
+        answers = pd.DataFrame(
+            {"probe_id": list(self.answers), "items": [list(v) for v in self.answers.values()]}
+        )
         if answers.empty:
-            answers = pd.DataFrame({"probe_id": pd.Series(dtype="string"),
-                                    "items": pd.Series(dtype=object)})
+            answers = pd.DataFrame(
+                {"probe_id": pd.Series(dtype="string"), "items": pd.Series(dtype=object)}
+            )
         return build_tables(self.probes, answers, self.catalogs)
 
     def relabel_shops(self, mapping: Mapping[str, str]) -> Inputs:
         """The same inputs with every shop id renamed through ``mapping``."""
         probes = self.probes.copy()
         probes["shop_id"] = probes["shop_id"].map(dict(mapping)).astype("string")
-        return Inputs(probes, dict(self.answers),
-                      {mapping[shop]: frame for shop, frame in self.catalogs.items()})
+        return Inputs(
+            probes,
+            dict(self.answers),
+            {mapping[shop]: frame for shop, frame in self.catalogs.items()},
+        )
 
 
-def make_tables(rows: Sequence[Mapping[str, Any]], answers: Mapping[str, Sequence[str]],
-                catalogs: Mapping[str, pd.DataFrame]) -> AuditTables:
+def make_tables(
+    rows: Sequence[Mapping[str, Any]],
+    answers: Mapping[str, Sequence[str]],
+    catalogs: Mapping[str, pd.DataFrame],
+) -> AuditTables:
     """Tables from plan rows (see `plan`), answers (probe id → items) and catalogs."""
     return Inputs(plan(rows), {k: list(v) for k, v in answers.items()}, dict(catalogs)).tables()
 
@@ -99,12 +120,24 @@ def shuffle_rows(tables: AuditTables, seed: int) -> AuditTables:
     def shuffled(frame: pd.DataFrame) -> pd.DataFrame:
         return frame.iloc[rng.permutation(len(frame))]
 
-    return AuditTables(probes=shuffled(tables.probes), responses=shuffled(tables.responses),
-                       histories=shuffled(tables.histories), catalogs=shuffled(tables.catalogs))
+    return AuditTables(
+        probes=shuffled(tables.probes),
+        responses=shuffled(tables.responses),
+        histories=shuffled(tables.histories),
+        catalogs=shuffled(tables.catalogs),
+    )
 
 
-def random_inputs(seed: int, *, shops: int = 3, personas: int = 2, customers: int = 4,
-                  products: int = 15, k: int = 5, repetitions: int = 1) -> Inputs:
+def random_inputs(
+    seed: int,
+    *,
+    shops: int = 3,
+    personas: int = 2,
+    customers: int = 4,
+    products: int = 15,
+    k: int = 5,
+    repetitions: int = 1,
+) -> Inputs:
     """A small audit with everything in it: shared and exclusive products, histories,
     counterfactual pairs on ``age``, repeats, unanswered probes and unknown items."""
     rng = np.random.default_rng(seed)
@@ -129,14 +162,21 @@ def random_inputs(seed: int, *, shops: int = 3, personas: int = 2, customers: in
                 items = catalogs[shop]["item_id"].tolist()
                 history = list(rng.choice(items, size=3, replace=False))
                 for match_id, pair_group, level, rep in variants:
-                    rows.append({
-                        "probe_id": f"q{len(rows):04d}", "shop_id": shop,
-                        "persona_id": f"persona{persona}", "match_id": match_id,
-                        "pair_id": None if pair_group is None else f"{pair_group}@{shop}",
-                        "pair_attribute": None if pair_group is None else "age",
-                        "repetition": rep, "k": k, "history": history,
-                        "segment.age": level, "segment.device": "mobile",
-                    })
+                    rows.append(
+                        {
+                            "probe_id": f"q{len(rows):04d}",
+                            "shop_id": shop,
+                            "persona_id": f"persona{persona}",
+                            "match_id": match_id,
+                            "pair_id": None if pair_group is None else f"{pair_group}@{shop}",
+                            "pair_attribute": None if pair_group is None else "age",
+                            "repetition": rep,
+                            "k": k,
+                            "history": history,
+                            "segment.age": level,
+                            "segment.device": "mobile",
+                        }
+                    )
     answers: dict[str, list[str]] = {}
     for row in rows:
         if rng.random() < 0.1:

@@ -23,8 +23,14 @@ def matched(groups: int, lists) -> tuple[list[dict], dict[str, list[str]]]:
     for g in range(groups):
         for shop in SHOPS:
             probe_id = f"g{g}-{shop}"
-            rows.append({"probe_id": probe_id, "shop_id": shop, "match_id": f"m{g}",
-                         "persona_id": f"persona{g % 2}"})
+            rows.append(
+                {
+                    "probe_id": probe_id,
+                    "shop_id": shop,
+                    "match_id": f"m{g}",
+                    "persona_id": f"persona{g % 2}",
+                }
+            )
             answers[probe_id] = lists(g, shop)
     return rows, answers
 
@@ -46,9 +52,13 @@ def test_hand_computed_case():
         {"probe_id": "p8", "shop_id": "a", "match_id": "m3", "persona_id": "y"},
     ]
     answers = {
-        "p1": ["P1", "P2", "P3", "P4"], "p2": ["P3", "P4", "P5", "P6"],
-        "p3": ["P4", "P3", "P2", "P1"], "p4": ["P1", "P2"], "p5": ["P3", "P4"],
-        "p6": ["P1", "P2"], "p8": ["P1"],
+        "p1": ["P1", "P2", "P3", "P4"],
+        "p2": ["P3", "P4", "P5", "P6"],
+        "p3": ["P4", "P3", "P2", "P1"],
+        "p4": ["P1", "P2"],
+        "p5": ["P3", "P4"],
+        "p6": ["P1", "P2"],
+        "p8": ["P1"],
     }
     result = cross_shop_jaccard(make_tables(rows, answers, SHOPS), n_resamples=200)
     # Value = mean over the two match groups = (5/9 + 0) / 2 = 5/18.
@@ -65,7 +75,7 @@ def test_hand_computed_case():
 
 
 def test_identical_lists_across_shops_give_one_and_fail():
-    rows, answers = matched(12, lambda g, shop: PRODUCTS[g:g + 5])
+    rows, answers = matched(12, lambda g, shop: PRODUCTS[g : g + 5])
     result = cross_shop_jaccard(make_tables(rows, answers, SHOPS), n_resamples=200)
     assert result.value == 1.0 and result.ci == (1.0, 1.0)
     assert result.verdict == "fail"
@@ -74,7 +84,7 @@ def test_identical_lists_across_shops_give_one_and_fail():
 
 def test_disjoint_lists_give_zero_and_pass():
     offsets = {"a": 0, "b": 5, "c": 10}
-    rows, answers = matched(12, lambda g, shop: PRODUCTS[offsets[shop]:offsets[shop] + 5])
+    rows, answers = matched(12, lambda g, shop: PRODUCTS[offsets[shop] : offsets[shop] + 5])
     result = cross_shop_jaccard(make_tables(rows, answers, SHOPS), n_resamples=200)
     assert result.value == 0.0 and result.ci == (0.0, 0.0)
     assert result.verdict == "pass"
@@ -122,8 +132,9 @@ def test_a_given_threshold_is_used():
 
 
 def test_pairwise_jaccard_kernel():
-    items = pd.DataFrame({"probe_id": ["a", "a", "b", "b", "b"],
-                          "item_key": ["1", "2", "2", "3", "4"]})
+    items = pd.DataFrame(
+        {"probe_id": ["a", "a", "b", "b", "b"], "item_key": ["1", "2", "2", "3", "4"]}
+    )
     pairs = pd.DataFrame({"probe_a": ["a", "a", "c"], "probe_b": ["b", "c", "d"]})
     # a∩b = {2}, a∪b = {1,2,3,4} → 1/4; c is empty → 0; c and d both empty → NaN.
     result = pairwise_jaccard(items, pairs)
@@ -137,7 +148,9 @@ def test_invariant_to_row_order_and_shop_labels(seed):
     shuffled = cross_shop_jaccard(shuffle_rows(inputs.tables(), seed), n_resamples=200, seed=3)
     relabelled = cross_shop_jaccard(
         inputs.relabel_shops({"s0": "zeta", "s1": "alpha", "s2": "mid"}).tables(),
-        n_resamples=200, seed=3)
+        n_resamples=200,
+        seed=3,
+    )
     for other in (shuffled, relabelled):
         assert_same_result(base, other)
 
@@ -147,13 +160,19 @@ def test_rejects_bad_options_and_tables():
     with pytest.raises(ValueError) as excinfo:
         cross_shop_jaccard(tables, n_resamples=0)
     assert str(excinfo.value) == INVALID_ARGUMENT.format(
-        where=METRIC_ID, key="n_resamples", rule=RULE_POSITIVE_INT, value=0)
-    broken = type(tables)(probes=tables.probes,
-                          responses=tables.responses.drop(columns="item_key"),
-                          histories=tables.histories, catalogs=tables.catalogs)
+        where=METRIC_ID, key="n_resamples", rule=RULE_POSITIVE_INT, value=0
+    )
+    broken = type(tables)(
+        probes=tables.probes,
+        responses=tables.responses.drop(columns="item_key"),
+        histories=tables.histories,
+        catalogs=tables.catalogs,
+    )
     with pytest.raises(ValueError) as excinfo:
         cross_shop_jaccard(broken)
     assert str(excinfo.value) == INVALID_ARGUMENT.format(
-        where=METRIC_ID, key="tables.responses",
+        where=METRIC_ID,
+        key="tables.responses",
         rule=RULE_COLUMNS.format(columns=["probe_id", "item_key"]),
-        value=list(broken.responses.columns))
+        value=list(broken.responses.columns),
+    )

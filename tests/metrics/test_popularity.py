@@ -30,8 +30,14 @@ def test_hand_computed_case():
         # Only an item outside the catalog was recommended (unknown popularity): skipped.
         {"probe_id": "p4", "shop_id": "a", "persona_id": "x", "history": ["i1"]},
         # A repeat of p1: not a new unit.
-        {"probe_id": "p5", "shop_id": "a", "persona_id": "x", "history": ["i1", "i2"],
-         "match_id": "p1", "repetition": 1},
+        {
+            "probe_id": "p5",
+            "shop_id": "a",
+            "persona_id": "x",
+            "history": ["i1", "i2"],
+            "match_id": "p1",
+            "repetition": 1,
+        },
         # Unanswered: not counted at all.
         {"probe_id": "p6", "shop_id": "b", "persona_id": "y", "history": ["j1"]},
     ]
@@ -50,8 +56,10 @@ def test_hand_computed_case():
 
 
 def test_lift_does_not_depend_on_a_shops_popularity_scale():
-    rows = [{"probe_id": "p1", "shop_id": "a", "history": ["i1"]},
-            {"probe_id": "p2", "shop_id": "b", "history": ["i1"]}]
+    rows = [
+        {"probe_id": "p1", "shop_id": "a", "history": ["i1"]},
+        {"probe_id": "p2", "shop_id": "b", "history": ["i1"]},
+    ]
     answers = {"p1": ["i2"], "p2": ["i2"]}
     catalogs = {"a": catalog({"i1": 1.0, "i2": 3.0}), "b": catalog({"i1": 1000.0, "i2": 3000.0})}
     result = popularity_lift(make_tables(rows, answers, catalogs), n_resamples=100)
@@ -65,8 +73,14 @@ def planted(lists_for_persona):
     rows, answers = [], {}
     for n in range(30):
         persona = "trendy" if n % 2 else "faithful"
-        rows.append({"probe_id": f"p{n}", "shop_id": "a", "persona_id": persona,
-                     "history": ["i9", "i10", "i11"]})
+        rows.append(
+            {
+                "probe_id": f"p{n}",
+                "shop_id": "a",
+                "persona_id": persona,
+                "history": ["i9", "i10", "i11"],
+            }
+        )
         answers[f"p{n}"] = lists_for_persona(persona)
     return make_tables(rows, answers, {"a": catalog(items)})
 
@@ -74,8 +88,12 @@ def planted(lists_for_persona):
 def test_a_persona_pushed_to_bestsellers_shows_a_high_lift():
     # History ARP = (9 + 10 + 11) / 3 = 10 (shares scale both sides alike). "trendy" gets
     # 18, 19, 20: ARP 19, lift 0.9; "faithful" gets 8, 10, 12: ARP 10, lift 0.
-    result = popularity_lift(planted(lambda persona: ["i18", "i19", "i20"] if persona == "trendy"
-                                     else ["i8", "i10", "i12"]), n_resamples=200)
+    result = popularity_lift(
+        planted(
+            lambda persona: ["i18", "i19", "i20"] if persona == "trendy" else ["i8", "i10", "i12"]
+        ),
+        n_resamples=200,
+    )
     assert result.by_group["persona"]["trendy"] == pytest.approx(0.9)
     assert result.by_group["persona"]["faithful"] == pytest.approx(0.0)
     assert result.value == pytest.approx(0.45) and result.verdict == "pass"
@@ -96,8 +114,9 @@ def test_recommendations_as_popular_as_the_history_give_zero():
 def test_no_popularity_known_is_inconclusive_with_a_reason():
     catalogs = {"a": catalog({"i1": None, "i2": None})}
     rows = [{"probe_id": f"p{n}", "shop_id": "a", "history": ["i1"]} for n in range(12)]
-    result = popularity_lift(make_tables(rows, {r["probe_id"]: ["i2"] for r in rows}, catalogs),
-                             n_resamples=100)
+    result = popularity_lift(
+        make_tables(rows, {r["probe_id"]: ["i2"] for r in rows}, catalogs), n_resamples=100
+    )
     assert math.isnan(result.value) and result.ci is None and result.n == 0
     assert result.verdict == "inconclusive"
     assert result.details["reason"] == REASON_NO_POPULARITY
@@ -107,8 +126,9 @@ def test_no_popularity_known_is_inconclusive_with_a_reason():
 def test_no_history_is_inconclusive_with_a_reason():
     catalogs = {"a": catalog({"i1": 1.0, "i2": 2.0})}
     rows = [{"probe_id": f"p{n}", "shop_id": "a"} for n in range(12)]
-    result = popularity_lift(make_tables(rows, {r["probe_id"]: ["i2"] for r in rows}, catalogs),
-                             n_resamples=100)
+    result = popularity_lift(
+        make_tables(rows, {r["probe_id"]: ["i2"] for r in rows}, catalogs), n_resamples=100
+    )
     assert result.verdict == "inconclusive"
     assert result.details["reason"] == REASON_NO_PROBES
 
@@ -128,19 +148,26 @@ def test_invariant_to_row_order_and_shop_labels(seed):
     shuffled = popularity_lift(shuffle_rows(inputs.tables(), seed), n_resamples=200, seed=3)
     relabelled = popularity_lift(
         inputs.relabel_shops({"s0": "zeta", "s1": "alpha", "s2": "mid"}).tables(),
-        n_resamples=200, seed=3)
+        n_resamples=200,
+        seed=3,
+    )
     assert_same_result(base, shuffled)
     assert_same_result(base, relabelled)
 
 
 def test_rejects_tables_without_popularity_columns():
     tables = random_inputs(0).tables()
-    broken = type(tables)(probes=tables.probes, responses=tables.responses,
-                          histories=tables.histories.drop(columns="popularity"),
-                          catalogs=tables.catalogs)
+    broken = type(tables)(
+        probes=tables.probes,
+        responses=tables.responses,
+        histories=tables.histories.drop(columns="popularity"),
+        catalogs=tables.catalogs,
+    )
     with pytest.raises(ValueError) as excinfo:
         popularity_lift(broken)
     assert str(excinfo.value) == INVALID_ARGUMENT.format(
-        where=METRIC_ID, key="tables.histories",
+        where=METRIC_ID,
+        key="tables.histories",
         rule=RULE_COLUMNS.format(columns=["probe_id", "shop_id", "popularity"]),
-        value=list(broken.histories.columns))
+        value=list(broken.histories.columns),
+    )

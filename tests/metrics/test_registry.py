@@ -12,8 +12,7 @@ from auditkit.metrics import METRICS, MetricDef, get_metric, metric_ids
 from auditkit.metrics.registry import UNKNOWN_METRIC
 from auditkit.results import VERDICTS, MetricResult, Threshold
 
-IDS = ["homogenization.cross_shop_jaccard", "popularity.lift",
-       "segment.counterfactual_divergence"]
+IDS = ["homogenization.cross_shop_jaccard", "popularity.lift", "segment.counterfactual_divergence"]
 # The range every registered metric's value must stay in.
 BOUNDS = {
     "homogenization.cross_shop_jaccard": (0.0, 1.0),
@@ -24,9 +23,17 @@ BOUNDS = {
 
 def test_public_surface_is_pinned():
     assert sorted(auditkit.metrics.__all__) == [
-        "METRICS", "MetricDef", "benjamini_hochberg", "bootstrap_ci", "bootstrap_diff_ci",
-        "counterfactual_divergence", "cross_shop_jaccard", "get_metric", "mann_whitney_p",
-        "metric_ids", "popularity_lift",
+        "METRICS",
+        "MetricDef",
+        "benjamini_hochberg",
+        "bootstrap_ci",
+        "bootstrap_diff_ci",
+        "counterfactual_divergence",
+        "cross_shop_jaccard",
+        "get_metric",
+        "mann_whitney_p",
+        "metric_ids",
+        "popularity_lift",
     ]
     for name in auditkit.metrics.__all__:
         assert hasattr(auditkit.metrics, name)
@@ -35,10 +42,13 @@ def test_public_surface_is_pinned():
 def test_registry_ids_families_and_default_thresholds():
     assert metric_ids() == tuple(IDS) == tuple(METRICS)
     assert {m.id: m.family for m in METRICS.values()} == {
-        IDS[0]: "homogenization", IDS[1]: "popularity", IDS[2]: "segment"}
-    assert {m.id: (m.default_threshold.warn, m.default_threshold.fail)
-            for m in METRICS.values()} == {IDS[0]: (0.3, 0.5), IDS[1]: (0.5, 1.0),
-                                           IDS[2]: (0.1, 0.25)}
+        IDS[0]: "homogenization",
+        IDS[1]: "popularity",
+        IDS[2]: "segment",
+    }
+    assert {
+        m.id: (m.default_threshold.warn, m.default_threshold.fail) for m in METRICS.values()
+    } == {IDS[0]: (0.3, 0.5), IDS[1]: (0.5, 1.0), IDS[2]: (0.1, 0.25)}
     for name, definition in METRICS.items():
         assert definition.id == name and definition.id.startswith(definition.family + ".")
         assert definition.default_threshold.direction == "higher_is_worse"
@@ -52,8 +62,9 @@ def test_get_metric_and_unknown_names_list_the_valid_ones():
     assert isinstance(get_metric(IDS[0]), MetricDef)
     with pytest.raises(KeyError) as excinfo:
         get_metric("popularity.lfit")
-    assert excinfo.value.args[0] == UNKNOWN_METRIC.format(valid=sorted(IDS),
-                                                          value="popularity.lfit")
+    assert excinfo.value.args[0] == UNKNOWN_METRIC.format(
+        valid=sorted(IDS), value="popularity.lfit"
+    )
     with pytest.raises(KeyError):
         get_metric(["not", "hashable"])  # type: ignore[arg-type]
 
@@ -74,14 +85,19 @@ def test_every_metric_defaults_to_the_registry_threshold(name):
     assert result.threshold == METRICS[name].default_threshold
     assert result.id == name and result.family == METRICS[name].family
     custom = Threshold(warn=-5.0, fail=-4.0, min_units=1)
-    assert METRICS[name].compute(random_inputs(0).tables(), threshold=custom,
-                                 n_resamples=100).threshold == custom
+    assert (
+        METRICS[name]
+        .compute(random_inputs(0).tables(), threshold=custom, n_resamples=100)
+        .threshold
+        == custom
+    )
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**16), shops=st.integers(2, 4), repetitions=st.integers(0, 2))
 def test_every_metric_is_invariant_to_row_order_and_shop_labels_and_stays_in_bounds(
-        seed, shops, repetitions):
+    seed, shops, repetitions
+):
     inputs = random_inputs(seed, shops=shops, repetitions=repetitions)
     labels = {f"s{i}": f"shop-{(7 * i) % 11:02d}" for i in range(shops)}
     tables = inputs.tables()
@@ -96,8 +112,9 @@ def test_every_metric_is_invariant_to_row_order_and_shop_labels_and_stays_in_bou
         if result.p_value is not None:
             assert 0.0 <= result.p_value <= 1.0
         assert_same_result(result, definition.compute(shuffle_rows(tables, seed), **options))
-        assert_same_result(result, definition.compute(inputs.relabel_shops(labels).tables(),
-                                                      **options))
+        assert_same_result(
+            result, definition.compute(inputs.relabel_shops(labels).tables(), **options)
+        )
         assert result.to_dict()["id"] == name
 
 

@@ -17,46 +17,72 @@ SHOPS = {"a": catalog(PRODUCTS), "b": catalog(PRODUCTS)}
 
 
 def twin(probe_id, pair_id, attribute, level, **extra):
-    return {"probe_id": probe_id, "shop_id": "a", "match_id": probe_id, "pair_id": pair_id,
-            "pair_attribute": attribute, f"segment.{attribute}": level, **extra}
+    return {
+        "probe_id": probe_id,
+        "shop_id": "a",
+        "match_id": probe_id,
+        "pair_id": pair_id,
+        "pair_attribute": attribute,
+        f"segment.{attribute}": level,
+        **extra,
+    }
 
 
 def repeat(probe_id, match_id, repetition, **extra):
-    return {"probe_id": probe_id, "shop_id": "a", "match_id": match_id,
-            "repetition": repetition, "segment.age": "young", **extra}
+    return {
+        "probe_id": probe_id,
+        "shop_id": "a",
+        "match_id": match_id,
+        "repetition": repetition,
+        "segment.age": "young",
+        **extra,
+    }
 
 
 def test_hand_computed_case():
     rows = [
         # Pair group g1 on age: A {1,2,3,4}, B {1,2,5,6}, C {1,2,3,4}.
         # 1 - J: A-B 1 - 2/6 = 2/3, A-C 0, B-C 2/3 → mean 4/9.
-        twin("A", "g1", "age", "young"), twin("B", "g1", "age", "old"),
+        twin("A", "g1", "age", "young"),
+        twin("B", "g1", "age", "old"),
         twin("C", "g1", "age", "mid"),
         # Pair group g2 on device: disjoint lists → 1 - 0 = 1.
-        twin("D", "g2", "device", "mobile"), twin("E", "g2", "device", "desktop"),
+        twin("D", "g2", "device", "mobile"),
+        twin("E", "g2", "device", "desktop"),
         # Repeat group r1: {1,2,3,4} vs {1,2,3,5} → 1 - 3/5 = 2/5; r2: identical → 0.
-        repeat("R1a", "r1", 0), repeat("R1b", "r1", 1),
-        repeat("R2a", "r2", 0), repeat("R2b", "r2", 1),
+        repeat("R1a", "r1", 0),
+        repeat("R1b", "r1", 1),
+        repeat("R2a", "r2", 0),
+        repeat("R2b", "r2", 1),
         # Same match group but another shop: not a repeat of r1.
         {**repeat("R1c", "r1", 1), "shop_id": "b"},
     ]
     answers = {
-        "A": ["P1", "P2", "P3", "P4"], "B": ["P1", "P2", "P5", "P6"],
+        "A": ["P1", "P2", "P3", "P4"],
+        "B": ["P1", "P2", "P5", "P6"],
         "C": ["P4", "P3", "P2", "P1"],
-        "D": ["P1", "P2"], "E": ["P3", "P4"],
-        "R1a": ["P1", "P2", "P3", "P4"], "R1b": ["P1", "P2", "P3", "P5"], "R1c": ["P9"],
-        "R2a": ["P7"], "R2b": ["P7"],
+        "D": ["P1", "P2"],
+        "E": ["P3", "P4"],
+        "R1a": ["P1", "P2", "P3", "P4"],
+        "R1b": ["P1", "P2", "P3", "P5"],
+        "R1c": ["P9"],
+        "R2a": ["P7"],
+        "R2b": ["P7"],
     }
     result = counterfactual_divergence(make_tables(rows, answers, SHOPS), n_resamples=200)
     # Value = mean(4/9, 1) - mean(2/5, 0) = 13/18 - 1/5 = 47/90.
     assert result.value == pytest.approx(47 / 90)
-    assert result.by_group == {"attribute": {"age": pytest.approx(4 / 9 - 1 / 5),
-                                             "device": pytest.approx(1 - 1 / 5)}}
+    assert result.by_group == {
+        "attribute": {"age": pytest.approx(4 / 9 - 1 / 5), "device": pytest.approx(1 - 1 / 5)}
+    }
     # Mann–Whitney, exact: both pair groups above both repeat groups → P(U >= 4) = 1/6.
     assert result.p_value == pytest.approx(1 / 6)
-    assert result.details == {"pair_groups": 2, "repeat_groups": 2,
-                              "noise_ceiling": pytest.approx(0.2),
-                              "pair_divergence": pytest.approx(13 / 18)}
+    assert result.details == {
+        "pair_groups": 2,
+        "repeat_groups": 2,
+        "noise_ceiling": pytest.approx(0.2),
+        "pair_divergence": pytest.approx(13 / 18),
+    }
     assert result.n == 2 and result.unit == "pair group" and result.family == "segment"
     assert result.id == METRIC_ID and result.threshold == DEFAULT_THRESHOLD
     assert result.verdict == "inconclusive"
@@ -78,8 +104,9 @@ def swapped_world(groups, pair_lists, repeat_lists):
 
 
 def test_an_attribute_that_swaps_the_list_gives_high_divergence_and_fails():
-    tables = swapped_world(12, lambda g: (PRODUCTS[:5], PRODUCTS[5:10]),
-                           lambda g: (PRODUCTS[:5], PRODUCTS[:5]))
+    tables = swapped_world(
+        12, lambda g: (PRODUCTS[:5], PRODUCTS[5:10]), lambda g: (PRODUCTS[:5], PRODUCTS[:5])
+    )
     result = counterfactual_divergence(tables, n_resamples=200)
     assert result.value == 1.0 and result.ci == (1.0, 1.0)
     assert result.verdict == "fail"
@@ -100,8 +127,11 @@ def noisy(rng, base, flip=0.4):
 def test_pairs_that_differ_only_by_the_repeats_noise_give_about_zero(seed):
     rng = np.random.default_rng(seed)
     bases = [list(rng.choice(PRODUCTS, size=8, replace=False)) for _ in range(40)]
-    tables = swapped_world(40, lambda g: (noisy(rng, bases[g]), noisy(rng, bases[g])),
-                           lambda g: (noisy(rng, bases[g]), noisy(rng, bases[g])))
+    tables = swapped_world(
+        40,
+        lambda g: (noisy(rng, bases[g]), noisy(rng, bases[g])),
+        lambda g: (noisy(rng, bases[g]), noisy(rng, bases[g])),
+    )
     result = counterfactual_divergence(tables, n_resamples=500, seed=seed)
     assert abs(result.value) < 0.08
     assert result.ci is not None and result.ci[0] < 0.0 < result.ci[1]
@@ -122,8 +152,9 @@ def test_without_repeats_the_noise_term_is_zero_and_there_is_no_test():
 
 def test_no_pairs_is_inconclusive_without_warnings():
     rows = [repeat("R1", "r1", 0), repeat("R2", "r1", 1)]
-    result = counterfactual_divergence(make_tables(rows, {"R1": ["P1"], "R2": ["P2"]}, SHOPS),
-                                       n_resamples=100)
+    result = counterfactual_divergence(
+        make_tables(rows, {"R1": ["P1"], "R2": ["P2"]}, SHOPS), n_resamples=100
+    )
     assert math.isnan(result.value) and result.ci is None and result.p_value is None
     assert result.verdict == "inconclusive" and result.details["reason"]
 
@@ -133,11 +164,14 @@ def test_invariant_to_row_order_and_shop_labels(seed):
     inputs = random_inputs(seed)
     base = counterfactual_divergence(inputs.tables(), n_resamples=200, seed=3)
     assert base.n > 10 and base.details["repeat_groups"] > 10
-    shuffled = counterfactual_divergence(shuffle_rows(inputs.tables(), seed), n_resamples=200,
-                                         seed=3)
+    shuffled = counterfactual_divergence(
+        shuffle_rows(inputs.tables(), seed), n_resamples=200, seed=3
+    )
     relabelled = counterfactual_divergence(
         inputs.relabel_shops({"s0": "zeta", "s1": "alpha", "s2": "mid"}).tables(),
-        n_resamples=200, seed=3)
+        n_resamples=200,
+        seed=3,
+    )
     assert_same_result(base, shuffled)
     assert_same_result(base, relabelled)
 
@@ -145,5 +179,6 @@ def test_invariant_to_row_order_and_shop_labels(seed):
 def test_rejects_a_negative_seed():
     with pytest.raises(ValueError) as excinfo:
         counterfactual_divergence(random_inputs(0).tables(), seed=-3)
-    assert str(excinfo.value) == INVALID_ARGUMENT.format(where=METRIC_ID, key="seed",
-                                                         rule=RULE_SEED, value=-3)
+    assert str(excinfo.value) == INVALID_ARGUMENT.format(
+        where=METRIC_ID, key="seed", rule=RULE_SEED, value=-3
+    )

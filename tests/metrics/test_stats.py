@@ -27,11 +27,13 @@ def message(where, key, rule, value):
 
 # ---- bootstrap_ci ----------------------------------------------------------------------------
 
+
 def test_bootstrap_ci_agrees_with_scipy_percentile_within_monte_carlo_error():
     x = np.random.default_rng(7).exponential(size=40)
     ours = bootstrap_ci(x, n_resamples=4000, seed=1)
-    theirs = scipy_stats.bootstrap((x,), np.mean, method="percentile", n_resamples=4000,
-                                   rng=np.random.default_rng(2)).confidence_interval
+    theirs = scipy_stats.bootstrap(
+        (x,), np.mean, method="percentile", n_resamples=4000, rng=np.random.default_rng(2)
+    ).confidence_interval
     # Each endpoint's Monte-Carlo SE at B = 4000 is about 0.05 standard errors of the mean.
     se = x.std(ddof=1) / math.sqrt(len(x))
     assert ours[0] == pytest.approx(theirs.low, abs=0.25 * se)
@@ -47,8 +49,14 @@ def test_bootstrap_ci_of_a_ratio_agrees_with_scipy_paired_bootstrap():
     def ratio(v, w, axis=-1):
         return v.sum(axis=axis) / w.sum(axis=axis)
 
-    theirs = scipy_stats.bootstrap((values, weights), ratio, paired=True, method="percentile",
-                                   n_resamples=4000, rng=np.random.default_rng(5))
+    theirs = scipy_stats.bootstrap(
+        (values, weights),
+        ratio,
+        paired=True,
+        method="percentile",
+        n_resamples=4000,
+        rng=np.random.default_rng(5),
+    )
     width = theirs.confidence_interval.high - theirs.confidence_interval.low
     assert ours[0] == pytest.approx(theirs.confidence_interval.low, abs=0.1 * width)
     assert ours[1] == pytest.approx(theirs.confidence_interval.high, abs=0.1 * width)
@@ -58,8 +66,10 @@ def test_bootstrap_ci_of_a_ratio_agrees_with_scipy_paired_bootstrap():
 def test_bootstrap_ci_covers_the_true_mean_about_95_percent_of_the_time():
     rng = np.random.default_rng(11)
     samples = rng.normal(loc=1.0, size=(300, 60))
-    covered = [low <= 1.0 <= high for low, high in
-               (bootstrap_ci(s, n_resamples=400, seed=i) for i, s in enumerate(samples))]
+    covered = [
+        low <= 1.0 <= high
+        for low, high in (bootstrap_ci(s, n_resamples=400, seed=i) for i, s in enumerate(samples))
+    ]
     # The percentile interval slightly under-covers at n = 60 (binomial SE here is 0.013).
     assert 0.90 <= np.mean(covered) <= 0.98
 
@@ -81,8 +91,7 @@ def test_bootstrap_intervals_do_not_depend_on_the_order_of_units():
     x, w = rng.normal(size=30), rng.uniform(1, 2, size=30)
     order = rng.permutation(30)
     assert bootstrap_ci(x[order], seed=1) == bootstrap_ci(x, seed=1)
-    assert (bootstrap_ci(x[order], weights=w[order], seed=1)
-            == bootstrap_ci(x, weights=w, seed=1))
+    assert bootstrap_ci(x[order], weights=w[order], seed=1) == bootstrap_ci(x, weights=w, seed=1)
     assert bootstrap_diff_ci(x[order], w, seed=1) == bootstrap_diff_ci(x, w[order], seed=1)
 
 
@@ -129,6 +138,7 @@ def test_bootstrap_ci_rejects_non_finite_and_non_1d_values():
 
 # ---- bootstrap_diff_ci -----------------------------------------------------------------------
 
+
 def test_bootstrap_diff_ci_agrees_with_scipy_independent_two_sample_bootstrap():
     rng = np.random.default_rng(8)
     a, b = rng.normal(0.5, 1.0, size=35), rng.normal(0.0, 2.0, size=50)
@@ -137,8 +147,9 @@ def test_bootstrap_diff_ci_agrees_with_scipy_independent_two_sample_bootstrap():
     def diff(x, y, axis=-1):
         return x.mean(axis=axis) - y.mean(axis=axis)
 
-    theirs = scipy_stats.bootstrap((a, b), diff, method="percentile", n_resamples=4000,
-                                   rng=np.random.default_rng(10)).confidence_interval
+    theirs = scipy_stats.bootstrap(
+        (a, b), diff, method="percentile", n_resamples=4000, rng=np.random.default_rng(10)
+    ).confidence_interval
     se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
     assert ours[0] == pytest.approx(theirs.low, abs=0.25 * se)
     assert ours[1] == pytest.approx(theirs.high, abs=0.25 * se)
@@ -158,6 +169,7 @@ def test_bootstrap_diff_ci_messages_name_the_function():
 
 # ---- mann_whitney_p --------------------------------------------------------------------------
 
+
 def test_mann_whitney_p_matches_scipy_one_sided():
     rng = np.random.default_rng(12)
     x, y = rng.normal(0.3, 1.0, 40), rng.normal(0.0, 1.0, 30)
@@ -172,11 +184,13 @@ def test_mann_whitney_p_degenerate_samples():
     assert mann_whitney_p([0.5, 0.5], [0.5, 0.5, 0.5]) == 1.0
     with pytest.raises(ValueError) as excinfo:
         mann_whitney_p([1.0], [2.0], alternative="bigger")
-    assert str(excinfo.value) == message("mann_whitney_p", "alternative", RULE_ALTERNATIVE,
-                                         "bigger")
+    assert str(excinfo.value) == message(
+        "mann_whitney_p", "alternative", RULE_ALTERNATIVE, "bigger"
+    )
 
 
 # ---- benjamini_hochberg ----------------------------------------------------------------------
+
 
 def test_benjamini_hochberg_matches_the_step_up_definition():
     p = np.array([0.01, 0.04, 0.03, 0.20, 0.005])

@@ -15,7 +15,12 @@ def world() -> World:
 
 def test_public_surface_is_pinned():
     assert auditkit.world.__all__ == [
-        "Shop", "SimulatedVendor", "Steering", "World", "generate_world", "trending_keys",
+        "Shop",
+        "SimulatedVendor",
+        "Steering",
+        "World",
+        "generate_world",
+        "trending_keys",
     ]
 
 
@@ -34,7 +39,13 @@ def test_catalogs_pass_validation_unchanged(world):
     for shop_id, catalog in world.catalogs().items():
         pd.testing.assert_frame_equal(validate_catalog(catalog, source=shop_id), catalog)
         assert list(catalog.columns) == [
-            "item_id", "category", "canonical_id", "title", "brand", "price", "popularity",
+            "item_id",
+            "category",
+            "canonical_id",
+            "title",
+            "brand",
+            "price",
+            "popularity",
         ]
         assert len(catalog) == 300
         assert catalog["item_id"].str.startswith(f"{shop_id}-").all()
@@ -69,7 +80,8 @@ def test_shared_products_keep_their_canonical_id_price_and_title_across_shops(wo
 
 def test_shared_products_are_the_popular_ones(world):
     stacked = pd.concat(world.catalogs().values(), ignore_index=True).dropna(
-        subset=["canonical_id"])
+        subset=["canonical_id"]
+    )
     carriers = stacked.groupby("canonical_id").size()
     pooled = stacked.groupby("canonical_id")["popularity"].mean()
     assert pooled[carriers >= 5].median() > pooled[carriers == 1].median()
@@ -110,22 +122,29 @@ def test_shop_taste_moves_bestsellers_apart():
 
 def test_popularity_skew_concentrates_sales():
     def top_share(skew: float) -> float:
-        popularity = generate_world(seed=3, popularity_skew=skew).shops["shop01"].catalog[
-            "popularity"].sort_values(ascending=False)
+        popularity = (
+            generate_world(seed=3, popularity_skew=skew)
+            .shops["shop01"]
+            .catalog["popularity"]
+            .sort_values(ascending=False)
+        )
         return float(popularity.head(30).sum() / popularity.sum())
 
     assert top_share(0.2) < top_share(1.1) < top_share(2.0)
 
 
-@pytest.mark.parametrize("options", [
-    {"n_shops": 1},
-    {"shared_fraction": 0.0},
-    {"shared_fraction": 1.0},
-    {"signature_categories": 0},
-    {"n_categories": 1, "signature_categories": 1},
-    {"n_shops": 12, "n_categories": 3, "items_per_shop": 7},
-    {"n_shops": 30, "items_per_shop": 12},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"n_shops": 1},
+        {"shared_fraction": 0.0},
+        {"shared_fraction": 1.0},
+        {"signature_categories": 0},
+        {"n_categories": 1, "signature_categories": 1},
+        {"n_shops": 12, "n_categories": 3, "items_per_shop": 7},
+        {"n_shops": 30, "items_per_shop": 12},
+    ],
+)
 def test_edge_worlds_are_valid(options):
     world = generate_world(seed=1, **options)
     for shop_id, catalog in world.catalogs().items():
@@ -135,16 +154,18 @@ def test_edge_worlds_are_valid(options):
 
 
 def test_signatures_repeat_only_when_categories_run_out():
-    world = generate_world(seed=2, n_shops=5, n_categories=4, signature_categories=2,
-                           items_per_shop=40)
+    world = generate_world(
+        seed=2, n_shops=5, n_categories=4, signature_categories=2, items_per_shop=40
+    )
     used = pd.Series([c for s in world.shops.values() for c in s.signature_categories])
     assert used.value_counts().max() - used.value_counts().min() <= 1
     assert all(len(set(s.signature_categories)) == 2 for s in world.shops.values())
 
 
 def test_trending_keys_sum_across_shops_skip_exclusives_and_break_ties_by_id():
-    one = pd.DataFrame({"canonical_id": ["B", "A", None, "C"],
-                        "popularity": [5.0, 3.0, 99.0, 1.0]})
+    one = pd.DataFrame(
+        {"canonical_id": ["B", "A", None, "C"], "popularity": [5.0, 3.0, 99.0, 1.0]}
+    )
     two = pd.DataFrame({"canonical_id": ["A", "D"], "popularity": [2.0, 4.0]})
     assert trending_keys({"one": one, "two": two}, top_n=3) == ["A", "B", "D"]
     assert trending_keys({"one": one, "two": two}) == ["A", "B", "D", "C"]
@@ -164,17 +185,27 @@ BAD = [
     ({"seed": 1.5}, "generate_world: seed must be a non-negative integer; got 1.5"),
     ({"n_shops": 0}, "generate_world: n_shops must be a positive integer; got 0"),
     ({"n_shops": True}, "generate_world: n_shops must be a positive integer; got True"),
-    ({"items_per_shop": "300"},
-     "generate_world: items_per_shop must be a positive integer; got '300'"),
+    (
+        {"items_per_shop": "300"},
+        "generate_world: items_per_shop must be a positive integer; got '300'",
+    ),
     ({"n_categories": 0}, "generate_world: n_categories must be a positive integer; got 0"),
-    ({"shared_fraction": 1.5},
-     "generate_world: shared_fraction must be a number between 0 and 1; got 1.5"),
-    ({"popularity_skew": -0.1},
-     "generate_world: popularity_skew must be a non-negative finite number; got -0.1"),
-    ({"shop_taste": float("nan")},
-     "generate_world: shop_taste must be a number between 0 and 1; got nan"),
-    ({"signature_categories": 13},
-     "generate_world: signature_categories must be at most n_categories (12); got 13"),
+    (
+        {"shared_fraction": 1.5},
+        "generate_world: shared_fraction must be a number between 0 and 1; got 1.5",
+    ),
+    (
+        {"popularity_skew": -0.1},
+        "generate_world: popularity_skew must be a non-negative finite number; got -0.1",
+    ),
+    (
+        {"shop_taste": float("nan")},
+        "generate_world: shop_taste must be a number between 0 and 1; got nan",
+    ),
+    (
+        {"signature_categories": 13},
+        "generate_world: signature_categories must be at most n_categories (12); got 13",
+    ),
 ]
 
 
@@ -185,6 +216,7 @@ def test_bad_parameters_are_named(options, message):
 
 
 def test_trending_keys_rejects_bad_top_n(world):
-    with pytest.raises(ValueError, match=re.escape(
-            "trending_keys: top_n must be a positive integer; got 0")):
+    with pytest.raises(
+        ValueError, match=re.escape("trending_keys: top_n must be a positive integer; got 0")
+    ):
         trending_keys(world.catalogs(), top_n=0)

@@ -40,46 +40,64 @@ def personas(catalogs) -> list[dict[str, tuple[str, ...]]]:
     mapped to each shop's own item ids; plus a newcomer with no history."""
     shops = sorted(catalogs)
     stacked = pd.concat([c.assign(shop_id=s) for s, c in catalogs.items()]).dropna(
-        subset=["canonical_id"])
+        subset=["canonical_id"]
+    )
     carriers = stacked.groupby("canonical_id")["shop_id"].transform("nunique")
     everywhere = stacked[carriers == len(shops)]
     found = [{shop: () for shop in shops}]
     for _, group in everywhere.groupby("category"):
         keys = sorted(group["canonical_id"].unique())[-4:]
-        found.append({
-            shop: tuple(group[(group["shop_id"] == shop) & group["canonical_id"].isin(keys)]
-                        ["item_id"])
-            for shop in shops
-        })
+        found.append(
+            {
+                shop: tuple(
+                    group[(group["shop_id"] == shop) & group["canonical_id"].isin(keys)]["item_id"]
+                )
+                for shop in shops
+            }
+        )
     return found
 
 
 @pytest.fixture(scope="module")
 def probe(personas, item_key):
     """Ask ``vendor`` for every persona at every shop: {persona: {shop: set of item keys}}."""
+
     def run(vendor, context=None) -> list[dict[str, set[str]]]:
         return [
-            {shop: {item_key[shop, item]
-                    for item in ask(vendor, shop, f"p{number}", history, context).items}
-             for shop, history in persona.items()}
+            {
+                shop: {
+                    item_key[shop, item]
+                    for item in ask(vendor, shop, f"p{number}", history, context).items
+                }
+                for shop, history in persona.items()
+            }
             for number, persona in enumerate(personas)
         ]
+
     return run
 
 
 def cross_shop_jaccard(lists) -> float:
     """Mean Jaccard@10 of item keys over shop pairs, for the same persona histories."""
-    return float(np.mean([
-        len(a & b) / len(a | b)
-        for by_shop in lists for a, b in itertools.combinations(by_shop.values(), 2)
-    ]))
+    return float(
+        np.mean(
+            [
+                len(a & b) / len(a | b)
+                for by_shop in lists
+                for a, b in itertools.combinations(by_shop.values(), 2)
+            ]
+        )
+    )
 
 
 def trending_share(lists, catalogs) -> float:
     """Mean share of globally trending products in the lists."""
     trending = set(trending_keys(catalogs))
-    return float(np.mean([len(keys & trending) / len(keys)
-                          for by_shop in lists for keys in by_shop.values()]))
+    return float(
+        np.mean(
+            [len(keys & trending) / len(keys) for by_shop in lists for keys in by_shop.values()]
+        )
+    )
 
 
 def test_is_a_vendor_and_answers_in_the_protocol_shape(catalogs):
@@ -92,11 +110,14 @@ def test_is_a_vendor_and_answers_in_the_protocol_shape(catalogs):
     assert all(isinstance(e, str) and e for e in response.explanations)
 
 
-@pytest.mark.parametrize("knobs", [
-    {},
-    {"pooling": 1.0, "trend_weight": 2.0, "noise": 0.0},
-    {"personalization": 3.0, "noise": 2.0},
-])
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        {},
+        {"pooling": 1.0, "trend_weight": 2.0, "noise": 0.0},
+        {"personalization": 3.0, "noise": 2.0},
+    ],
+)
 def test_answers_are_k_distinct_catalog_items_outside_the_history(catalogs, knobs):
     vendor = SimulatedVendor(catalogs, **knobs)
     for shop, catalog in catalogs.items():
@@ -119,25 +140,37 @@ def test_asking_for_more_than_the_shop_has_returns_what_is_left(small_catalogs):
 
 def test_unknown_shop_is_a_key_error_naming_the_shops(catalogs):
     vendor = SimulatedVendor(catalogs)
-    message = ("SimulatedVendor: shop_id must be one of ['shop01', 'shop02', 'shop03', "
-               "'shop04', 'shop05', 'shop06']; got 'shop99'")
+    message = (
+        "SimulatedVendor: shop_id must be one of ['shop01', 'shop02', 'shop03', "
+        "'shop04', 'shop05', 'shop06']; got 'shop99'"
+    )
     with pytest.raises(KeyError, match=re.escape(message)):
         ask(vendor, "shop99")
 
 
 def test_answers_do_not_depend_on_call_order_or_threads(catalogs):
     requests = [
-        RecommendRequest(shop, f"cust{i}", tuple(catalogs[shop]["item_id"][i:i + 3]),
-                         {"age_band": "65+" if i % 2 else "18-34"}, 10)
-        for i in range(8) for shop in catalogs
+        RecommendRequest(
+            shop,
+            f"cust{i}",
+            tuple(catalogs[shop]["item_id"][i : i + 3]),
+            {"age_band": "65+" if i % 2 else "18-34"},
+            10,
+        )
+        for i in range(8)
+        for shop in catalogs
     ]
-    knobs = {"pooling": 0.5, "trend_weight": 0.5, "noise": 0.5,
-             "steering": [Steering("age_band", "65+", price_shift=-1.0)]}
+    knobs = {
+        "pooling": 0.5,
+        "trend_weight": 0.5,
+        "noise": 0.5,
+        "steering": [Steering("age_band", "65+", price_shift=-1.0)],
+    }
     first, second, third = (SimulatedVendor(catalogs, **knobs) for _ in range(3))
     forward = [first.recommend(r) for r in requests]
     reverse = [second.recommend(r) for r in reversed(requests)]
     with ThreadPoolExecutor(4) as pool:
-        threaded = list(pool.map(third.recommend, requests * 3))[-len(requests):]
+        threaded = list(pool.map(third.recommend, requests * 3))[-len(requests) :]
     assert forward == reverse[::-1] == threaded
 
 
@@ -208,9 +241,17 @@ def test_trending_set_size_is_a_knob(catalogs):
 
 
 def answers_by_level(vendor, catalogs, level):
-    return [ask(vendor, shop, f"c{i}", catalogs[shop]["item_id"][5 * i:5 * i + 5],
-                {"age_band": level, "device": "mobile"})
-            for shop in catalogs for i in range(5)]
+    return [
+        ask(
+            vendor,
+            shop,
+            f"c{i}",
+            catalogs[shop]["item_id"][5 * i : 5 * i + 5],
+            {"age_band": level, "device": "mobile"},
+        )
+        for shop in catalogs
+        for i in range(5)
+    ]
 
 
 def mean_price(catalogs, responses) -> float:
@@ -222,8 +263,9 @@ def test_price_steering_moves_only_the_steered_level(catalogs):
     plain = SimulatedVendor(catalogs)
     steered = SimulatedVendor(catalogs, steering=[Steering("age_band", "65+", price_shift=-1.0)])
     for level in ("18-34", "35-64"):
-        assert answers_by_level(steered, catalogs, level) == answers_by_level(plain, catalogs,
-                                                                               level)
+        assert answers_by_level(steered, catalogs, level) == answers_by_level(
+            plain, catalogs, level
+        )
     before = mean_price(catalogs, answers_by_level(plain, catalogs, "65+"))
     after = mean_price(catalogs, answers_by_level(steered, catalogs, "65+"))
     assert after < 0.8 * before
@@ -235,8 +277,10 @@ def test_trend_steering_moves_only_the_steered_level(catalogs, probe):
     desktop = {"device": "desktop", "age_band": "65+"}
     assert probe(steered, desktop) == probe(plain, desktop)
     mobile = {"device": "mobile", "age_band": "65+"}
-    assert trending_share(probe(steered, mobile), catalogs) > trending_share(
-        probe(plain, mobile), catalogs) + 0.2
+    assert (
+        trending_share(probe(steered, mobile), catalogs)
+        > trending_share(probe(plain, mobile), catalogs) + 0.2
+    )
 
 
 def category_share(vendor, catalogs, category) -> float:
@@ -244,17 +288,16 @@ def category_share(vendor, catalogs, category) -> float:
     for shop, catalog in catalogs.items():
         history = catalog.loc[catalog["category"] == category, "item_id"][:4]
         items = ask(vendor, shop, "c1", history).items
-        shares.append((catalog.set_index("item_id").loc[list(items), "category"]
-                       == category).mean())
+        shares.append(
+            (catalog.set_index("item_id").loc[list(items), "category"] == category).mean()
+        )
     return float(np.mean(shares))
 
 
 @pytest.mark.parametrize("category", ["cat01", "cat07"])
 def test_personalization_puts_the_history_category_on_top(catalogs, category):
-    assert category_share(SimulatedVendor(catalogs, personalization=0.0), catalogs,
-                          category) < 0.3
-    assert category_share(SimulatedVendor(catalogs, personalization=1.5), catalogs,
-                          category) > 0.8
+    assert category_share(SimulatedVendor(catalogs, personalization=0.0), catalogs, category) < 0.3
+    assert category_share(SimulatedVendor(catalogs, personalization=1.5), catalogs, category) > 0.8
     catalog = catalogs["shop03"]
     history = catalog.loc[catalog["category"] == category, "item_id"][:4]
     response = ask(SimulatedVendor(catalogs, personalization=1.5), "shop03", history=history)
@@ -272,24 +315,33 @@ def test_from_world_uses_the_world_seed_unless_told(world, catalogs):
 
 def test_catalogs_without_popularity_or_price_still_rank(small_catalogs):
     bare = {s: c.assign(popularity=np.nan, price=np.nan) for s, c in small_catalogs.items()}
-    vendor = SimulatedVendor(bare, pooling=0.5, trend_weight=1.0,
-                             steering=[Steering("a", "b", price_shift=-1.0)])
+    vendor = SimulatedVendor(
+        bare, pooling=0.5, trend_weight=1.0, steering=[Steering("a", "b", price_shift=-1.0)]
+    )
     assert len(ask(vendor, "a", context={"a": "b"}).items) == 10
 
 
 BAD = [
     ({"pooling": 1.5}, "SimulatedVendor: pooling must be a number between 0 and 1; got 1.5"),
     ({"noise": -0.1}, "SimulatedVendor: noise must be a non-negative finite number; got -0.1"),
-    ({"trend_weight": float("inf")}, "SimulatedVendor: trend_weight must be a finite number; "
-                                     "got inf"),
-    ({"personalization": "1"}, "SimulatedVendor: personalization must be a finite number; "
-                               "got '1'"),
+    (
+        {"trend_weight": float("inf")},
+        "SimulatedVendor: trend_weight must be a finite number; got inf",
+    ),
+    (
+        {"personalization": "1"},
+        "SimulatedVendor: personalization must be a finite number; got '1'",
+    ),
     ({"seed": -1}, "SimulatedVendor: seed must be a non-negative integer; got -1"),
     ({"trending_top_n": 0}, "SimulatedVendor: trending_top_n must be a positive integer; got 0"),
-    ({"steering": [("age", "65+")]},
-     "SimulatedVendor: steering must be a sequence of Steering; got ('age', '65+')"),
-    ({"steering": [Steering("age", "65+", price_shift=float("nan"))]},
-     "SimulatedVendor: steering.price_shift must be a finite number; got nan"),
+    (
+        {"steering": [("age", "65+")]},
+        "SimulatedVendor: steering must be a sequence of Steering; got ('age', '65+')",
+    ),
+    (
+        {"steering": [Steering("age", "65+", price_shift=float("nan"))]},
+        "SimulatedVendor: steering.price_shift must be a finite number; got nan",
+    ),
 ]
 
 
@@ -300,7 +352,10 @@ def test_bad_knobs_are_named(catalogs, knobs, message):
 
 
 def test_no_catalogs_is_an_error():
-    with pytest.raises(ValueError, match=re.escape(
-            "SimulatedVendor: catalogs must be a non-empty mapping of shop id to catalog; "
-            "got {}")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "SimulatedVendor: catalogs must be a non-empty mapping of shop id to catalog; got {}"
+        ),
+    ):
         SimulatedVendor({})
