@@ -2,13 +2,15 @@
 
 1. Fix one synthetic world (catalog files), audit an isolated vendor (pooling 0) as the pilot,
    and read the detectable shift of homogenization.cross_shop_jaccard from `plan_audit`.
-2. Map pooling to the true mean cross-shop Jaccard with large runs, and pick the pooling whose
-   true mean sits the detectable shift above the null's.
-3. Rerun the planned design with that pooling under many seeds: the share of runs whose CI
-   lies wholly above the null mean is the realized power (planned: 80%). Null reruns give the
-   false-positive rate.
+2. Rerun the planned design on the null vendor under many seeds: their mean is the true null
+   value, and the share whose CI lies wholly above it is the false-positive rate.
+3. Map pooling to the shift it causes, with common random numbers: the same seeds audited at
+   pooling 0 and at each pooling of a grid, so the mean paired difference is precise with few
+   seeds; pick the pooling whose shift is the detectable one.
+4. Rerun the planned design with that pooling under the same seeds as step 2: the share of runs
+   whose CI lies wholly above the null value is the realized power (planned: 80%).
 
-Run: python benchmarks/power_check.py [--reruns 100]
+Run: python benchmarks/power_check.py [--reruns 100] [--calibration-seeds 10]
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def jaccard(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reruns", type=int, default=100)
+    parser.add_argument("--calibration-seeds", type=int, default=10)
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,24 +80,34 @@ def main() -> None:
         shift = next(m.detectable_effect for m in planned.metrics if m.id == METRIC)
         print(f"pilot: detectable shift of {METRIC} at 80% power: {shift:.4f}")
 
-        grid = np.linspace(0.0, 0.5, 11)
-        truth = np.array(
+        null = [jaccard(catalog_dir, scratch, seed=s, pooling=0.0) for s in range(args.reruns)]
+        null_mean = float(np.mean([value for value, _ in null]))
+        null_sd = float(np.std([value for value, _ in null], ddof=1))
+        false_alarms = sum(ci[0] > null_mean for _, ci in null)
+
+        grid = np.linspace(0.05, 0.3, 6)
+        seeds = range(10_000, 10_000 + args.calibration_seeds)
+        base = np.array([jaccard(catalog_dir, scratch, seed=s, pooling=0.0)[0] for s in seeds])
+        shifts = np.array(
             [
-                jaccard(catalog_dir, scratch, seed=10_000 + i, pooling=p, customers=60)[0]
-                for i, p in enumerate(grid)
+                np.mean(
+                    [jaccard(catalog_dir, scratch, seed=s, pooling=p)[0] for s in seeds] - base
+                )
+                for p in grid
             ]
         )
-        null_mean = truth[0]
-        pooling = float(np.interp(null_mean + shift, np.maximum.accumulate(truth), grid))
+        pooling = float(
+            np.interp(shift, np.maximum.accumulate(np.r_[0.0, shifts]), np.r_[0.0, grid])
+        )
         print(
-            f"true null mean {null_mean:.4f}; planted pooling {pooling:.3f} "
-            f"(true mean about {null_mean + shift:.4f})"
+            f"null: mean {null_mean:.4f}, spread across reruns {null_sd:.4f}; planted pooling "
+            f"{pooling:.3f} (shift about {shift:.4f})"
         )
 
-        hits = false_alarms = 0
-        for seed in range(args.reruns):
-            hits += jaccard(catalog_dir, scratch, seed=seed, pooling=pooling)[1][0] > null_mean
-            false_alarms += jaccard(catalog_dir, scratch, seed=seed, pooling=0.0)[1][0] > null_mean
+        hits = sum(
+            jaccard(catalog_dir, scratch, seed=s, pooling=pooling)[1][0] > null_mean
+            for s in range(args.reruns)
+        )
         print(f"realized power: {hits}/{args.reruns} = {hits / args.reruns:.0%} (planned 80%)")
         print(
             f"null reruns flagged: {false_alarms}/{args.reruns} "

@@ -214,7 +214,14 @@ def cross_shop_jaccard(
         summary = SUMMARY_NONE
     else:
         value = float(values.mean())
-        ci = bootstrap_ci(values, n_resamples=n_resamples, confidence=confidence, seed=seed)
+        # Each persona has a fixed number of customers by design: resample within personas.
+        ci = bootstrap_ci(
+            values,
+            strata=per_group["persona_id"].to_numpy(),
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
+        )
         summary = SUMMARY.format(value=value)
     by_persona = per_group.groupby("persona_id", sort=True)["jaccard"].mean()
     return MetricResult(
