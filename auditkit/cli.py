@@ -162,3 +162,24 @@ def report(run_dir: Path) -> None:
     except AuditkitError as error:
         _fail(error)
     click.echo(f"report: {path}")
+
+
+@main.command()
+@click.argument(
+    "run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for comparison.html and comparison.json.",
+)
+def compare(run_dirs: tuple[Path, ...], out: Path) -> None:
+    """Put several runs side by side: vendors on one trial, or one vendor over time."""
+    from auditkit.reports import write_comparison
+
+    try:
+        path = write_comparison(run_dirs, out)
+    except AuditkitError as error:
+        _fail(error)
+    click.echo(f"comparison: {path}")

@@ -1,5 +1,15 @@
-"""Reports: ``results.json`` (machine-readable) and ``report.html`` (for people)."""
+"""Reports: ``results.json`` (machine-readable), ``report.html`` and ``report.md`` (for people).
 
+Several runs side by side: ``comparison.html`` and ``comparison.json``.
+"""
+
+from auditkit.reports._compare import (
+    COMPARISON_DATA_FILE,
+    COMPARISON_FILE,
+    COMPARISON_SCHEMA,
+    compare_runs,
+    write_comparison,
+)
 from auditkit.reports._html import (
     MANIFEST_FILE,
     REPORT_FILE,
@@ -15,17 +25,26 @@ from auditkit.reports._json import (
     results_document,
     write_results,
 )
+from auditkit.reports._markdown import MARKDOWN_REPORT_FILE, escape_markdown, render_markdown
 
 __all__ = [
+    "COMPARISON_DATA_FILE",
+    "COMPARISON_FILE",
+    "COMPARISON_SCHEMA",
     "MANIFEST_FILE",
+    "MARKDOWN_REPORT_FILE",
     "REPORT_FILE",
     "RESULTS_FILE",
     "RESULTS_SCHEMA",
     "build_report",
+    "compare_runs",
     "dumps_results",
+    "escape_markdown",
     "read_results",
     "render_html",
+    "render_markdown",
     "results_document",
+    "write_comparison",
     "write_report",
     "write_results",
 ]

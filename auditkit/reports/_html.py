@@ -1,5 +1,7 @@
 """``report.html``: one self-contained page a shop owner can read, rendered from results.
 
+``report.md`` is rendered beside it from the same view data.
+
 The builder turns the results document into plain view data; the template only renders it,
 with autoescaping and ``StrictUndefined``. Nothing here computes a metric or calls a vendor.
 """
@@ -13,6 +15,7 @@ from typing import Any
 import jinja2
 
 from auditkit.reports._json import read_results
+from auditkit.reports._markdown import MARKDOWN_REPORT_FILE, render_markdown
 
 REPORT_FILE = "report.html"
 MANIFEST_FILE = "manifest.json"
@@ -34,6 +37,8 @@ CLAIM_WORDS: dict[str, str] = {
     "not claimed": "Not claimed",
 }
 _CHART_WIDTH = 320
+_SEVERITY: tuple[str, ...] = ("fail", "warn", "inconclusive", "pass")
+_HEADLINES = 3
 
 
 def _format(value: Any) -> str:
@@ -71,11 +76,50 @@ def _interval_chart(metric: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+_BAR_ROW = 18
+_BAR_LABEL = 150
+
+
+def _bars(values: dict[str, Any]) -> dict[str, Any] | None:
+    """A horizontal bar per group level, on an axis from zero (negative values go left)."""
+    finite = {k: float(v) for k, v in values.items() if isinstance(v, int | float) and v == v}
+    if not finite:
+        return None
+    low, high = min(0.0, *finite.values()), max(0.0, *finite.values())
+    span = (high - low) or 1.0
+    plot = _CHART_WIDTH - 60
+
+    def x(v: float) -> float:
+        return round(_BAR_LABEL + (v - low) / span * plot, 1)
+
+    rows = []
+    for i, (level, value) in enumerate(sorted(finite.items())):
+        left, right = sorted((x(0.0), x(value)))
+        rows.append(
+            {
+                "level": level if len(level) <= 24 else level[:23] + "…",
+                "text": _format(value),
+                "x": left,
+                "width": round(max(right - left, 1.0), 1),
+                "y": i * _BAR_ROW,
+                "text_x": round(right + 4, 1),
+            }
+        )
+    return {
+        "width": _BAR_LABEL + _CHART_WIDTH,
+        "height": len(rows) * _BAR_ROW + 4,
+        "zero": x(0.0),
+        "label_x": _BAR_LABEL - 4,
+        "rows": rows,
+    }
+
+
 def _groups(by_group: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "name": name,
             "rows": [{"level": k, "value": _format(v)} for k, v in sorted(vals.items())],
+            "bars": _bars(vals),
         }
         for name, vals in sorted(by_group.items())
     ]
@@ -112,14 +156,9 @@ def build_report(
                     },
                 }
             )
-        worst = next(
-            (
-                v
-                for v in ("fail", "warn", "inconclusive", "pass")
-                if any(r["verdict"] == v for r in rows)
-            ),
-            "pass",
-        )
+        worst = next((v for v in _SEVERITY if any(r["verdict"] == v for r in rows)), "pass")
+        # The scorecard leads with the worst findings; the family section shows them all.
+        ranked = sorted(rows, key=lambda r: _SEVERITY.index(r["verdict"]))
         families.append(
             {
                 "id": family,
@@ -127,6 +166,8 @@ def build_report(
                 "verdict": worst,
                 "verdict_words": VERDICT_WORDS[worst],
                 "metrics": rows,
+                "headline": ranked[:_HEADLINES],
+                "more": len(ranked) - _HEADLINES if len(ranked) > _HEADLINES else 0,
             }
         )
     quality = document["data_quality"]
@@ -161,11 +202,16 @@ def render_html(document: dict[str, Any], manifest: dict[str, Any] | None = None
 
 
 def write_report(run_dir: str | Path) -> Path:
-    """Re-render ``report.html`` in ``run_dir`` from its ``results.json`` (and manifest)."""
+    """Re-render ``report.html`` and ``report.md`` in ``run_dir`` from its ``results.json``.
+
+    Returns the path of ``report.html``.
+    """
     run_dir = Path(run_dir)
     document = read_results(run_dir)
     manifest_path = run_dir / MANIFEST_FILE
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
     path = run_dir / REPORT_FILE
     path.write_text(render_html(document, manifest), encoding="utf-8")
+    markdown = render_markdown(build_report(document, manifest))
+    (run_dir / MARKDOWN_REPORT_FILE).write_text(markdown, encoding="utf-8")
     return path

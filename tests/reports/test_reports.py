@@ -1,4 +1,6 @@
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +86,34 @@ def test_missing_or_foreign_results_are_clear_errors(tmp_path):
     (tmp_path / "results.json").write_text('{"schema": "other"}')
     with pytest.raises(ResultsError, match=r"schema is not auditkit\.results/1"):
         read_results(tmp_path)
+
+
+def test_markdown_report_escapes_outside_text(tmp_path):
+    from auditkit.reports import MARKDOWN_REPORT_FILE, escape_markdown
+
+    assert escape_markdown("[click](http://x) | <b>*bold*</b>\nnext") == (
+        r"\[click\](http://x) \| \<b\>\*bold\*\</b\> next"
+    )
+    write_results(make_result(name="![logo](http://tracker.example/p.png)"), tmp_path)
+    write_report(tmp_path)
+    markdown = (tmp_path / MARKDOWN_REPORT_FILE).read_text()
+    assert markdown.startswith(r"# Recommendation audit: !\[logo\](http://tracker.example/p.png)")
+    assert "<script>" not in markdown and r"\<script\>" in markdown
+    row = "| `homogenization.cross_shop_jaccard` | Worth a look | 0.421 | 0.35 to 0.49 |"
+    assert row in markdown
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize("name", ["report.html", "report.md"])
+def test_reports_match_their_golden_files(tmp_path, name):
+    # Set AUDITKIT_UPDATE_GOLDEN=1 to rewrite them after a deliberate change; review the diff.
+    write_results(make_result(), tmp_path)
+    (tmp_path / "manifest.json").write_text('{"versions": {"auditkit": "VERSION"}}')
+    write_report(tmp_path)
+    rendered = (tmp_path / name).read_text()
+    golden = GOLDEN / name
+    if os.environ.get("AUDITKIT_UPDATE_GOLDEN"):
+        golden.write_text(rendered)
+    assert rendered == golden.read_text()

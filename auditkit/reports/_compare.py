@@ -1,0 +1,144 @@
+"""Several runs side by side: vendors compared on one trial, or one vendor over time.
+
+`compare_runs` reads each run's ``results.json`` and lines up metrics, claims and scores by
+id; `write_comparison` renders ``comparison.html`` and ``comparison.json``. Nothing is
+recomputed: each cell is what that run measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from auditkit.errors import ResultsError
+from auditkit.reports._html import CLAIM_WORDS, VERDICT_WORDS, _environment, _format
+from auditkit.reports._json import dumps_results, read_results
+
+COMPARISON_FILE = "comparison.html"
+COMPARISON_DATA_FILE = "comparison.json"
+COMPARISON_SCHEMA = "auditkit.comparison/1"
+TOO_FEW_RUNS = "compare: runs must be at least two run directories; got {count}"
+SAME_RUN = "compare: runs must be different run directories; {path} is given twice"
+_VERDICT_ORDER = {"fail": 0, "warn": 1, "inconclusive": 2, "pass": 3}
+
+
+def _label(document: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    audit = document["audit"]
+    return {
+        "dir": str(run_dir),
+        "name": audit.get("name", ""),
+        "vendor": audit.get("vendor", ""),
+        "seed": audit.get("seed"),
+        "spec_sha256": audit.get("spec_sha256", ""),
+        "evidence_sha256": audit.get("evidence_sha256", ""),
+        "probes_answered": document["data_quality"]["probes_answered"],
+        "probes_planned": document["data_quality"]["probes_planned"],
+    }
+
+
+def _metric_cell(metric: dict[str, Any] | None) -> dict[str, Any] | None:
+    if metric is None:
+        return None
+    ci = metric.get("ci")
+    return {
+        "value": metric.get("value"),
+        "ci": ci,
+        "verdict": metric["verdict"],
+        "n": metric["n"],
+        "text": _format(metric.get("value")),
+        "ci_text": "" if not ci else f"{_format(ci[0])} to {_format(ci[1])}",
+        "verdict_words": VERDICT_WORDS[metric["verdict"]],
+    }
+
+
+def _claim_cell(claim: dict[str, Any] | None) -> dict[str, Any] | None:
+    if claim is None:
+        return None
+    return {
+        "verdict": claim["verdict"],
+        "verdict_words": CLAIM_WORDS[claim["verdict"]],
+        "stated": claim["stated"],
+        "measured": claim["measured"],
+    }
+
+
+def _line_up(
+    documents: Sequence[dict[str, Any]], section: str, key: str
+) -> list[tuple[str, list[dict[str, Any] | None]]]:
+    """Per id found in any document's ``section``: that entry of each document, or None."""
+    by_run = [{entry[key]: entry for entry in d.get(section, [])} for d in documents]
+    ids = sorted({entry_id for entries in by_run for entry_id in entries})
+    return [(entry_id, [entries.get(entry_id) for entries in by_run]) for entry_id in ids]
+
+
+def compare_runs(run_dirs: Sequence[str | Path]) -> dict[str, Any]:
+    """Line up the results of several run directories by metric, claim and score.
+
+    Parameters
+    ----------
+    run_dirs
+        Two or more run directories, each holding a ``results.json``; they are shown in the
+        order given.
+
+    Returns
+    -------
+    dict
+        ``{"schema", "runs": [...], "metrics": [{"id", "family", "cells": [...]}],
+        "claims": [...], "scores": [...]}``, one cell per run (``None`` where a run lacks
+        the row). Metrics are ordered by family, then by the worst verdict any run got.
+
+    Raises
+    ------
+    ResultsError
+        With fewer than two runs, a run given twice, or a run without readable results.
+    """
+    paths = [Path(p) for p in run_dirs]
+    if len(paths) < 2:
+        raise ResultsError(TOO_FEW_RUNS.format(count=len(paths)))
+    seen: set[Path] = set()
+    for path in paths:
+        if path.resolve() in seen:
+            raise ResultsError(SAME_RUN.format(path=path))
+        seen.add(path.resolve())
+    documents = [read_results(path) for path in paths]
+
+    metrics = []
+    for metric_id, row in _line_up(documents, "metrics", "id"):
+        cells = [_metric_cell(m) for m in row]
+        worst = min(_VERDICT_ORDER[c["verdict"]] for c in cells if c is not None)
+        family = next(m["family"] for m in row if m is not None)
+        metrics.append({"id": metric_id, "family": family, "worst": worst, "cells": cells})
+    metrics.sort(key=lambda row: (row["family"], row["worst"], row["id"]))
+    claims = [
+        {"id": claim_id, "cells": [_claim_cell(c) for c in row]}
+        for claim_id, row in _line_up(documents, "claims", "id")
+    ]
+    scores = [
+        {
+            "rubric": rubric,
+            "cells": [
+                None if s is None else {"score": s["score"], "letter": s["letter"]} for s in row
+            ],
+        }
+        for rubric, row in _line_up(documents, "scores", "rubric")
+    ]
+    return {
+        "schema": COMPARISON_SCHEMA,
+        "runs": [_label(d, p) for d, p in zip(documents, paths, strict=True)],
+        "metrics": [{k: v for k, v in row.items() if k != "worst"} for row in metrics],
+        "claims": claims,
+        "scores": scores,
+    }
+
+
+def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
+    """Write ``comparison.html`` and ``comparison.json`` into ``out``; return the HTML path."""
+    comparison = compare_runs(run_dirs)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / COMPARISON_DATA_FILE).write_text(dumps_results(comparison), encoding="utf-8")
+    html = _environment().get_template("comparison.html.j2").render(**comparison)
+    path = out / COMPARISON_FILE
+    path.write_text(html, encoding="utf-8")
+    return path
