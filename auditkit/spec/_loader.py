@@ -27,6 +27,7 @@ DUPLICATE_KEY = "appears twice (first at line {first})"
 REQUIRED = "is required"
 NOT_A_MAPPING = "must be a mapping of keys to values; got {kind}"
 UNKNOWN_METRIC = "is not a known metric{hint}; known metrics: {valid}"
+MISSING_CATALOG = "must be an existing CSV or Parquet file (relative to the spec); got {value!r}"
 
 
 def _path_text(loc: Iterable[str | int]) -> str:
@@ -256,9 +257,19 @@ def load_spec(path: str | Path, *, metric_ids: Iterable[str] | None = None) -> A
         ) from None
     data, lines = parse_yaml(text, file=file)
     spec = validate_document(data, AuditSpec, file=file, lines=lines)
+    base_dir = path.parent.resolve()
+    issues = [
+        SpecIssue(
+            file,
+            _line_of(("shops", i, "catalog"), lines),
+            f"shops[{i}].catalog",
+            MISSING_CATALOG.format(value=str(shop.catalog)),
+        )
+        for i, shop in enumerate(spec.shops or [])
+        if not (shop.catalog if shop.catalog.is_absolute() else base_dir / shop.catalog).is_file()
+    ]
     if metric_ids is not None and spec.metrics:
         known = sorted(metric_ids)
-        issues = []
         for name in spec.metrics:
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1)
@@ -271,9 +282,9 @@ def load_spec(path: str | Path, *, metric_ids: Iterable[str] | None = None) -> A
                         UNKNOWN_METRIC.format(hint=hint, valid=", ".join(known)),
                     )
                 )
-        if issues:
-            raise SpecError(issues)
-    return spec.with_base_dir(path.parent.resolve())
+    if issues:
+        raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path)))
+    return spec.with_base_dir(base_dir)
 
 
 def spec_sha256(spec: AuditSpec) -> str:

@@ -251,7 +251,9 @@ class AuditSpec(_Model):
     auditkit: Literal[1] = Field(description="Spec format version.")
     name: str
     description: str = ""
-    seed: int = Field(0, description="Every random choice of the audit flows from this seed.")
+    seed: NonNegativeInt = Field(
+        0, description="Every random choice of the audit flows from this seed."
+    )
     vendor: VendorSpec
     world: WorldSpec | None = None
     shops: list[ShopSpec] | None = None

@@ -149,7 +149,8 @@ def test_catalog_paths_resolve_against_the_spec_folder(tmp_path):
     text = GOOD.replace(
         "world: {shops: 3, items_per_shop: 50}", "shops:\n  - {id: a, catalog: cats/a.csv}"
     )
-    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "cats").mkdir(parents=True)
+    (tmp_path / "sub" / "cats" / "a.csv").write_text("item_id,category\n1,a\n")
     path = tmp_path / "sub" / "spec.yaml"
     path.write_text(text)
     spec = load_spec(path)
@@ -173,3 +174,23 @@ def test_schema_describes_every_top_level_key():
     schema = spec_json_schema()
     assert set(schema["properties"]) == set(AuditSpec.model_fields)
     assert set(schema["required"]) == {"auditkit", "name", "vendor", "probes"}
+
+
+def test_missing_catalog_files_are_located_errors(tmp_path):
+    (tmp_path / "here.csv").write_text("item_id,category\n1,a\n")
+    text = GOOD.replace("world: {shops: 3, items_per_shop: 50}\n", "").replace(
+        "seed: 1\n",
+        "seed: 1\nshops:\n  - {id: a, catalog: here.csv}\n  - {id: b, catalog: gone.csv}\n",
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, text))
+    assert str(info.value) == (
+        "spec.yaml:6 shops[1].catalog: must be an existing CSV or Parquet file (relative to "
+        "the spec); got 'gone.csv'"
+    )
+
+
+def test_negative_seed_is_an_error(tmp_path):
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, GOOD.replace("seed: 1", "seed: -1")))
+    assert str(info.value) == "spec.yaml:3 seed: must be a non-negative integer; got -1"
