@@ -1,0 +1,71 @@
+"""The public surface of the top-level package and of each stage, pinned."""
+
+import importlib
+
+import pytest
+
+import auditkit
+
+SURFACES = {
+    "auditkit": [
+        "AuditResult",
+        "AuditSpec",
+        "AuditTables",
+        "AuditkitError",
+        "CatalogError",
+        "DataQuality",
+        "EvidenceError",
+        "MetricResult",
+        "RecommendRequest",
+        "RecommendResponse",
+        "ResultsError",
+        "SpecError",
+        "SpecIssue",
+        "Threshold",
+        "Vendor",
+        "VendorError",
+        "__version__",
+        "build_tables",
+        "compute_metrics",
+        "evaluate",
+        "load_spec",
+        "read_spec",
+        "run_audit",
+        "spec_json_schema",
+    ],
+    "auditkit.reports": [
+        "COMPARISON_DATA_FILE",
+        "COMPARISON_FILE",
+        "COMPARISON_SCHEMA",
+        "MANIFEST_FILE",
+        "MARKDOWN_REPORT_FILE",
+        "REPORT_FILE",
+        "RESULTS_FILE",
+        "RESULTS_SCHEMA",
+        "build_report",
+        "compare_runs",
+        "dumps_results",
+        "escape_markdown",
+        "read_results",
+        "render_html",
+        "render_markdown",
+        "results_document",
+        "write_comparison",
+        "write_report",
+        "write_results",
+    ],
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(SURFACES))
+def test_public_surface_is_pinned(module_name):
+    module = importlib.import_module(module_name)
+    assert sorted(module.__all__) == SURFACES[module_name]
+    for name in module.__all__:
+        assert hasattr(module, name), name
+
+
+def test_version_matches_the_installed_distribution():
+    from importlib.metadata import version
+
+    assert auditkit.__version__ == version("auditkit")
