@@ -28,7 +28,7 @@ from auditkit.probes.planting import (
     choose_planting,
     plant_trend,
 )
-from auditkit.probes.runner import RunProgress, run_probes
+from auditkit.probes.runner import RunPolicy, RunProgress, run_probes
 from auditkit.reports import MANIFEST_FILE, write_report, write_results
 from auditkit.results import AuditResult, ClaimCheck, DataQuality, MetricResult, Score
 from auditkit.scoring import score_claims
@@ -154,10 +154,25 @@ def run_audit(
         if planting is not None and not isinstance(vendor, EventSink):
             raise VendorError(NO_EVENT_API.format(vendor=spec.vendor.name))
         after = plan["phase"].eq("after").fillna(False).to_numpy(dtype=bool)
-        run_probes(plan[~after], vendor, store, shops.catalogs, on_progress=on_progress)
-        if planting is not None:
-            _plant(spec, vendor, store, planting, shops)
-            run_probes(plan[after], vendor, store, shops.catalogs, on_progress=on_progress)
+        policy = RunPolicy.for_vendor(spec.vendor)
+        try:
+            run_probes(
+                plan[~after], vendor, store, shops.catalogs, policy=policy, on_progress=on_progress
+            )
+            if planting is not None:
+                _plant(spec, vendor, store, planting, shops)
+                run_probes(
+                    plan[after],
+                    vendor,
+                    store,
+                    shops.catalogs,
+                    policy=policy,
+                    on_progress=on_progress,
+                )
+        finally:
+            close = getattr(vendor, "close", None)
+            if callable(close):
+                close()
         result = evaluate(spec, plan, store, shops)
     result = dataclasses.replace(result, run_dir=str(run_dir))
     write_results(result, run_dir)
