@@ -172,7 +172,7 @@ def _check_jmespath(value: str | None) -> str | None:
         try:
             jmespath.compile(value)
         except jmespath.exceptions.JMESPathError as exc:
-            raise ValueError(f"must be a JMESPath expression; {value!r}: {exc}") from None
+            raise ValueError(f"must be a JMESPath expression; got {value!r}") from exc
     return value
 
 

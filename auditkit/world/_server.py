@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -244,13 +244,6 @@ async def _huge() -> AsyncIterator[bytes]:
         await asyncio.sleep(0)
 
 
-def _server(app: Starlette) -> Any:
-    import uvicorn
-
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    return uvicorn.Server(config)
-
-
 def serve_forever(app: Starlette, *, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve ``app`` on ``host:port`` until interrupted (Ctrl-C)."""
     import uvicorn
@@ -264,22 +257,23 @@ def running_server(app: Starlette, *, host: str = "127.0.0.1") -> Iterator[str]:
 
     The server is stopped, and its thread joined, when the block exits.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    port = sock.getsockname()[1]
-    server = _server(app)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host=host, port=0, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        for _ in range(500):
+        for _ in range(1000):
             if server.started or not thread.is_alive():
                 break
-            threading.Event().wait(0.01)
+            time.sleep(0.01)
         if not server.started:
-            raise RuntimeError(f"the vendor server on {host}:{port} did not start")
+            raise RuntimeError(f"the vendor server on {host} did not start")
+        port = server.servers[0].sockets[0].getsockname()[1]
         yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        sock.close()
