@@ -1,4 +1,4 @@
-"""Whole audits over HTTP against serve-vendor's app: flaky, throttled, slow, and still complete."""
+"""Whole audits over HTTP against serve-vendor: flaky, throttled, slow, and still complete."""
 
 import json
 

@@ -56,7 +56,7 @@ ENV = {"AKT_TEST_KEY": "s3cr3t-planted"}
 
 @pytest.fixture
 def connect():
-    """``connect(spec, shops, environ=..., transport=...)``: an HttpVendor closed after the test."""
+    """``connect(spec, shops, **kwargs)``: an HttpVendor closed after the test."""
     opened = []
 
     def make(spec, shops, **kwargs):
