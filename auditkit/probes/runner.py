@@ -36,6 +36,9 @@ from auditkit.vendors import (
 RETRYABLE = (TimeoutError, ConnectionError)
 """What an in-process vendor may raise that is worth retrying (the http adapter says itself)."""
 LIMITER_BUFFER_MS = 1
+# Attempts that may go out at once after a stall (a tenth of a second of quota): a thread
+# woken late catches up instead of losing its slot.
+LIMITER_BURST_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -213,11 +216,11 @@ def _try_once(
     )
 
 
-def _limiter(rate_per_second: float | None, concurrency: int) -> Limiter | None:
-    """A blocking GCRA limiter: ``rate_per_second`` sustained, bursts of at most 1/20 s."""
+def _limiter(rate_per_second: float | None) -> Limiter | None:
+    """A blocking GCRA limiter: ``rate_per_second`` sustained, bursts of a tenth of a second."""
     if rate_per_second is None:
         return None
-    burst = max(1, min(concurrency, math.floor(rate_per_second / 20)))
+    burst = max(1, math.floor(rate_per_second * LIMITER_BURST_SECONDS))
     rate = Rate(max(1, round(rate_per_second * 1000)), 1_000_000, burst=burst)
     return Limiter(StateBucket([rate]), buffer_ms=LIMITER_BUFFER_MS)
 
@@ -284,7 +287,10 @@ def run_probes(
     requests = build_requests(todo)
     if not requests:
         return
-    limiter = _limiter(policy.rate_per_second, policy.concurrency)
+    limiter = _limiter(policy.rate_per_second)
+    # One thread waits on the limiter at a time, the rest queue behind it: woken together,
+    # they would race for each slot, and the losers' extra sleeps would waste slots.
+    pacing = threading.Lock()
     retrying = _retrying(policy)
     outbox: queue.SimpleQueue[_Tried | _Settled | _Crashed] = queue.SimpleQueue()
     stopping = threading.Event()
@@ -293,7 +299,8 @@ def run_probes(
         if stopping.is_set():
             raise _Stopped
         if limiter is not None:
-            limiter.try_acquire("vendor")
+            with pacing:
+                limiter.try_acquire("vendor")
         tried = _try_once(vendor, probe_id, request, catalog_items.get(request.shop_id, _NONE))
         outbox.put(tried)
         return tried
