@@ -101,15 +101,17 @@ def main() -> None:
         vendor_spec = HttpVendorSpec.model_validate(data)
         vendor = HttpVendor(vendor_spec, shops.catalogs)
         policy = RunPolicy.for_vendor(vendor_spec)
-        with tempfile.TemporaryDirectory() as tmp:
-            with EvidenceStore(Path(tmp) / "evidence.sqlite", spec_sha256="bench") as store:
-                served = process_cpu_seconds(server.pid)
-                cpu, wall = time.process_time(), time.perf_counter()
-                run_probes(plan, vendor, store, shops.catalogs, policy=policy)
-                wall = time.perf_counter() - wall
-                cpu = time.process_time() - cpu
-                served = process_cpu_seconds(server.pid) - served
-                attempts = store.attempts()
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            EvidenceStore(Path(tmp) / "evidence.sqlite", spec_sha256="bench") as store,
+        ):
+            served = process_cpu_seconds(server.pid)
+            cpu, wall = time.process_time(), time.perf_counter()
+            run_probes(plan, vendor, store, shops.catalogs, policy=policy)
+            wall = time.perf_counter() - wall
+            cpu = time.process_time() - cpu
+            served = process_cpu_seconds(server.pid) - served
+            attempts = store.attempts()
         vendor.close()
     finally:
         server.terminate()
