@@ -210,10 +210,11 @@ def serve_vendor(
     noise: float,
 ) -> None:
     """Serve a simulated vendor of SPEC's shops over HTTP on 127.0.0.1 (Ctrl-C stops it)."""
+    import dataclasses
     import os
 
-    from auditkit.audit import read_spec
     from auditkit.shops import load_shops
+    from auditkit.spec import load_spec
     from auditkit.world import Faults, SimulatedVendor, serve_forever, vendor_app
 
     api_key = None
@@ -222,8 +223,6 @@ def serve_vendor(
         if not api_key:
             _fail(AuditkitError(f"--api-key-env: ${{{api_key_env}}} must be set; got None"))
     try:
-        audit = read_spec(spec)
-        shops = load_shops(audit)
         faults = Faults(
             latency_ms=latency_ms,
             error_rate=error_rate,
@@ -231,12 +230,14 @@ def serve_vendor(
             rate_limit=rate_limit,
             malformed_rate=malformed_rate,
             retry_after=retry_after,
-            seed=audit.seed,
         )
-    except AuditkitError as error:
-        _fail(error)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
+    try:
+        audit = load_spec(spec)  # its shops only: metric ids need no check here
+        shops = load_shops(audit)
+    except AuditkitError as error:
+        _fail(error)
     vendor = SimulatedVendor(
         shops.catalogs,
         seed=audit.seed,
@@ -246,4 +247,5 @@ def serve_vendor(
         signatures=shops.signatures(),
     )
     click.echo(f"serving {len(shops.catalogs)} shops on http://127.0.0.1:{port}", err=True)
+    faults = dataclasses.replace(faults, seed=audit.seed)
     serve_forever(vendor_app(vendor, faults=faults, api_key=api_key), port=port)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import os
 import re
 import time
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import httpx
 import jmespath
@@ -132,8 +133,10 @@ def _secrets(spec: HttpVendorSpec, environ: Mapping[str, str]) -> list[str]:
     found = []
     for text in [*spec.headers.values(), *_strings(spec.query)]:
         for match in _TOKEN.finditer(text):
-            if match.group(1) is not None and environ.get(match.group(1)):
-                found.append(environ[match.group(1)])
+            value = environ.get(match.group(1)) if match.group(1) is not None else None
+            if value:
+                # as written, and as it appears once encoded into a URL
+                found += [value, quote(value, safe=""), quote_plus(value)]
     return sorted(set(found), key=len, reverse=True)
 
 
@@ -170,6 +173,25 @@ def _query_value(value: Any) -> Any:
     if isinstance(value, list):
         return [_as_text(v) for v in value]
     return _as_text(value)
+
+
+class _Redact(logging.Filter):
+    """Blank out secrets in httpx's own log records (it logs each request's URL)."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, REDACTED)
+            record.msg, record.args = message, None
+        return True
+
+
+LOGGERS = ("httpx", "httpcore")
 
 
 class HttpVendor:
@@ -218,6 +240,9 @@ class HttpVendor:
             raise VendorError("\n".join(missing))
         self._tenants = dict(spec.tenants)
         self._secrets = _secrets(spec, environ)
+        self._log_filter = _Redact(self._secrets)
+        for name in LOGGERS:
+            logging.getLogger(name).addFilter(self._log_filter)
         self._method = spec.method
         self._timeout = spec.timeout_seconds
         self._cap = spec.max_response_bytes
@@ -351,3 +376,5 @@ class HttpVendor:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+        for name in LOGGERS:
+            logging.getLogger(name).removeFilter(self._log_filter)

@@ -1,5 +1,6 @@
 """The http adapter against a real server (serve-vendor's app), and its spec."""
 
+import logging
 import socket
 import textwrap
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ def probe(world, **changes):
 
 
 ENV = {"AKT_TEST_KEY": "s3cr3t-planted"}
+ODD_SECRET = "s3cr3t/with space&=+"
 
 
 @pytest.fixture
@@ -291,3 +293,24 @@ def test_http_spec_errors_are_located(tmp_path, old, new, expected):
     assert len(lines) == len(expected)
     for line, start in zip(lines, expected, strict=True):
         assert line.startswith(start), line
+
+
+def test_secrets_in_the_query_never_reach_the_logs(serve, world, connect, caplog):
+    url = serve()
+    spec = http_spec(url, headers={"X-Key": "${AKT_TEST_KEY}"}, query={"key": "${AKT_TEST_KEY}"})
+    vendor = connect(spec, world.catalogs(), environ=ENV)
+    with caplog.at_level(logging.DEBUG):
+        vendor.recommend(probe(world))
+    assert "HTTP Request: POST" in caplog.text  # httpx did log the request ...
+    assert "s3cr3t-planted" not in caplog.text  # ... with the secret blanked out
+    assert "key=***" in caplog.text
+
+
+def test_secrets_are_blanked_however_the_url_encodes_them(serve, world, connect, caplog):
+    url = serve()
+    spec = http_spec(url, headers={}, query={"key": "${AKT_TEST_KEY}"})
+    vendor = connect(spec, world.catalogs(), environ={"AKT_TEST_KEY": ODD_SECRET})
+    with caplog.at_level(logging.DEBUG):
+        vendor.recommend(probe(world))
+    assert "HTTP Request: POST" in caplog.text
+    assert "s3cr3t" not in caplog.text
