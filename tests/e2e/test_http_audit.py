@@ -3,9 +3,14 @@
 import json
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
 from auditkit import AuditSpec, run_audit
+from auditkit.cli import main
+from auditkit.probes import EvidenceStore
 from auditkit.shops import load_shops
+from auditkit.spec import spec_sha256
 from auditkit.world import Faults, SimulatedVendor, running_server, vendor_app
 
 KNOBS = {"pooling": 0.8, "trend_weight": 0.5, "noise": 0.3}
@@ -150,3 +155,39 @@ def test_results_are_byte_identical_whatever_the_concurrency(served, tmp_path, m
     assert (tmp_path / "1" / "results.json").read_bytes() == (
         tmp_path / "16" / "results.json"
     ).read_bytes()
+
+
+def test_malformed_answers_are_kept_and_counted_in_data_quality(served, tmp_path, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    _, serve = served
+    with serve(malformed_rate=0.5) as url:
+        spec = AuditSpec.model_validate(spec_data(http_vendor(url)))
+        result = run_audit(spec, out=tmp_path)
+    kinds = result.data_quality.failures_by_kind
+    for kind in (
+        "invalid: unparseable",
+        "invalid: empty",
+        "answered with duplicates",
+        "answered with unknown_items",
+    ):
+        assert kinds.get(kind, 0) > 0, kinds
+    assert 0 < result.data_quality.answer_rate < 1
+    with EvidenceStore(tmp_path / "evidence.sqlite", spec_sha256=spec_sha256(spec)) as store:
+        attempts = store.attempts()
+    unparseable = attempts[attempts["problem"].fillna("").str.startswith("unparseable")]
+    assert unparseable["raw"].notna().all()  # what the vendor said is kept as evidence
+
+
+def test_cli_run_shows_progress_unless_quiet(served, tmp_path, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    _, serve = served
+    runner = CliRunner()
+    with serve() as url:
+        spec_path = tmp_path / "spec.yaml"
+        spec_path.write_text(yaml.safe_dump(spec_data(http_vendor(url))))
+        shown = runner.invoke(main, ["run", str(spec_path), "--out", str(tmp_path / "a")])
+        quiet = runner.invoke(main, ["run", str(spec_path), "--out", str(tmp_path / "b"), "-q"])
+    assert shown.exit_code == 0 and quiet.exit_code == 0, shown.output
+    assert "probing vendor" in shown.stderr and "failures=0" in shown.stderr
+    assert "probe/s" in shown.stderr
+    assert "probing vendor" not in quiet.stderr
