@@ -225,7 +225,7 @@ def _limiter(rate_per_second: float | None) -> Limiter | None:
     return Limiter(StateBucket([rate]), buffer_ms=LIMITER_BUFFER_MS)
 
 
-def _retrying(policy: RunPolicy) -> Retrying:
+def _retrying(policy: RunPolicy, sleep: Callable[[float], Any]) -> Retrying:
     """The retry loop: retryable attempts again, with backoff, jitter and Retry-After."""
     backoff = wait_exponential_jitter(
         multiplier=policy.backoff_seconds,
@@ -245,6 +245,7 @@ def _retrying(policy: RunPolicy) -> Retrying:
         wait=wait,
         retry=retry_if_result(lambda tried: tried.retryable),
         retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        sleep=sleep,
     )
 
 
@@ -291,9 +292,10 @@ def run_probes(
     # One thread waits on the limiter at a time, the rest queue behind it: woken together,
     # they would race for each slot, and the losers' extra sleeps would waste slots.
     pacing = threading.Lock()
-    retrying = _retrying(policy)
     outbox: queue.SimpleQueue[_Tried | _Settled | _Crashed] = queue.SimpleQueue()
     stopping = threading.Event()
+    # A stopping run wakes its sleeping retries at once (the next attempt then stops).
+    retrying = _retrying(policy, sleep=stopping.wait)
 
     def attempt(probe_id: str, request: RecommendRequest) -> _Tried:
         if stopping.is_set():

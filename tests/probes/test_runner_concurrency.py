@@ -7,7 +7,13 @@ from collections import Counter, defaultdict
 import pytest
 
 from auditkit.probes import EvidenceStore, RunPolicy, design_probes, run_probes
-from auditkit.spec import PersonaSpec, ProbesSpec
+from auditkit.spec import (
+    HttpVendorSpec,
+    PersonaSpec,
+    ProbesSpec,
+    PythonVendorSpec,
+    SimulatedVendorSpec,
+)
 from auditkit.vendors import RecommendRequest, RequestFailed
 from auditkit.world import SimulatedVendor
 
@@ -171,3 +177,41 @@ def test_a_crash_outside_the_vendor_call_is_raised(small_catalogs, tmp_path, con
         pytest.raises(KeyboardInterrupt),
     ):
         run_probes(plan, Broken(), store, small_catalogs, policy=RunPolicy(concurrency))
+
+
+def test_a_stopping_run_does_not_wait_out_its_backoff(small_catalogs, tmp_path):
+    plan = plan_for(small_catalogs, customers=1)
+    calls = []
+
+    def fail(request, n):
+        calls.append(n)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the user stops the run while others back off
+        return RequestFailed("http_503", retryable=True, retry_after=30.0)
+
+    vendor = Recording(small_catalogs, fail)
+    policy = RunPolicy(concurrency=4, max_attempts=5, backoff_seconds=30, max_backoff_seconds=30)
+    started = time.perf_counter()
+    with (
+        EvidenceStore(tmp_path / "e.sqlite", spec_sha256="s") as store,
+        pytest.raises(KeyboardInterrupt),
+    ):
+        run_probes(plan, vendor, store, small_catalogs, policy=policy)
+    assert time.perf_counter() - started < 5
+
+
+def test_policy_comes_from_the_vendor_spec():
+    http = HttpVendorSpec.model_validate(
+        {
+            "adapter": "http",
+            "url": "http://127.0.0.1:1/x",
+            "response": {"items": "items"},
+            "concurrency": 12,
+            "rate_per_second": 40,
+            "retries": {"max_attempts": 6, "backoff_seconds": 0.1, "max_backoff_seconds": 3},
+        }
+    )
+    assert RunPolicy.for_vendor(http) == RunPolicy(12, 40.0, 6, 0.1, 3.0)
+    python = PythonVendorSpec.model_validate({"adapter": "python", "target": "m:f"})
+    assert RunPolicy.for_vendor(python) == RunPolicy(1, None, 1, 0.5, 30.0)
+    assert RunPolicy.for_vendor(SimulatedVendorSpec(adapter="simulated")) == RunPolicy()

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from auditkit.errors import SpecError, VendorError
-from auditkit.spec import HttpVendorSpec, load_spec
+from auditkit.spec import HttpVendorSpec, load_spec, spec_sha256
 from auditkit.vendors import InvalidAnswer, RecommendRequest, RequestFailed
 from auditkit.vendors._http import HttpVendor, retry_after_seconds
 
@@ -314,3 +314,14 @@ def test_secrets_are_blanked_however_the_url_encodes_them(serve, world, connect,
         vendor.recommend(probe(world))
     assert "HTTP Request: POST" in caplog.text
     assert "s3cr3t" not in caplog.text
+
+
+def test_pace_is_not_part_of_the_spec_hash(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(textwrap.dedent(SPEC))
+    base = spec_sha256(load_spec(path))
+    paced = SPEC.replace("adapter: http", "adapter: http\n  concurrency: 32\n  rate_per_second: 5")
+    path.write_text(paced)
+    assert spec_sha256(load_spec(path)) == base
+    path.write_text(SPEC.replace('items: "items"', 'items: "data.items"'))
+    assert spec_sha256(load_spec(path)) != base
