@@ -337,6 +337,8 @@ def run_probes(
         finally:
             stopping.set()
             pool.shutdown(wait=True, cancel_futures=True)
+            if limiter is not None:
+                limiter.close()
     if on_progress is not None:
         on_progress(RunProgress(done, len(requests), failures, attempts))
 

@@ -122,7 +122,7 @@ def _fill(template: Any, values: Mapping[str, Any]) -> Any:
     if isinstance(template, _Text):
         return template.fill(values)
     if isinstance(template, dict):
-        return {key.fill(values): _fill(item, values) for key, item in template.items()}
+        return {_as_text(key.fill(values)): _fill(item, values) for key, item in template.items()}
     if isinstance(template, list):
         return [_fill(item, values) for item in template]
     return template
@@ -294,7 +294,8 @@ class HttpVendor:
             if value is not None
         }
         body = None if self._body is None else _fill(self._body, values)
-        headers = {name: text.fill(values) for name, text in self._headers.items()}
+        filled = {name: text.fill(values) for name, text in self._headers.items()}
+        headers = {name: _as_text(value) for name, value in filled.items() if value is not None}
         try:
             content = self._send(self._url.fill(values, quote_values=True), query, body, headers)
         except httpx.TimeoutException:

@@ -109,7 +109,7 @@ def test_query_templates_and_get_reach_the_server_as_written(connect):
             "adapter": "http",
             "url": "https://api.example/{shop_id}/recs",
             "method": "GET",
-            "headers": {"X-Key": "${AKT_TEST_KEY}", "X-Probe": "{probe_id}"},
+            "headers": {"X-Key": "${AKT_TEST_KEY}", "X-Probe": "{probe_id}", "X-K": "{k}"},
             "query": {
                 "user": "{customer_id}",
                 "n": "{k}",
@@ -133,6 +133,7 @@ def test_query_templates_and_get_reach_the_server_as_written(connect):
         ("dev", "mobile"),
     ]
     assert sent.headers["x-key"] == "s3cr3t-planted" and sent.headers["x-probe"] == "p9"
+    assert sent.headers["x-k"] == "2"
 
 
 def test_missing_secret_is_an_error_before_any_request():
