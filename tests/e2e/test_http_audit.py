@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from auditkit import AuditSpec, run_audit
 from auditkit.cli import main
+from auditkit.errors import VendorError
 from auditkit.probes import EvidenceStore
 from auditkit.shops import load_shops
 from auditkit.spec import spec_sha256
@@ -191,3 +192,14 @@ def test_cli_run_shows_progress_unless_quiet(served, tmp_path, monkeypatch):
     assert "probing vendor" in shown.stderr and "failures=0" in shown.stderr
     assert "probe/s" in shown.stderr
     assert "probing vendor" not in quiet.stderr
+
+
+def test_missing_secret_stops_the_run_before_anything_is_written(tmp_path, monkeypatch):
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    spec = AuditSpec.model_validate(spec_data(http_vendor("http://127.0.0.1:9")))
+    with pytest.raises(VendorError) as info:
+        run_audit(spec, out=tmp_path / "run")
+    assert str(info.value) == (
+        f"vendor.headers.Authorization: ${{{SECRET_ENV}}} must be set in the environment; got None"
+    )
+    assert not (tmp_path / "run").exists()  # the same command works once the key is set
