@@ -28,7 +28,7 @@ from auditkit.probes.planting import (
     choose_planting,
     plant_trend,
 )
-from auditkit.probes.runner import RunProgress, run_probes
+from auditkit.probes.runner import RunPolicy, RunProgress, run_probes
 from auditkit.reports import MANIFEST_FILE, write_report, write_results
 from auditkit.results import AuditResult, ClaimCheck, DataQuality, MetricResult, Score
 from auditkit.scoring import score_claims
@@ -140,25 +140,41 @@ def run_audit(
     evidence_path = run_dir / EVIDENCE_FILE
     if evidence_path.exists() and not resume:
         raise EvidenceError(ALREADY_RUN.format(path=run_dir))
-    run_dir.mkdir(parents=True, exist_ok=True)
     shops = load_shops(spec)
     plan = plan_probes(spec, shops)
-    plan.to_parquet(run_dir / PLAN_FILE, index=False)
-    digest = spec_sha256(spec)
-    (run_dir / SPEC_COPY).write_text(
-        json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
-    )
-    with EvidenceStore(evidence_path, spec_sha256=digest) as store:
-        vendor = build_vendor(spec, shops.catalogs, shops.signatures())
-        planting = _planting(spec, shops)
-        if planting is not None and not isinstance(vendor, EventSink):
-            raise VendorError(NO_EVENT_API.format(vendor=spec.vendor.name))
-        after = plan["phase"].eq("after").fillna(False).to_numpy(dtype=bool)
-        run_probes(plan[~after], vendor, store, shops.catalogs, on_progress=on_progress)
-        if planting is not None:
-            _plant(spec, vendor, store, planting, shops)
-            run_probes(plan[after], vendor, store, shops.catalogs, on_progress=on_progress)
-        result = evaluate(spec, plan, store, shops)
+    # Built before anything is written: a missing secret or a bad target stops the run with
+    # an empty run directory, so the same command works once the problem is fixed.
+    vendor = build_vendor(spec, shops.catalogs, shops.signatures())
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        plan.to_parquet(run_dir / PLAN_FILE, index=False)
+        (run_dir / SPEC_COPY).write_text(
+            json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+        )
+        with EvidenceStore(evidence_path, spec_sha256=spec_sha256(spec)) as store:
+            planting = _planting(spec, shops)
+            if planting is not None and not isinstance(vendor, EventSink):
+                raise VendorError(NO_EVENT_API.format(vendor=spec.vendor.name))
+            after = plan["phase"].eq("after").fillna(False).to_numpy(dtype=bool)
+            policy = RunPolicy.for_vendor(spec.vendor)
+            run_probes(
+                plan[~after], vendor, store, shops.catalogs, policy=policy, on_progress=on_progress
+            )
+            if planting is not None:
+                _plant(spec, vendor, store, planting, shops)
+                run_probes(
+                    plan[after],
+                    vendor,
+                    store,
+                    shops.catalogs,
+                    policy=policy,
+                    on_progress=on_progress,
+                )
+            result = evaluate(spec, plan, store, shops)
+    finally:
+        close = getattr(vendor, "close", None)
+        if callable(close):
+            close()
     result = dataclasses.replace(result, run_dir=str(run_dir))
     write_results(result, run_dir)
     manifest = {"versions": _versions(), "files": [EVIDENCE_FILE, PLAN_FILE, SPEC_COPY]}

@@ -83,9 +83,11 @@ def run(spec: Path, out: Path, resume: bool, fail_on: str | None, quiet: bool) -
     def progress(state: Any) -> None:
         nonlocal bar
         if bar is None:
-            bar = click.progressbar(length=state.total, label="probing vendor", file=sys.stderr)
-            bar.__enter__()
-        bar.update(1)
+            from tqdm import tqdm
+
+            bar = tqdm(total=state.total, desc="probing vendor", unit="probe", file=sys.stderr)
+        bar.update(state.done - bar.n)
+        bar.set_postfix(failures=state.failures, refresh=False)
 
     try:
         result = run_audit(spec, out=out, resume=resume, on_progress=None if quiet else progress)
@@ -93,7 +95,7 @@ def run(spec: Path, out: Path, resume: bool, fail_on: str | None, quiet: bool) -
         _fail(error)
     finally:
         if bar is not None:
-            bar.__exit__(None, None, None)
+            bar.close()
     for metric in result.metrics:
         click.echo(f"{metric.verdict:>12}  {metric.id}: {metric.summary}")
     for score in result.scores:
@@ -162,6 +164,91 @@ def report(run_dir: Path) -> None:
     except AuditkitError as error:
         _fail(error)
     click.echo(f"report: {path}")
+
+
+@main.command("serve-vendor")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option("--latency-ms", type=click.FloatRange(0), default=0.0, show_default=True)
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, help="Share answered 503.")
+@click.option(
+    "--throttle-rate", type=click.FloatRange(0, 1), default=0.0, help="Share answered 429."
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Requests per second admitted; beyond: 429 with Retry-After.",
+)
+@click.option(
+    "--malformed-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share answered with something unusable (not JSON, no items, duplicates, ...).",
+)
+@click.option("--retry-after", type=click.IntRange(0), default=1, show_default=True)
+@click.option(
+    "--api-key-env",
+    default=None,
+    help="Require 'Authorization: Bearer <key>', the key read from this environment variable.",
+)
+@click.option("--pooling", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--trend-weight", type=click.FloatRange(0), default=0.0, show_default=True)
+@click.option("--noise", type=click.FloatRange(0), default=0.3, show_default=True)
+def serve_vendor(
+    spec: Path,
+    port: int,
+    latency_ms: float,
+    error_rate: float,
+    throttle_rate: float,
+    rate_limit: float | None,
+    malformed_rate: float,
+    retry_after: int,
+    api_key_env: str | None,
+    pooling: float,
+    trend_weight: float,
+    noise: float,
+) -> None:
+    """Serve a simulated vendor of SPEC's shops over HTTP on 127.0.0.1 (Ctrl-C stops it)."""
+    import dataclasses
+    import os
+
+    from auditkit.shops import load_shops
+    from auditkit.spec import load_spec
+    from auditkit.world import Faults, SimulatedVendor, serve_forever, vendor_app
+
+    api_key = None
+    if api_key_env is not None:
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            _fail(AuditkitError(f"--api-key-env: ${{{api_key_env}}} must be set; got None"))
+    try:
+        faults = Faults(
+            latency_ms=latency_ms,
+            error_rate=error_rate,
+            throttle_rate=throttle_rate,
+            rate_limit=rate_limit,
+            malformed_rate=malformed_rate,
+            retry_after=retry_after,
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    try:
+        audit = load_spec(spec)  # its shops only: metric ids need no check here
+        shops = load_shops(audit)
+    except AuditkitError as error:
+        _fail(error)
+    vendor = SimulatedVendor(
+        shops.catalogs,
+        seed=audit.seed,
+        pooling=pooling,
+        trend_weight=trend_weight,
+        noise=noise,
+        signatures=shops.signatures(),
+    )
+    click.echo(f"serving {len(shops.catalogs)} shops on http://127.0.0.1:{port}", err=True)
+    faults = dataclasses.replace(faults, seed=audit.seed)
+    serve_forever(vendor_app(vendor, faults=faults, api_key=api_key), port=port)
 
 
 @main.command()

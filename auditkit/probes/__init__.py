@@ -2,12 +2,19 @@
 
 from auditkit.probes.design import design_probes, request_context
 from auditkit.probes.evidence import EVIDENCE_FILE, Attempt, EvidenceStore, answers_sha256
-from auditkit.probes.runner import RunProgress, build_requests, judge_answer, run_probes
+from auditkit.probes.runner import (
+    RunPolicy,
+    RunProgress,
+    build_requests,
+    judge_answer,
+    run_probes,
+)
 
 __all__ = [
     "EVIDENCE_FILE",
     "Attempt",
     "EvidenceStore",
+    "RunPolicy",
     "RunProgress",
     "answers_sha256",
     "build_requests",

@@ -167,7 +167,10 @@ class EvidenceStore:
             self._db,
         )
         for column in ("items", "scores", "explanations"):
-            frame[column] = [None if text is None else json.loads(text) for text in frame[column]]
+            # NULL may read back as NaN when pandas infers a numeric column.
+            frame[column] = [
+                json.loads(text) if isinstance(text, str) else None for text in frame[column]
+            ]
         return frame
 
     def close(self) -> None:

@@ -3,24 +3,93 @@
 from __future__ import annotations
 
 import json
+import math
+import queue
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
+from pyrate_limiter import Limiter, Rate, StateBucket
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from auditkit.probes.design import request_context
 from auditkit.probes.evidence import Attempt, EvidenceStore
-from auditkit.vendors import RecommendRequest, RecommendResponse, Vendor, coerce_response
+from auditkit.vendors import (
+    InvalidAnswer,
+    RecommendRequest,
+    RecommendResponse,
+    RequestFailed,
+    Vendor,
+    coerce_response,
+)
+
+RETRYABLE = (TimeoutError, ConnectionError)
+"""What an in-process vendor may raise that is worth retrying (the http adapter says itself)."""
+LIMITER_BUFFER_MS = 1
+# Attempts that may go out at once after a stall (a tenth of a second of quota): a thread
+# woken late catches up instead of losing its slot.
+LIMITER_BURST_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
 class RunProgress:
-    """Where a run stands, passed to the progress callback after each attempt."""
+    """Where a run stands, passed to the progress callback after each attempt.
+
+    ``done`` counts probes settled (answered, or given up on), ``failures`` failed attempts
+    (a retried probe may fail several times and still be answered).
+    """
 
     done: int
     total: int
     failures: int
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class RunPolicy:
+    """How probes go out: in parallel, paced, and retried.
+
+    Parameters
+    ----------
+    concurrency : int, default 1
+        Requests in flight at once (one thread each).
+    rate_per_second : float or None, default None
+        Most attempts started per second over the whole run (a GCRA limiter).
+    max_attempts : int, default 1
+        Attempts per probe; only retryable failures are sent again.
+    backoff_seconds, max_backoff_seconds : float
+        Exponential backoff with jitter between attempts: ``backoff_seconds * 2**n`` plus up
+        to ``backoff_seconds`` of jitter, at least the vendor's ``Retry-After``, at most
+        ``max_backoff_seconds``.
+    """
+
+    concurrency: int = 1
+    rate_per_second: float | None = None
+    max_attempts: int = 1
+    backoff_seconds: float = 0.5
+    max_backoff_seconds: float = 30.0
+
+    @classmethod
+    def for_vendor(cls, vendor: Any) -> RunPolicy:
+        """The policy a vendor spec asks for (its ``concurrency``, ``rate_per_second``, ...)."""
+        retries = getattr(vendor, "retries", None)
+        return cls(
+            concurrency=getattr(vendor, "concurrency", 1),
+            rate_per_second=getattr(vendor, "rate_per_second", None),
+            max_attempts=1 if retries is None else retries.max_attempts,
+            backoff_seconds=0.5 if retries is None else retries.backoff_seconds,
+            max_backoff_seconds=30.0 if retries is None else retries.max_backoff_seconds,
+        )
 
 
 def build_requests(plan: pd.DataFrame) -> list[RecommendRequest]:
@@ -37,14 +106,16 @@ def build_requests(plan: pd.DataFrame) -> list[RecommendRequest]:
             context=context,
             k=int(k),
             options=option,
+            probe_id=None if probe_id is None else str(probe_id),
         )
-        for shop, customer, history, k, context, option in zip(
+        for shop, customer, history, k, context, option, probe_id in zip(
             plan["shop_id"],
             plan["customer_id"],
             plan["history"],
             plan["k"],
             contexts,
             options,
+            plan["probe_id"] if "probe_id" in plan.columns else [None] * len(plan),
             strict=True,
         )
     ]
@@ -76,59 +147,204 @@ def judge_answer(
     return "ok", items, ";".join(problems) or None, response
 
 
+@dataclass(frozen=True)
+class _Tried:
+    """One attempt's evidence, and whether it is worth another."""
+
+    attempt: Attempt
+    retryable: bool = False
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """A probe is done with: answered or given up on."""
+
+    probe_id: str
+
+
+@dataclass(frozen=True)
+class _Crashed:
+    """A worker failed outside the vendor call (a bug, not a vendor failure)."""
+
+    error: BaseException
+
+
+def _try_once(
+    vendor: Vendor, probe_id: str, request: RecommendRequest, catalog_items: frozenset[str]
+) -> _Tried:
+    """Send one request and turn whatever happens into an attempt."""
+    started = time.perf_counter()
+    try:
+        answer = vendor.recommend(request)
+    except RequestFailed as exc:
+        latency = (time.perf_counter() - started) * 1000
+        attempt = Attempt(probe_id, request.to_dict(), "error", latency, problem=exc.problem)
+        return _Tried(attempt, exc.retryable, exc.retry_after)
+    except InvalidAnswer as exc:
+        latency = (time.perf_counter() - started) * 1000
+        attempt = Attempt(
+            probe_id, request.to_dict(), "invalid", latency, raw=exc.raw, problem=exc.problem
+        )
+        return _Tried(attempt)
+    except Exception as exc:  # a vendor's failure is evidence, not a crash
+        latency = (time.perf_counter() - started) * 1000
+        attempt = Attempt(
+            probe_id,
+            request.to_dict(),
+            "error",
+            latency,
+            problem=f"{type(exc).__name__}: {exc}",
+        )
+        return _Tried(attempt, isinstance(exc, RETRYABLE))
+    latency = (time.perf_counter() - started) * 1000
+    status, items, problem, response = judge_answer(answer, request, catalog_items)
+    return _Tried(
+        Attempt(
+            probe_id,
+            request.to_dict(),
+            status,
+            latency,
+            items=items,
+            scores=None if response is None or response.scores is None else list(response.scores),
+            explanations=None
+            if response is None or response.explanations is None
+            else list(response.explanations),
+            raw=None if response is None else response.raw,
+            problem=problem,
+        )
+    )
+
+
+def _limiter(rate_per_second: float | None) -> Limiter | None:
+    """A blocking GCRA limiter: ``rate_per_second`` sustained, bursts of a tenth of a second."""
+    if rate_per_second is None:
+        return None
+    burst = max(1, math.floor(rate_per_second * LIMITER_BURST_SECONDS))
+    rate = Rate(max(1, round(rate_per_second * 1000)), 1_000_000, burst=burst)
+    return Limiter(StateBucket([rate]), buffer_ms=LIMITER_BUFFER_MS)
+
+
+def _retrying(policy: RunPolicy, sleep: Callable[[float], Any]) -> Retrying:
+    """The retry loop: retryable attempts again, with backoff, jitter and Retry-After."""
+    backoff = wait_exponential_jitter(
+        multiplier=policy.backoff_seconds,
+        max=policy.max_backoff_seconds,
+        jitter=policy.backoff_seconds,
+    )
+
+    def wait(state: RetryCallState) -> float:
+        tried = state.outcome.result() if state.outcome is not None else None
+        seconds = backoff(state)
+        if tried is not None and tried.retry_after is not None:
+            seconds = max(seconds, tried.retry_after)
+        return min(seconds, policy.max_backoff_seconds)
+
+    return Retrying(
+        stop=stop_after_attempt(policy.max_attempts),
+        wait=wait,
+        retry=retry_if_result(lambda tried: tried.retryable),
+        retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        sleep=sleep,
+    )
+
+
 def run_probes(
     plan: pd.DataFrame,
     vendor: Vendor,
     store: EvidenceStore,
     catalogs: Mapping[str, pd.DataFrame],
     *,
+    policy: RunPolicy | None = None,
     on_progress: Callable[[RunProgress], None] | None = None,
 ) -> None:
     """Send every probe without a usable answer in ``store``; record each attempt.
 
-    A vendor that raises, or answers something unusable, is recorded as a failed attempt
-    and the run goes on.
+    Parameters
+    ----------
+    plan
+        The probes (one row each); those already answered in ``store`` are skipped.
+    vendor
+        Called from ``policy.concurrency`` threads at once.
+    store
+        Receives every attempt, retries included, as it arrives (written from this thread
+        only, each row its own commit).
+    catalogs
+        Each shop's catalog, to note items the shop does not sell.
+    policy
+        Concurrency, rate and retries (default: one at a time, no retries).
+    on_progress
+        Called after each attempt.
+
+    Notes
+    -----
+    A vendor that raises, or answers something unusable, is recorded as a failed attempt and
+    the run goes on. Which answer counts does not depend on timing: each probe has at most
+    one ``ok`` attempt, since retries stop at the first usable answer.
     """
+    policy = policy or RunPolicy()
     catalog_items = {shop: frozenset(c["item_id"].astype(str)) for shop, c in catalogs.items()}
-    done = store.answered()
-    pending = ~plan["probe_id"].isin(done)
-    todo = plan[pending]
+    todo = plan[~plan["probe_id"].isin(store.answered())]
     requests = build_requests(todo)
-    failures = 0
-    for count, (probe_id, request) in enumerate(zip(todo["probe_id"], requests, strict=True), 1):
-        started = time.perf_counter()
+    if not requests:
+        return
+    limiter = _limiter(policy.rate_per_second)
+    # One thread waits on the limiter at a time, the rest queue behind it: woken together,
+    # they would race for each slot, and the losers' extra sleeps would waste slots.
+    pacing = threading.Lock()
+    outbox: queue.SimpleQueue[_Tried | _Settled | _Crashed] = queue.SimpleQueue()
+    stopping = threading.Event()
+    # A stopping run wakes its sleeping retries at once (the next attempt then stops).
+    retrying = _retrying(policy, sleep=stopping.wait)
+
+    def attempt(probe_id: str, request: RecommendRequest) -> _Tried:
+        if stopping.is_set():
+            raise _Stopped
+        if limiter is not None:
+            with pacing:
+                limiter.try_acquire("vendor")
+        tried = _try_once(vendor, probe_id, request, catalog_items.get(request.shop_id, _NONE))
+        outbox.put(tried)
+        return tried
+
+    def probe(probe_id: str, request: RecommendRequest) -> None:
         try:
-            answer = vendor.recommend(request)
-        except Exception as exc:  # a vendor's failure is evidence, not a crash
-            latency = (time.perf_counter() - started) * 1000
-            attempt = Attempt(
-                str(probe_id),
-                request.to_dict(),
-                "error",
-                latency,
-                problem=f"{type(exc).__name__}: {exc}",
-            )
-        else:
-            latency = (time.perf_counter() - started) * 1000
-            status, items, problem, response = judge_answer(
-                answer, request, catalog_items.get(request.shop_id, frozenset())
-            )
-            attempt = Attempt(
-                str(probe_id),
-                request.to_dict(),
-                status,
-                latency,
-                items=items,
-                scores=None
-                if response is None or response.scores is None
-                else list(response.scores),
-                explanations=None
-                if response is None or response.explanations is None
-                else list(response.explanations),
-                raw=None if response is None else response.raw,
-                problem=problem,
-            )
-        failures += attempt.status != "ok"
-        store.record(attempt)
-        if on_progress is not None:
-            on_progress(RunProgress(count, len(todo), failures))
+            retrying.copy()(attempt, probe_id, request)
+        except _Stopped:
+            return
+        except BaseException as exc:
+            outbox.put(_Crashed(exc))
+            return
+        outbox.put(_Settled(probe_id))
+
+    done = failures = attempts = 0
+    with ThreadPoolExecutor(policy.concurrency, thread_name_prefix="auditkit-probe") as pool:
+        for probe_id, request in zip(todo["probe_id"], requests, strict=True):
+            pool.submit(probe, str(probe_id), request)
+        try:
+            while done < len(requests):
+                item = outbox.get()
+                if isinstance(item, _Crashed):
+                    raise item.error
+                if isinstance(item, _Settled):
+                    done += 1
+                    continue
+                store.record(item.attempt)
+                attempts += 1
+                failures += item.attempt.status != "ok"
+                if on_progress is not None:
+                    on_progress(RunProgress(done, len(requests), failures, attempts))
+        finally:
+            stopping.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            if limiter is not None:
+                limiter.close()
+    if on_progress is not None:
+        on_progress(RunProgress(done, len(requests), failures, attempts))
+
+
+class _Stopped(Exception):
+    """The run is stopping: send nothing more."""
+
+
+_NONE: frozenset[str] = frozenset()

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from auditkit.errors import SpecError, SpecIssue
-from auditkit.spec._models import AuditSpec
+from auditkit.spec._models import EXECUTION_KEYS, AuditSpec
 
 Loc = tuple[str | int, ...]
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -289,5 +289,9 @@ def load_spec(path: str | Path, *, metric_ids: Iterable[str] | None = None) -> A
 
 def spec_sha256(spec: AuditSpec) -> str:
     """Hash of the spec's canonical JSON form: same spec, same hash, on any machine."""
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    data = spec.model_dump(mode="json")
+    # How fast probes go out changes no result: a run may resume at another pace.
+    for key in EXECUTION_KEYS:
+        data["vendor"].pop(key, None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

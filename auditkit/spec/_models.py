@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import jmespath
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -87,6 +89,22 @@ class SimulatedVendorSpec(_Model):
     options: SimulatedOptions = Field(default_factory=SimulatedOptions)
 
 
+class RetrySpec(_Model):
+    """When and how often a failed request is sent again.
+
+    Timeouts, connection errors, ``429`` and ``5xx`` are retried, waiting an exponentially
+    growing, jittered time (at least the vendor's ``Retry-After``); other failures are not.
+    """
+
+    max_attempts: PositiveInt = Field(4, description="Attempts per probe, the first included.")
+    backoff_seconds: Annotated[float, Field(gt=0.0)] = Field(
+        0.5, description="Wait before the first retry; doubles for each further one."
+    )
+    max_backoff_seconds: Annotated[float, Field(gt=0.0)] = Field(
+        30.0, description="Longest wait between attempts, Retry-After included."
+    )
+
+
 class PythonVendorSpec(_Model):
     """Audit any Python object with ``recommend(request)``, built by ``factory(**options)``."""
 
@@ -96,9 +114,164 @@ class PythonVendorSpec(_Model):
         str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="'pkg.module:factory'")
     ]
     options: dict[str, Any] = Field(default_factory=dict)
+    concurrency: PositiveInt = Field(1, description="Calls in flight at once (threads).")
+    rate_per_second: Annotated[float, Field(gt=0.0)] | None = Field(
+        None, description="Most calls per second, retries included (default: no cap)."
+    )
+    retries: RetrySpec = Field(
+        default_factory=lambda: RetrySpec(max_attempts=1),
+        description="Retries of calls that raise TimeoutError or ConnectionError.",
+    )
 
 
-VendorSpec = Annotated[SimulatedVendorSpec | PythonVendorSpec, Field(discriminator="adapter")]
+_PLACEHOLDER = re.compile(r"(?<!\$)\{([^{}]*)\}")
+_SECRET = re.compile(r"\$\{([^{}]*)\}")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PLACEHOLDERS = (
+    "shop_id",
+    "tenant_id",
+    "customer_id",
+    "probe_id",
+    "history",
+    "context",
+    "k",
+    "options",
+)
+"""What a template may name: ``{customer_id}``, ``{context.device}``, ``{options.diversity}``."""
+
+
+def _check_text(text: str, *, secrets: bool) -> None:
+    for name in _PLACEHOLDER.findall(text):
+        head = name.split(".", 1)[0]
+        if head not in PLACEHOLDERS or ("." in name and head not in ("context", "options")):
+            raise ValueError(
+                f"placeholder {{{name}}} must be one of {{{'}, {'.join(PLACEHOLDERS)}}}"
+                " (or {context.NAME}, {options.NAME})"
+            )
+    for name in _SECRET.findall(text):
+        if not secrets:
+            raise ValueError(f"${{{name}}}: secrets (${{ENV_VAR}}) belong in headers or query")
+        if not _ENV_NAME.match(name):
+            raise ValueError(f"${{{name}}} must name an environment variable (letters, digits, _)")
+
+
+def _check_template(value: Any, *, secrets: bool) -> None:
+    if isinstance(value, str):
+        _check_text(value, secrets=secrets)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(str(key), secrets=False)
+            _check_template(item, secrets=secrets)
+    elif isinstance(value, list):
+        for item in value:
+            _check_template(item, secrets=secrets)
+
+
+def _check_jmespath(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            jmespath.compile(value)
+        except jmespath.exceptions.JMESPathError as exc:
+            raise ValueError(f"must be a JMESPath expression; got {value!r}") from exc
+    return value
+
+
+class ResponsePathsSpec(_Model):
+    """Where the answer's parts are, as JMESPath expressions over the JSON response."""
+
+    items: str = Field(description="The ranked item ids, e.g. 'data.recommendations[].sku'.")
+    scores: str | None = Field(None, description="One score per item, if the vendor gives them.")
+    explanations: str | None = Field(None, description="One explanation per item, if given.")
+
+    @field_validator("items", "scores", "explanations")
+    @classmethod
+    def _jmespath(cls, value: str | None) -> str | None:
+        return _check_jmespath(value)
+
+
+class HttpVendorSpec(_Model):
+    """Audit any vendor's HTTP API, described declaratively (no code needed).
+
+    Templates fill ``{customer_id}`` and the like from each probe; a string that is a single
+    placeholder (``"{history}"``) takes the probe's value as is (a list, a number, a mapping).
+    Secrets are written ``${ENV_VAR}`` in headers or query and read from the environment when
+    the run starts; they never reach the evidence or the report.
+    """
+
+    adapter: Literal["http"]
+    name: str = "http vendor"
+    url: Annotated[
+        str,
+        Field(
+            pattern=r"^https?://[^\s]+$",
+            description="Endpoint; may hold {shop_id}, {tenant_id} and the like.",
+        ),
+    ]
+    method: Literal["GET", "POST", "PUT"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict, description="Sent with every request.")
+    query: dict[str, Any] = Field(default_factory=dict, description="Query parameter templates.")
+    body: Any = Field(None, description="JSON body template (POST and PUT).")
+    tenants: dict[str, str] = Field(
+        default_factory=dict,
+        description="The vendor's tenant id of each shop (default: the shop id).",
+    )
+    response: ResponsePathsSpec
+    timeout_seconds: Annotated[float, Field(gt=0.0)] = Field(
+        10.0, description="Longest wait for one request's answer."
+    )
+    max_response_bytes: PositiveInt = Field(
+        1_048_576, description="Longer answers are cut off while reading and recorded invalid."
+    )
+    concurrency: PositiveInt = Field(8, description="Requests in flight at once.")
+    rate_per_second: Annotated[float, Field(gt=0.0)] | None = Field(
+        None, description="Most requests sent per second, retries included (default: no cap)."
+    )
+    retries: RetrySpec = Field(default_factory=RetrySpec)
+
+    @field_validator("url")
+    @classmethod
+    def _url_template(cls, value: str) -> str:
+        _check_text(value, secrets=False)
+        return value
+
+    @field_validator("headers", "query")
+    @classmethod
+    def _secret_templates(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_template(value, secrets=True)
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _body_template(cls, value: Any) -> Any:
+        _check_template(value, secrets=False)
+        return value
+
+    @model_validator(mode="after")
+    def _body_needs_a_method(self) -> HttpVendorSpec:
+        if self.body is not None and self.method == "GET":
+            raise ValueError("a GET request has no body; use query, or method POST")
+        return self
+
+
+class ReplayVendorSpec(_Model):
+    """Audit recorded vendor outputs (an export) with no live calls.
+
+    The recording (CSV, JSONL or Parquet) has one row per recommended item: ``shop_id``,
+    ``probe_id`` or ``customer_id``, ``rank`` and ``item_id``, optionally ``score`` and
+    ``explanation``. A probe missing from it is recorded as a failure.
+    """
+
+    adapter: Literal["replay"]
+    name: str = "replayed vendor"
+    path: Path = Field(description="The recording, relative to the spec.")
+
+
+VendorSpec = Annotated[
+    SimulatedVendorSpec | PythonVendorSpec | HttpVendorSpec | ReplayVendorSpec,
+    Field(discriminator="adapter"),
+]
+EXECUTION_KEYS = ("concurrency", "rate_per_second", "retries", "timeout_seconds")
+"""Vendor keys that change how fast probes are sent, never what is measured (not hashed)."""
 
 
 class PersonaSpec(_Model):

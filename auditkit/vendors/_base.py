@@ -22,6 +22,8 @@ class RecommendRequest:
     k: int
     options: Mapping[str, Any] = field(default_factory=dict)
     """Vendor settings the shop can set per request (the knobs a vendor claims), if any."""
+    probe_id: str | None = field(default=None, compare=False)
+    """The audit's own id of the probe; not part of the request as recorded or hashed."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form (history as a list, context as a sorted dict)."""
@@ -45,6 +47,33 @@ class RecommendResponse:
     scores: tuple[float, ...] | None = None
     explanations: tuple[str | None, ...] | None = None
     raw: Any = field(default=None, compare=False)
+
+
+class RequestFailed(Exception):
+    """A request that got no readable answer; recorded as an ``error`` attempt.
+
+    ``problem`` reads ``kind: detail`` (``http_503: ...``, ``timeout: ...``); ``retryable``
+    says whether sending it again may help; ``retry_after`` is the vendor's own wait, in
+    seconds, when it gave one.
+    """
+
+    def __init__(self, problem: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class InvalidAnswer(Exception):
+    """The vendor answered, but not with anything usable; recorded as an ``invalid`` attempt.
+
+    ``raw`` keeps what came back (possibly cut off) as evidence.
+    """
+
+    def __init__(self, problem: str, *, raw: Any = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.raw = raw
 
 
 @runtime_checkable

@@ -7,7 +7,13 @@ from typing import cast
 
 import pandas as pd
 
-from auditkit.spec import AuditSpec, PythonVendorSpec, SimulatedVendorSpec
+from auditkit.spec import (
+    AuditSpec,
+    HttpVendorSpec,
+    PythonVendorSpec,
+    ReplayVendorSpec,
+    SimulatedVendorSpec,
+)
 from auditkit.vendors._base import Vendor
 from auditkit.vendors._python import load_python_vendor
 
@@ -44,9 +50,25 @@ def _python(
     return load_python_vendor(vendor.target, dict(vendor.options))
 
 
+def _http(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame], signatures: Signatures) -> Vendor:
+    from auditkit.vendors._http import HttpVendor
+
+    return HttpVendor(cast(HttpVendorSpec, spec.vendor), catalogs)
+
+
+def _replay(
+    spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame], signatures: Signatures
+) -> Vendor:
+    from auditkit.vendors._replay import ReplayVendor
+
+    return ReplayVendor(spec.resolve_path(cast(ReplayVendorSpec, spec.vendor).path))
+
+
 ADAPTERS: dict[str, Callable[[AuditSpec, Mapping[str, pd.DataFrame], Signatures], Vendor]] = {
     "simulated": _simulated,
     "python": _python,
+    "http": _http,
+    "replay": _replay,
 }
 
 

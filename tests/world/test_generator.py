@@ -15,12 +15,16 @@ def world() -> World:
 
 def test_public_surface_is_pinned():
     assert auditkit.world.__all__ == [
+        "Faults",
         "Shop",
         "SimulatedVendor",
         "Steering",
         "World",
         "generate_world",
+        "running_server",
+        "serve_forever",
         "trending_keys",
+        "vendor_app",
     ]
 
 
