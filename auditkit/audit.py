@@ -26,9 +26,9 @@ from auditkit.probes.planting import (
     EventSink,
     Planting,
     choose_planting,
-    plant_trend,
+    planted_item,
 )
-from auditkit.probes.runner import RunPolicy, RunProgress, run_probes
+from auditkit.probes.runner import RunPolicy, RunProgress, run_probes, send_event_batches
 from auditkit.reports import MANIFEST_FILE, write_report, write_results
 from auditkit.results import AuditResult, ClaimCheck, DataQuality, MetricResult, Score
 from auditkit.scoring import score_claims
@@ -155,13 +155,19 @@ def run_audit(
             planting = _planting(spec, shops)
             if planting is not None and not isinstance(vendor, EventSink):
                 raise VendorError(NO_EVENT_API.format(vendor=spec.vendor.name))
-            after = plan["phase"].eq("after").fillna(False).to_numpy(dtype=bool)
+            phase = plan["phase"]
+            after = phase.eq("after").fillna(False).to_numpy(dtype=bool)
+            first = ~after
+            if planting is not None and _keeps_events(spec) and not store.events().empty:
+                # A remote vendor already holds the planted trend: a "before" probe sent now
+                # would measure after the planting, so those left unanswered stay unanswered.
+                first &= ~phase.eq("before").fillna(False).to_numpy(dtype=bool)
             policy = RunPolicy.for_vendor(spec.vendor)
             run_probes(
-                plan[~after], vendor, store, shops.catalogs, policy=policy, on_progress=on_progress
+                plan[first], vendor, store, shops.catalogs, policy=policy, on_progress=on_progress
             )
             if planting is not None:
-                _plant(spec, vendor, store, planting, shops)
+                _plant(spec, cast(EventSink, vendor), store, planting, shops, policy)
                 run_probes(
                     plan[after],
                     vendor,
@@ -201,22 +207,39 @@ def _planting(spec: AuditSpec, shops: Shops) -> Planting | None:
     return choose_planting(spec.probes.trend_planting, banded)
 
 
+def _keeps_events(spec: AuditSpec) -> bool:
+    """Whether the vendor outlives the run (and so keeps the events an earlier run sent)."""
+    return spec.vendor.adapter != "simulated"
+
+
 def _plant(
-    spec: AuditSpec, vendor: object, store: EvidenceStore, planting: Planting, shops: Shops
+    spec: AuditSpec,
+    vendor: EventSink,
+    store: EvidenceStore,
+    planting: Planting,
+    shops: Shops,
+    policy: RunPolicy,
 ) -> None:
-    """Plant the trend once; on resume, an in-process simulated vendor gets it again."""
-    sent = store.events()
-    if sent.empty:
-        item_id = plant_trend(vendor, planting, shops.catalogs)
-        store.record_events(planting.source_shop, item_id, planting.events)
-    elif spec.vendor.adapter == "simulated":
-        # The simulated vendor lives in this process: its memory of the events died with the
-        # interrupted run, so the recorded events are replayed into it.
-        for shop_id, item_id, count in zip(
-            sent["shop_id"], sent["item_id"], sent["count"], strict=True
-        ):
-            batch = planting.event_batch(str(item_id))[: int(count)]
-            cast(EventSink, vendor).send_events(str(shop_id), batch)
+    """Plant the trend, recording each batch the vendor accepts; on resume, send the rest.
+
+    A remote vendor keeps the batches an earlier run recorded, so they are not sent again;
+    the in-process simulated vendor forgot them with the interrupted run, so it gets them
+    replayed first.
+    """
+    shop_id = planting.source_shop
+    item_id = planted_item(planting, shops.catalogs)
+    events = planting.event_batch(item_id)
+    sent = int(store.events()["count"].sum())
+    if sent and not _keeps_events(spec):
+        vendor.send_events(shop_id, events[:sent])
+    send_event_batches(
+        vendor,
+        shop_id,
+        events[sent:],
+        batch_size=getattr(vendor, "event_batch_size", None),
+        policy=policy,
+        on_sent=lambda batch: store.record_events(shop_id, item_id, len(batch)),
+    )
 
 
 def evaluate(

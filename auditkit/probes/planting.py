@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from auditkit.errors import DesignError, VendorError
+from auditkit.errors import DesignError
 from auditkit.spec import TrendPlantingSpec
 
 PERSONA_ID = "trend_probe"
@@ -30,11 +30,21 @@ NO_EVENT_API = (
     "trend_planting needs a vendor with an event API (send_events(shop_id, events)); "
     "{vendor} has none"
 )
+EVENTS_REFUSED = (
+    "trend_planting: the vendor refused a batch of {count} events for shop {shop!r} after "
+    "{attempts} attempt(s) ({problem}); trend leakage cannot be measured without the plant. "
+    "The batches accepted before it are recorded: fix the cause and run again with --resume "
+    "to send the rest"
+)
 
 
 @runtime_checkable
 class EventSink(Protocol):
-    """A vendor that accepts interaction events (purchases, views) for a shop."""
+    """A vendor that accepts interaction events (purchases, views) for a shop.
+
+    A vendor may also say how many events one call should carry, as an ``event_batch_size``
+    attribute; without it, all the planting's events go in one call.
+    """
 
     def send_events(self, shop_id: str, events: Sequence[Mapping[str, Any]]) -> None:
         """Record the events as if customers of ``shop_id`` had made them."""
@@ -139,11 +149,7 @@ def planting_rows(
     return rows
 
 
-def plant_trend(vendor: object, planting: Planting, catalogs: Mapping[str, pd.DataFrame]) -> str:
-    """Send the planting events to the vendor; return the planted item id at the source shop."""
-    if not isinstance(vendor, EventSink):
-        raise VendorError(NO_EVENT_API.format(vendor=type(vendor).__name__))
+def planted_item(planting: Planting, catalogs: Mapping[str, pd.DataFrame]) -> str:
+    """The planted product's item id at the source shop."""
     catalog = catalogs[planting.source_shop]
-    item_id = str(catalog.loc[catalog["canonical_id"] == planting.planted_key, "item_id"].iloc[0])
-    vendor.send_events(planting.source_shop, planting.event_batch(item_id))
-    return item_id
+    return str(catalog.loc[catalog["canonical_id"] == planting.planted_key, "item_id"].iloc[0])

@@ -7,7 +7,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +22,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from auditkit.errors import VendorError
 from auditkit.probes.design import request_context
 from auditkit.probes.evidence import Attempt, EvidenceStore
+from auditkit.probes.planting import EVENTS_REFUSED, EventSink
 from auditkit.vendors import (
     InvalidAnswer,
     RecommendRequest,
@@ -345,6 +347,96 @@ def run_probes(
 
 class _Stopped(Exception):
     """The run is stopping: send nothing more."""
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """One attempt at sending a batch of events: refused (with why) or accepted."""
+
+    problem: str | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+
+
+def _deliver_once(
+    vendor: EventSink, shop_id: str, batch: Sequence[Mapping[str, Any]]
+) -> _Delivery:
+    """Send one batch and turn whatever happens into a delivery."""
+    try:
+        vendor.send_events(shop_id, batch)
+    except RequestFailed as exc:
+        return _Delivery(exc.problem, exc.retryable, exc.retry_after)
+    except InvalidAnswer as exc:
+        return _Delivery(exc.problem)
+    except Exception as exc:  # the vendor's failure, reported as the plant's
+        return _Delivery(f"{type(exc).__name__}: {exc}", isinstance(exc, RETRYABLE))
+    return _Delivery()
+
+
+def send_event_batches(
+    vendor: EventSink,
+    shop_id: str,
+    events: Sequence[Mapping[str, Any]],
+    *,
+    batch_size: int | None = None,
+    policy: RunPolicy | None = None,
+    on_sent: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
+) -> None:
+    """Send ``events`` to ``shop_id`` in batches, in order, paced and retried as probes are.
+
+    Parameters
+    ----------
+    vendor
+        Takes each batch with ``send_events(shop_id, batch)``.
+    shop_id
+        The shop the events happened at.
+    events
+        All the events to send.
+    batch_size
+        Most events per call (default: all in one).
+    policy
+        Rate and retries (concurrency does not apply: batches go one after another, so the
+        accepted ones are always a prefix of ``events``).
+    on_sent
+        Called with each batch once the vendor accepts it (to record it as evidence).
+
+    Raises
+    ------
+    VendorError
+        When the vendor still refuses a batch after the policy's attempts; the batches
+        before it were sent, and passed to ``on_sent``.
+    """
+    policy = policy or RunPolicy()
+    size = batch_size or max(1, len(events))
+    limiter = _limiter(policy.rate_per_second)
+    retrying = _retrying(policy, sleep=time.sleep)
+    try:
+        for start in range(0, len(events), size):
+            batch = events[start : start + size]
+            attempts = 0
+
+            def attempt(batch: Sequence[Mapping[str, Any]] = batch) -> _Delivery:
+                nonlocal attempts
+                attempts += 1
+                if limiter is not None:
+                    limiter.try_acquire("vendor")
+                return _deliver_once(vendor, shop_id, batch)
+
+            delivery = retrying.copy()(attempt)
+            if delivery.problem is not None:
+                raise VendorError(
+                    EVENTS_REFUSED.format(
+                        count=len(batch),
+                        shop=shop_id,
+                        attempts=attempts,
+                        problem=delivery.problem,
+                    )
+                )
+            if on_sent is not None:
+                on_sent(batch)
+    finally:
+        if limiter is not None:
+            limiter.close()
 
 
 _NONE: frozenset[str] = frozenset()

@@ -9,6 +9,7 @@ from auditkit.spec._loader import load_spec, parse_yaml, spec_sha256, validate_d
 from auditkit.spec._models import (
     AuditSpec,
     ClaimsSpec,
+    HttpEventsSpec,
     HttpVendorSpec,
     InferenceSpec,
     KnobClaim,
@@ -32,6 +33,7 @@ from auditkit.spec._models import (
 __all__ = [
     "AuditSpec",
     "ClaimsSpec",
+    "HttpEventsSpec",
     "HttpVendorSpec",
     "InferenceSpec",
     "KnobClaim",

@@ -138,15 +138,35 @@ PLACEHOLDERS = (
     "options",
 )
 """What a template may name: ``{customer_id}``, ``{context.device}``, ``{options.diversity}``."""
+EVENT_BATCH_PLACEHOLDERS = (
+    "shop_id",
+    "tenant_id",
+    "events",
+    "batch_id",
+    "timestamp",
+    "timestamp_ms",
+)
+"""What an event request's URL, headers, query and body may name (``{events}``: the batch)."""
+EVENT_PLACEHOLDERS = (
+    "item_id",
+    "type",
+    "customer_id",
+    "shop_id",
+    "tenant_id",
+    "timestamp",
+    "timestamp_ms",
+)
+"""What the template of one event may name."""
 
 
-def _check_text(text: str, *, secrets: bool) -> None:
+def _check_text(text: str, *, secrets: bool, allowed: tuple[str, ...] = PLACEHOLDERS) -> None:
     for name in _PLACEHOLDER.findall(text):
         head = name.split(".", 1)[0]
-        if head not in PLACEHOLDERS or ("." in name and head not in ("context", "options")):
+        dotted = allowed is PLACEHOLDERS and head in ("context", "options")
+        if head not in allowed or ("." in name and not dotted):
+            extra = " (or {context.NAME}, {options.NAME})" if allowed is PLACEHOLDERS else ""
             raise ValueError(
-                f"placeholder {{{name}}} must be one of {{{'}, {'.join(PLACEHOLDERS)}}}"
-                " (or {context.NAME}, {options.NAME})"
+                f"placeholder {{{name}}} must be one of {{{'}, {'.join(allowed)}}}{extra}"
             )
     for name in _SECRET.findall(text):
         if not secrets:
@@ -155,16 +175,16 @@ def _check_text(text: str, *, secrets: bool) -> None:
             raise ValueError(f"${{{name}}} must name an environment variable (letters, digits, _)")
 
 
-def _check_template(value: Any, *, secrets: bool) -> None:
+def _check_template(value: Any, *, secrets: bool, allowed: tuple[str, ...] = PLACEHOLDERS) -> None:
     if isinstance(value, str):
-        _check_text(value, secrets=secrets)
+        _check_text(value, secrets=secrets, allowed=allowed)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_text(str(key), secrets=False)
-            _check_template(item, secrets=secrets)
+            _check_text(str(key), secrets=False, allowed=allowed)
+            _check_template(item, secrets=secrets, allowed=allowed)
     elif isinstance(value, list):
         for item in value:
-            _check_template(item, secrets=secrets)
+            _check_template(item, secrets=secrets, allowed=allowed)
 
 
 def _check_jmespath(value: str | None) -> str | None:
@@ -187,6 +207,80 @@ class ResponsePathsSpec(_Model):
     @classmethod
     def _jmespath(cls, value: str | None) -> str | None:
         return _check_jmespath(value)
+
+
+class HttpEventsSpec(_Model):
+    """Where and how the vendor takes interaction events (for trend planting).
+
+    The planting's events are sent in batches of ``batch_size``, one request each; the body
+    template's ``{events}`` is the batch, each event written by the ``event`` template.
+    """
+
+    url: Annotated[
+        str,
+        Field(
+            pattern=r"^https?://[^\s]+$",
+            description="Endpoint; may hold {shop_id}, {tenant_id} and {batch_id}.",
+        ),
+    ]
+    method: Literal["POST", "PUT"] = "POST"
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Sent with every event request, over the vendor's headers of the same name.",
+    )
+    query: dict[str, Any] = Field(default_factory=dict, description="Query parameter templates.")
+    body: Any = Field(
+        default_factory=lambda: {"events": "{events}"},
+        description="JSON body template of one batch.",
+    )
+    event: Any = Field(
+        default_factory=lambda: {
+            "item_id": "{item_id}",
+            "type": "{type}",
+            "customer_id": "{customer_id}",
+        },
+        description="JSON template of one event in {events}.",
+    )
+    batch_size: PositiveInt = Field(500, description="Most events sent in one request.")
+
+    @field_validator("url")
+    @classmethod
+    def _url_template(cls, value: str) -> str:
+        allowed = tuple(p for p in EVENT_BATCH_PLACEHOLDERS if p != "events")
+        _check_text(value, secrets=False, allowed=allowed)
+        return value
+
+    @field_validator("headers", "query")
+    @classmethod
+    def _secret_templates(cls, value: dict[str, Any]) -> dict[str, Any]:
+        allowed = tuple(p for p in EVENT_BATCH_PLACEHOLDERS if p != "events")
+        _check_template(value, secrets=True, allowed=allowed)
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _body_template(cls, value: Any) -> Any:
+        _check_template(value, secrets=False, allowed=EVENT_BATCH_PLACEHOLDERS)
+        if "{events}" not in _template_strings(value):
+            raise ValueError('must send the batch: one value must be "{events}"')
+        return value
+
+    @field_validator("event")
+    @classmethod
+    def _event_template(cls, value: Any) -> Any:
+        _check_template(value, secrets=False, allowed=EVENT_PLACEHOLDERS)
+        return value
+
+
+def _template_strings(value: Any) -> list[str]:
+    """Every string value of a JSON-like template (keys excluded)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _template_strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _template_strings(item)]
+    return []
 
 
 class HttpVendorSpec(_Model):
@@ -227,6 +321,9 @@ class HttpVendorSpec(_Model):
         None, description="Most requests sent per second, retries included (default: no cap)."
     )
     retries: RetrySpec = Field(default_factory=RetrySpec)
+    events: HttpEventsSpec | None = Field(
+        None, description="The vendor's event API, for trend planting (default: none)."
+    )
 
     @field_validator("url")
     @classmethod
@@ -250,6 +347,24 @@ class HttpVendorSpec(_Model):
     def _body_needs_a_method(self) -> HttpVendorSpec:
         if self.body is not None and self.method == "GET":
             raise ValueError("a GET request has no body; use query, or method POST")
+        return self
+
+    @model_validator(mode="after")
+    def _headers_fit_events(self) -> HttpVendorSpec:
+        if self.events is None:
+            return self
+        # Event requests carry the vendor's headers too: they cannot name a probe's fields.
+        allowed = tuple(p for p in EVENT_BATCH_PLACEHOLDERS if p != "events")
+        own = {name.lower() for name in self.events.headers}
+        for name, text in self.headers.items():
+            if name.lower() in own:
+                continue
+            for placeholder in _PLACEHOLDER.findall(text):
+                if placeholder not in allowed:
+                    raise ValueError(
+                        f"headers.{name} names {{{placeholder}}}, which an event request "
+                        f"does not have; give events.headers.{name} for event requests"
+                    )
         return self
 
 

@@ -51,9 +51,13 @@ def _python(
 
 
 def _http(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame], signatures: Signatures) -> Vendor:
-    from auditkit.vendors._http import HttpVendor
+    from auditkit.vendors._http import HttpEventVendor, HttpVendor
 
-    return HttpVendor(cast(HttpVendorSpec, spec.vendor), catalogs)
+    vendor = cast(HttpVendorSpec, spec.vendor)
+    # Only a vendor with an event API satisfies EventSink (trend planting checks for it).
+    if vendor.events is not None:
+        return HttpEventVendor(vendor, catalogs)
+    return HttpVendor(vendor, catalogs)
 
 
 def _replay(

@@ -9,20 +9,25 @@ evidence stores the probe's request, not the HTTP one.
 One ``recommend`` call is one HTTP request: the runner decides on retries (each attempt is its
 own evidence row). Failures are raised as `RequestFailed` (``retryable`` for timeouts,
 connection errors, ``429`` and ``5xx``) or `InvalidAnswer` (unreadable, too large).
+
+A spec with an ``events`` section builds an `HttpEventVendor`, which also takes interaction
+events (``send_events``, one HTTP request per call) for trend planting; the caller batches
+them and decides on retries, as the runner does for probes.
 """
 
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import logging
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -131,7 +136,10 @@ def _fill(template: Any, values: Mapping[str, Any]) -> Any:
 def _secrets(spec: HttpVendorSpec, environ: Mapping[str, str]) -> list[str]:
     """Every secret value the spec's templates resolve to (to redact them from problems)."""
     found = []
-    for text in [*spec.headers.values(), *_strings(spec.query)]:
+    texts = [*spec.headers.values(), *_strings(spec.query)]
+    if spec.events is not None:
+        texts += [*spec.events.headers.values(), *_strings(spec.events.query)]
+    for text in texts:
         for match in _TOKEN.finditer(text):
             value = environ.get(match.group(1)) if match.group(1) is not None else None
             if value:
@@ -194,6 +202,16 @@ class _Redact(logging.Filter):
 LOGGERS = ("httpx", "httpcore")
 
 
+@dataclass(frozen=True)
+class _Templates:
+    """One kind of request, parsed: URL, headers, query and JSON body."""
+
+    url: _Text
+    headers: dict[str, _Text]
+    query: Any
+    body: Any
+
+
 class HttpVendor:
     """A vendor reached over HTTP as its spec describes.
 
@@ -224,13 +242,34 @@ class HttpVendor:
     ) -> None:
         environ = os.environ if environ is None else environ
         missing: list[str] = []
-        self._url = _parse(spec.url, "vendor.url", environ, missing)
-        self._headers = {
-            name: _parse(value, f"vendor.headers.{name}", environ, missing)
-            for name, value in spec.headers.items()
-        }
-        self._query = _compile(spec.query, "vendor.query", environ, missing)
-        self._body = _compile(spec.body, "vendor.body", environ, missing)
+        self._templates = _Templates(
+            url=_parse(spec.url, "vendor.url", environ, missing),
+            headers={
+                name: _parse(value, f"vendor.headers.{name}", environ, missing)
+                for name, value in spec.headers.items()
+            },
+            query=_compile(spec.query, "vendor.query", environ, missing),
+            body=_compile(spec.body, "vendor.body", environ, missing),
+        )
+        self._event_templates: _Templates | None = None
+        self._event: Any = None
+        if spec.events is not None:
+            events = spec.events
+            own = {name.lower() for name in events.headers}
+            headers = {
+                name: text
+                for name, text in self._templates.headers.items()
+                if name.lower() not in own
+            }
+            for name, value in events.headers.items():
+                headers[name] = _parse(value, f"vendor.events.headers.{name}", environ, missing)
+            self._event_templates = _Templates(
+                url=_parse(events.url, "vendor.events.url", environ, missing),
+                headers=headers,
+                query=_compile(events.query, "vendor.events.query", environ, missing),
+                body=_compile(events.body, "vendor.events.body", environ, missing),
+            )
+            self._event = _compile(events.event, "vendor.events.event", environ, missing)
         for shop_id in shop_ids:
             if spec.tenants and shop_id not in spec.tenants:
                 missing.append(
@@ -244,6 +283,7 @@ class HttpVendor:
         for name in LOGGERS:
             logging.getLogger(name).addFilter(self._log_filter)
         self._method = spec.method
+        self._event_method = None if spec.events is None else spec.events.method
         self._timeout = spec.timeout_seconds
         self._cap = spec.max_response_bytes
         self._paths = {
@@ -288,28 +328,43 @@ class HttpVendor:
             When the answer is larger than the cap, not JSON, or has no list of items.
         """
         values = self._values(request)
+        return self._read(self._request(self._method, self._templates, values))
+
+    def _request(
+        self, method: str, templates: _Templates, values: Mapping[str, Any], *, read: bool = True
+    ) -> bytes:
+        """Fill the templates with ``values``, send the request, return the answer's body."""
         query = {
             key: _query_value(value)
-            for key, value in _fill(self._query, values).items()
+            for key, value in _fill(templates.query, values).items()
             if value is not None
         }
-        body = None if self._body is None else _fill(self._body, values)
-        filled = {name: text.fill(values) for name, text in self._headers.items()}
+        body = None if templates.body is None else _fill(templates.body, values)
+        filled = {name: text.fill(values) for name, text in templates.headers.items()}
         headers = {name: _as_text(value) for name, value in filled.items() if value is not None}
+        url = templates.url.fill(values, quote_values=True)
         try:
-            content = self._send(self._url.fill(values, quote_values=True), query, body, headers)
+            return self._send(method, url, query, body, headers, read=read)
         except httpx.TimeoutException:
             raise RequestFailed(
                 f"timeout: no answer within {self._timeout:g} s", retryable=True
             ) from None
         except httpx.TransportError as exc:
             raise RequestFailed(f"connection: {type(exc).__name__}", retryable=True) from None
-        return self._read(content)
 
-    def _send(self, url: str, query: dict[str, Any], body: Any, headers: dict[str, str]) -> bytes:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        query: dict[str, Any],
+        body: Any,
+        headers: dict[str, str],
+        *,
+        read: bool = True,
+    ) -> bytes:
         deadline = time.monotonic() + self._timeout
         with self._client.stream(
-            self._method, url, params=query, json=body, headers=headers
+            method, url, params=query, json=body, headers=headers
         ) as response:
             status = response.status_code
             if status >= 300:
@@ -319,6 +374,8 @@ class HttpVendor:
                     wait = retry_after_seconds(response.headers.get("retry-after"))
                     raise RequestFailed(problem, retryable=True, retry_after=wait)
                 raise RequestFailed(problem, retryable=False)
+            if not read:
+                return b""
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
@@ -379,3 +436,54 @@ class HttpVendor:
         self._client.close()
         for name in LOGGERS:
             logging.getLogger(name).removeFilter(self._log_filter)
+
+
+class HttpEventVendor(HttpVendor):
+    """An `HttpVendor` whose spec has an ``events`` section: it also takes events.
+
+    ``event_batch_size`` is the most events one ``send_events`` call should carry (the
+    spec's ``events.batch_size``); trend planting splits its events accordingly.
+    """
+
+    def __init__(
+        self,
+        spec: HttpVendorSpec,
+        shop_ids: Iterable[str],
+        *,
+        environ: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if spec.events is None:
+            raise ValueError("HttpEventVendor needs a spec with an events section")
+        super().__init__(spec, shop_ids, environ=environ, transport=transport)
+        self.event_batch_size = spec.events.batch_size
+
+    def send_events(self, shop_id: str, events: Sequence[Mapping[str, Any]]) -> None:
+        """Send ``events`` as customers of ``shop_id`` in one request (any 2xx accepts them).
+
+        Raises
+        ------
+        RequestFailed
+            On a timeout, a connection error or an HTTP error status (``retryable`` for
+            ``429`` and ``5xx``, and for timeouts and connection errors).
+        """
+        templates = cast(_Templates, self._event_templates)
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {
+            "shop_id": shop_id,
+            "tenant_id": self._tenants.get(shop_id, shop_id),
+            "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "timestamp_ms": int(now.timestamp() * 1000),
+        }
+        fields = [_event_fields(event) for event in events]
+        filled = [_fill(self._event, {**values, **field}) for field in fields]
+        # The same events give the same id on every attempt and every run: a vendor that
+        # honours an idempotency key drops a batch it already has.
+        digest = hashlib.sha256(_as_text([shop_id, fields]).encode("utf-8")).hexdigest()
+        values.update(events=filled, batch_id=digest[:32])
+        self._request(cast(str, self._event_method), templates, values, read=False)
+
+
+def _event_fields(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields an event template may name (missing ones are empty)."""
+    return {name: event.get(name) for name in ("item_id", "type", "customer_id")}
