@@ -34,13 +34,18 @@ class MetricFunction(Protocol):
 
 @dataclass(frozen=True)
 class MetricDef:
-    """A registered metric: its id, family, function, default threshold and a description."""
+    """A registered metric: its id, family, function, default threshold and a description.
+
+    ``full_tables`` marks a metric that reads the special-purpose probes too (trend planting,
+    claim verification); every other metric gets `AuditTables.core`.
+    """
 
     id: str
     family: str
     compute: MetricFunction
     default_threshold: Threshold
     description: str
+    full_tables: bool = False
 
 
 METRICS: dict[str, MetricDef] = {
@@ -52,6 +57,41 @@ METRICS: dict[str, MetricDef] = {
             compute=homogenization.cross_shop_jaccard,
             default_threshold=homogenization.DEFAULT_THRESHOLD,
             description="Mean Jaccard overlap of matched customers' lists at different shops.",
+        ),
+        MetricDef(
+            id=homogenization.RBO_ID,
+            family=homogenization.FAMILY,
+            compute=homogenization.cross_shop_rbo,
+            default_threshold=homogenization.RBO_THRESHOLD,
+            description="Mean rank-biased overlap of matched customers' lists at different shops.",
+        ),
+        MetricDef(
+            id=homogenization.DIVERGENCE_ID,
+            family=homogenization.FAMILY,
+            compute=homogenization.category_divergence,
+            default_threshold=homogenization.DIVERGENCE_THRESHOLD,
+            description="Jensen-Shannon divergence of matched lists' category mixes across shops.",
+        ),
+        MetricDef(
+            id=homogenization.INDEX_ID,
+            family=homogenization.FAMILY,
+            compute=homogenization.index,
+            default_threshold=homogenization.INDEX_THRESHOLD,
+            description="Cross-shop overlap between the catalog baseline and the noise ceiling.",
+        ),
+        MetricDef(
+            id=homogenization.SIGNATURE_ID,
+            family=homogenization.FAMILY,
+            compute=homogenization.signature_retention,
+            default_threshold=homogenization.SIGNATURE_THRESHOLD,
+            description="Exposure of shops' signature products over their catalog share.",
+        ),
+        MetricDef(
+            id=homogenization.WITHIN_ID,
+            family=homogenization.FAMILY,
+            compute=homogenization.within_shop_jaccard,
+            default_threshold=homogenization.WITHIN_THRESHOLD,
+            description="Pooled Jaccard overlap of different customers' lists at one shop.",
         ),
         MetricDef(
             id=popularity.METRIC_ID,
