@@ -52,21 +52,32 @@ REASON_NO_ROOM = (
     "the noise ceiling is not above the catalog baseline, so there is no room to place the "
     "observed overlap between them"
 )
-_SEPARATOR = "\x1f"
+# Seeds the fixed hashes that key a history profile (a set of categories); not a random choice.
+_HASH_SEED = 20101
 
 
-def _profiles(tables: AuditTables, probes: pd.DataFrame) -> np.ndarray:
-    """Each probe's history profile: its sorted distinct known categories, joined."""
+def _profiles(tables: AuditTables, probes: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each probe's history profile code, and ``profile, category`` for every profile.
+
+    A profile is the set of distinct known categories of a probe's history (empty for none).
+    Sets are keyed by the sum, modulo 2**64, of a fixed 64-bit hash of each member, computed
+    with one sorted reduction instead of a string per probe.
+    """
     history = tables.histories[["probe_id", "category"]].dropna()
     history = history[history["probe_id"].isin(probes["probe_id"])].drop_duplicates()
-    joined = (
-        history.sort_values(["probe_id", "category"])
-        .groupby("probe_id", sort=False)["category"]
-        .agg(lambda values: _SEPARATOR.join(values.astype(str)))
+    category, names = pd.factorize(history["category"].astype("string"), sort=True)
+    hashes = np.random.default_rng(np.random.SeedSequence(_HASH_SEED)).integers(
+        0, np.iinfo(np.uint64).max, size=max(len(names), 1), dtype=np.uint64, endpoint=True
     )
-    ids = pd.Series(probes["probe_id"].to_numpy(dtype=object), dtype=object)
-    mapped = ids.map(joined.astype(object)).astype(object)
-    return mapped.where(mapped.notna(), "").to_numpy(dtype=object).astype(str)
+    ids = probes["probe_id"].to_numpy(dtype=object).astype(str)
+    position = np.searchsorted(ids, history["probe_id"].to_numpy(dtype=object).astype(str))
+    key = np.zeros(len(ids), dtype=np.uint64)
+    np.add.at(key, position, hashes[category])
+    _, profile = np.unique(key, return_inverse=True)
+    members = pd.DataFrame(
+        {"profile": profile[position], "category": np.asarray(names, dtype=object)[category]}
+    ).drop_duplicates()
+    return profile.astype(np.int64), members
 
 
 def baseline_lists(tables: AuditTables, probes: pd.DataFrame) -> RankedLists:
@@ -74,6 +85,7 @@ def baseline_lists(tables: AuditTables, probes: pd.DataFrame) -> RankedLists:
 
     A probe's list is its shop's ``k`` most popular items in its history's categories, then
     the shop's most popular items overall when those run short; ties broken by ``item_key``.
+    Lists are built once per distinct (shop, history profile), not per probe.
     """
     k = int(probes["k"].max()) if len(probes) else 0
     catalog = tables.catalogs[list(CATALOG_COLUMNS)].copy()
@@ -83,16 +95,13 @@ def baseline_lists(tables: AuditTables, probes: pd.DataFrame) -> RankedLists:
     )
     top_by_category = catalog.groupby(["shop_id", "category"], sort=False).head(k)
     top_overall = catalog.groupby("shop_id", sort=False).head(k)
+    profile, members = _profiles(tables, probes)
     combos = pd.DataFrame(
-        {
-            "shop_id": probes["shop_id"].astype("string").to_numpy(),
-            "profile": _profiles(tables, probes),
-        }
+        {"shop_id": probes["shop_id"].astype("string").to_numpy(), "profile": profile}
     )
     unique = combos.drop_duplicates(ignore_index=True)
     unique["combo"] = np.arange(len(unique))
-    wanted = unique.assign(category=unique["profile"].str.split(_SEPARATOR)).explode("category")
-    wanted = wanted[wanted["category"].astype(str) != ""]
+    wanted = unique.merge(members, on="profile")
     in_taste = wanted.merge(top_by_category, on=["shop_id", "category"]).assign(priority=0)
     fallback = unique.merge(top_overall, on="shop_id").assign(priority=1)
     columns = ["combo", "priority", "popularity", "item_key"]

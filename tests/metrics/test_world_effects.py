@@ -1,7 +1,8 @@
 """Planted effects of the built-in world are flagged; the null world stays quiet.
 
-Three audits of the demo world: a vendor pooling its shops' data (with trending), one that
-only boosts trending products, and one with neither (each shop ranked by its own sales).
+Four audits of the demo world (with trend planting): a vendor pooling its shops' data (with
+trending), one that only boosts trending products, one that shows every customer the shop's
+bestsellers, and the null vendor (each shop ranked by its own sales, personalized, noisy).
 """
 
 from pathlib import Path
@@ -15,6 +16,7 @@ DEMO = Path(__file__).resolve().parents[2] / "audit_specs" / "demo.yaml"
 WORLDS = {
     "pooled": {"pooling": 0.9, "trend_weight": 0.5},
     "trending": {"pooling": 0.0, "trend_weight": 1.0},
+    "bestsellers": {"pooling": 0.0, "trend_weight": 0.0, "personalization": 0.0, "noise": 0.0},
     "null": {"pooling": 0.0, "trend_weight": 0.0},
 }
 
@@ -45,6 +47,12 @@ FLAGGED = {
     "homogenization.index": "pooled",
     "homogenization.signature_retention": "pooled",
     "homogenization.within_shop_jaccard": "trending",
+    "popularity.arp": "bestsellers",
+    "popularity.long_tail_share": "bestsellers",
+    "popularity.gini": "bestsellers",
+    "popularity.coverage": "bestsellers",
+    "popularity.trend_share": "trending",
+    "popularity.trend_leakage": "pooled",
 }
 
 
@@ -63,3 +71,11 @@ def test_planted_effect_is_flagged_and_null_world_passes(audits, metric_id):
 def test_index_sits_at_or_below_zero_without_pooling(audits):
     null = audits["null"].metric("homogenization.index")
     assert null.value < 0.1 and null.details["noise_ceiling"] > null.details["catalog_baseline"]
+
+
+def test_trend_leakage_tests_its_difference_and_is_quiet_without_pooling(audits):
+    leaked = audits["pooled"].metric("popularity.trend_leakage")
+    assert leaked.p_value < 1e-6 and leaked.details["q_value"] < 1e-5
+    assert leaked.details["planted_change"] > 0.5 > abs(leaked.details["control_change"])
+    quiet = audits["null"].metric("popularity.trend_leakage")
+    assert quiet.p_value > 0.05 and quiet.ci[0] <= 0.0 <= quiet.ci[1]
