@@ -21,7 +21,14 @@ from auditkit.results import MetricResult, Threshold
 
 FAMILY = "popularity"
 PROBE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "persona_id", "repetition", "answered")
-RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "item_id", "item_key", "popularity")
+RESPONSE_COLUMNS: tuple[str, ...] = (
+    "probe_id",
+    "shop_id",
+    "item_id",
+    "item_key",
+    "popularity",
+    "in_catalog",
+)
 CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_id", "item_key", "canonical_id", "popularity")
 
 ARP_ID = "popularity.arp"
@@ -74,11 +81,11 @@ def core_probes(tables: AuditTables) -> pd.DataFrame:
 
 
 def shown_items(tables: AuditTables, probes: pd.DataFrame) -> pd.DataFrame:
-    """The recommended rows of ``probes`` that are in their shop's catalog."""
-    rows = tables.responses[tables.responses["probe_id"].isin(probes["probe_id"])]
-    keys = tables.catalogs[["shop_id", "item_id"]].assign(_known=True)
-    rows = rows[list(RESPONSE_COLUMNS)].merge(keys, on=["shop_id", "item_id"], how="inner")
-    return rows.drop(columns="_known")
+    """The recommended rows of ``probes`` that are in their shop's catalog (``in_catalog``)."""
+    responses = tables.responses
+    keep = responses["probe_id"].isin(probes["probe_id"]).to_numpy(dtype=bool).copy()
+    keep &= responses["in_catalog"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return responses.loc[keep, list(RESPONSE_COLUMNS)]
 
 
 def _result(
@@ -165,33 +172,52 @@ def _relative_popularity(tables: AuditTables, shown: pd.DataFrame) -> pd.Series:
     return shown["popularity"].astype("float64") / shown["shop_id"].map(mean).astype("float64")
 
 
-def head_items(catalogs: pd.DataFrame, head_share: float = HEAD_SHARE) -> pd.DataFrame:
-    """``shop_id, item_id, head``: the ``head_share`` most popular items of each shop (ties by id).
+def head_cutoffs(catalogs: pd.DataFrame, head_share: float = HEAD_SHARE) -> pd.DataFrame:
+    """Per shop: the popularity of its last short-head item and the last item id at that value.
 
-    Items of unknown popularity are in the tail; a shop without popularity has no head.
+    The short head is the ``ceil(head_share · catalog size)`` most popular items, ties broken
+    by item id; an item is in it when its popularity is above ``cutoff``, or equal to it with
+    an id up to ``last_id``. Items of unknown popularity are never in it; a shop without any
+    popularity has no row.
     """
-    frame = catalogs[["shop_id", "item_id", "popularity"]].copy()
-    frame["popularity"] = frame["popularity"].astype("float64")
-    frame = frame.sort_values(
-        ["shop_id", "popularity", "item_id"], ascending=[True, False, True], na_position="last"
-    )
-    position = frame.groupby("shop_id", sort=False).cumcount()
-    size = frame.groupby("shop_id", sort=False)["item_id"].transform("size")
-    known = frame.groupby("shop_id", sort=False)["popularity"].transform("count")
-    frame["head"] = (position < np.ceil(head_share * size)) & frame["popularity"].notna()
-    frame.loc[known.to_numpy() == 0, "head"] = False
-    return frame[["shop_id", "item_id", "head"]]
+    frame = catalogs[["shop_id", "item_id", "popularity"]]
+    shop_codes, shops = pd.factorize(frame["shop_id"].astype("string"), sort=True)
+    popularity = frame["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
+    sizes = np.bincount(shop_codes, minlength=len(shops))
+    order = np.argsort(shop_codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    item_ids = frame["item_id"].astype("string").to_numpy(dtype=object)
+    rows = []
+    # One pass per shop (not per item or probe): a partial sort finds the head's cutoff.
+    for code, shop in enumerate(shops):
+        members = order[bounds[code] : bounds[code + 1]]
+        values = popularity[members]
+        known = np.isfinite(values)
+        if not known.any():
+            continue
+        head = min(math.ceil(head_share * members.size), int(known.sum()))
+        if head == 0:
+            continue
+        ranked = values[known]
+        cutoff = float(np.partition(ranked, ranked.size - head)[ranked.size - head])
+        above = int((ranked > cutoff).sum())
+        tied = np.sort(item_ids[members[known & (values == cutoff)]].astype(str))
+        rows.append((str(shop), cutoff, str(tied[head - above - 1])))
+    return pd.DataFrame(rows, columns=["shop_id", "cutoff", "last_id"])
 
 
 def _in_tail(tables: AuditTables, shown: pd.DataFrame) -> pd.Series:
     """1.0 for a shown item outside its shop's head, 0.0 inside, NaN without popularity."""
-    marked = shown[["shop_id", "item_id"]].merge(
-        head_items(tables.catalogs), on=["shop_id", "item_id"], how="left"
-    )
-    has_popularity = tables.catalogs.groupby("shop_id")["popularity"].count() > 0
-    usable = shown["shop_id"].map(has_popularity).fillna(False).to_numpy(dtype=bool)
-    tail = (~marked["head"].fillna(False).astype(bool)).astype("float64").to_numpy()
-    return pd.Series(np.where(usable, tail, np.nan), index=shown.index)
+    cutoffs = head_cutoffs(tables.catalogs).set_index("shop_id")
+    shop = shown["shop_id"].astype("string")
+    cutoff = shop.map(cutoffs["cutoff"]).to_numpy(dtype=np.float64, na_value=np.nan)
+    last = shop.map(cutoffs["last_id"]).astype("string")
+    popularity = shown["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
+    tie = (popularity == cutoff) & (shown["item_id"].astype("string") <= last).fillna(
+        False
+    ).to_numpy(dtype=bool)
+    head = (popularity > cutoff) | tie
+    return pd.Series(np.where(np.isfinite(cutoff), 1.0 - head, np.nan), index=shown.index)
 
 
 def trending_keys(catalogs: pd.DataFrame, top_n: int = TRENDING_TOP_N) -> set[str]:
@@ -344,35 +370,52 @@ def trend_share(
     )
 
 
-def gini_coefficient(counts: np.ndarray, shops: np.ndarray, n_shops: int) -> np.ndarray:
-    """Gini coefficient of the counts of each shop (``shops`` sorted codes; NaN if all zero).
+def _shop_exposure(
+    tables: AuditTables,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exposure counts of the items shown per shop, their shop codes, catalog sizes, shop ids.
 
-    ``G = Σ_i (2i - n - 1) x_(i) / (n Σ x)`` over the shop's counts in ascending order.
+    Shops are those with an answered probe and a catalog, coded in sorted order of their ids.
     """
-    order = np.lexsort((counts, shops))
-    x, s = counts[order].astype(np.float64), shops[order]
-    size = np.bincount(s, minlength=n_shops)
-    start = np.concatenate([[0], np.cumsum(size)[:-1]])
-    rank = np.arange(x.size) - start[s] + 1
-    n = size[s].astype(np.float64)
-    numerator = np.bincount(s, weights=(2 * rank - n - 1) * x, minlength=n_shops)
-    total = np.bincount(s, weights=x, minlength=n_shops)
-    out = np.full(n_shops, np.nan)
-    np.divide(numerator, size * total, out=out, where=total > 0)
-    return out
-
-
-def _shop_exposure(tables: AuditTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every catalog item's exposure count (zeros included), its shop code, and shop names."""
     probes = core_probes(tables)
     shown = shown_items(tables, probes)
-    catalog = tables.catalogs[["shop_id", "item_id"]]
-    catalog = catalog[catalog["shop_id"].isin(probes["shop_id"])]
-    counts = shown.groupby(["shop_id", "item_id"], sort=False).size().rename("exposure")
-    merged = catalog.merge(counts.reset_index(), on=["shop_id", "item_id"], how="left")
-    shop_codes, names = pd.factorize(merged["shop_id"].astype("string"), sort=True)
-    exposure = merged["exposure"].fillna(0).to_numpy(dtype=np.float64)
-    return exposure, shop_codes.astype(np.int64), np.asarray(names, dtype=object)
+    sizes = tables.catalogs["shop_id"].astype("string").value_counts()
+    names = np.sort(
+        np.intersect1d(
+            probes["shop_id"].astype("string").unique().to_numpy(dtype=object).astype(str),
+            sizes.index.to_numpy(dtype=object).astype(str),
+        )
+    )
+    shop = pd.Index(names, dtype="string").get_indexer(shown["shop_id"].astype("string"))
+    item, _ = pd.factorize(shown["item_id"].astype("string"))
+    usable = shop >= 0
+    cells, counts = np.unique(
+        shop[usable].astype(np.int64) * (int(item.max(initial=0)) + 1) + item[usable],
+        return_counts=True,
+    )
+    cell_shop = cells // (int(item.max(initial=0)) + 1)
+    catalog_size = sizes.reindex(names).to_numpy(dtype=np.int64)
+    return counts.astype(np.float64), cell_shop, catalog_size, names
+
+
+def gini_coefficient(counts: np.ndarray, shops: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Gini per shop over ``sizes[s]`` items, of which only the listed ``counts`` may be non-zero.
+
+    ``G = Σ_i (2i - n - 1) x_(i) / (n Σ x)`` over the shop's ``n`` counts in ascending order
+    (unlisted items are zeros); NaN for a shop whose counts are all zero.
+    """
+    order = np.lexsort((counts, shops))
+    x, s = counts[order], shops[order]
+    exposed = np.bincount(s, minlength=sizes.size)
+    start = np.concatenate([[0], np.cumsum(exposed)[:-1]])
+    # The zeros sort first, so the i-th exposed item has rank zeros + i.
+    rank = (sizes - exposed)[s] + np.arange(x.size) - start[s] + 1
+    n = sizes[s].astype(np.float64)
+    numerator = np.bincount(s, weights=(2 * rank - n - 1) * x, minlength=sizes.size)
+    total = np.bincount(s, weights=x, minlength=sizes.size)
+    out = np.full(sizes.size, np.nan)
+    np.divide(numerator, sizes * total, out=out, where=total > 0)
+    return out
 
 
 def _per_shop_result(
@@ -440,8 +483,8 @@ def gini(
     """
     options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
     _checked(GINI_ID, tables, threshold, **options)
-    exposure, shops, names = _shop_exposure(tables)
-    values = gini_coefficient(exposure, shops, len(names))
+    counts, shops, sizes, names = _shop_exposure(tables)
+    values = gini_coefficient(counts, shops, sizes)
     return _per_shop_result(
         GINI_ID,
         values,
@@ -484,11 +527,10 @@ def coverage(
     """
     options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
     _checked(COVERAGE_ID, tables, threshold, **options)
-    exposure, shops, names = _shop_exposure(tables)
-    reached = np.bincount(shops, weights=(exposure > 0).astype(np.float64), minlength=len(names))
-    size = np.bincount(shops, minlength=len(names)).astype(np.float64)
+    _, shops, sizes, names = _shop_exposure(tables)
+    reached = np.bincount(shops, minlength=len(names)).astype(np.float64)
     values = np.full(len(names), np.nan)
-    np.divide(reached, size, out=values, where=size > 0)
+    np.divide(reached, sizes, out=values, where=sizes > 0)
     return _per_shop_result(
         COVERAGE_ID,
         values,

@@ -43,14 +43,10 @@ def ranked_lists(responses: pd.DataFrame, probe_ids: pd.Series | np.ndarray) -> 
     """
     ids = np.unique(np.asarray(probe_ids, dtype=object).astype(str))
     rows = responses[["probe_id", "rank", "item_key"]].dropna()
-    probe = np.searchsorted(ids, rows["probe_id"].to_numpy(dtype=object).astype(str))
-    probe = np.minimum(probe, max(len(ids) - 1, 0))
-    known = (
-        ids[probe] == rows["probe_id"].to_numpy(dtype=object).astype(str)
-        if len(ids)
-        else np.zeros(len(rows), dtype=bool)
-    )
-    item_codes, item_keys = pd.factorize(rows["item_key"].to_numpy(dtype=object)[known])
+    # Hash lookups on the string columns as they are (no conversion to Python objects).
+    probe = pd.Index(ids, dtype="string").get_indexer(rows["probe_id"].astype("string"))
+    known = probe >= 0
+    item_codes, item_keys = pd.factorize(rows["item_key"].astype("string")[known])
     probe = probe[known].astype(np.int64)
     rank = rows["rank"].to_numpy(dtype=np.int64)[known]
     order = np.lexsort((rank, probe))
@@ -65,7 +61,7 @@ def ranked_lists(responses: pd.DataFrame, probe_ids: pd.Series | np.ndarray) -> 
     length = np.bincount(probe, minlength=len(ids)).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(length)[:-1]])
     rank = np.arange(probe.size, dtype=np.int64) - starts[probe] + 1
-    return RankedLists(ids, probe, item, rank, length, np.asarray(item_keys, dtype=object))
+    return RankedLists(ids, probe, item, rank, length, np.asarray(item_keys))
 
 
 def run_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

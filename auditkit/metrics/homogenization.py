@@ -355,9 +355,8 @@ def _category_counts(tables: AuditTables, matched: MatchedPairs) -> tuple[np.nda
     """Per probe code, the count of each category code in its list (known categories)."""
     rows = tables.responses[["probe_id", "category"]].dropna()
     ids = matched.lists.probe_ids
-    position = np.searchsorted(ids, rows["probe_id"].to_numpy(dtype=object).astype(str))
-    position = np.minimum(position, max(len(ids) - 1, 0))
-    known = ids[position] == rows["probe_id"].to_numpy(dtype=object).astype(str)
+    position = pd.Index(ids, dtype="string").get_indexer(rows["probe_id"].astype("string"))
+    known = position >= 0
     category, names = pd.factorize(rows["category"].astype("string")[known], sort=True)
     n_categories = max(len(names), 1)
     flat = position[known].astype(np.int64) * n_categories + category
