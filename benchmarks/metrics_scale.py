@@ -4,8 +4,9 @@ Builds, straight into `AuditTables` (not through a vendor), an audit of 50 shops
 100,000-item catalogs (half of each catalog shared products, 200 categories, Zipf popularity)
 and 1,000,000 probes with k = 20:
 
-- 95,000 synthetic customers, each carried into 10 of the 50 shops (950,000 first-repetition
-  probes; 4.275 million cross-shop pairs), with 5 history items each;
+- 95,000 synthetic customers of 4 personas, each carried into 10 of the 50 shops (950,000
+  first-repetition probes; 4.275 million cross-shop pairs), with 5 history items each from
+  the persona's two taste categories (as the probe design draws them);
 - 50,000 repeats of first-repetition probes (the noise ceiling);
 - a trend planting of 200 customers per shop before and after (20,000 probes, full tables only).
 
@@ -95,7 +96,15 @@ class World:
             if not repeated.any():
                 break
             self.items[repeated] = rng.integers(SHARED, ITEMS, size=int(repeated.sum()))
-        self.history = rng.integers(0, ITEMS, size=(n, HISTORY))
+        # Histories as the probe design draws them: inside the persona's two taste categories.
+        persona_categories = np.array([[0, 1], [2, 3], [4, 5], [6, 7]])
+        chosen = persona_categories[self.match % 4, :][
+            np.arange(n)[:, None], rng.integers(0, 2, size=(n, HISTORY))
+        ]
+        del persona_categories
+        self.history = chosen + CATEGORIES * rng.integers(
+            0, ITEMS // CATEGORIES, size=(n, HISTORY)
+        )
         self.n_first = n_first
 
     def key(self, shop: np.ndarray, item: np.ndarray) -> np.ndarray:

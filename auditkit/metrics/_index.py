@@ -40,7 +40,7 @@ UNIT = "match group"
 # 0.5: half way. See docs/metrics.md.
 INDEX_THRESHOLD = Threshold(warn=0.25, fail=0.5)
 HISTORY_COLUMNS: tuple[str, ...] = ("probe_id", "category")
-CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_key", "category", "popularity")
+CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_id", "item_key", "category", "popularity")
 
 SUMMARY = (
     "Shops' lists for matched customers are {value:.0%} of the way from as alike as their "
@@ -56,72 +56,138 @@ REASON_NO_ROOM = (
 _HASH_SEED = 20101
 
 
-def _profiles(tables: AuditTables, probes: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Each probe's history profile code, and ``profile, category`` for every profile.
+def _profiles(
+    tables: AuditTables, probes: pd.DataFrame, categories: pd.Index
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each probe's history profile code, and the (profile, category code) member pairs.
 
-    A profile is the set of distinct known categories of a probe's history (empty for none).
-    Sets are keyed by the sum, modulo 2**64, of a fixed 64-bit hash of each member, computed
-    with one sorted reduction instead of a string per probe.
+    A profile is the set of distinct known categories of a probe's history (empty for none);
+    ``categories`` codes them. Sets are keyed by the sum, modulo 2**64, of a fixed 64-bit hash
+    of each member: one reduction instead of a string per probe.
     """
     history = tables.histories[["probe_id", "category"]].dropna()
-    history = history[history["probe_id"].isin(probes["probe_id"])].drop_duplicates()
-    category, names = pd.factorize(history["category"].astype("string"), sort=True)
-    hashes = np.random.default_rng(np.random.SeedSequence(_HASH_SEED)).integers(
-        0, np.iinfo(np.uint64).max, size=max(len(names), 1), dtype=np.uint64, endpoint=True
+    position = pd.Index(probes["probe_id"], dtype="string").get_indexer(
+        history["probe_id"].astype("string")
     )
-    ids = probes["probe_id"].to_numpy(dtype=object).astype(str)
-    position = np.searchsorted(ids, history["probe_id"].to_numpy(dtype=object).astype(str))
-    key = np.zeros(len(ids), dtype=np.uint64)
+    category = categories.get_indexer(history["category"].astype("string"))
+    keep = (position >= 0) & (category >= 0)
+    pairs = np.unique(position[keep].astype(np.int64) * len(categories) + category[keep])
+    position, category = pairs // len(categories), pairs % len(categories)
+    hashes = np.random.default_rng(np.random.SeedSequence(_HASH_SEED)).integers(
+        0, np.iinfo(np.uint64).max, size=max(len(categories), 1), dtype=np.uint64, endpoint=True
+    )
+    key = np.zeros(len(probes), dtype=np.uint64)
     np.add.at(key, position, hashes[category])
     _, profile = np.unique(key, return_inverse=True)
-    members = pd.DataFrame(
-        {"profile": profile[position], "category": np.asarray(names, dtype=object)[category]}
-    ).drop_duplicates()
-    return profile.astype(np.int64), members
+    members = np.unique(profile[position].astype(np.int64) * len(categories) + category)
+    return profile.astype(np.int64), members // len(categories), members % len(categories)
+
+
+def _top_k(groups: np.ndarray, popularity: np.ndarray, tiebreak: np.ndarray, k: int) -> np.ndarray:
+    """Row indices of the ``k`` most popular rows of each group, best first, grouped."""
+    order = np.lexsort((tiebreak, -popularity, groups))
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
+    return order[rank < k]
+
+
+def _expand(
+    owner: np.ndarray, slot: np.ndarray, offsets: np.ndarray, sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each (owner, slot), the owner repeated and the slot's rows ``offsets[slot] + j``."""
+    count = sizes[slot]
+    repeated = np.repeat(owner, count)
+    start = np.repeat(offsets[slot], count)
+    within = np.arange(repeated.size) - np.repeat(np.cumsum(count) - count, count)
+    return repeated, start + within
 
 
 def baseline_lists(tables: AuditTables, probes: pd.DataFrame) -> RankedLists:
     """The catalog-faithful list of every probe (rows of ``probes``, sorted by id).
 
     A probe's list is its shop's ``k`` most popular items in its history's categories, then
-    the shop's most popular items overall when those run short; ties broken by ``item_key``.
-    Lists are built once per distinct (shop, history profile), not per probe.
+    the shop's most popular items overall when those run short; ties are broken by a fixed
+    hash of ``item_id`` (content, not row order or shop names). Lists are built once per distinct (shop,
+    history profile), and only from each (shop, category)'s own top ``k``.
     """
     k = int(probes["k"].max()) if len(probes) else 0
-    catalog = tables.catalogs[list(CATALOG_COLUMNS)].copy()
-    catalog["popularity"] = catalog["popularity"].astype("float64").fillna(0.0)
-    catalog = catalog.sort_values(
-        ["shop_id", "popularity", "item_key"], ascending=[True, False, True], kind="stable"
+    catalog = tables.catalogs
+    shops = pd.Index(np.sort(catalog["shop_id"].astype("string").unique()), dtype="string")
+    categories = pd.Index(
+        np.sort(catalog["category"].dropna().astype("string").unique()), dtype="string"
     )
-    top_by_category = catalog.groupby(["shop_id", "category"], sort=False).head(k)
-    top_overall = catalog.groupby("shop_id", sort=False).head(k)
-    profile, members = _profiles(tables, probes)
-    combos = pd.DataFrame(
-        {"shop_id": probes["shop_id"].astype("string").to_numpy(), "profile": profile}
+    shop = shops.get_indexer(catalog["shop_id"].astype("string")).astype(np.int64)
+    category = categories.get_indexer(catalog["category"].astype("string")).astype(np.int64)
+    popularity = catalog["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
+    popularity = np.nan_to_num(popularity, nan=0.0)
+    # Item ids are unique within a shop and do not change when shops are renamed.
+    tiebreak = pd.util.hash_array(catalog["item_id"].astype("string").to_numpy(dtype=object))
+    n_categories = max(len(categories), 1)
+    # Each (shop, category)'s top k, and each shop's, as contiguous runs of catalog rows.
+    in_category = category >= 0
+    cell_rows = np.flatnonzero(in_category)[
+        _top_k(
+            shop[in_category] * n_categories + category[in_category],
+            popularity[in_category],
+            tiebreak[in_category],
+            k,
+        )
+    ]
+    cell = shop[cell_rows] * n_categories + category[cell_rows]
+    cell_size = np.bincount(cell, minlength=len(shops) * n_categories)
+    cell_offset = np.cumsum(cell_size) - cell_size
+    shop_rows = _top_k(shop, popularity, tiebreak, k)
+    shop_size = np.bincount(shop[shop_rows], minlength=len(shops))
+    shop_offset = np.cumsum(shop_size) - shop_size
+
+    profile, member_profile, member_category = _profiles(tables, probes, categories)
+    probe_shop = shops.get_indexer(probes["shop_id"].astype("string")).astype(np.int64)
+    combo_key = probe_shop * (int(profile.max(initial=0)) + 1) + profile
+    combo_keys, combo_of_probe = np.unique(combo_key, return_inverse=True)
+    combo_shop = combo_keys // (int(profile.max(initial=0)) + 1)
+    combo_profile = combo_keys % (int(profile.max(initial=0)) + 1)
+    # Candidates: (combo, catalog row, priority 0 in taste / 1 fallback).
+    order = np.argsort(member_profile, kind="stable")
+    member_profile, member_category = member_profile[order], member_category[order]
+    first = np.searchsorted(member_profile, combo_profile, side="left")
+    last = np.searchsorted(member_profile, combo_profile, side="right")
+    combos_rep = np.repeat(np.arange(combo_keys.size), last - first)
+    member_index = np.repeat(first, last - first) + (
+        np.arange(combos_rep.size)
+        - np.repeat(np.cumsum(last - first) - (last - first), last - first)
     )
-    unique = combos.drop_duplicates(ignore_index=True)
-    unique["combo"] = np.arange(len(unique))
-    wanted = unique.merge(members, on="profile")
-    in_taste = wanted.merge(top_by_category, on=["shop_id", "category"]).assign(priority=0)
-    fallback = unique.merge(top_overall, on="shop_id").assign(priority=1)
-    columns = ["combo", "priority", "popularity", "item_key"]
-    candidates = pd.concat([in_taste[columns], fallback[columns]], ignore_index=True)
-    candidates = candidates.sort_values(
-        ["combo", "priority", "popularity", "item_key"],
-        ascending=[True, True, False, True],
-        kind="stable",
-    ).drop_duplicates(["combo", "item_key"])
-    chosen = candidates.groupby("combo", sort=False).head(k)
-    chosen = chosen.assign(rank=chosen.groupby("combo", sort=False).cumcount() + 1)
-    combo_of_probe = combos.merge(unique, on=["shop_id", "profile"], how="left")["combo"]
+    slots = combo_shop[combos_rep] * n_categories + member_category[member_index]
+    taste_combo, taste_position = _expand(combos_rep, slots, cell_offset, cell_size)
+    fall_combo, fall_position = _expand(
+        np.arange(combo_keys.size), combo_shop, shop_offset, shop_size
+    )
+    rows = np.concatenate([cell_rows[taste_position], shop_rows[fall_position]])
+    combo = np.concatenate([taste_combo, fall_combo])
+    priority = np.r_[np.zeros(taste_combo.size), np.ones(fall_combo.size)]
+    ranked = np.lexsort((tiebreak[rows], -popularity[rows], priority, combo))
+    combo, rows = combo[ranked], rows[ranked]
+    # An item both in taste and in the fallback keeps its first (better) place.
+    unique_pair = np.unique(combo * len(catalog) + rows, return_index=True)[1]
+    keep = np.zeros(rows.size, dtype=bool)
+    keep[unique_pair] = True
+    combo, rows = combo[keep], rows[keep]
+    starts = np.flatnonzero(np.r_[True, combo[1:] != combo[:-1]])
+    position = np.arange(combo.size) - np.repeat(starts, np.diff(np.r_[starts, combo.size]))
+    chosen = position < k
+    combo, rows, position = combo[chosen], rows[chosen], position[chosen]
+    combo_size = np.bincount(combo, minlength=combo_keys.size)
+    combo_offset = np.cumsum(combo_size) - combo_size
+    probe_index, entry = _expand(np.arange(len(probes)), combo_of_probe, combo_offset, combo_size)
+    probe_k = probes["k"].to_numpy(dtype=np.int64)
+    within = position[entry] < probe_k[probe_index]
     per_probe = pd.DataFrame(
         {
-            "probe_id": probes["probe_id"].astype("string").to_numpy(),
-            "combo": combo_of_probe.to_numpy(),
-            "k": probes["k"].to_numpy(),
+            "probe_id": probes["probe_id"].astype("string").to_numpy()[probe_index[within]],
+            "rank": position[entry][within] + 1,
+            "item_key": catalog["item_key"].astype("string").to_numpy()[rows[entry][within]],
         }
-    ).merge(chosen[["combo", "rank", "item_key"]], on="combo")
-    per_probe = per_probe[per_probe["rank"] <= per_probe["k"]]
+    )
     return ranked_lists(per_probe, probes["probe_id"])
 
 
