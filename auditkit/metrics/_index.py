@@ -108,8 +108,8 @@ def baseline_lists(tables: AuditTables, probes: pd.DataFrame) -> RankedLists:
 
     A probe's list is its shop's ``k`` most popular items in its history's categories, then
     the shop's most popular items overall when those run short; ties are broken by a fixed
-    hash of ``item_id`` (content, not row order or shop names). Lists are built once per distinct (shop,
-    history profile), and only from each (shop, category)'s own top ``k``.
+    hash of ``item_id`` (content, not row order or shop names). Lists are built once per
+    distinct (shop, history profile), and only from each (shop, category)'s own top ``k``.
     """
     k = int(probes["k"].max()) if len(probes) else 0
     catalog = tables.catalogs
