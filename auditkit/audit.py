@@ -70,7 +70,7 @@ def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
             threshold = dataclasses.replace(threshold, **changes)
         results.append(
             definition.compute(
-                core,
+                tables if definition.full_tables else core,
                 threshold=threshold,
                 n_resamples=spec.inference.n_resamples,
                 confidence=spec.inference.confidence,
@@ -247,7 +247,7 @@ def evaluate(
 ) -> AuditResult:
     """Compute the audit's results from recorded evidence alone (no vendor calls)."""
     answers = store.answers()
-    tables = build_tables(plan, answers, shops.catalogs)
+    tables = build_tables(plan, answers, shops.catalogs, signatures=shops.signatures())
     metrics = compute_metrics(spec, tables)
     claims: list[ClaimCheck] = []
     scores: list[Score] = []

@@ -11,7 +11,8 @@ Tables (all pandas, string ids):
                 ``category``, ``price``, ``popularity``, ``in_catalog``.
 ``histories``   one row per history item: ``probe_id, shop_id, position, item_id, item_key,
                 category, price, popularity``.
-``catalogs``    every shop's catalog stacked, with ``shop_id`` and ``item_key``.
+``catalogs``    every shop's catalog stacked, with ``shop_id``, ``item_key`` and ``signature``
+                (bool: the item, or its category, is one the shop declared as its signature).
 
 ``item_key`` is what makes items comparable across shops: the ``canonical_id`` when the catalog
 has one, else ``"<shop_id>:<item_id>"`` (a product only that shop sells).
@@ -19,7 +20,7 @@ has one, else ``"<shop_id>:<item_id>"`` (a product only that shop sells).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -111,16 +112,39 @@ def _ranked(answers: pd.DataFrame) -> pd.DataFrame:
     return ranked
 
 
+def mark_signatures(
+    catalog: pd.DataFrame, signatures: Mapping[str, Sequence[str]] | None
+) -> pd.DataFrame:
+    """``catalog`` with a ``signature`` column: the item id or category is in its shop's list."""
+    names = pd.DataFrame(
+        [(shop, str(name)) for shop, values in (signatures or {}).items() for name in values],
+        columns=["shop_id", "name"],
+        dtype="string",
+    ).drop_duplicates()
+    marked = pd.Series(False, index=catalog.index)
+    for column in ("category", "item_id"):
+        found = catalog[["shop_id", column]].merge(
+            names, left_on=["shop_id", column], right_on=["shop_id", "name"], how="left"
+        )["name"]
+        marked |= found.notna().to_numpy()
+    return catalog.assign(signature=marked.to_numpy(dtype=bool))
+
+
 def build_tables(
-    probes: pd.DataFrame, answers: pd.DataFrame, catalogs: Mapping[str, pd.DataFrame]
+    probes: pd.DataFrame,
+    answers: pd.DataFrame,
+    catalogs: Mapping[str, pd.DataFrame],
+    *,
+    signatures: Mapping[str, Sequence[str]] | None = None,
 ) -> AuditTables:
     """Join the probe plan, the vendor's answers and the catalogs into `AuditTables`.
 
     ``answers`` has one row per answered probe: ``probe_id`` and ``items`` (list of item ids,
     best first), optionally ``scores`` and ``explanations`` (lists aligned with ``items``, or
     null). Probes without a row are kept in ``probes`` with ``answered = False``.
+    ``signatures`` gives each shop's signature categories and item ids (see ``Shops``).
     """
-    catalog = stack_catalogs(catalogs)
+    catalog = mark_signatures(stack_catalogs(catalogs), signatures)
     plan = probes.copy()
     plan["answered"] = plan["probe_id"].isin(answers["probe_id"])
     probe_columns = [c for c in plan.columns if c not in ("history", "answered")]

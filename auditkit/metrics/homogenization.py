@@ -1,21 +1,40 @@
 """Homogenization across client shops: matched customers shown the same products everywhere.
 
-`cross_shop_jaccard` compares the lists that the same synthetic customer (a match group,
-``match_id``) receives at different shops, on ``item_key`` (canonical ids where catalogs share
-products). The two helpers below, `probe_pairs` and `pairwise_jaccard`, are the vectorized
-set-overlap kernel that the segment metrics reuse.
+`cross_shop_jaccard`, `cross_shop_rbo` and `category_divergence` compare the lists that the same
+synthetic customer (a match group, ``match_id``) receives at different shops, on ``item_key``
+(canonical ids where catalogs share products); `index` places that overlap between the catalog
+baseline and the noise ceiling; `within_shop_jaccard` and `signature_retention` look inside each
+shop. The integer-coded pair kernels live in ``_overlap``; `probe_pairs` and `pairwise_jaccard`
+are the table-level set-overlap helpers that the segment metrics reuse.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from numbers import Real
 
 import numpy as np
 import pandas as pd
 
 from auditkit.frames import AuditTables
-from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
+from auditkit.metrics._index import INDEX_ID, INDEX_THRESHOLD, baseline_lists, index
+from auditkit.metrics._matched import MatchedPairs, by_label, group_mean, matched_pairs
+from auditkit.metrics._overlap import pair_jaccard, pair_rbo
+from auditkit.metrics._shop_identity import (
+    SIGNATURE_ID,
+    SIGNATURE_THRESHOLD,
+    WITHIN_ID,
+    WITHIN_THRESHOLD,
+    signature_retention,
+    within_shop_jaccard,
+)
+from auditkit.metrics.stats import (
+    INVALID_ARGUMENT,
+    bootstrap_ci,
+    check_columns,
+    check_metric_inputs,
+)
 from auditkit.results import MetricResult, Threshold
 
 METRIC_ID = "homogenization.cross_shop_jaccard"
@@ -33,7 +52,27 @@ PROBE_COLUMNS: tuple[str, ...] = (
     "repetition",
     "answered",
 )
-RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "item_key")
+RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "rank", "item_key")
+
+RBO_ID = "homogenization.cross_shop_rbo"
+# Persistence 0.9: the first 10 ranks carry 86% of the weight (Webber et al. 2010, eq. 21).
+RBO_P = 0.9
+# RBO weighs the top of the lists; for unrelated top-10 lists it sits near Jaccard, and
+# identical top-3s alone already give about 0.27. See docs/metrics.md.
+RBO_THRESHOLD = Threshold(warn=0.3, fail=0.5)
+RULE_PERSISTENCE = "a number strictly between 0 and 1"
+RBO_SUMMARY = (
+    "Matched customers at different shops get lists that agree, weighted toward the top, "
+    "{value:.0%} (rank-biased overlap)."
+)
+
+DIVERGENCE_ID = "homogenization.category_divergence"
+# Lower is worse: matched customers' category mixes at two shops barely differ.
+DIVERGENCE_THRESHOLD = Threshold(warn=0.2, fail=0.1, direction="lower_is_worse")
+DIVERGENCE_SUMMARY = (
+    "Matched customers' lists at different shops differ in their mix of categories by "
+    "{value:.2f} bits of Jensen–Shannon divergence (0 = the same mix)."
+)
 
 SUMMARY = (
     "Matched customers at different shops get overlapping recommendations: on average "
@@ -138,19 +177,66 @@ def group_means(groups: np.ndarray, values: np.ndarray) -> pd.Series:
     return frame.groupby("group", sort=True)["value"].mean()
 
 
-def _match_group_overlap(probes: pd.DataFrame, items: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Per match group: its persona and mean cross-shop Jaccard; and the pairs counted."""
-    pairs = probe_pairs(probes, ["match_id"], differ="shop_id")
-    jaccard = pairwise_jaccard(items, pairs)
-    groups = pairs["group"].to_numpy()
-    means = group_means(groups, jaccard)
-    keys = (
-        probes.groupby("match_id", dropna=False, sort=True)
-        .agg(persona_id=("persona_id", "first"))
-        .reset_index()
+def _per_group(matched: MatchedPairs, pair_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean pair value per match group, and each such group's persona (groups with a value)."""
+    n_groups = int(matched.group.max()) + 1 if matched.group.size else 0
+    means = group_mean(matched.pair_group, pair_values, n_groups)
+    persona = np.empty(n_groups, dtype=object)
+    persona[matched.group] = matched.probes["persona_id"].astype("string").to_numpy()
+    present = np.isfinite(means)
+    return means[present], persona[present]
+
+
+def _cross_shop_result(
+    metric_id: str,
+    matched: MatchedPairs,
+    pair_values: np.ndarray,
+    *,
+    threshold: Threshold,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+    summary: str,
+    details: dict[str, object] | None = None,
+) -> MetricResult:
+    """The result of a mean over match groups of the mean over their cross-shop pairs."""
+    values, persona = _per_group(matched, pair_values)
+    n = len(values)
+    info: dict[str, object] = {
+        "match_groups": n,
+        "probe_pairs": int(np.isfinite(pair_values).sum()),
+        **(details or {}),
+    }
+    if n == 0:
+        value, ci = math.nan, None
+        info["reason"] = REASON_NONE
+        text = SUMMARY_NONE
+    else:
+        value = float(values.mean())
+        # Each persona has a fixed number of customers by design: resample within personas.
+        ci = bootstrap_ci(
+            values, strata=persona, n_resamples=n_resamples, confidence=confidence, seed=seed
+        )
+        text = summary.format(value=value)
+    return MetricResult(
+        id=metric_id,
+        family=FAMILY,
+        value=value,
+        ci=ci,
+        n=n,
+        unit=UNIT,
+        verdict=threshold.verdict(value, ci, n),
+        threshold=threshold,
+        by_group={"persona": by_label(pd.Series(persona, dtype="string"), values)},
+        details=info,
+        summary=text,
     )
-    per_group = keys.iloc[means.index.to_numpy()].assign(jaccard=means.to_numpy())
-    return per_group.reset_index(drop=True), int(np.isfinite(jaccard).sum())
+
+
+def _check(metric_id: str, tables: AuditTables, threshold: object, **options: object) -> None:
+    check_metric_inputs(metric_id, tables, threshold, **options)
+    check_columns(metric_id, "tables.probes", tables.probes, PROBE_COLUMNS)
+    check_columns(metric_id, "tables.responses", tables.responses, RESPONSE_COLUMNS)
 
 
 def cross_shop_jaccard(
@@ -193,47 +279,202 @@ def cross_shop_jaccard(
     ValueError
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
-    check_metric_inputs(
-        METRIC_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+    options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
+    _check(METRIC_ID, tables, threshold, **options)
+    matched = matched_pairs(tables)
+    jaccard = pair_jaccard(matched.lists, matched.group, matched.pair_a, matched.pair_b)
+    return _cross_shop_result(
+        METRIC_ID,
+        matched,
+        jaccard,
+        threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+        summary=SUMMARY,
+        **options,  # type: ignore[arg-type]
     )
-    check_columns(METRIC_ID, "tables.probes", tables.probes, PROBE_COLUMNS)
-    check_columns(METRIC_ID, "tables.responses", tables.responses, RESPONSE_COLUMNS)
-    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
 
-    probes = answered_probes(tables.probes)
-    probes = probes[(probes["repetition"] == 0).to_numpy(dtype=bool)]
-    items = item_sets(tables.responses, probes["probe_id"])
-    per_group, n_pairs = _match_group_overlap(probes, items)
 
-    values = per_group["jaccard"].to_numpy()
-    n = len(values)
-    details: dict[str, object] = {"match_groups": n, "probe_pairs": n_pairs}
-    if n == 0:
-        value, ci = math.nan, None
-        details["reason"] = REASON_NONE
-        summary = SUMMARY_NONE
-    else:
-        value = float(values.mean())
-        # Each persona has a fixed number of customers by design: resample within personas.
-        ci = bootstrap_ci(
-            values,
-            strata=per_group["persona_id"].to_numpy(),
-            n_resamples=n_resamples,
-            confidence=confidence,
-            seed=seed,
+def cross_shop_rbo(
+    tables: AuditTables,
+    *,
+    threshold: Threshold | None = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    p: float = RBO_P,
+) -> MetricResult:
+    """Mean rank-biased overlap of matched customers' lists at different shops.
+
+    As `cross_shop_jaccard`, with the extrapolated rank-biased overlap of Webber, Moffat &
+    Zobel (2010, eq. 32) in place of the Jaccard similarity: agreement at the top of the lists
+    weighs most (the first ``d`` ranks carry a weight that grows with ``d`` as set by ``p``).
+
+    Parameters
+    ----------
+    tables : AuditTables
+        Reads ``probes`` and ``responses`` (with ``rank``).
+    threshold : Threshold, optional
+        Judges the value; `RBO_THRESHOLD` when omitted.
+    n_resamples : int, default 1000
+        Bootstrap resamples of match groups.
+    confidence : float, default 0.95
+        Coverage of the confidence interval.
+    seed : int, default 0
+        Seeds the bootstrap.
+    p : float, default `RBO_P`
+        Persistence, strictly between 0 and 1: at 0.9 the first 10 ranks carry 86% of the
+        weight.
+
+    Returns
+    -------
+    MetricResult
+        ``by_group = {"persona": {...}}``; ``details`` has ``match_groups``, ``probe_pairs``
+        and ``p``.
+
+    Raises
+    ------
+    ValueError
+        When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
+    """
+    options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
+    _check(RBO_ID, tables, threshold, **options)
+    if isinstance(p, bool) or not isinstance(p, Real) or not 0.0 < float(p) < 1.0:
+        raise ValueError(
+            INVALID_ARGUMENT.format(where=RBO_ID, key="p", rule=RULE_PERSISTENCE, value=p)
         )
-        summary = SUMMARY.format(value=value)
-    by_persona = per_group.groupby("persona_id", sort=True)["jaccard"].mean()
-    return MetricResult(
-        id=METRIC_ID,
-        family=FAMILY,
-        value=value,
-        ci=ci,
-        n=n,
-        unit=UNIT,
-        verdict=threshold.verdict(value, ci, n),
-        threshold=threshold,
-        by_group={"persona": {str(k): float(v) for k, v in by_persona.items()}},
-        details=details,
-        summary=summary,
+    matched = matched_pairs(tables)
+    rbo = pair_rbo(matched.lists, matched.group, matched.pair_a, matched.pair_b, p=float(p))
+    return _cross_shop_result(
+        RBO_ID,
+        matched,
+        rbo,
+        threshold=RBO_THRESHOLD if threshold is None else threshold,
+        summary=RBO_SUMMARY,
+        details={"p": float(p)},
+        **options,  # type: ignore[arg-type]
     )
+
+
+def _category_counts(tables: AuditTables, matched: MatchedPairs) -> tuple[np.ndarray, int]:
+    """Per probe code, the count of each category code in its list (known categories)."""
+    rows = tables.responses[["probe_id", "category"]].dropna()
+    ids = matched.lists.probe_ids
+    position = pd.Index(ids, dtype="string").get_indexer(rows["probe_id"].astype("string"))
+    known = position >= 0
+    category, names = pd.factorize(rows["category"].astype("string")[known], sort=True)
+    n_categories = max(len(names), 1)
+    flat = position[known].astype(np.int64) * n_categories + category
+    counts = np.bincount(flat, minlength=len(ids) * n_categories)
+    return counts.reshape(len(ids), n_categories).astype(np.float32), n_categories
+
+
+# Pairs per block of the divergence computation: bounded memory whatever the pair count.
+_JS_BLOCK = 1 << 16
+
+
+def pair_js_divergence(counts: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray) -> np.ndarray:
+    """Jensen–Shannon divergence (base 2, in [0, 1]) of each pair's category distributions.
+
+    ``counts`` has one row of category counts per probe code; a pair with an empty row is NaN.
+    """
+    out = np.full(pair_a.size, np.nan)
+    for start in range(0, pair_a.size, _JS_BLOCK):
+        a = counts[pair_a[start : start + _JS_BLOCK]].astype(np.float64)
+        b = counts[pair_b[start : start + _JS_BLOCK]].astype(np.float64)
+        total_a, total_b = a.sum(axis=1), b.sum(axis=1)
+        usable = (total_a > 0) & (total_b > 0)
+        a = a[usable] / total_a[usable, None]
+        b = b[usable] / total_b[usable, None]
+        mixture = (a + b) / 2.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl_a = np.where(a > 0, a * np.log2(a / mixture), 0.0).sum(axis=1)
+            kl_b = np.where(b > 0, b * np.log2(b / mixture), 0.0).sum(axis=1)
+        block = np.full(usable.size, np.nan)
+        block[usable] = np.clip((kl_a + kl_b) / 2.0, 0.0, 1.0)
+        out[start : start + block.size] = block
+    return out
+
+
+def category_divergence(
+    tables: AuditTables,
+    *,
+    threshold: Threshold | None = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> MetricResult:
+    """Mean Jensen–Shannon divergence of matched customers' category mixes at different shops.
+
+    For each pair of a match group's answered first-repetition probes at different shops, the
+    divergence ``JS(P, Q) = (KL(P || M) + KL(Q || M)) / 2``, ``M = (P + Q) / 2``, in bits
+    (so in [0, 1]), of the category distributions of the two lists (items of known category);
+    averaged over the group's pairs, then over match groups. Lower means the shops' lists have
+    converged to the same mix of categories.
+
+    Parameters
+    ----------
+    tables : AuditTables
+        Reads ``probes`` and ``responses`` (with ``category``).
+    threshold : Threshold, optional
+        Judges the value; `DIVERGENCE_THRESHOLD` (lower is worse) when omitted.
+    n_resamples : int, default 1000
+        Bootstrap resamples of match groups.
+    confidence : float, default 0.95
+        Coverage of the confidence interval.
+    seed : int, default 0
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    MetricResult
+        ``by_group = {"persona": {...}}``; ``details = {"match_groups", "probe_pairs"}``.
+
+    Raises
+    ------
+    ValueError
+        When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
+    """
+    options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
+    _check(DIVERGENCE_ID, tables, threshold, **options)
+    check_columns(DIVERGENCE_ID, "tables.responses", tables.responses, ("probe_id", "category"))
+    matched = matched_pairs(tables)
+    counts, _ = _category_counts(tables, matched)
+    divergence = pair_js_divergence(counts, matched.pair_a, matched.pair_b)
+    return _cross_shop_result(
+        DIVERGENCE_ID,
+        matched,
+        divergence,
+        threshold=DIVERGENCE_THRESHOLD if threshold is None else threshold,
+        summary=DIVERGENCE_SUMMARY,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "DIVERGENCE_ID",
+    "DIVERGENCE_THRESHOLD",
+    "FAMILY",
+    "INDEX_ID",
+    "INDEX_THRESHOLD",
+    "METRIC_ID",
+    "RBO_ID",
+    "RBO_P",
+    "RBO_THRESHOLD",
+    "SIGNATURE_ID",
+    "SIGNATURE_THRESHOLD",
+    "WITHIN_ID",
+    "WITHIN_THRESHOLD",
+    "answered_probes",
+    "baseline_lists",
+    "category_divergence",
+    "cross_shop_jaccard",
+    "cross_shop_rbo",
+    "group_means",
+    "index",
+    "item_sets",
+    "pair_js_divergence",
+    "pairwise_jaccard",
+    "probe_pairs",
+    "signature_retention",
+    "within_shop_jaccard",
+]

@@ -1,7 +1,10 @@
-"""Reliance on popular items: recommendations more popular than what the customer chose.
+"""Reliance on popular and trending items.
 
 `popularity_lift` follows the popularity lift of Abdollahpouri et al. (2021), computed per
 probe: the average popularity of the recommended items against that of the probe's own history.
+`arp`, `long_tail_share`, `gini`, `coverage` and `trend_share` (in ``_exposure``) describe what
+the vendor exposes; `trend_leakage` (in ``_trend``) tests whether a trend planted in one shop
+reaches the others.
 """
 
 from __future__ import annotations
@@ -12,6 +15,28 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import AuditTables
+from auditkit.metrics._exposure import (
+    ARP_ID,
+    ARP_THRESHOLD,
+    COVERAGE_ID,
+    COVERAGE_THRESHOLD,
+    GINI_ID,
+    GINI_THRESHOLD,
+    LONG_TAIL_ID,
+    LONG_TAIL_THRESHOLD,
+    TREND_SHARE_ID,
+    TREND_SHARE_THRESHOLD,
+    TRENDING_TOP_N,
+    arp,
+    coverage,
+    gini,
+    gini_coefficient,
+    head_cutoffs,
+    long_tail_share,
+    trend_share,
+    trending_keys,
+)
+from auditkit.metrics._trend import LEAKAGE_ID, LEAKAGE_THRESHOLD, customer_changes, trend_leakage
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -154,3 +179,34 @@ def popularity_lift(
         details=details,
         summary=summary,
     )
+
+
+__all__ = [
+    "ARP_ID",
+    "ARP_THRESHOLD",
+    "COVERAGE_ID",
+    "COVERAGE_THRESHOLD",
+    "DEFAULT_THRESHOLD",
+    "FAMILY",
+    "GINI_ID",
+    "GINI_THRESHOLD",
+    "LEAKAGE_ID",
+    "LEAKAGE_THRESHOLD",
+    "LONG_TAIL_ID",
+    "LONG_TAIL_THRESHOLD",
+    "METRIC_ID",
+    "TRENDING_TOP_N",
+    "TREND_SHARE_ID",
+    "TREND_SHARE_THRESHOLD",
+    "arp",
+    "coverage",
+    "customer_changes",
+    "gini",
+    "gini_coefficient",
+    "head_cutoffs",
+    "long_tail_share",
+    "popularity_lift",
+    "trend_leakage",
+    "trend_share",
+    "trending_keys",
+]

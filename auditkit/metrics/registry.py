@@ -34,13 +34,18 @@ class MetricFunction(Protocol):
 
 @dataclass(frozen=True)
 class MetricDef:
-    """A registered metric: its id, family, function, default threshold and a description."""
+    """A registered metric: its id, family, function, default threshold and a description.
+
+    ``full_tables`` marks a metric that reads the special-purpose probes too (trend planting,
+    claim verification); every other metric gets `AuditTables.core`.
+    """
 
     id: str
     family: str
     compute: MetricFunction
     default_threshold: Threshold
     description: str
+    full_tables: bool = False
 
 
 METRICS: dict[str, MetricDef] = {
@@ -54,11 +59,89 @@ METRICS: dict[str, MetricDef] = {
             description="Mean Jaccard overlap of matched customers' lists at different shops.",
         ),
         MetricDef(
+            id=homogenization.RBO_ID,
+            family=homogenization.FAMILY,
+            compute=homogenization.cross_shop_rbo,
+            default_threshold=homogenization.RBO_THRESHOLD,
+            description="Mean rank-biased overlap of matched customers' lists at different shops.",
+        ),
+        MetricDef(
+            id=homogenization.DIVERGENCE_ID,
+            family=homogenization.FAMILY,
+            compute=homogenization.category_divergence,
+            default_threshold=homogenization.DIVERGENCE_THRESHOLD,
+            description="Jensen-Shannon divergence of matched lists' category mixes across shops.",
+        ),
+        MetricDef(
+            id=homogenization.INDEX_ID,
+            family=homogenization.FAMILY,
+            compute=homogenization.index,
+            default_threshold=homogenization.INDEX_THRESHOLD,
+            description="Cross-shop overlap between the catalog baseline and the noise ceiling.",
+        ),
+        MetricDef(
+            id=homogenization.SIGNATURE_ID,
+            family=homogenization.FAMILY,
+            compute=homogenization.signature_retention,
+            default_threshold=homogenization.SIGNATURE_THRESHOLD,
+            description="Exposure of shops' signature products over their catalog share.",
+        ),
+        MetricDef(
+            id=homogenization.WITHIN_ID,
+            family=homogenization.FAMILY,
+            compute=homogenization.within_shop_jaccard,
+            default_threshold=homogenization.WITHIN_THRESHOLD,
+            description="Pooled Jaccard overlap of different customers' lists at one shop.",
+        ),
+        MetricDef(
             id=popularity.METRIC_ID,
             family=popularity.FAMILY,
             compute=popularity.popularity_lift,
             default_threshold=popularity.DEFAULT_THRESHOLD,
             description="Mean relative popularity of recommendations over the probe's history.",
+        ),
+        MetricDef(
+            id=popularity.ARP_ID,
+            family=popularity.FAMILY,
+            compute=popularity.arp,
+            default_threshold=popularity.ARP_THRESHOLD,
+            description="Mean popularity of recommendations relative to the shop's average item.",
+        ),
+        MetricDef(
+            id=popularity.LONG_TAIL_ID,
+            family=popularity.FAMILY,
+            compute=popularity.long_tail_share,
+            default_threshold=popularity.LONG_TAIL_THRESHOLD,
+            description="Share of recommendations from outside each shop's most popular fifth.",
+        ),
+        MetricDef(
+            id=popularity.GINI_ID,
+            family=popularity.FAMILY,
+            compute=popularity.gini,
+            default_threshold=popularity.GINI_THRESHOLD,
+            description="Gini coefficient of exposure over each shop's whole catalog.",
+        ),
+        MetricDef(
+            id=popularity.COVERAGE_ID,
+            family=popularity.FAMILY,
+            compute=popularity.coverage,
+            default_threshold=popularity.COVERAGE_THRESHOLD,
+            description="Share of each shop's catalog recommended at least once.",
+        ),
+        MetricDef(
+            id=popularity.TREND_SHARE_ID,
+            family=popularity.FAMILY,
+            compute=popularity.trend_share,
+            default_threshold=popularity.TREND_SHARE_THRESHOLD,
+            description="Share of recommendations among the products trending across shops.",
+        ),
+        MetricDef(
+            id=popularity.LEAKAGE_ID,
+            family=popularity.FAMILY,
+            compute=popularity.trend_leakage,
+            default_threshold=popularity.LEAKAGE_THRESHOLD,
+            description="Rise of a planted trend at the other shops against a control product.",
+            full_tables=True,
         ),
         MetricDef(
             id=segments.METRIC_ID,

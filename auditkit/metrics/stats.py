@@ -31,6 +31,8 @@ RULE_CONFIDENCE = "a number strictly between 0 and 1"
 RULE_FINITE_1D = "a 1-D array of finite numbers"
 RULE_WEIGHTS = "a 1-D array of non-negative finite numbers as long as values"
 RULE_STRATA = "a 1-D array of labels as long as values"
+RULE_CLUSTERS = "a 1-D array of sortable labels as long as values"
+RULE_FINITE_2D = "a 2-D array of finite numbers with at least one row"
 RULE_P_VALUES = "a 1-D sequence of numbers in [0, 1], NaN or None"
 RULE_ALTERNATIVE = "one of 'greater', 'less', 'two-sided'"
 RULE_COLUMNS = "a table with columns {columns}"
@@ -354,6 +356,206 @@ def mann_whitney_p(x: Any, y: Any, *, alternative: str = "greater") -> float:
         return 1.0
     result = _scipy_stats.mannwhitneyu(first, second, alternative=alternative)
     return float(result.pvalue)
+
+
+def bootstrap_means(columns: Any, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Bootstrap distribution of column means, rows resampled jointly.
+
+    The building block of intervals whose statistic combines several per-unit quantities
+    (a ratio of means, a difference of means of the same units): every resample draws the
+    same rows for every column.
+
+    Parameters
+    ----------
+    columns : array-like of float, shape (n, m)
+        One row per independent unit, one column per quantity; finite values.
+    n_resamples : int, default 1000
+        Bootstrap resamples, drawn in bounded chunks as in `bootstrap_ci`.
+    seed : int, default 0
+        Seeds ``np.random.default_rng(np.random.SeedSequence(seed))``.
+
+    Returns
+    -------
+    ndarray of float, shape (n_resamples, m)
+        Each resample's column means. Rows are sorted before resampling, so the result
+        depends on the set of units and the seed, not on their order.
+
+    Raises
+    ------
+    ValueError
+        When an option is invalid or ``columns`` is not a 2-D array of finite numbers with at
+        least one row (message `INVALID_ARGUMENT`).
+    """
+    where = "bootstrap_means"
+    check_inference_options(where, n_resamples=n_resamples, confidence=0.5, seed=seed)
+    try:
+        matrix = np.asarray(columns, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _invalid(where, "columns", RULE_FINITE_2D, columns) from None
+    if matrix.ndim != 2 or matrix.shape[0] == 0 or not np.isfinite(matrix).all():
+        raise _invalid(where, "columns", RULE_FINITE_2D, matrix.shape)
+    matrix = matrix[np.lexsort(matrix.T[::-1])] if matrix.shape[1] else matrix
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    n, m = matrix.shape
+    per_chunk = max(1, min(int(n_resamples), _CHUNK_ELEMENTS // n))
+    out = np.empty((int(n_resamples), m), dtype=np.float64)
+    for start in range(0, int(n_resamples), per_chunk):
+        size = min(per_chunk, int(n_resamples) - start)
+        index = rng.integers(0, n, size=(size, n))
+        for column in range(m):
+            out[start : start + size, column] = matrix[:, column][index].sum(axis=1) / n
+    return out
+
+
+def percentile_interval(statistics: Any, confidence: float) -> tuple[float, float]:
+    """The central ``confidence`` interval of the finite values of a bootstrap distribution.
+
+    Parameters
+    ----------
+    statistics : array-like of float
+        The statistic of each resample; NaN and infinite entries (undefined resamples) are
+        dropped.
+    confidence : float
+        Coverage, strictly between 0 and 1.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``, or ``(nan, nan)`` when no resample is finite.
+    """
+    return _percentile_interval(np.asarray(statistics, dtype=np.float64), float(confidence))
+
+
+def cluster_bootstrap_ci(
+    values: Any,
+    clusters: Any,
+    *,
+    weights: Any = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a mean when units come in clusters.
+
+    When the same unit appears several times (repeated probes of one customer, the lists of one
+    match group), its rows are not independent; the clusters, not the rows, are resampled. The
+    statistic is ``sum(values) / sum(weights)`` over all rows (the plain mean with unit weights),
+    so each resample is a ratio of resampled cluster sums: one `bincount` per input and the
+    chunked resampler of `bootstrap_ci`, no loop over resamples or clusters.
+
+    Parameters
+    ----------
+    values : array-like of float, shape (n,)
+        One finite value per row.
+    clusters : array-like, shape (n,)
+        The cluster label of each row (any hashable, sortable labels).
+    weights : array-like of float, shape (n,), optional
+        Non-negative row weights (the denominator of the ratio); 1 per row when omitted.
+    n_resamples : int, default 1000
+        Bootstrap resamples of clusters.
+    confidence : float, default 0.95
+        Coverage of the interval, strictly between 0 and 1.
+    seed : int, default 0
+        Seeds the resampling as in `bootstrap_ci`.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; ``(nan, nan)`` with fewer than two clusters. With one row per
+        cluster it is exactly `bootstrap_ci` of the same values and weights.
+
+    Raises
+    ------
+    ValueError
+        When an option or array is invalid (message `INVALID_ARGUMENT`).
+    """
+    where = "cluster_bootstrap_ci"
+    check_inference_options(where, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    array = _as_finite(where, "values", values)
+    labels = np.asarray(clusters)
+    if labels.shape != array.shape:
+        raise _invalid(where, "clusters", RULE_CLUSTERS, labels.shape)
+    weight_array = np.ones_like(array)
+    if weights is not None:
+        weight_array = _as_finite(where, "weights", weights)
+        if weight_array.shape != array.shape or (weight_array < 0).any():
+            raise _invalid(where, "weights", RULE_WEIGHTS, weight_array.shape)
+    try:
+        _, codes = np.unique(labels, return_inverse=True)
+    except TypeError:
+        raise _invalid(where, "clusters", RULE_CLUSTERS, labels.shape) from None
+    sums = np.bincount(codes, weights=array)
+    totals = np.bincount(codes, weights=weight_array)
+    if sums.size < 2:
+        return (math.nan, math.nan)
+    return bootstrap_ci(
+        sums, weights=totals, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+
+
+def permutation_diff_p(
+    a: Any,
+    b: Any,
+    *,
+    alternative: str = "greater",
+    n_resamples: int = 9999,
+    seed: int = 0,
+) -> float:
+    """P-value of the two-sample permutation test of ``mean(a) - mean(b)``.
+
+    `scipy.stats.permutation_test` does the work (``permutation_type="independent"``, a
+    vectorized statistic, batches bounding memory); with few units it enumerates every
+    relabelling and the p-value is exact.
+
+    Parameters
+    ----------
+    a, b : array-like of float
+        Two independent samples of finite values.
+    alternative : {"greater", "less", "two-sided"}, default "greater"
+        ``"greater"``: ``a`` tends to exceed ``b``.
+    n_resamples : int, default 9999
+        Random relabellings when the exact count is larger.
+    seed : int, default 0
+        Seeds ``np.random.default_rng(np.random.SeedSequence(seed))``.
+
+    Returns
+    -------
+    float
+        The p-value; ``nan`` when either sample is empty, ``1.0`` when every value is the same.
+
+    Raises
+    ------
+    ValueError
+        When an option or array is invalid (message `INVALID_ARGUMENT`).
+    """
+    where = "permutation_diff_p"
+    check_inference_options(where, n_resamples=n_resamples, confidence=0.5, seed=seed)
+    if alternative not in ALTERNATIVES:
+        raise _invalid(where, "alternative", RULE_ALTERNATIVE, alternative)
+    first = np.sort(_as_finite(where, "a", a))
+    second = np.sort(_as_finite(where, "b", b))
+    if first.size == 0 or second.size == 0:
+        return math.nan
+    pooled = np.concatenate([first, second])
+    if pooled.min() == pooled.max():
+        return 1.0
+
+    def difference(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+        return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+    # About 8 million values per batch, the same bound as the bootstrap.
+    batch = max(1, _CHUNK_ELEMENTS // pooled.size)
+    result = _scipy_stats.permutation_test(
+        (first, second),
+        difference,
+        permutation_type="independent",
+        vectorized=True,
+        n_resamples=int(n_resamples),
+        batch=batch,
+        alternative=alternative,
+        rng=np.random.default_rng(np.random.SeedSequence(seed)),
+    )
+    return float(min(1.0, result.pvalue))
 
 
 def benjamini_hochberg(p_values: Iterable[float | None]) -> np.ndarray:

@@ -39,16 +39,21 @@ STRING_COLUMNS = (
 
 
 def catalog(
-    items: Mapping[str, float | None] | Sequence[str], *, shared: bool = True
+    items: Mapping[str, float | None] | Sequence[str],
+    *,
+    shared: bool = True,
+    categories: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """A validated catalog: items (name → popularity, or names with popularity 1)."""
+    """A validated catalog: items (name → popularity, or names with popularity 1), each in
+    category ``"c"`` unless ``categories`` (name → category) says otherwise."""
     popularity = dict(items) if isinstance(items, Mapping) else dict.fromkeys(items, 1.0)
     names = list(popularity)
+    categories = categories or {}
     return validate_catalog(
         pd.DataFrame(
             {
                 "item_id": names,
-                "category": ["c"] * len(names),
+                "category": [categories.get(name, "c") for name in names],
                 "canonical_id": names if shared else [None] * len(names),
                 "popularity": [np.nan if v is None else v for v in popularity.values()],
             }
@@ -81,6 +86,7 @@ class Inputs:
     probes: pd.DataFrame
     answers: dict[str, list[str]]
     catalogs: dict[str, pd.DataFrame]
+    signatures: dict[str, tuple[str, ...]] | None = None
 
     def tables(self) -> AuditTables:
         """The `AuditTables` an audit would build from these inputs."""
@@ -91,7 +97,7 @@ class Inputs:
             answers = pd.DataFrame(
                 {"probe_id": pd.Series(dtype="string"), "items": pd.Series(dtype=object)}
             )
-        return build_tables(self.probes, answers, self.catalogs)
+        return build_tables(self.probes, answers, self.catalogs, signatures=self.signatures)
 
     def relabel_shops(self, mapping: Mapping[str, str]) -> Inputs:
         """The same inputs with every shop id renamed through ``mapping``."""
@@ -101,6 +107,9 @@ class Inputs:
             probes,
             dict(self.answers),
             {mapping[shop]: frame for shop, frame in self.catalogs.items()},
+            None
+            if self.signatures is None
+            else {mapping[shop]: names for shop, names in self.signatures.items()},
         )
 
 
@@ -108,9 +117,17 @@ def make_tables(
     rows: Sequence[Mapping[str, Any]],
     answers: Mapping[str, Sequence[str]],
     catalogs: Mapping[str, pd.DataFrame],
+    *,
+    signatures: Mapping[str, Sequence[str]] | None = None,
 ) -> AuditTables:
-    """Tables from plan rows (see `plan`), answers (probe id → items) and catalogs."""
-    return Inputs(plan(rows), {k: list(v) for k, v in answers.items()}, dict(catalogs)).tables()
+    """Tables from plan rows (see `plan`), answers (probe id → items), catalogs and, if given,
+    each shop's signature categories and items."""
+    return Inputs(
+        plan(rows),
+        {k: list(v) for k, v in answers.items()},
+        dict(catalogs),
+        None if signatures is None else {k: tuple(v) for k, v in signatures.items()},
+    ).tables()
 
 
 def shuffle_rows(tables: AuditTables, seed: int) -> AuditTables:
@@ -139,7 +156,8 @@ def random_inputs(
     repetitions: int = 1,
 ) -> Inputs:
     """A small audit with everything in it: shared and exclusive products, histories,
-    counterfactual pairs on ``age``, repeats, unanswered probes and unknown items."""
+    counterfactual pairs on ``age``, repeats, unanswered probes, unknown items, a few
+    categories and a signature per shop."""
     rng = np.random.default_rng(seed)
     shop_ids = [f"s{i}" for i in range(shops)]
     universe = [f"P{i}" for i in range(products)]
@@ -147,7 +165,10 @@ def random_inputs(
     for shop in shop_ids:
         carried = [p for p in universe if rng.random() < 0.8]
         names = carried + [f"{shop}-x{i}" for i in range(3)]
-        frame = catalog({name: float(rng.integers(1, 50)) for name in names})
+        frame = catalog(
+            {name: float(rng.integers(1, 50)) for name in names},
+            categories={name: f"c{len(name) % 3}" for name in names},
+        )
         frame.loc[frame["item_id"].str.contains("-x"), "canonical_id"] = pd.NA
         catalogs[shop] = frame
     rows: list[dict[str, Any]] = []
@@ -186,7 +207,9 @@ def random_inputs(
         if rng.random() < 0.1:
             chosen[-1] = "unknown-item"
         answers[row["probe_id"]] = chosen
-    return Inputs(plan(rows), answers, catalogs)
+    # Each shop's signature: one category and one of its exclusive products.
+    signatures = {shop: (f"c{i % 3}", f"{shop}-x0") for i, shop in enumerate(shop_ids)}
+    return Inputs(plan(rows), answers, catalogs, signatures)
 
 
 def assert_same_result(result: Any, other: Any) -> None:

@@ -7,6 +7,7 @@ from tables import assert_same_result, catalog, make_tables, random_inputs, shuf
 from auditkit.metrics.homogenization import (
     DEFAULT_THRESHOLD,
     METRIC_ID,
+    RESPONSE_COLUMNS,
     cross_shop_jaccard,
     pairwise_jaccard,
 )
@@ -173,6 +174,6 @@ def test_rejects_bad_options_and_tables():
     assert str(excinfo.value) == INVALID_ARGUMENT.format(
         where=METRIC_ID,
         key="tables.responses",
-        rule=RULE_COLUMNS.format(columns=["probe_id", "item_key"]),
+        rule=RULE_COLUMNS.format(columns=list(RESPONSE_COLUMNS)),
         value=list(broken.responses.columns),
     )

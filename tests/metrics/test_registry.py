@@ -12,13 +12,25 @@ from auditkit.metrics import METRICS, MetricDef, get_metric, metric_ids
 from auditkit.metrics.registry import UNKNOWN_METRIC
 from auditkit.results import VERDICTS, MetricResult, Threshold
 
-IDS = ["homogenization.cross_shop_jaccard", "popularity.lift", "segment.counterfactual_divergence"]
-# The range every registered metric's value must stay in.
-BOUNDS = {
-    "homogenization.cross_shop_jaccard": (0.0, 1.0),
-    "popularity.lift": (-1.0, math.inf),
-    "segment.counterfactual_divergence": (-1.0, 1.0),
+# Every registered metric: its default (warn, fail, direction) and the range its value stays in.
+EXPECTED = {
+    "homogenization.cross_shop_jaccard": (0.3, 0.5, "higher_is_worse", (0.0, 1.0)),
+    "homogenization.cross_shop_rbo": (0.3, 0.5, "higher_is_worse", (0.0, 1.0)),
+    "homogenization.category_divergence": (0.2, 0.1, "lower_is_worse", (0.0, 1.0)),
+    "homogenization.index": (0.25, 0.5, "higher_is_worse", (-math.inf, math.inf)),
+    "homogenization.signature_retention": (0.8, 0.5, "lower_is_worse", (0.0, math.inf)),
+    "homogenization.within_shop_jaccard": (0.35, 0.5, "higher_is_worse", (0.0, 1.0)),
+    "popularity.lift": (0.5, 1.0, "higher_is_worse", (-1.0, math.inf)),
+    "popularity.arp": (10.0, 20.0, "higher_is_worse", (0.0, math.inf)),
+    "popularity.long_tail_share": (0.1, 0.02, "lower_is_worse", (0.0, 1.0)),
+    "popularity.gini": (0.95, 0.99, "higher_is_worse", (0.0, 1.0)),
+    "popularity.coverage": (0.2, 0.1, "lower_is_worse", (0.0, 1.0)),
+    "popularity.trend_share": (0.3, 0.45, "higher_is_worse", (0.0, 1.0)),
+    "popularity.trend_leakage": (0.1, 0.3, "higher_is_worse", (-2.0, 2.0)),
+    "segment.counterfactual_divergence": (0.1, 0.25, "higher_is_worse", (-1.0, 1.0)),
 }
+IDS = list(EXPECTED)
+BOUNDS = {name: expected[3] for name, expected in EXPECTED.items()}
 
 
 def test_public_surface_is_pinned():
@@ -40,18 +52,14 @@ def test_public_surface_is_pinned():
 
 
 def test_registry_ids_families_and_default_thresholds():
-    assert metric_ids() == tuple(IDS) == tuple(METRICS)
-    assert {m.id: m.family for m in METRICS.values()} == {
-        IDS[0]: "homogenization",
-        IDS[1]: "popularity",
-        IDS[2]: "segment",
-    }
+    assert sorted(metric_ids()) == sorted(IDS) and metric_ids() == tuple(METRICS)
     assert {
-        m.id: (m.default_threshold.warn, m.default_threshold.fail) for m in METRICS.values()
-    } == {IDS[0]: (0.3, 0.5), IDS[1]: (0.5, 1.0), IDS[2]: (0.1, 0.25)}
+        m.id: (m.default_threshold.warn, m.default_threshold.fail, m.default_threshold.direction)
+        for m in METRICS.values()
+    } == {name: expected[:3] for name, expected in EXPECTED.items()}
     for name, definition in METRICS.items():
         assert definition.id == name and definition.id.startswith(definition.family + ".")
-        assert definition.default_threshold.direction == "higher_is_worse"
+        assert definition.family == name.split(".")[0]
         assert definition.description.endswith(".")
     with pytest.raises(dataclasses.FrozenInstanceError):
         METRICS[IDS[0]].id = "other"  # type: ignore[misc]
@@ -72,8 +80,10 @@ def test_get_metric_and_unknown_names_list_the_valid_ones():
 @pytest.mark.parametrize("name", IDS)
 def test_every_metric_has_the_shared_keyword_only_signature(name):
     parameters = inspect.signature(METRICS[name].compute).parameters
-    assert list(parameters) == ["tables", "threshold", "n_resamples", "confidence", "seed"]
+    # A metric may take options of its own (e.g. RBO's persistence) after the shared ones.
+    assert list(parameters)[:5] == ["tables", "threshold", "n_resamples", "confidence", "seed"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(parameters.values())[1:])
+    assert all(p.default is not inspect.Parameter.empty for p in list(parameters.values())[1:])
     assert parameters["threshold"].default is None
     assert parameters["n_resamples"].default == 1000
     assert parameters["confidence"].default == 0.95 and parameters["seed"].default == 0
@@ -90,6 +100,22 @@ def test_every_metric_defaults_to_the_registry_threshold(name):
         .compute(random_inputs(0).tables(), threshold=custom, n_resamples=100)
         .threshold
         == custom
+    )
+
+
+def shop_labels_back(result, labels):
+    """The result with shop ids in group and detail keys mapped back through ``labels``."""
+    back = {new: old for old, new in labels.items()}
+
+    def rename(mapping):
+        if isinstance(mapping, dict) and mapping and all(k in back for k in mapping):
+            return {back[k]: v for k, v in sorted(mapping.items(), key=lambda kv: back[kv[0]])}
+        return mapping
+
+    return dataclasses.replace(
+        result,
+        by_group={name: rename(values) for name, values in result.by_group.items()},
+        details={name: rename(value) for name, value in result.details.items()},
     )
 
 
@@ -112,9 +138,8 @@ def test_every_metric_is_invariant_to_row_order_and_shop_labels_and_stays_in_bou
         if result.p_value is not None:
             assert 0.0 <= result.p_value <= 1.0
         assert_same_result(result, definition.compute(shuffle_rows(tables, seed), **options))
-        assert_same_result(
-            result, definition.compute(inputs.relabel_shops(labels).tables(), **options)
-        )
+        relabelled = definition.compute(inputs.relabel_shops(labels).tables(), **options)
+        assert_same_result(result, shop_labels_back(relabelled, labels))
         assert result.to_dict()["id"] == name
 
 

@@ -8,8 +8,10 @@ from auditkit.metrics import stats
 from auditkit.metrics.stats import (
     INVALID_ARGUMENT,
     RULE_ALTERNATIVE,
+    RULE_CLUSTERS,
     RULE_CONFIDENCE,
     RULE_FINITE_1D,
+    RULE_FINITE_2D,
     RULE_P_VALUES,
     RULE_POSITIVE_INT,
     RULE_SEED,
@@ -17,7 +19,10 @@ from auditkit.metrics.stats import (
     benjamini_hochberg,
     bootstrap_ci,
     bootstrap_diff_ci,
+    bootstrap_means,
+    cluster_bootstrap_ci,
     mann_whitney_p,
+    permutation_diff_p,
 )
 
 
@@ -215,3 +220,72 @@ def test_benjamini_hochberg_rejects_values_outside_0_1():
     with pytest.raises(ValueError) as excinfo:
         benjamini_hochberg([0.5, "low"])
     assert str(excinfo.value) == message("benjamini_hochberg", "p_values", RULE_P_VALUES, "low")
+
+
+# ---- cluster_bootstrap_ci, bootstrap_means, permutation_diff_p --------------------------------
+
+
+def test_cluster_bootstrap_with_one_row_per_cluster_is_the_plain_bootstrap():
+    rng = np.random.default_rng(20)
+    values = rng.normal(size=50)
+    ours = cluster_bootstrap_ci(values, np.arange(50), n_resamples=300, seed=4)
+    assert ours == bootstrap_ci(values, n_resamples=300, seed=4)
+
+
+def test_cluster_bootstrap_resamples_clusters_not_rows():
+    # Ten clusters of 20 identical rows: the rows say nothing beyond their cluster, so the
+    # interval must be as wide as the bootstrap of the ten cluster means, not 20 times narrower.
+    rng = np.random.default_rng(21)
+    means = rng.normal(size=10)
+    values = np.repeat(means, 20)
+    clusters = np.repeat(np.arange(10), 20)
+    clustered = cluster_bootstrap_ci(values, clusters, n_resamples=2000, seed=1)
+    naive = bootstrap_ci(values, n_resamples=2000, seed=1)
+    per_cluster = bootstrap_ci(means, n_resamples=2000, seed=1)
+    assert clustered == pytest.approx(per_cluster)
+    assert clustered[1] - clustered[0] > 3 * (naive[1] - naive[0])
+
+
+def test_cluster_bootstrap_ratio_uses_row_weights_and_needs_two_clusters():
+    # Hand case: clusters {1: (1, 1)}, {2: (3, 1)} with unit weights → every resample is one of
+    # (1+1)/2, (3+1)/2 or (1+1+3+1)/4, so the interval lies in [1, 2].
+    low, high = cluster_bootstrap_ci([1.0, 1.0, 3.0, 1.0], [1, 1, 2, 2], n_resamples=500)
+    assert 1.0 <= low <= high <= 2.0
+    assert all(math.isnan(c) for c in cluster_bootstrap_ci([1.0, 2.0], ["a", "a"]))
+    with pytest.raises(ValueError) as excinfo:
+        cluster_bootstrap_ci([1.0, 2.0], [1])
+    assert str(excinfo.value) == message("cluster_bootstrap_ci", "clusters", RULE_CLUSTERS, (1,))
+
+
+def test_bootstrap_means_resamples_rows_jointly():
+    rows = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])
+    draws = bootstrap_means(rows, n_resamples=200, seed=2)
+    assert draws.shape == (200, 2)
+    # The same rows every time: the second column is always ten times the first.
+    np.testing.assert_allclose(draws[:, 1], 10 * draws[:, 0])
+    shuffled = bootstrap_means(rows[::-1], n_resamples=200, seed=2)
+    np.testing.assert_array_equal(draws, shuffled)
+    with pytest.raises(ValueError) as excinfo:
+        bootstrap_means(np.zeros((0, 2)))
+    assert str(excinfo.value) == message("bootstrap_means", "columns", RULE_FINITE_2D, (0, 2))
+
+
+def test_permutation_diff_p_is_exact_on_small_samples_and_matches_scipy():
+    # x entirely above y, 2 vs 2: one relabelling in C(4, 2) = 6 is as extreme → 1/6.
+    assert permutation_diff_p([3.0, 4.0], [1.0, 2.0]) == pytest.approx(1 / 6)
+    rng = np.random.default_rng(22)
+    x, y = rng.normal(0.4, 1.0, 60), rng.normal(0.0, 1.0, 50)
+    ours = permutation_diff_p(x, y, n_resamples=4000, seed=3)
+    welch = scipy_stats.ttest_ind(x, y, alternative="greater").pvalue
+    assert ours == pytest.approx(welch, abs=0.02)
+    assert permutation_diff_p([1.0, 1.0], [1.0]) == 1.0
+    assert math.isnan(permutation_diff_p([], [1.0]))
+
+
+def test_permutation_diff_p_is_calibrated_under_the_null():
+    rng = np.random.default_rng(23)
+    p = [
+        permutation_diff_p(rng.normal(size=20), rng.normal(size=20), n_resamples=400, seed=s)
+        for s in range(200)
+    ]
+    assert 0.02 <= np.mean(np.array(p) <= 0.05) <= 0.09

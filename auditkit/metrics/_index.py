@@ -1,0 +1,344 @@
+"""The homogenization index: observed cross-shop overlap between two reference points.
+
+The **catalog baseline** is the overlap that a recommender faithful to each shop would give the
+same matched probes: each shop's own bestsellers in the categories of the probe's history
+(its overall bestsellers for a probe without history), ranked by that shop's popularity. The
+**noise ceiling** is the overlap of identical repeated probes at one shop: as alike as the
+vendor can be with itself. The index places the observed overlap between them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from auditkit.frames import AuditTables
+from auditkit.metrics._matched import (
+    MATCH_PROBE_COLUMNS,
+    MATCH_RESPONSE_COLUMNS,
+    MatchedPairs,
+    answered_mask,
+    by_label,
+    group_mean,
+    matched_pairs,
+)
+from auditkit.metrics._overlap import RankedLists, group_pairs, pair_jaccard, ranked_lists
+from auditkit.metrics.stats import (
+    bootstrap_means,
+    check_columns,
+    check_metric_inputs,
+    percentile_interval,
+)
+from auditkit.results import MetricResult, Threshold
+
+INDEX_ID = "homogenization.index"
+FAMILY = "homogenization"
+UNIT = "match group"
+# 0.25: a quarter of the way from what the catalogs explain to the vendor's own repeatability;
+# 0.5: half way. See docs/metrics.md.
+INDEX_THRESHOLD = Threshold(warn=0.25, fail=0.5)
+HISTORY_COLUMNS: tuple[str, ...] = ("probe_id", "category")
+CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_id", "item_key", "category", "popularity")
+
+SUMMARY = (
+    "Shops' lists for matched customers are {value:.0%} of the way from as alike as their "
+    "catalogs make them (0%) to as alike as the vendor is with itself (100%)."
+)
+SUMMARY_NONE = "The homogenization index could not be measured: {reason}."
+REASON_NO_GROUPS = "no match group has answered probes at two or more shops"
+REASON_NO_ROOM = (
+    "the noise ceiling is not above the catalog baseline, so there is no room to place the "
+    "observed overlap between them"
+)
+# Seeds the fixed hashes that key a history profile (a set of categories); not a random choice.
+_HASH_SEED = 20101
+
+
+def _profiles(
+    tables: AuditTables, probes: pd.DataFrame, categories: pd.Index
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each probe's history profile code, and the (profile, category code) member pairs.
+
+    A profile is the set of distinct known categories of a probe's history (empty for none);
+    ``categories`` codes them. Sets are keyed by the sum, modulo 2**64, of a fixed 64-bit hash
+    of each member: one reduction instead of a string per probe.
+    """
+    history = tables.histories[["probe_id", "category"]].dropna()
+    position = pd.Index(probes["probe_id"], dtype="string").get_indexer(
+        history["probe_id"].astype("string")
+    )
+    category = categories.get_indexer(history["category"].astype("string"))
+    keep = (position >= 0) & (category >= 0)
+    pairs = np.unique(position[keep].astype(np.int64) * len(categories) + category[keep])
+    position, category = pairs // len(categories), pairs % len(categories)
+    hashes = np.random.default_rng(np.random.SeedSequence(_HASH_SEED)).integers(
+        0, np.iinfo(np.uint64).max, size=max(len(categories), 1), dtype=np.uint64, endpoint=True
+    )
+    key = np.zeros(len(probes), dtype=np.uint64)
+    np.add.at(key, position, hashes[category])
+    _, profile = np.unique(key, return_inverse=True)
+    members = np.unique(profile[position].astype(np.int64) * len(categories) + category)
+    return profile.astype(np.int64), members // len(categories), members % len(categories)
+
+
+def _top_k(groups: np.ndarray, popularity: np.ndarray, tiebreak: np.ndarray, k: int) -> np.ndarray:
+    """Row indices of the ``k`` most popular rows of each group, best first, grouped."""
+    order = np.lexsort((tiebreak, -popularity, groups))
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
+    return order[rank < k]
+
+
+def _expand(
+    owner: np.ndarray, slot: np.ndarray, offsets: np.ndarray, sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each (owner, slot), the owner repeated and the slot's rows ``offsets[slot] + j``."""
+    count = sizes[slot]
+    repeated = np.repeat(owner, count)
+    start = np.repeat(offsets[slot], count)
+    within = np.arange(repeated.size) - np.repeat(np.cumsum(count) - count, count)
+    return repeated, start + within
+
+
+def baseline_lists(tables: AuditTables, probes: pd.DataFrame) -> RankedLists:
+    """The catalog-faithful list of every probe (rows of ``probes``, sorted by id).
+
+    A probe's list is its shop's ``k`` most popular items in its history's categories, then
+    the shop's most popular items overall when those run short; ties are broken by a fixed
+    hash of ``item_id`` (content, not row order or shop names). Lists are built once per
+    distinct (shop, history profile), and only from each (shop, category)'s own top ``k``.
+    """
+    k = int(probes["k"].max()) if len(probes) else 0
+    catalog = tables.catalogs
+    shops = pd.Index(np.sort(catalog["shop_id"].astype("string").unique()), dtype="string")
+    categories = pd.Index(
+        np.sort(catalog["category"].dropna().astype("string").unique()), dtype="string"
+    )
+    shop = shops.get_indexer(catalog["shop_id"].astype("string")).astype(np.int64)
+    category = categories.get_indexer(catalog["category"].astype("string")).astype(np.int64)
+    popularity = catalog["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
+    popularity = np.nan_to_num(popularity, nan=0.0)
+    # Item ids are unique within a shop and do not change when shops are renamed.
+    tiebreak = pd.util.hash_array(catalog["item_id"].astype("string").to_numpy(dtype=object))
+    n_categories = max(len(categories), 1)
+    # Each (shop, category)'s top k, and each shop's, as contiguous runs of catalog rows.
+    in_category = category >= 0
+    cell_rows = np.flatnonzero(in_category)[
+        _top_k(
+            shop[in_category] * n_categories + category[in_category],
+            popularity[in_category],
+            tiebreak[in_category],
+            k,
+        )
+    ]
+    cell = shop[cell_rows] * n_categories + category[cell_rows]
+    cell_size = np.bincount(cell, minlength=len(shops) * n_categories)
+    cell_offset = np.cumsum(cell_size) - cell_size
+    shop_rows = _top_k(shop, popularity, tiebreak, k)
+    shop_size = np.bincount(shop[shop_rows], minlength=len(shops))
+    shop_offset = np.cumsum(shop_size) - shop_size
+
+    profile, member_profile, member_category = _profiles(tables, probes, categories)
+    probe_shop = shops.get_indexer(probes["shop_id"].astype("string")).astype(np.int64)
+    combo_key = probe_shop * (int(profile.max(initial=0)) + 1) + profile
+    combo_keys, combo_of_probe = np.unique(combo_key, return_inverse=True)
+    combo_shop = combo_keys // (int(profile.max(initial=0)) + 1)
+    combo_profile = combo_keys % (int(profile.max(initial=0)) + 1)
+    # Candidates: (combo, catalog row, priority 0 in taste / 1 fallback).
+    order = np.argsort(member_profile, kind="stable")
+    member_profile, member_category = member_profile[order], member_category[order]
+    first = np.searchsorted(member_profile, combo_profile, side="left")
+    last = np.searchsorted(member_profile, combo_profile, side="right")
+    combos_rep = np.repeat(np.arange(combo_keys.size), last - first)
+    member_index = np.repeat(first, last - first) + (
+        np.arange(combos_rep.size)
+        - np.repeat(np.cumsum(last - first) - (last - first), last - first)
+    )
+    slots = combo_shop[combos_rep] * n_categories + member_category[member_index]
+    taste_combo, taste_position = _expand(combos_rep, slots, cell_offset, cell_size)
+    fall_combo, fall_position = _expand(
+        np.arange(combo_keys.size), combo_shop, shop_offset, shop_size
+    )
+    rows = np.concatenate([cell_rows[taste_position], shop_rows[fall_position]])
+    combo = np.concatenate([taste_combo, fall_combo])
+    priority = np.r_[np.zeros(taste_combo.size), np.ones(fall_combo.size)]
+    ranked = np.lexsort((tiebreak[rows], -popularity[rows], priority, combo))
+    combo, rows = combo[ranked], rows[ranked]
+    # An item both in taste and in the fallback keeps its first (better) place.
+    unique_pair = np.unique(combo * len(catalog) + rows, return_index=True)[1]
+    keep = np.zeros(rows.size, dtype=bool)
+    keep[unique_pair] = True
+    combo, rows = combo[keep], rows[keep]
+    starts = np.flatnonzero(np.r_[True, combo[1:] != combo[:-1]])
+    position = np.arange(combo.size) - np.repeat(starts, np.diff(np.r_[starts, combo.size]))
+    chosen = position < k
+    combo, rows, position = combo[chosen], rows[chosen], position[chosen]
+    combo_size = np.bincount(combo, minlength=combo_keys.size)
+    combo_offset = np.cumsum(combo_size) - combo_size
+    probe_index, entry = _expand(np.arange(len(probes)), combo_of_probe, combo_offset, combo_size)
+    probe_k = probes["k"].to_numpy(dtype=np.int64)
+    within = position[entry] < probe_k[probe_index]
+    per_probe = pd.DataFrame(
+        {
+            "probe_id": probes["probe_id"].astype("string").to_numpy()[probe_index[within]],
+            "rank": position[entry][within] + 1,
+            "item_key": catalog["item_key"].astype("string").to_numpy()[rows[entry][within]],
+        }
+    )
+    return ranked_lists(per_probe, probes["probe_id"])
+
+
+def _noise_ceiling(tables: AuditTables) -> np.ndarray:
+    """Mean Jaccard of each repeat group (the same request sent again at one shop)."""
+    probes = tables.probes[answered_mask(tables.probes)].sort_values("probe_id", ignore_index=True)
+    keys = ["match_id", "shop_id", "persona_id", *tables.segment_columns]
+    if probes.empty:
+        return np.empty(0)
+    groups = probes.groupby(keys, dropna=False, sort=True).ngroup().to_numpy(dtype=np.int64)
+    pair_group, pair_a, pair_b = group_pairs(groups, probes["repetition"].to_numpy())
+    lists = ranked_lists(tables.responses, probes["probe_id"])
+    jaccard = pair_jaccard(lists, groups, pair_a, pair_b)
+    means = group_mean(pair_group, jaccard, int(groups.max()) + 1)
+    return means[np.isfinite(means)]
+
+
+def _observed_and_baseline(
+    tables: AuditTables, matched: MatchedPairs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per match group with a defined pair: observed and baseline mean Jaccard, and persona."""
+    observed = pair_jaccard(matched.lists, matched.group, matched.pair_a, matched.pair_b)
+    baseline = pair_jaccard(
+        baseline_lists(tables, matched.probes), matched.group, matched.pair_a, matched.pair_b
+    )
+    n_groups = int(matched.group.max()) + 1 if matched.group.size else 0
+    per_observed = group_mean(matched.pair_group, observed, n_groups)
+    per_baseline = group_mean(matched.pair_group, baseline, n_groups)
+    persona = np.empty(n_groups, dtype=object)
+    persona[matched.group] = matched.probes["persona_id"].astype("string").to_numpy()
+    both = np.isfinite(per_observed) & np.isfinite(per_baseline)
+    return per_observed[both], per_baseline[both], persona[both]
+
+
+def index(
+    tables: AuditTables,
+    *,
+    threshold: Threshold | None = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> MetricResult:
+    """Homogenization index: observed cross-shop overlap scaled by baseline and ceiling.
+
+    With ``O`` the mean over match groups of the observed cross-shop Jaccard (as in
+    `cross_shop_jaccard`), ``B`` the same mean over the catalog-faithful lists of the same
+    probes (`baseline_lists`), and ``C`` the mean Jaccard of repeat groups (identical probes
+    sent again at one shop), the index is ``(O - B) / (C - B)``. Without repeats, ``C = 1``.
+
+    Parameters
+    ----------
+    tables : AuditTables
+        Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
+    threshold : Threshold, optional
+        Judges the value; `INDEX_THRESHOLD` when omitted.
+    n_resamples : int, default 1000
+        Bootstrap resamples: match groups (observed and baseline jointly) and, independently,
+        repeat groups.
+    confidence : float, default 0.95
+        Coverage of the confidence interval.
+    seed : int, default 0
+        Seeds the two bootstraps (``SeedSequence(seed).spawn(2)``).
+
+    Returns
+    -------
+    MetricResult
+        ``details`` has ``observed``, ``catalog_baseline``, ``noise_ceiling`` (or
+        ``"unavailable"``), ``match_groups`` and ``repeat_groups``; ``by_group`` the index per
+        persona (with the audit-wide baseline and ceiling).
+
+    Raises
+    ------
+    ValueError
+        When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
+    """
+    check_metric_inputs(
+        INDEX_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+    check_columns(INDEX_ID, "tables.probes", tables.probes, (*MATCH_PROBE_COLUMNS, "k"))
+    check_columns(INDEX_ID, "tables.responses", tables.responses, MATCH_RESPONSE_COLUMNS)
+    check_columns(INDEX_ID, "tables.histories", tables.histories, HISTORY_COLUMNS)
+    check_columns(INDEX_ID, "tables.catalogs", tables.catalogs, CATALOG_COLUMNS)
+    threshold = INDEX_THRESHOLD if threshold is None else threshold
+
+    matched = matched_pairs(tables)
+    observed, baseline, persona = _observed_and_baseline(tables, matched)
+    ceiling_groups = _noise_ceiling(tables)
+    n = len(observed)
+    ceiling = float(ceiling_groups.mean()) if ceiling_groups.size else 1.0
+    details: dict[str, object] = {
+        "match_groups": n,
+        "repeat_groups": int(ceiling_groups.size),
+        "noise_ceiling": ceiling if ceiling_groups.size else "unavailable",
+    }
+    value, ci, reason = math.nan, None, REASON_NO_GROUPS
+    by_persona: dict[str, float] = {}
+    if n:
+        mean_observed, mean_baseline = float(observed.mean()), float(baseline.mean())
+        details.update(observed=mean_observed, catalog_baseline=mean_baseline)
+        room = ceiling - mean_baseline
+        reason = REASON_NO_ROOM
+        if room > 0:
+            value = (mean_observed - mean_baseline) / room
+            by_persona = by_label(pd.Series(persona, dtype="string"), (observed - baseline) / room)
+            ci = _index_interval(observed, baseline, ceiling_groups, n_resamples, confidence, seed)
+    if math.isnan(value):
+        details["reason"] = reason
+        summary = SUMMARY_NONE.format(reason=reason)
+    else:
+        summary = SUMMARY.format(value=value)
+    return MetricResult(
+        id=INDEX_ID,
+        family=FAMILY,
+        value=value,
+        ci=ci,
+        n=n,
+        unit=UNIT,
+        verdict=threshold.verdict(value, ci, n),
+        threshold=threshold,
+        by_group={"persona": by_persona},
+        details=details,
+        summary=summary,
+    )
+
+
+def _index_interval(
+    observed: np.ndarray,
+    baseline: np.ndarray,
+    ceiling_groups: np.ndarray,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> tuple[float, float] | None:
+    """Percentile interval of the index; match and repeat groups resampled independently."""
+    if len(observed) < 2:
+        return None
+    seed_groups, seed_repeats = (
+        int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2)
+    )
+    draws = bootstrap_means(
+        np.column_stack([observed, baseline]), n_resamples=n_resamples, seed=seed_groups
+    )
+    if ceiling_groups.size >= 2:
+        ceiling = bootstrap_means(
+            ceiling_groups[:, None], n_resamples=n_resamples, seed=seed_repeats
+        )[:, 0]
+    else:
+        ceiling = np.full(
+            n_resamples, float(ceiling_groups.mean()) if ceiling_groups.size else 1.0
+        )
+    room = ceiling - draws[:, 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistics = np.where(room > 0, (draws[:, 0] - draws[:, 1]) / room, np.nan)
+    return percentile_interval(statistics, confidence)

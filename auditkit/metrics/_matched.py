@@ -1,0 +1,82 @@
+"""Matched probes across shops as integer codes: the input every cross-shop metric shares.
+
+A match group (``match_id``) is one synthetic customer carried into every shop; the metrics
+compare its answered first-repetition lists at different shops, pair by pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from auditkit.frames import AuditTables
+from auditkit.metrics._overlap import RankedLists, group_pairs, ranked_lists
+
+MATCH_PROBE_COLUMNS: tuple[str, ...] = (
+    "probe_id",
+    "shop_id",
+    "persona_id",
+    "match_id",
+    "repetition",
+    "answered",
+)
+MATCH_RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "rank", "item_key")
+
+
+def answered_mask(probes: pd.DataFrame) -> np.ndarray:
+    """Which probes the vendor answered (a missing flag counts as unanswered)."""
+    return probes["answered"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def codes(values: pd.Series) -> np.ndarray:
+    """Integer codes of ``values`` in sorted order of the values (NA a value of its own)."""
+    found, _ = pd.factorize(values.astype("string").fillna("\x00<NA>"), sort=True)
+    return found.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class MatchedPairs:
+    """First-repetition answered probes (sorted by id), their lists, and cross-shop pairs.
+
+    Probe code ``c`` is row ``c`` of ``probes``; ``group[c]`` its match group code;
+    ``pair_a < pair_b`` the probe codes of every pair in one match group at different shops,
+    ``pair_group`` that group's code.
+    """
+
+    probes: pd.DataFrame
+    lists: RankedLists
+    group: np.ndarray
+    pair_group: np.ndarray
+    pair_a: np.ndarray
+    pair_b: np.ndarray
+
+
+def matched_pairs(tables: AuditTables) -> MatchedPairs:
+    """The cross-shop pairs of the answered first-repetition probes of ``tables``."""
+    probes = tables.probes
+    keep = answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
+    probes = probes[keep].sort_values("probe_id", ignore_index=True)
+    lists = ranked_lists(tables.responses, probes["probe_id"])
+    group = codes(probes["match_id"])
+    pair_group, pair_a, pair_b = group_pairs(group, codes(probes["shop_id"]))
+    return MatchedPairs(probes, lists, group, pair_group, pair_a, pair_b)
+
+
+def group_mean(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Mean of the finite ``values`` per group code; NaN for a group with none."""
+    finite = np.isfinite(values)
+    sums = np.bincount(groups[finite], weights=values[finite], minlength=n_groups)
+    counts = np.bincount(groups[finite], minlength=n_groups)
+    out = np.full(n_groups, np.nan)
+    np.divide(sums, counts, out=out, where=counts > 0)
+    return out
+
+
+def by_label(labels: pd.Series, values: np.ndarray) -> dict[str, float]:
+    """Mean of the finite ``values`` per label, as a plain dict sorted by label."""
+    frame = pd.DataFrame({"label": labels.astype("string").to_numpy(), "value": values})
+    frame = frame[np.isfinite(values)]
+    means = frame.groupby("label", sort=True)["value"].mean()
+    return {str(k): float(v) for k, v in means.items()}

@@ -1,0 +1,265 @@
+"""Homogenization inside each shop: customers shown alike, and the shop's signature pushed out.
+
+`within_shop_jaccard` measures how alike different customers' lists are at one shop from item
+exposure counts alone (``O(N·k)``, never an N × N matrix); `signature_retention` compares the
+exposure of a shop's signature items with their share of its catalog.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from auditkit.frames import AuditTables
+from auditkit.metrics._matched import answered_mask, by_label, codes
+from auditkit.metrics._overlap import ranked_lists
+from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
+from auditkit.results import MetricResult, Threshold
+
+FAMILY = "homogenization"
+
+WITHIN_ID = "homogenization.within_shop_jaccard"
+# Shop-level metric: a verdict needs five shops. 0.35: about half of two customers' lists
+# in common; 0.5: two thirds. See docs/metrics.md.
+WITHIN_THRESHOLD = Threshold(warn=0.35, fail=0.5, min_units=5)
+WITHIN_PROBE_COLUMNS: tuple[str, ...] = (
+    "probe_id",
+    "shop_id",
+    "pair_id",
+    "repetition",
+    "answered",
+)
+WITHIN_SUMMARY = (
+    "At the same shop, two different customers' lists have on average {value:.0%} as many "
+    "products in common as they have products between them."
+)
+WITHIN_SUMMARY_NONE = "No shop has two different customers answered, so nothing to compare."
+WITHIN_REASON = "no shop has two or more answered customers"
+
+SIGNATURE_ID = "homogenization.signature_retention"
+# Lower is worse: below 0.8 a shop's signature gets a fifth less exposure than its catalog
+# share; below 0.5, half. See docs/metrics.md.
+SIGNATURE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
+SIGNATURE_PROBE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "repetition", "answered")
+SIGNATURE_RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "item_id", "in_catalog")
+SIGNATURE_CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_id", "signature")
+SIGNATURE_SUMMARY = (
+    "Shops' signature products get {value:.2f} times the exposure their share of the "
+    "catalog would give them (1 = their fair share)."
+)
+SIGNATURE_SUMMARY_NONE = "Signature retention could not be measured: {reason}."
+SIGNATURE_REASON_NONE = "no shop declares a signature that its catalog contains"
+SIGNATURE_REASON_PROBES = "no answered probe at a shop with a signature recommended a known item"
+
+
+def shop_pooled_jaccard(
+    shop: np.ndarray, item: np.ndarray, length: np.ndarray, n_shops: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per shop: pooled Jaccard ``E|A ∩ B| / E|A ∪ B|`` over its pairs of lists, and list count.
+
+    ``shop[e]``, ``item[e]``: the shop of list entry ``e`` and its item code; ``length`` gives
+    each list's shop in ``length[0]`` and its length in ``length[1]``. An item shown in ``c`` of
+    a shop's ``n`` lists is shared by ``c(c-1)/2`` of its pairs, so the summed intersection
+    needs only exposure counts, and the summed union is ``(n - 1) Σ|A| - Σ|A ∩ B|``.
+    """
+    n_items = int(item.max()) + 1 if item.size else 1
+    cells, counts = np.unique(shop * n_items + item, return_counts=True)
+    cell_shop = cells // n_items
+    exposure = counts.astype(np.float64)
+    shared = np.bincount(cell_shop, weights=exposure * (exposure - 1) / 2, minlength=n_shops)
+    lists = np.bincount(length[0], minlength=n_shops).astype(np.float64)
+    entries = np.bincount(length[0], weights=length[1].astype(np.float64), minlength=n_shops)
+    union = (lists - 1) * entries - shared
+    value = np.full(n_shops, np.nan)
+    np.divide(shared, union, out=value, where=(lists >= 2) & (union > 0))
+    return value, lists
+
+
+def within_shop_jaccard(
+    tables: AuditTables,
+    *,
+    threshold: Threshold | None = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> MetricResult:
+    """How alike different customers' lists are at one shop, averaged over shops.
+
+    At each shop, over every pair of the lists of different customers (answered probes with
+    ``repetition == 0`` that are not counterfactual twins), the pooled Jaccard similarity
+    ``Σ|A ∩ B| / Σ|A ∪ B|`` (the Jaccard of the average pair) follows from how many lists show
+    each item. The value is the mean over shops with two or more lists. Higher means the vendor
+    shows everyone at a shop the same products.
+
+    Parameters
+    ----------
+    tables : AuditTables
+        Reads ``probes`` and ``responses``.
+    threshold : Threshold, optional
+        Judges the value; `WITHIN_THRESHOLD` when omitted.
+    n_resamples : int, default 1000
+        Bootstrap resamples of shops.
+    confidence : float, default 0.95
+        Coverage of the confidence interval.
+    seed : int, default 0
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    MetricResult
+        ``by_group = {"shop": {shop_id: pooled Jaccard}}``; ``details`` has ``shops`` and
+        ``lists``, and ``mean_shared``: the mean number of products two lists share.
+
+    Raises
+    ------
+    ValueError
+        When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
+    """
+    check_metric_inputs(
+        WITHIN_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+    check_columns(WITHIN_ID, "tables.probes", tables.probes, WITHIN_PROBE_COLUMNS)
+    check_columns(
+        WITHIN_ID, "tables.responses", tables.responses, ("probe_id", "rank", "item_key")
+    )
+    threshold = WITHIN_THRESHOLD if threshold is None else threshold
+
+    probes = tables.probes
+    keep = (
+        answered_mask(probes)
+        & (probes["repetition"] == 0).to_numpy(dtype=bool)
+        & probes["pair_id"].isna().to_numpy(dtype=bool)
+    )
+    probes = probes[keep].sort_values("probe_id", ignore_index=True)
+    lists = ranked_lists(tables.responses, probes["probe_id"])
+    shop_codes = codes(probes["shop_id"])
+    shop_names = np.sort(probes["shop_id"].astype("string").unique().to_numpy(dtype=object))
+    n_shops = len(shop_names)
+    per_shop, counted = shop_pooled_jaccard(
+        shop_codes[lists.probe], lists.item, np.vstack([shop_codes, lists.length]), n_shops
+    )
+    present = np.isfinite(per_shop)
+    values = per_shop[present]
+    n = len(values)
+    details: dict[str, object] = {"shops": n, "lists": int(counted[present].sum())}
+    if n == 0:
+        value, ci = math.nan, None
+        details["reason"] = WITHIN_REASON
+        summary = WITHIN_SUMMARY_NONE
+    else:
+        value = float(values.mean())
+        ci = bootstrap_ci(values, n_resamples=n_resamples, confidence=confidence, seed=seed)
+        summary = WITHIN_SUMMARY.format(value=value)
+    return MetricResult(
+        id=WITHIN_ID,
+        family=FAMILY,
+        value=value,
+        ci=ci,
+        n=n,
+        unit="shop",
+        verdict=threshold.verdict(value, ci, n),
+        threshold=threshold,
+        by_group={
+            "shop": {str(s): float(v) for s, v in zip(shop_names[present], values, strict=True)}
+        },
+        details=details,
+        summary=summary,
+    )
+
+
+def signature_retention(
+    tables: AuditTables,
+    *,
+    threshold: Threshold | None = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> MetricResult:
+    """Exposure of each shop's signature products relative to their share of its catalog.
+
+    Per answered first-repetition probe at a shop whose catalog has signature items (the
+    ``signature`` column of ``catalogs``: items, or items of categories, the shop declared),
+    ``e_p`` is the share of its recommended catalog items that are signature items and ``c_p``
+    the signature share of the shop's catalog. The value is ``Σ e_p / Σ c_p``: 1 when
+    signatures get exactly their catalog share, below 1 when they are pushed out.
+
+    Parameters
+    ----------
+    tables : AuditTables
+        Reads ``probes``, ``responses`` and ``catalogs`` (with ``signature``).
+    threshold : Threshold, optional
+        Judges the value; `SIGNATURE_THRESHOLD` (lower is worse) when omitted.
+    n_resamples : int, default 1000
+        Bootstrap resamples of probes (the ratio of sums resampled jointly).
+    confidence : float, default 0.95
+        Coverage of the confidence interval.
+    seed : int, default 0
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    MetricResult
+        ``by_group = {"shop": {shop_id: its retention}}``; ``details`` has ``probes``,
+        ``shops``, and per shop ``catalog_share``.
+
+    Raises
+    ------
+    ValueError
+        When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
+    """
+    check_metric_inputs(
+        SIGNATURE_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+    check_columns(SIGNATURE_ID, "tables.probes", tables.probes, SIGNATURE_PROBE_COLUMNS)
+    check_columns(SIGNATURE_ID, "tables.responses", tables.responses, SIGNATURE_RESPONSE_COLUMNS)
+    check_columns(SIGNATURE_ID, "tables.catalogs", tables.catalogs, SIGNATURE_CATALOG_COLUMNS)
+    threshold = SIGNATURE_THRESHOLD if threshold is None else threshold
+
+    catalog = tables.catalogs[list(SIGNATURE_CATALOG_COLUMNS)]
+    share = catalog.groupby("shop_id", sort=True)["signature"].mean()
+    share = share[share > 0]
+    probes = tables.probes
+    keep = answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
+    keep &= probes["shop_id"].isin(share.index).to_numpy(dtype=bool)
+    probes = probes.loc[keep, ["probe_id", "shop_id"]]
+    shown = tables.responses[tables.responses["in_catalog"].astype(bool).to_numpy()]
+    shown = shown[shown["probe_id"].isin(probes["probe_id"])][["probe_id", "shop_id", "item_id"]]
+    shown = shown.merge(catalog, on=["shop_id", "item_id"], how="left")
+    exposure = shown.groupby("probe_id", sort=True).agg(
+        shop_id=("shop_id", "first"), signature=("signature", "mean")
+    )
+    exposure["expected"] = exposure["shop_id"].map(share).astype("float64")
+    e = exposure["signature"].to_numpy(dtype=np.float64)
+    c = exposure["expected"].to_numpy(dtype=np.float64)
+    n = len(exposure)
+    per_shop = exposure.groupby("shop_id", sort=True)[["signature", "expected"]].sum()
+    retention = per_shop["signature"] / per_shop["expected"]
+    details: dict[str, object] = {
+        "probes": n,
+        "shops": len(per_shop),
+        "catalog_share": {str(k): float(v) for k, v in share.items()},
+    }
+    if n == 0:
+        reason = SIGNATURE_REASON_NONE if share.empty else SIGNATURE_REASON_PROBES
+        value, ci = math.nan, None
+        details["reason"] = reason
+        summary = SIGNATURE_SUMMARY_NONE.format(reason=reason)
+    else:
+        value = float(e.sum() / c.sum())
+        ci = bootstrap_ci(e, weights=c, n_resamples=n_resamples, confidence=confidence, seed=seed)
+        summary = SIGNATURE_SUMMARY.format(value=value)
+    return MetricResult(
+        id=SIGNATURE_ID,
+        family=FAMILY,
+        value=value,
+        ci=ci,
+        n=n,
+        unit="probe",
+        verdict=threshold.verdict(value, ci, n),
+        threshold=threshold,
+        by_group={"shop": by_label(pd.Series(retention.index), retention.to_numpy())},
+        details=details,
+        summary=summary,
+    )

@@ -1,0 +1,440 @@
+"""Scale run of the homogenization and popularity metrics, with a bare-numpy reference each.
+
+Builds, straight into `AuditTables` (not through a vendor), an audit of 50 shops with
+100,000-item catalogs (half of each catalog shared products, 200 categories, Zipf popularity)
+and 1,000,000 probes with k = 20:
+
+- 95,000 synthetic customers of 4 personas, each carried into 10 of the 50 shops (950,000
+  first-repetition probes; 4.275 million cross-shop pairs), with 5 history items each from
+  the persona's two taste categories (as the probe design draws them);
+- 50,000 repeats of first-repetition probes (the noise ceiling);
+- a trend planting of 200 customers per shop before and after (20,000 probes, full tables only).
+
+Every metric of both families runs with its bootstrap (1000 resamples), the way
+``compute_metrics`` calls it (the core tables, trend leakage the full ones), and again with one
+resample (about the point estimate alone). Each has a bare-numpy reference: the same quantity on
+the same integer arrays, written the plain way. Peak memory is the process's maximum resident
+set size (``resource.getrusage``), data generation included.
+
+Peers (installed into the benchmark's virtual environment only, ``pip install --no-deps``):
+``rbo`` 0.1.3 (pins numpy < 2 in its metadata, so it cannot go in the test extra; it runs fine
+on numpy 2) and ``ranked-overlap`` 0.1.0, timed on the cross-shop pairs of the first 100,000
+probes. lenskit, rectools and recmetrics pull in heavy stacks (torch, implicit, scikit-learn,
+plotting), so they are not installed here.
+
+Run: ``.venv/bin/python benchmarks/metrics_scale.py [--probes N] [--peers]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import time
+
+import numpy as np
+import pandas as pd
+
+from auditkit.frames import AuditTables
+from auditkit.metrics.registry import METRICS
+
+SHOPS = 50
+ITEMS = 100_000
+SHARED = 50_000
+CATEGORIES = 200
+K = 20
+SHOPS_PER_CUSTOMER = 10
+HISTORY = 5
+TOP_N = 20
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class World:
+    """The synthetic audit as plain arrays (the references read these)."""
+
+    def __init__(self, n_probes: int, seed: int = 0) -> None:
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        n_repeats = n_probes // 20
+        self.customers = (n_probes - n_repeats) // SHOPS_PER_CUSTOMER
+        n_first = self.customers * SHOPS_PER_CUSTOMER
+        # Catalogs: item j of every shop; j < SHARED is the shared product j.
+        rank_pop = 1.0 / np.arange(1, ITEMS + 1) ** 1.1
+        self.popularity = np.empty((SHOPS, ITEMS))
+        for s in range(SHOPS):
+            self.popularity[s] = rng.permutation(rank_pop) * 1e6
+        self.category = np.arange(ITEMS) % CATEGORIES
+        self.signature = self.category < 10  # every shop: categories 0-9
+        # Probes: customer c at shops (c + 5 t) mod 50 for t < 10; then the repeats.
+        customer = np.repeat(np.arange(self.customers), SHOPS_PER_CUSTOMER)
+        shop = (customer + 5 * np.tile(np.arange(SHOPS_PER_CUSTOMER), self.customers)) % SHOPS
+        original = rng.choice(n_first, size=n_repeats, replace=False)
+        self.shop = np.concatenate([shop, shop[original]])
+        self.match = np.concatenate([customer, customer[original]])
+        self.repetition = np.concatenate([np.zeros(n_first, int), np.ones(n_repeats, int)])
+        n = self.shop.size
+        # Lists: 5 products of the customer's own taste (shared, the same at every shop: the
+        # cross-shop overlap), 15 drawn by the shop's popularity (inverse CDF per shop).
+        taste = rng.integers(0, SHARED, size=(self.customers, 5))
+        cdf = np.cumsum(self.popularity, axis=1)
+        cdf /= cdf[:, -1:]
+        u = rng.random((n, K - 5))
+        drawn = np.empty((n, K - 5), dtype=np.int64)
+        for s in range(SHOPS):
+            rows = np.flatnonzero(self.shop == s)
+            drawn[rows] = np.searchsorted(cdf[s], u[rows])
+        self.items = np.concatenate([taste[self.match], np.minimum(drawn, ITEMS - 1)], axis=1)
+        # No item twice in a list: a repeated draw is replaced by a random exclusive product.
+        rows = np.arange(n)[:, None]
+        while True:
+            order = np.argsort(self.items, axis=1, kind="stable")
+            ranked = self.items[rows, order]
+            repeated = np.zeros_like(self.items, dtype=bool)
+            repeated[rows, order[:, 1:]] = ranked[:, 1:] == ranked[:, :-1]
+            if not repeated.any():
+                break
+            self.items[repeated] = rng.integers(SHARED, ITEMS, size=int(repeated.sum()))
+        # Histories as the probe design draws them: inside the persona's two taste categories.
+        persona_categories = np.array([[0, 1], [2, 3], [4, 5], [6, 7]])
+        chosen = persona_categories[self.match % 4, :][
+            np.arange(n)[:, None], rng.integers(0, 2, size=(n, HISTORY))
+        ]
+        del persona_categories
+        self.history = chosen + CATEGORIES * rng.integers(
+            0, ITEMS // CATEGORIES, size=(n, HISTORY)
+        )
+        self.n_first = n_first
+
+    def key(self, shop: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """Integer item key: shared products by id, exclusive ones per shop."""
+        return np.where(item < SHARED, item, SHARED + shop * ITEMS + item)
+
+    def tables(self, planting: int) -> AuditTables:
+        n = self.shop.size
+        probe_id = pd.array([f"q{i:07d}" for i in range(n)], dtype="string")
+        shop_names = np.array([f"shop{s:02d}" for s in range(SHOPS)], dtype=object)
+        persona = np.array([f"persona{p}" for p in range(4)], dtype=object)
+        probes = pd.DataFrame(
+            {
+                "probe_id": probe_id,
+                "shop_id": pd.array(shop_names[self.shop], dtype="string"),
+                "persona_id": pd.array(persona[self.match % 4], dtype="string"),
+                "customer_id": probe_id,
+                "match_id": pd.array([f"m{m}" for m in self.match], dtype="string"),
+                "pair_id": pd.array([None] * n, dtype="string"),
+                "pair_attribute": pd.array([None] * n, dtype="string"),
+                "repetition": self.repetition,
+                "k": np.full(n, K),
+                "answered": np.ones(n, dtype=bool),
+                "phase": pd.array([None] * n, dtype="string"),
+                "shop_role": pd.array([None] * n, dtype="string"),
+                "planted_key": pd.array([None] * n, dtype="string"),
+                "control_key": pd.array([None] * n, dtype="string"),
+            }
+        )
+        flat_shop = np.repeat(self.shop, K)
+        flat_item = self.items.ravel()
+        item_names = np.array([f"i{j}" for j in range(ITEMS)], dtype=object)
+        key_names = np.array([f"C{j}" for j in range(SHARED)], dtype=object)
+
+        def item_keys(shop: np.ndarray, item: np.ndarray) -> pd.array:
+            shared = item < SHARED
+            out = np.empty(item.size, dtype=object)
+            out[shared] = key_names[item[shared]]
+            out[~shared] = shop_names[shop[~shared]] + ":" + item_names[item[~shared]]
+            return pd.array(out, dtype="string")
+
+        responses = pd.DataFrame(
+            {
+                "probe_id": pd.array(np.repeat(probe_id.to_numpy(), K), dtype="string"),
+                "shop_id": pd.array(shop_names[flat_shop], dtype="string"),
+                "rank": np.tile(np.arange(1, K + 1), n),
+                "item_id": pd.array(item_names[flat_item], dtype="string"),
+                "item_key": item_keys(flat_shop, flat_item),
+                "category": pd.array(
+                    np.array([f"cat{c:03d}" for c in range(CATEGORIES)], dtype=object)[
+                        self.category[flat_item]
+                    ],
+                    dtype="string",
+                ),
+                "popularity": self.popularity[flat_shop, flat_item],
+                "in_catalog": np.ones(flat_item.size, dtype=bool),
+            }
+        )
+        hist_shop = np.repeat(self.shop, HISTORY)
+        hist_item = self.history.ravel()
+        histories = pd.DataFrame(
+            {
+                "probe_id": pd.array(np.repeat(probe_id.to_numpy(), HISTORY), dtype="string"),
+                "shop_id": pd.array(shop_names[hist_shop], dtype="string"),
+                "item_id": pd.array(item_names[hist_item], dtype="string"),
+                "category": pd.array(
+                    np.array([f"cat{c:03d}" for c in range(CATEGORIES)], dtype=object)[
+                        self.category[hist_item]
+                    ],
+                    dtype="string",
+                ),
+                "popularity": self.popularity[hist_shop, hist_item],
+            }
+        )
+        cat_shop = np.repeat(np.arange(SHOPS), ITEMS)
+        cat_item = np.tile(np.arange(ITEMS), SHOPS)
+        canonical = np.where(cat_item < SHARED, cat_item, -1)
+        canonical_names = np.empty(cat_item.size, dtype=object)
+        canonical_names[canonical >= 0] = key_names[canonical[canonical >= 0]]
+        catalogs = pd.DataFrame(
+            {
+                "shop_id": pd.array(shop_names[cat_shop], dtype="string"),
+                "item_id": pd.array(item_names[cat_item], dtype="string"),
+                "category": pd.array(
+                    np.array([f"cat{c:03d}" for c in range(CATEGORIES)], dtype=object)[
+                        self.category[cat_item]
+                    ],
+                    dtype="string",
+                ),
+                "canonical_id": pd.array(canonical_names, dtype="string"),
+                "popularity": self.popularity.ravel(),
+                "item_key": item_keys(cat_shop, cat_item),
+                "signature": self.signature[cat_item],
+            }
+        )
+        tables = AuditTables(probes, responses, histories, catalogs)
+        return _with_planting(tables, planting) if planting else tables
+
+
+def _with_planting(tables: AuditTables, customers: int) -> AuditTables:
+    """Append trend-planting probes (before/after) with lists that leak in a third of shops."""
+    rows, answers = [], []
+    for s in range(SHOPS):
+        for c in range(customers):
+            for phase in ("before", "after"):
+                probe_id = f"t{s:02d}-{c:04d}-{phase}"
+                leaked = phase == "after" and s % 3 == 0
+                rows.append(
+                    {
+                        "probe_id": probe_id,
+                        "shop_id": f"shop{s:02d}",
+                        "persona_id": "trend_probe",
+                        "customer_id": probe_id,
+                        "match_id": f"trend-{s}-{c}",
+                        "repetition": 0,
+                        "k": K,
+                        "answered": True,
+                        "phase": phase,
+                        "shop_role": "source" if s == 0 else "other",
+                        "planted_key": "C1",
+                        "control_key": "C2",
+                    }
+                )
+                for r, key in enumerate(["C1" if leaked else "C3", "C4"]):
+                    answers.append((probe_id, f"shop{s:02d}", r + 1, key))
+    extra = pd.DataFrame(rows).astype({"probe_id": "string", "shop_id": "string"})
+    probes = pd.concat([tables.probes, extra], ignore_index=True)
+    more = pd.DataFrame(answers, columns=["probe_id", "shop_id", "rank", "item_key"])
+    more["item_id"] = "i" + more["item_key"].str[1:]
+    more["category"], more["popularity"], more["in_catalog"] = "cat001", 1.0, True
+    responses = pd.concat([tables.responses, more.astype(tables.responses.dtypes.to_dict())])
+    return AuditTables(probes, responses.reset_index(drop=True), tables.histories, tables.catalogs)
+
+
+# ---- bare-numpy references (point estimates on the world's integer arrays) ------------------
+
+
+def cross_pairs(world: World) -> tuple[np.ndarray, np.ndarray]:
+    first = np.arange(world.n_first).reshape(world.customers, SHOPS_PER_CUSTOMER)
+    a, b = np.triu_indices(SHOPS_PER_CUSTOMER, 1)
+    return first[:, a].ravel(), first[:, b].ravel()
+
+
+def _pair_equal(world: World, a: np.ndarray, b: np.ndarray):
+    keys = world.key(world.shop[:, None], world.items)
+    for start in range(0, a.size, 200_000):
+        x, y = keys[a[start : start + 200_000]], keys[b[start : start + 200_000]]
+        yield start, x[:, :, None] == y[:, None, :]
+
+
+def ref_jaccard(world: World) -> float:
+    a, b = cross_pairs(world)
+    out = np.empty(a.size)
+    for start, equal in _pair_equal(world, a, b):
+        shared = equal.any(axis=2).sum(axis=1)
+        out[start : start + shared.size] = shared / (2 * K - shared)
+    return float(out.reshape(world.customers, -1).mean(axis=1).mean())
+
+
+def ref_rbo(world: World, p: float = 0.9) -> float:
+    a, b = cross_pairs(world)
+    out = ref_rbo_pairs(world, a, b, p)
+    return float(out.reshape(world.customers, -1).mean(axis=1).mean())
+
+
+def ref_rbo_pairs(world: World, a: np.ndarray, b: np.ndarray, p: float = 0.9) -> np.ndarray:
+    d = np.arange(1, K + 1)
+    out = np.empty(a.size)
+    for start, equal in _pair_equal(world, a, b):
+        depth = np.maximum(d[:, None], d[None, :])  # an item at ranks i, j counts from max(i,j)
+        hist = np.stack([(equal & (depth == t)).sum(axis=(1, 2)) for t in d], axis=1)
+        overlap = np.cumsum(hist, axis=1)
+        value = (overlap[:, -1] / K) * p**K + (1 - p) / p * (overlap / d * p**d).sum(axis=1)
+        out[start : start + value.size] = value
+    return out
+
+
+def ref_divergence(world: World) -> float:
+    a, b = cross_pairs(world)
+    counts = np.zeros((world.n_first, CATEGORIES), dtype=np.float32)
+    rows = np.repeat(np.arange(world.n_first), K)
+    np.add.at(counts, (rows, world.category[world.items[: world.n_first]].ravel()), 1)
+    counts /= K
+    total = 0.0
+    for start in range(0, a.size, 100_000):
+        pa, pb = counts[a[start : start + 100_000]], counts[b[start : start + 100_000]]
+        m = (pa + pb) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = np.nansum(pa * np.log2(pa / m), axis=1) + np.nansum(pb * np.log2(pb / m), axis=1)
+        total += (kl / 2).sum()
+    return total / a.size
+
+
+def ref_within(world: World) -> float:
+    first = slice(0, world.n_first)
+    keys = world.key(world.shop[first, None], world.items[first]).ravel()
+    shop = np.repeat(world.shop[first], K)
+    cells, counts = np.unique(shop.astype(np.int64) * (1 << 40) + keys, return_counts=True)
+    shared = np.bincount(cells >> 40, weights=counts * (counts - 1) / 2, minlength=SHOPS)
+    lists = np.bincount(world.shop[first], minlength=SHOPS)
+    return float((shared / ((lists - 1) * lists * K - shared)).mean())
+
+
+def ref_relative_popularity(world: World) -> float:
+    first = slice(0, world.n_first)
+    pop = world.popularity[world.shop[first, None], world.items[first]]
+    return float((pop / world.popularity.mean(axis=1)[world.shop[first], None]).mean())
+
+
+def ref_exposure(world: World) -> tuple[float, float]:
+    first = slice(0, world.n_first)
+    flat = np.repeat(world.shop[first], K) * ITEMS + world.items[first].ravel()
+    counts = np.bincount(flat, minlength=SHOPS * ITEMS).reshape(SHOPS, ITEMS).astype(float)
+    x = np.sort(counts, axis=1)
+    i = np.arange(1, ITEMS + 1)
+    gini = ((2 * i - ITEMS - 1) * x).sum(axis=1) / (ITEMS * x.sum(axis=1))
+    return float(gini.mean()), float((counts > 0).mean())
+
+
+def ref_trend_share(world: World) -> float:
+    totals = world.popularity[:, :SHARED].sum(axis=0)
+    trending = np.zeros(ITEMS, dtype=bool)
+    trending[np.argsort(-totals, kind="stable")[:TOP_N]] = True
+    return float(trending[world.items[: world.n_first]].mean())
+
+
+REFERENCES = {
+    "homogenization.cross_shop_jaccard": ref_jaccard,
+    "homogenization.cross_shop_rbo": ref_rbo,
+    "homogenization.category_divergence": ref_divergence,
+    "homogenization.within_shop_jaccard": ref_within,
+    "popularity.arp": ref_relative_popularity,
+    "popularity.gini": lambda w: ref_exposure(w)[0],
+    "popularity.coverage": lambda w: ref_exposure(w)[1],
+    "popularity.trend_share": ref_trend_share,
+}
+
+
+def peers(world: World, n_probes: int) -> None:
+    """Time the peer RBO implementations and the numpy reference on the first probes' pairs."""
+    a, b = cross_pairs(world)
+    keep = (a < n_probes) & (b < n_probes)
+    a, b = a[keep], b[keep]
+    keys = world.key(world.shop[:, None], world.items)
+    lists = [list(map(int, row)) for row in keys[:n_probes]]
+    start = time.perf_counter()
+    ours = ref_rbo_pairs(world, a, b)
+    print(f"numpy reference RBO        {time.perf_counter() - start:8.2f} s  ({a.size} pairs)")
+    try:
+        import rbo
+
+        start = time.perf_counter()
+        theirs = [
+            rbo.RankingSimilarity(lists[x], lists[y]).rbo_ext(p=0.9)
+            for x, y in zip(a, b, strict=True)
+        ]
+        print(f"peer rbo.rbo_ext           {time.perf_counter() - start:8.2f} s")
+        assert np.allclose(ours, theirs)
+    except ImportError:
+        print("peer rbo: not installed")
+    try:
+        import ranked_overlap
+
+        start = time.perf_counter()
+        theirs = [ranked_overlap.rbo(lists[x], lists[y], p=0.9) for x, y in zip(a, b, strict=True)]
+        print(f"peer ranked_overlap.rbo    {time.perf_counter() - start:8.2f} s")
+        assert np.allclose(ours, theirs)
+    except ImportError:
+        print("peer ranked_overlap: not installed")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--probes", type=int, default=1_000_000)
+    parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument("--peers", action="store_true")
+    parser.add_argument("--only", default="")
+    options = parser.parse_args()
+    print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()}")
+    start = time.perf_counter()
+    world = World(options.probes)
+    tables = world.tables(planting=200)
+    print(
+        f"generated {len(tables.probes):,} probes, {len(tables.responses):,} list rows, "
+        f"{len(tables.catalogs):,} catalog rows in {time.perf_counter() - start:.1f} s; "
+        f"peak {peak_mib():,.0f} MiB"
+    )
+    if options.peers:
+        peers(world, options.probes)
+        return
+    start = time.perf_counter()
+    core = tables.core()
+    core_time = time.perf_counter() - start
+    print(f"tables.core(): {core_time:.2f} s")
+    total = core_time
+    header = (
+        f"{'metric':38s} {'value':>9s} {'with CI':>8s} {'point':>7s} {'numpy':>7s} {'ratio':>6s}"
+    )
+    print(header)
+    for name, definition in METRICS.items():
+        if name.startswith("segment.") or (options.only and options.only not in name):
+            continue
+        data = tables if definition.full_tables else core
+        t0 = time.perf_counter()
+        result = definition.compute(data, n_resamples=options.resamples)
+        full = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        definition.compute(data, n_resamples=1)
+        point = time.perf_counter() - t0
+        total += full
+        reference = REFERENCES.get(name)
+        numpy_time, ratio = float("nan"), float("nan")
+        if reference is not None:
+            t0 = time.perf_counter()
+            expected = reference(world)
+            numpy_time = time.perf_counter() - t0
+            ratio = point / numpy_time
+            assert abs(expected - result.value) < 1e-6 * max(1.0, abs(expected)), (
+                name,
+                expected,
+                result.value,
+            )
+        print(
+            f"{name:38s} {result.value:9.4f} {full:7.2f}s {point:6.2f}s {numpy_time:6.2f}s "
+            f"{ratio:6.2f}",
+            flush=True,
+        )
+    print(f"total with CIs (core() included): {total:.1f} s; peak RSS {peak_mib():,.0f} MiB")
+    print(f"load average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

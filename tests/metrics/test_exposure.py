@@ -1,0 +1,132 @@
+"""ARP, long-tail share, Gini, coverage and trend share on hand-made shops."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from tables import catalog, make_tables, random_inputs
+
+from auditkit.metrics.popularity import (
+    ARP_ID,
+    COVERAGE_ID,
+    GINI_ID,
+    LONG_TAIL_ID,
+    TREND_SHARE_ID,
+    arp,
+    coverage,
+    gini,
+    gini_coefficient,
+    long_tail_share,
+    trend_share,
+    trending_keys,
+)
+
+# Shop a: ten items, popularity 10 (P1) down to 1 (P10); mean 5.5; head = P1, P2 (top 20%).
+A = {f"P{i}": float(11 - i) for i in range(1, 11)}
+# Shop b: five items of popularity 1 (mean 1); head = one item (ceil(0.2 · 5)), by id: P1.
+B = {f"P{i}": 1.0 for i in range(1, 6)}
+CATALOGS = {"a": catalog(A), "b": catalog(B)}
+ROWS = [
+    {"probe_id": "p1", "shop_id": "a", "persona_id": "x"},
+    {"probe_id": "p2", "shop_id": "a", "persona_id": "y"},
+    {"probe_id": "p3", "shop_id": "b", "persona_id": "x"},
+    {"probe_id": "p4", "shop_id": "a", "persona_id": "x", "match_id": "p1", "repetition": 1},
+    {"probe_id": "p5", "shop_id": "b", "persona_id": "y"},  # unanswered
+]
+ANSWERS = {
+    "p1": ["P1", "P2", "zz"],  # zz: not in the catalog, ignored
+    "p2": ["P10"],
+    "p3": ["P1", "P5"],
+    "p4": ["P1", "P2", "P3"],  # a repeat: not counted
+}
+
+
+@pytest.fixture
+def tables():
+    return make_tables(ROWS, ANSWERS, CATALOGS)
+
+
+def test_arp_hand_computed_case(tables):
+    # p1: (10 + 9) / 2 / 5.5 = 19/11; p2: 1 / 5.5 = 2/11; p3: (1 + 1) / 2 / 1 = 1.
+    result = arp(tables, n_resamples=100)
+    assert result.value == pytest.approx((19 / 11 + 2 / 11 + 1) / 3)
+    assert result.by_group == {
+        "persona": {"x": pytest.approx((19 / 11 + 1) / 2), "y": pytest.approx(2 / 11)}
+    }
+    assert result.n == 3 and result.details == {"probes": 3, "probes_skipped": 0}
+    assert result.id == ARP_ID and result.unit == "probe" and result.verdict == "inconclusive"
+
+
+def test_long_tail_share_hand_computed_case(tables):
+    # p1: P1, P2 both in a's head → 0; p2: P10 in the tail → 1; p3: P1 head, P5 tail → 1/2.
+    result = long_tail_share(tables, n_resamples=100)
+    assert result.value == pytest.approx(0.5)
+    assert result.id == LONG_TAIL_ID and result.threshold.direction == "lower_is_worse"
+
+
+def test_trend_share_hand_computed_case(tables):
+    # Summed popularity: P1 = 11, P2 = 10, P3 = 9, ... P5 = 7, P6 = 5 ... → the top 20 is
+    # every canonical product here, so every shown item is trending; with fewer trending
+    # products only the top ones count.
+    assert trend_share(tables, n_resamples=100).value == 1.0
+    assert trending_keys(tables.catalogs, top_n=2) == {"P1", "P2"}
+    exclusive = {"a": catalog(A, shared=False), "b": catalog(B, shared=False)}
+    none = trend_share(make_tables(ROWS, ANSWERS, exclusive), n_resamples=100)
+    assert none.value == 0.0 and none.id == TREND_SHARE_ID
+
+
+def test_gini_and_coverage_hand_computed_case(tables):
+    # Exposure at a (first repetitions): P1, P2, P10 once, the other 7 items 0.
+    # Gini of (0 × 7, 1, 1, 1): Σ(2i - n - 1) x_(i) = (2·8-11) + (2·9-11) + (2·10-11) = 21,
+    # over n Σx = 10 · 3 → 0.7. At b: P1, P5 once of 5 → (2·4-6 + 2·5-6) / (5 · 2) = 0.6.
+    result = gini(tables, n_resamples=100)
+    assert result.by_group == {"shop": {"a": pytest.approx(0.7), "b": pytest.approx(0.6)}}
+    assert result.value == pytest.approx(0.65) and result.unit == "shop" and result.id == GINI_ID
+    covered = coverage(tables, n_resamples=100)
+    assert covered.by_group == {"shop": {"a": 0.3, "b": 0.4}}
+    assert covered.value == pytest.approx(0.35) and covered.id == COVERAGE_ID
+
+
+def mean_difference_gini(x):
+    """The Gini coefficient as the mean absolute difference over twice the mean."""
+    x = np.asarray(x, dtype=float)
+    pairs = sum(abs(a - b) for a, b in itertools.product(x, x))
+    return pairs / (2 * len(x) ** 2 * x.mean())
+
+
+def test_gini_kernel_matches_the_mean_difference_formula():
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 20, size=60).astype(float)
+    counts[:10] = 0
+    shops = np.repeat(np.arange(3), 20)
+    ours = gini_coefficient(counts, shops, np.bincount(shops))
+    # Zeros need not be listed: the counts of exposed items and the catalog sizes suffice.
+    exposed = counts > 0
+    np.testing.assert_allclose(
+        gini_coefficient(counts[exposed], shops[exposed], np.bincount(shops)), ours
+    )
+    for s in range(3):
+        assert ours[s] == pytest.approx(mean_difference_gini(counts[shops == s]))
+    assert math.isnan(gini_coefficient(np.zeros(4), np.zeros(4, dtype=np.int64), np.array([4]))[0])
+
+
+def test_gini_and_coverage_match_a_direct_count_on_random_audits():
+    tables = random_inputs(4).tables()
+    probes = tables.probes[tables.probes["answered"] & (tables.probes["repetition"] == 0)]
+    shown = tables.responses[tables.responses["probe_id"].isin(probes["probe_id"])]
+    expected_gini, expected_coverage = {}, {}
+    for shop, items in tables.catalogs.groupby("shop_id"):
+        here = shown[shown["shop_id"] == shop]
+        counts = [int((here["item_id"] == item).sum()) for item in items["item_id"]]
+        expected_gini[shop] = mean_difference_gini(counts)
+        expected_coverage[shop] = sum(c > 0 for c in counts) / len(counts)
+    assert gini(tables, n_resamples=50).by_group["shop"] == pytest.approx(expected_gini)
+    assert coverage(tables, n_resamples=50).by_group["shop"] == pytest.approx(expected_coverage)
+
+
+def test_no_popularity_is_inconclusive_with_a_reason():
+    unknown = {"a": catalog(dict.fromkeys(A, None)), "b": catalog(dict.fromkeys(B, None))}
+    result = arp(make_tables(ROWS, ANSWERS, unknown), n_resamples=100)
+    assert math.isnan(result.value) and result.verdict == "inconclusive"
+    assert result.details["reason"] == "no shop catalog gives item popularity"

@@ -1,0 +1,148 @@
+"""The homogenization index, signature retention and within-shop overlap on hand-made shops."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from tables import catalog, make_tables, random_inputs
+
+from auditkit.metrics.homogenization import (
+    INDEX_ID,
+    SIGNATURE_ID,
+    WITHIN_ID,
+    index,
+    signature_retention,
+    within_shop_jaccard,
+)
+
+RANKED = {f"P{i}": float(10 - i) for i in range(1, 7)}  # P1 the bestseller
+REVERSED = {f"P{i}": float(i) for i in range(1, 7)}  # P6 the bestseller
+
+
+def test_index_hand_computed_case():
+    # No history, k = 2: the catalog-faithful lists are each shop's two bestsellers,
+    # a: {P1, P2}, b: {P6, P5}, so the catalog baseline is J = 0.
+    # Observed: a shows {P1, P2}, b shows {P1, P3}: J = 1/3.
+    # Repeats: a's repeat shows {P1, P3} (J = 1/3 with the original), b's the same list (1),
+    # so the noise ceiling is (1/3 + 1) / 2 = 2/3 and the index (1/3 - 0) / (2/3 - 0) = 1/2.
+    catalogs = {"a": catalog(RANKED), "b": catalog(REVERSED)}
+    rows = [
+        {"probe_id": "p1", "shop_id": "a", "match_id": "m", "k": 2},
+        {"probe_id": "p2", "shop_id": "b", "match_id": "m", "k": 2},
+        {"probe_id": "p3", "shop_id": "a", "match_id": "m", "k": 2, "repetition": 1},
+        {"probe_id": "p4", "shop_id": "b", "match_id": "m", "k": 2, "repetition": 1},
+    ]
+    answers = {"p1": ["P1", "P2"], "p2": ["P1", "P3"], "p3": ["P1", "P3"], "p4": ["P1", "P3"]}
+    result = index(make_tables(rows, answers, catalogs), n_resamples=100)
+    assert result.value == pytest.approx(0.5)
+    assert result.details["observed"] == pytest.approx(1 / 3)
+    assert result.details["catalog_baseline"] == 0.0
+    assert result.details["noise_ceiling"] == pytest.approx(2 / 3)
+    assert result.details["repeat_groups"] == 2 and result.n == 1
+    assert result.id == INDEX_ID and result.verdict == "inconclusive"
+
+
+def test_index_baseline_follows_the_history_categories():
+    # The history is in category "t": each shop's faithful list is its bestsellers of "t"
+    # (P5, P6 at both shops: J = 1), whatever the overall bestsellers are.
+    categories = {"P5": "t", "P6": "t"}
+    catalogs = {
+        "a": catalog(RANKED, categories=categories),
+        "b": catalog(REVERSED, categories=categories),
+    }
+    rows = [
+        {"probe_id": "p1", "shop_id": "a", "match_id": "m", "k": 2, "history": ["P5"]},
+        {"probe_id": "p2", "shop_id": "b", "match_id": "m", "k": 2, "history": ["P5"]},
+    ]
+    answers = {"p1": ["P1", "P2"], "p2": ["P6", "P5"]}
+    result = index(make_tables(rows, answers, catalogs), n_resamples=100)
+    # Observed J = 0, baseline 1, no repeats (ceiling 1): no room, so no value.
+    assert math.isnan(result.value) and result.details["catalog_baseline"] == 1.0
+    assert result.details["noise_ceiling"] == "unavailable" and result.details["reason"]
+
+
+def test_signature_retention_hand_computed_case():
+    # Shop a: one of four items (P1) is in the signature category → catalog share 1/4.
+    # Probe p1 shows P1 and P2 (share 1/2), p2 shows P3, P4 (0): (1/2 + 0) / (1/4 + 1/4) = 1.
+    # Shop b declares no signature: its probe is left out.
+    catalogs = {
+        "a": catalog(["P1", "P2", "P3", "P4"], categories={"P1": "sig"}),
+        "b": catalog(["P1", "P2"]),
+    }
+    rows = [
+        {"probe_id": "p1", "shop_id": "a"},
+        {"probe_id": "p2", "shop_id": "a"},
+        {"probe_id": "p3", "shop_id": "b"},
+    ]
+    answers = {"p1": ["P1", "P2"], "p2": ["P3", "P4"], "p3": ["P1"]}
+    tables = make_tables(rows, answers, catalogs, signatures={"a": ["sig"], "b": []})
+    result = signature_retention(tables, n_resamples=100)
+    assert result.value == pytest.approx(1.0) and result.n == 2
+    assert result.details["catalog_share"] == {"a": 0.25}
+    assert result.by_group == {"shop": {"a": pytest.approx(1.0)}}
+    # A signature item named directly counts too: P4 → p2 shows it, share (1/2 + 1/2) / (2/4).
+    both = make_tables(rows, answers, catalogs, signatures={"a": ["sig", "P4"]})
+    assert signature_retention(both, n_resamples=100).value == pytest.approx(1.0)
+    assert result.id == SIGNATURE_ID and result.threshold.direction == "lower_is_worse"
+
+
+def test_signature_pushed_out_fails_and_no_signature_is_inconclusive():
+    items = [f"P{i}" for i in range(1, 11)]
+    catalogs = {"a": catalog(items, categories={"P1": "sig", "P2": "sig"})}
+    rows = [{"probe_id": f"p{i}", "shop_id": "a"} for i in range(12)]
+    answers = {f"p{i}": ["P3", "P4", "P5"] for i in range(12)}
+    tables = make_tables(rows, answers, catalogs, signatures={"a": ["sig"]})
+    assert signature_retention(tables, n_resamples=100).value == 0.0
+    assert signature_retention(tables, n_resamples=100).verdict == "fail"
+    none = signature_retention(make_tables(rows, answers, catalogs), n_resamples=100)
+    assert math.isnan(none.value) and none.verdict == "inconclusive" and none.details["reason"]
+
+
+def test_within_shop_jaccard_hand_computed_case():
+    # Shop a: {1,2}, {1,3}, {4,5}: shared 1, 0, 0 over unions 3, 4, 4 → 1/11.
+    # Shop b: two identical lists → 1. A counterfactual twin and a repeat are not customers.
+    catalogs = {"a": catalog(["P1", "P2", "P3", "P4", "P5"]), "b": catalog(["P1", "P2"])}
+    rows = [
+        {"probe_id": "p1", "shop_id": "a"},
+        {"probe_id": "p2", "shop_id": "a"},
+        {"probe_id": "p3", "shop_id": "a"},
+        {"probe_id": "p4", "shop_id": "a", "pair_id": "x", "pair_attribute": "age"},
+        {"probe_id": "p5", "shop_id": "a", "match_id": "p1", "repetition": 1},
+        {"probe_id": "p6", "shop_id": "b"},
+        {"probe_id": "p7", "shop_id": "b"},
+    ]
+    answers = {
+        "p1": ["P1", "P2"],
+        "p2": ["P1", "P3"],
+        "p3": ["P4", "P5"],
+        "p4": ["P4", "P5"],
+        "p5": ["P4", "P5"],
+        "p6": ["P1", "P2"],
+        "p7": ["P2", "P1"],
+    }
+    result = within_shop_jaccard(make_tables(rows, answers, catalogs), n_resamples=100)
+    assert result.by_group == {"shop": {"a": pytest.approx(1 / 11), "b": 1.0}}
+    assert result.value == pytest.approx((1 / 11 + 1) / 2)
+    assert result.n == 2 and result.details["lists"] == 5 and result.unit == "shop"
+    assert result.id == WITHIN_ID and result.verdict == "inconclusive"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_within_shop_jaccard_equals_the_pooled_pairwise_computation(seed):
+    # The O(N·k) count formula against every pair enumerated.
+    tables = random_inputs(seed, customers=6).tables()
+    probes = tables.probes[
+        tables.probes["answered"]
+        & (tables.probes["repetition"] == 0)
+        & tables.probes["pair_id"].isna()
+    ]
+    lists = {p: set(g) for p, g in tables.responses.groupby("probe_id")["item_key"]}
+    expected = {}
+    for shop, group in probes.groupby("shop_id"):
+        sets = [lists.get(p, set()) for p in group["probe_id"]]
+        pairs = list(itertools.combinations(sets, 2))
+        expected[shop] = sum(len(a & b) for a, b in pairs) / sum(len(a | b) for a, b in pairs)
+    result = within_shop_jaccard(tables, n_resamples=100)
+    assert result.by_group["shop"] == pytest.approx(expected)
+    assert result.value == pytest.approx(np.mean(list(expected.values())))
