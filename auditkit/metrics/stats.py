@@ -374,7 +374,7 @@ def _flipped_sums(
         size = min(per_chunk, n_resamples - start)
         if rng is None:
             codes = np.arange(start, start + size, dtype=np.int64)
-            bits = (codes[:, None] >> powers[None, :]) & 1
+            bits: np.ndarray = (codes[:, None] >> powers[None, :]) & 1
         else:
             packed = rng.integers(0, 256, size=(size, (n + 7) // 8), dtype=np.uint8)
             bits = np.unpackbits(packed, axis=1, count=n)
