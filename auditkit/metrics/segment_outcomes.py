@@ -6,8 +6,9 @@ price level, price-tier mix, category spread, popularity and signature exposure 
 column is computed for all probes at once, with group codes and `numpy.bincount`.
 
 Price tiers are each shop's own: a product is ``budget`` or ``premium`` when its price is in
-the bottom or top third of *its shop's* catalog (`auditkit.probes.histories.band_products`
-applied shop by shop), so a shop of cheap goods still has a premium tier.
+the bottom or top third of *its shop's* catalog (the banding rule of
+`auditkit.probes.histories.band_products`, within each shop), so a shop of cheap goods still
+has a premium tier.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from scipy.sparse.csgraph import connected_components
 
 from auditkit.frames import AuditTables
 from auditkit.metrics.homogenization import answered_probes
-from auditkit.probes.histories import band_products
 
 OUTCOMES: tuple[str, ...] = (
     "mean_price",
@@ -50,14 +50,25 @@ HELDOUT_SEPARATOR = "|"
 
 
 def _shop_price_bands(catalogs: pd.DataFrame) -> pd.DataFrame:
-    """``shop_id, item_id, price_band``: price tertiles within each shop's own catalog."""
-    parts = [
-        band_products(shop)[["shop_id", "item_id", "price_band"]]
-        for _, shop in catalogs.groupby("shop_id", sort=True)
-    ]
-    if not parts:
-        return pd.DataFrame(columns=["shop_id", "item_id", "price_band"])
-    return pd.concat(parts, ignore_index=True)
+    """``shop_id, item_id, price_band``: price tertiles within each shop's own catalog.
+
+    The rule of `auditkit.probes.histories.band_products` (``budget`` at or below the first
+    tercile, ``premium`` above the second, ``unknown`` without a price), with the terciles of
+    each shop's catalog instead of all shops' products together.
+    """
+    price = catalogs["price"].astype("float64")
+    by_shop = price.groupby(catalogs["shop_id"].to_numpy(), sort=False)
+    low = by_shop.transform(lambda p: p.quantile(1 / 3)).to_numpy()
+    high = by_shop.transform(lambda p: p.quantile(2 / 3)).to_numpy()
+    values = price.to_numpy()
+    band = np.select(
+        [values <= low, values > high, np.isfinite(values)],
+        ["budget", "premium", "mid"],
+        default="unknown",
+    )
+    return pd.DataFrame(
+        {"shop_id": catalogs["shop_id"], "item_id": catalogs["item_id"], "price_band": band}
+    )
 
 
 def _share(code: np.ndarray, hit: np.ndarray, counted: np.ndarray, n: int) -> np.ndarray:
@@ -215,6 +226,15 @@ def customer_clusters(
     return rank[labels]
 
 
+def _in_probe_order(
+    frame: pd.DataFrame, code: np.ndarray, within: str
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of listed probes (``code >= 0``) sorted by probe code, then ``within``."""
+    keep = np.flatnonzero(code >= 0)
+    order = keep[np.lexsort((frame[within].to_numpy()[keep], code[keep]))]
+    return frame.iloc[order], code[order].astype(np.intp)
+
+
 def probe_outcomes(
     tables: AuditTables, *, signatures: Mapping[str, Sequence[str]] | None = None
 ) -> pd.DataFrame:
@@ -252,8 +272,9 @@ def probe_outcomes(
     index = pd.Index(probes["probe_id"].astype("string"))
     responses = tables.responses
     code_all = index.get_indexer(responses["probe_id"].astype("string"))
-    rows = responses[code_all >= 0]
-    code = code_all[code_all >= 0].astype(np.intp)
+    # Rows in (probe, rank) order: every per-probe sum then adds in the same order, so the
+    # outcomes do not depend on the order the table's rows come in, to the last bit.
+    rows, code = _in_probe_order(responses, code_all, "rank")
 
     catalogs = tables.catalogs
     lookup = pd.MultiIndex.from_arrays(
@@ -300,15 +321,9 @@ def probe_outcomes(
     arp_rec = _mean(code, _popularity_share(rows, totals), n)
     histories = tables.histories
     hist_code_all = index.get_indexer(histories["probe_id"].astype("string"))
-    hist_rows = histories[hist_code_all >= 0]
-    arp_hist = _mean(
-        hist_code_all[hist_code_all >= 0].astype(np.intp),
-        _popularity_share(hist_rows, totals),
-        n,
-    )
-    out[CUSTOMER] = customer_clusters(
-        probes, hist_rows, hist_code_all[hist_code_all >= 0].astype(np.intp)
-    )
+    hist_rows, hist_code = _in_probe_order(histories, hist_code_all, "position")
+    arp_hist = _mean(hist_code, _popularity_share(hist_rows, totals), n)
+    out[CUSTOMER] = customer_clusters(probes, hist_rows, hist_code)
     lift = np.full(n, np.nan)
     usable = np.isfinite(arp_rec) & (arp_hist > 0)
     lift[usable] = (arp_rec[usable] - arp_hist[usable]) / arp_hist[usable]

@@ -141,6 +141,8 @@ def random_inputs(
     """A small audit with everything in it: shared and exclusive products, histories,
     counterfactual pairs on ``age``, repeats, unanswered probes and unknown items."""
     rng = np.random.default_rng(seed)
+    # Prices from their own stream, so that adding them left every other draw unchanged.
+    price_rng = np.random.default_rng([seed, 1])
     shop_ids = [f"s{i}" for i in range(shops)]
     universe = [f"P{i}" for i in range(products)]
     catalogs: dict[str, pd.DataFrame] = {}
@@ -149,6 +151,7 @@ def random_inputs(
         names = carried + [f"{shop}-x{i}" for i in range(3)]
         frame = catalog({name: float(rng.integers(1, 50)) for name in names})
         frame.loc[frame["item_id"].str.contains("-x"), "canonical_id"] = pd.NA
+        frame["price"] = np.round(price_rng.lognormal(np.log(20.0), 0.6, size=len(frame)), 2)
         catalogs[shop] = frame
     rows: list[dict[str, Any]] = []
     levels = ("young", "old", "mid")

@@ -12,13 +12,28 @@ from auditkit.metrics import METRICS, MetricDef, get_metric, metric_ids
 from auditkit.metrics.registry import UNKNOWN_METRIC
 from auditkit.results import VERDICTS, MetricResult, Threshold
 
-IDS = ["homogenization.cross_shop_jaccard", "popularity.lift", "segment.counterfactual_divergence"]
+IDS = [
+    "homogenization.cross_shop_jaccard",
+    "popularity.lift",
+    "segment.counterfactual_divergence",
+    "segment.price_gap",
+    "segment.exposure_impact_ratio",
+    "segment.counterfactual_price_gap",
+    "segment.counterfactual_popularity_gap",
+]
 # The range every registered metric's value must stay in.
 BOUNDS = {
     "homogenization.cross_shop_jaccard": (0.0, 1.0),
     "popularity.lift": (-1.0, math.inf),
     "segment.counterfactual_divergence": (-1.0, 1.0),
+    "segment.price_gap": (0.0, 1.0),
+    "segment.exposure_impact_ratio": (0.0, 1.0),
+    # The value is |relative change| >= 0; its interval, oriented in the effect's direction,
+    # may reach below 0 (and below -1 when the direction itself is uncertain).
+    "segment.counterfactual_price_gap": (-math.inf, math.inf),
+    "segment.counterfactual_popularity_gap": (-math.inf, math.inf),
 }
+LOWER_IS_WORSE = {"segment.exposure_impact_ratio"}
 
 
 def test_public_surface_is_pinned():
@@ -44,14 +59,23 @@ def test_registry_ids_families_and_default_thresholds():
     assert {m.id: m.family for m in METRICS.values()} == {
         IDS[0]: "homogenization",
         IDS[1]: "popularity",
-        IDS[2]: "segment",
+        **{name: "segment" for name in IDS[2:]},
     }
     assert {
         m.id: (m.default_threshold.warn, m.default_threshold.fail) for m in METRICS.values()
-    } == {IDS[0]: (0.3, 0.5), IDS[1]: (0.5, 1.0), IDS[2]: (0.1, 0.25)}
+    } == {
+        IDS[0]: (0.3, 0.5),
+        IDS[1]: (0.5, 1.0),
+        IDS[2]: (0.1, 0.25),
+        IDS[3]: (0.1, 0.2),
+        IDS[4]: (0.8, 0.5),
+        IDS[5]: (0.1, 0.2),
+        IDS[6]: (0.1, 0.2),
+    }
     for name, definition in METRICS.items():
         assert definition.id == name and definition.id.startswith(definition.family + ".")
-        assert definition.default_threshold.direction == "higher_is_worse"
+        expected = "lower_is_worse" if name in LOWER_IS_WORSE else "higher_is_worse"
+        assert definition.default_threshold.direction == expected
         assert definition.description.endswith(".")
     with pytest.raises(dataclasses.FrozenInstanceError):
         METRICS[IDS[0]].id = "other"  # type: ignore[misc]
