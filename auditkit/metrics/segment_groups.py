@@ -177,27 +177,30 @@ def _interval(statistics: np.ndarray, confidence: float) -> tuple[float, float]:
     return (float(low), float(high))
 
 
-def _equal_means_p(boot: np.ndarray, means: np.ndarray, n_clusters: int) -> float:
+def _equal_means_p(boot: np.ndarray, means: np.ndarray, clusters: np.ndarray) -> float:
     """Wald test that all group means are equal, with the bootstrap covariance of the means.
 
     ``T = (D m)' (D V D')^+ (D m)`` for the contrasts ``D`` of each group against the first,
-    referred to ``F(G - 1, C - 1)`` after dividing by ``G - 1`` (the small-sample form of the
-    chi-square test for ``C`` clusters).
+    with ``V`` the bootstrap covariance scaled by ``C / (C - 1)`` (the bootstrap's variance of
+    a mean is short by that factor); ``T / r`` is referred to ``F(r, c - 1)``, ``r`` the rank
+    of the contrasts' covariance and ``c`` the fewest customers in any group, so that a small
+    group does not make the test over-confident.
     """
     finite = np.isfinite(boot).all(axis=1)
     g = len(means)
-    if g < 2 or n_clusters < 3 or finite.sum() < 3:
+    total = int(clusters.sum()) if len(clusters) else 0
+    fewest = int(clusters.min()) if len(clusters) else 0
+    if g < 2 or fewest < 2 or finite.sum() < 3:
         return math.nan
     contrasts = np.hstack([-np.ones((g - 1, 1)), np.eye(g - 1)])
     diff = contrasts @ means
-    covariance = contrasts @ np.cov(boot[finite].T).reshape(g, g) @ contrasts.T
-    if not np.isfinite(covariance).all() or np.allclose(covariance, 0.0):
+    scale = total / max(1, total - 1)
+    covariance = scale * (contrasts @ np.cov(boot[finite].T).reshape(g, g) @ contrasts.T)
+    rank = int(np.linalg.matrix_rank(covariance)) if np.isfinite(covariance).all() else 0
+    if rank == 0:
         return 1.0 if np.allclose(diff, 0.0) else 0.0
     statistic = float(diff @ np.linalg.pinv(covariance) @ diff)
-    rank = int(np.linalg.matrix_rank(covariance))
-    if rank == 0:
-        return 1.0
-    return float(_scipy_stats.f.sf(statistic / rank, rank, n_clusters - 1))
+    return float(_scipy_stats.f.sf(statistic / rank, rank, fewest - 1))
 
 
 def segment_attributes(outcomes: pd.DataFrame) -> list[str]:
@@ -259,7 +262,6 @@ def compare_groups(
     boot = cluster_bootstrap_means(
         values, codes, clusters, offsets[-1], n_resamples=n_resamples, seed=seed
     )
-    n_clusters = int(clusters.max()) + 1
     comparisons = []
     for index, columns in enumerate(sets):
         member = codes[:, index] >= 0
@@ -275,7 +277,11 @@ def compare_groups(
         means = by_group.to_numpy(dtype=np.float64)
         # The frame's groups are the present ones in sorted order, as the bootstrap's codes.
         assert len(means) == offsets[index + 1] - offsets[index]
-        counts = np.bincount(codes[member, index] - offsets[index], minlength=len(means))
+        local = codes[member, index] - offsets[index]
+        counts = np.bincount(local, minlength=len(means))
+        # Customers per group (a customer's probes may fall in several groups).
+        cells = np.unique(clusters[member].astype(np.int64) * len(means) + local)
+        customers = np.bincount(cells % len(means), minlength=len(means))
         part = boot[:, offsets[index] : offsets[index + 1]]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio_boot = np.nanmin(part, axis=1) / np.nanmax(part, axis=1)
@@ -295,7 +301,7 @@ def compare_groups(
                 ratio=float(frame.ratio()["mean"]),
                 difference_ci=_interval(difference_boot, confidence),
                 ratio_ci=_interval(ratio_boot, confidence),
-                p_value=_equal_means_p(part, means, n_clusters),
+                p_value=_equal_means_p(part, means, customers),
             )
         )
     return comparisons
