@@ -49,6 +49,8 @@ POPULARITY_GAP_ID = "segment.counterfactual_popularity_gap"
 # pricier, or more popular) for that attribute alone, 0.2 a fifth. See docs/metrics.md.
 DEFAULT_THRESHOLD = Threshold(warn=0.1, fail=0.2)
 
+_ROUNDING = 1e-12
+
 SUMMARY = (
     "Changing only a customer's {attribute} to {level} makes the recommended products "
     "{amount:.0%} {direction} than for the same customer otherwise."
@@ -136,6 +138,9 @@ def twin_differences(outcomes: pd.DataFrame, values: np.ndarray) -> pd.DataFrame
     others = count[group] - 1
     usable = others > 0
     difference = y[usable] - (total[group][usable] - y[usable]) / others[usable]
+    # Identical twins differ only by the rounding of the group sum: that is exactly zero.
+    scale = np.abs(y).max() if len(y) else 0.0
+    difference[np.abs(difference) <= _ROUNDING * scale] = 0.0
     attribute = rows["pair_attribute"].astype("string").to_numpy(dtype=object)[usable]
     level = np.full(len(attribute), None, dtype=object)
     for name in pd.unique(attribute):
