@@ -88,6 +88,13 @@ METRICS: dict[str, MetricDef] = {
             description="Lowest impact ratio of segment groups' exposure to premium products.",
         ),
         MetricDef(
+            id=segment_groups.HIT_RATE_ID,
+            family=segment_groups.FAMILY,
+            compute=segment_groups.hit_rate_ratio,
+            default_threshold=segment_groups.HIT_RATE_THRESHOLD,
+            description="Lowest impact ratio of segment groups' hit rate on held-out tastes.",
+        ),
+        MetricDef(
             id=segment_pairs.PRICE_GAP_ID,
             family=segment_groups.FAMILY,
             compute=segment_pairs.counterfactual_price_gap,

@@ -8,8 +8,8 @@ highest, the impact ratio). MetricFrame is the user-facing breakdown; the interv
 attribute at once with one matrix product per chunk of resamples, instead of refitting a frame
 per resample (MetricFrame's ``n_boot`` takes seconds for ten thousand probes).
 
-The two registered metrics, `price_gap` and `exposure_impact_ratio`, report the attribute with
-the largest gap and give every attribute's result in ``details``.
+The registered metrics, `price_gap`, `exposure_impact_ratio` and `hit_rate_ratio`, report the
+attribute with the largest gap and give every attribute's result in ``details``.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ PRICE_GAP_THRESHOLD = Threshold(warn=0.1, fail=0.2)
 EXPOSURE_ID = "segment.exposure_impact_ratio"
 # The four-fifths rule: a group shown premium products at under 80% of another's rate.
 EXPOSURE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
+HIT_RATE_ID = "segment.hit_rate_ratio"
+# The same four-fifths rule, for the quality of the match to the customer's own tastes.
+HIT_RATE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
 
 SUMMARY_GAP = (
     "Customers whose {attribute} is {lowest} are shown lists that cost {gap:.0%} less on "
@@ -61,6 +64,10 @@ SUMMARY_GAP = (
 SUMMARY_IMPACT = (
     "Customers whose {attribute} is {lowest} see the shop's premium products at {ratio:.0%} of "
     "the rate of those whose {attribute} is {highest}."
+)
+SUMMARY_HIT_RATE = (
+    "Customers whose {attribute} is {lowest} find their own held-out tastes in their lists at "
+    "{ratio:.0%} of the rate of those whose {attribute} is {highest}."
 )
 SUMMARY_NONE = "Segment groups could not be compared: {reason}."
 SUMMARY_NOISE = (
@@ -533,15 +540,93 @@ def exposure_impact_ratio(
     ValueError
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
-    check_metric_inputs(
-        EXPOSURE_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
-    )
-    threshold = EXPOSURE_THRESHOLD if threshold is None else threshold
-    comparisons, n = _group_metric(
+    return _impact_ratio(
         EXPOSURE_ID,
+        EXPOSURE_THRESHOLD,
+        SUMMARY_IMPACT,
+        "premium_share",
         tables,
         threshold,
-        "premium_share",
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
+
+
+def hit_rate_ratio(
+    tables: AuditTables,
+    *,
+    threshold: Threshold | None = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> MetricResult:
+    """Lowest impact ratio of the hit rate on held-out taste products over the attributes.
+
+    Per attribute, each group's hit rate is the share of its first-repetition probes whose
+    list holds one of the probe's held-out taste products (plan column ``heldout``); the
+    ratio is fairlearn's ``ratio()``, the lowest group's hit rate over the highest's: one
+    segment served worse matches for the same tastes.
+
+    Parameters
+    ----------
+    tables : AuditTables
+        Reads ``probes`` (with ``heldout``), ``responses``, ``histories`` and ``catalogs``.
+    threshold : Threshold, optional
+        Judges the value (lower is worse); `HIT_RATE_THRESHOLD` when omitted.
+    n_resamples : int, default 1000
+        Bootstrap resamples of customers.
+    confidence : float, default 0.95
+        Coverage of the confidence interval.
+    seed : int, default 0
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    MetricResult
+        As `exposure_impact_ratio`; NaN and ``inconclusive`` when no probe has held-out
+        products.
+
+    Raises
+    ------
+    ValueError
+        When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
+    """
+    return _impact_ratio(
+        HIT_RATE_ID,
+        HIT_RATE_THRESHOLD,
+        SUMMARY_HIT_RATE,
+        "hit_rate",
+        tables,
+        threshold,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
+
+
+def _impact_ratio(
+    metric_id: str,
+    default: Threshold,
+    template: str,
+    column: str,
+    tables: AuditTables,
+    threshold: Threshold | None,
+    *,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> MetricResult:
+    """The lowest impact ratio of ``column`` over the attributes, as a `MetricResult`."""
+    check_metric_inputs(
+        metric_id, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+    threshold = default if threshold is None else threshold
+    comparisons, n = _group_metric(
+        metric_id,
+        tables,
+        threshold,
+        column,
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
@@ -551,7 +636,7 @@ def exposure_impact_ratio(
     if not singles:
         details["reason"] = REASON_NO_ATTRIBUTE
         return MetricResult(
-            id=EXPOSURE_ID,
+            id=metric_id,
             family=FAMILY,
             value=math.nan,
             ci=None,
@@ -566,7 +651,7 @@ def exposure_impact_ratio(
     worst = min(_significant(comparisons, alpha) or singles, key=lambda c: (c.ratio, c.name))
     p_value = _family_p(comparisons)
     details.update(attribute=worst.name, lowest=worst.lowest, highest=worst.highest)
-    summary = SUMMARY_IMPACT.format(
+    summary = template.format(
         attribute=worst.name.replace("_", " "),
         lowest=worst.lowest,
         highest=worst.highest,
@@ -575,7 +660,7 @@ def exposure_impact_ratio(
     if p_value is None or not p_value < alpha:
         summary += SUMMARY_NOISE.format(p=math.nan if p_value is None else p_value)
     return MetricResult(
-        id=EXPOSURE_ID,
+        id=metric_id,
         family=FAMILY,
         value=worst.ratio,
         ci=worst.ratio_ci,

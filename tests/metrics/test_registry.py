@@ -18,6 +18,7 @@ IDS = [
     "segment.counterfactual_divergence",
     "segment.price_gap",
     "segment.exposure_impact_ratio",
+    "segment.hit_rate_ratio",
     "segment.counterfactual_price_gap",
     "segment.counterfactual_popularity_gap",
 ]
@@ -28,12 +29,13 @@ BOUNDS = {
     "segment.counterfactual_divergence": (-1.0, 1.0),
     "segment.price_gap": (0.0, 1.0),
     "segment.exposure_impact_ratio": (0.0, 1.0),
+    "segment.hit_rate_ratio": (0.0, 1.0),
     # The value is |relative change| >= 0; its interval, oriented in the effect's direction,
     # may reach below 0 (and below -1 when the direction itself is uncertain).
     "segment.counterfactual_price_gap": (-math.inf, math.inf),
     "segment.counterfactual_popularity_gap": (-math.inf, math.inf),
 }
-LOWER_IS_WORSE = {"segment.exposure_impact_ratio"}
+LOWER_IS_WORSE = {"segment.exposure_impact_ratio", "segment.hit_rate_ratio"}
 
 
 def test_public_surface_is_pinned():
@@ -69,8 +71,9 @@ def test_registry_ids_families_and_default_thresholds():
         IDS[2]: (0.1, 0.25),
         IDS[3]: (0.1, 0.2),
         IDS[4]: (0.8, 0.5),
-        IDS[5]: (0.1, 0.2),
+        IDS[5]: (0.8, 0.5),
         IDS[6]: (0.1, 0.2),
+        IDS[7]: (0.1, 0.2),
     }
     for name, definition in METRICS.items():
         assert definition.id == name and definition.id.startswith(definition.family + ".")
