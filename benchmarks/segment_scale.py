@@ -110,7 +110,7 @@ def build(customers: int, seed: int = 0) -> AuditTables:
         }
     )
     # Histories: the customer's own HISTORY items, the same for all its probes.
-    own = (rng.integers(0, ITEMS, customers)[:, None] + np.arange(HISTORY) * 7) % ITEMS
+    own = rng.integers(0, ITEMS, (customers, HISTORY))
     history_items = own[customer].ravel()
     history_flat = np.repeat(shop[customer], HISTORY) * ITEMS + history_items
     histories = pd.DataFrame(

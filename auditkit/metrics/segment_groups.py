@@ -2,8 +2,9 @@
 
 For one per-probe outcome (see `auditkit.metrics.segment_outcomes`), `compare_groups` builds a
 `fairlearn.metrics.MetricFrame` per segment attribute and one over the intersection of all of
-them: per-group means, ``difference()`` (highest minus lowest) and ``ratio()`` (lowest over
-highest, the impact ratio). MetricFrame is the user-facing breakdown; the intervals come from
+them (each group entering as its sum of outcomes weighted by its probe count): per-group means,
+``difference()`` (highest minus lowest) and ``ratio()`` (lowest over highest, the impact
+ratio). MetricFrame is the user-facing breakdown; the intervals come from
 `cluster_bootstrap_means`, which resamples customers and recomputes every group mean of every
 attribute at once with one matrix product per chunk of resamples, instead of refitting a frame
 per resample (MetricFrame's ``n_boot`` takes seconds for ten thousand probes).
@@ -79,9 +80,9 @@ REASON_NO_ATTRIBUTE = "no segment attribute has two or more groups of answered p
 _CHUNK_ELEMENTS = 1 << 22
 
 
-def _group_mean(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """MetricFrame's metric: the mean outcome of a group (``y_true`` is the same column)."""
-    return float(np.mean(y_pred))
+def _weighted_mean(y_true: np.ndarray, y_pred: np.ndarray, counts: np.ndarray) -> float:
+    """MetricFrame's metric: a group's mean outcome from its rows' sums and probe counts."""
+    return float(np.sum(y_pred) / np.sum(counts))
 
 
 @dataclass(frozen=True)
@@ -272,19 +273,23 @@ def compare_groups(
     comparisons = []
     for index, columns in enumerate(sets):
         member = codes[:, index] >= 0
+        local = codes[member, index] - offsets[index]
+        # Each group enters the frame as one row, its sum weighted by its probe count: the
+        # same group means, differences and ratios as a row per probe, at any scale.
+        first = np.unique(local, return_index=True)[1]
+        keys = rows.loc[member, list(columns)].iloc[first].astype("string")
+        sums = np.bincount(local, weights=values[member])
         frame = MetricFrame(
-            metrics={"mean": _group_mean},
-            y_true=values[member],
-            y_pred=values[member],
-            sensitive_features=rows.loc[member, list(columns)]
-            .astype("string")
-            .reset_index(drop=True),
+            metrics={"mean": _weighted_mean},
+            y_true=sums,
+            y_pred=sums,
+            sensitive_features=keys.reset_index(drop=True),
+            sample_params={"mean": {"counts": np.bincount(local).astype(np.float64)}},
         )
         by_group = frame.by_group["mean"].dropna()
         means = by_group.to_numpy(dtype=np.float64)
         # The frame's groups are the present ones in sorted order, as the bootstrap's codes.
         assert len(means) == offsets[index + 1] - offsets[index]
-        local = codes[member, index] - offsets[index]
         counts = np.bincount(local, minlength=len(means))
         # Customers per group (a customer's probes may fall in several groups).
         cells = np.unique(clusters[member].astype(np.int64) * len(means) + local)

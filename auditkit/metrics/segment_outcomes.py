@@ -109,7 +109,9 @@ def _entropy(code: np.ndarray, category: pd.Series, n: int) -> np.ndarray:
 
 def _popularity_share(frame: pd.DataFrame, totals: pd.Series) -> np.ndarray:
     """Each row's popularity as a share of its shop's total (NaN where unknown)."""
-    total = frame["shop_id"].map(totals).astype("float64").to_numpy()
+    shops = pd.Index(totals.index.astype("string"))
+    where = shops.get_indexer(frame["shop_id"].astype("string"))
+    total = np.append(totals.to_numpy(dtype=np.float64), np.nan)[where]
     popularity = frame["popularity"].astype("float64").to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         return popularity / total
@@ -286,20 +288,9 @@ def probe_outcomes(
         )
     )
     in_catalog = position >= 0
-    bands = _shop_price_bands(catalogs)
-    band_lookup = pd.MultiIndex.from_arrays(
-        [bands["shop_id"].astype("string"), bands["item_id"].astype("string")]
-    )
-    band_position = band_lookup.get_indexer(
-        pd.MultiIndex.from_arrays(
-            [rows["shop_id"].astype("string"), rows["item_id"].astype("string")]
-        )
-    )
-    band = np.where(
-        band_position >= 0,
-        bands["price_band"].to_numpy(dtype=object)[np.maximum(band_position, 0)],
-        "unknown",
-    )
+    # Bands come in the catalogs' row order, so the catalog position finds them too.
+    bands = _shop_price_bands(catalogs)["price_band"].to_numpy(dtype=object)
+    band = np.where(in_catalog, bands[np.maximum(position, 0)], "unknown")
     banded = band != "unknown"
 
     price = rows["price"].astype("float64").to_numpy()

@@ -10,11 +10,13 @@ from auditkit.catalogs import validate_catalog
 from auditkit.metrics.segment_groups import (
     EXPOSURE_ID,
     EXPOSURE_THRESHOLD,
+    HIT_RATE_ID,
     PRICE_GAP_ID,
     PRICE_GAP_THRESHOLD,
     cluster_bootstrap_means,
     compare_groups,
     exposure_impact_ratio,
+    hit_rate_ratio,
     price_gap,
 )
 from auditkit.metrics.stats import INVALID_ARGUMENT, RULE_SEED
@@ -178,3 +180,31 @@ def test_rejects_a_negative_seed():
     assert str(excinfo.value) == INVALID_ARGUMENT.format(
         where=EXPOSURE_ID, key="seed", rule=RULE_SEED, value=-1
     )
+
+
+def test_hit_rate_ratio_by_hand():
+    rows, answers = [], {}
+    # young: 2 of 2 probes find a held-out product; old: 1 of 3 (and one probe holds none out).
+    cases = [
+        ("a", "young", "P1|P2", ["P1", "P5"]),
+        ("b", "young", "P3", ["P3"]),
+        ("c", "old", "P1", ["P1"]),
+        ("d", "old", "P2", ["P5"]),
+        ("e", "old", "P4|P6", ["P5", "P7"]),
+        ("f", "old", None, ["P1"]),
+    ]
+    for probe_id, age, heldout, items in cases:
+        rows.append(
+            {
+                "probe_id": probe_id,
+                "shop_id": "s",
+                "history": [probe_id],
+                "segment.age": age,
+                "heldout": heldout,
+            }
+        )
+        answers[probe_id] = items
+    result = hit_rate_ratio(make_tables(rows, answers, {"s": CATALOG}), n_resamples=100)
+    assert result.by_group == {"age": {"old": pytest.approx(1 / 3), "young": 1.0}}
+    assert result.value == pytest.approx(1 / 3) and result.details["lowest"] == "old"
+    assert result.id == HIT_RATE_ID and result.threshold.direction == "lower_is_worse"
