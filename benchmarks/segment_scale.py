@@ -89,6 +89,14 @@ def build(customers: int, seed: int = 0) -> AuditTables:
         }
     )
 
+    # Two held-out products per customer, the same at its every probe.
+    held = rng.integers(0, ITEMS, (customers, 2))[customer]
+    probes["heldout"] = (
+        pd.Series(item_id.to_numpy()[shop[customer] * ITEMS + held[:, 0]], dtype="string")
+        + "|"
+        + pd.Series(item_id.to_numpy()[shop[customer] * ITEMS + held[:, 1]], dtype="string")
+    )
+
     # Lists: K consecutive items from a customer's start, a third of them moved per probe.
     start = rng.integers(0, ITEMS, customers)[customer]
     offsets = np.arange(K)[None, :] + rng.integers(0, 3, (n, K)) * K
