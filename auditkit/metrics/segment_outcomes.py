@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -47,6 +49,40 @@ CUSTOMER = "customer"
 LIST_PRICE = "list_price"
 HELDOUT = "heldout"
 HELDOUT_SEPARATOR = "|"
+
+
+def _text(values: pd.Series) -> pa.Array:
+    """A text column as an Arrow array (no copy when it is Arrow-backed already)."""
+    array = pa.array(values.astype("string"))
+    return array if array.type == pa.large_string() else array.cast(pa.large_string())
+
+
+def _codes(values: pd.Series, keys: pa.Array) -> np.ndarray:
+    """Each value's position in ``keys`` (Arrow's hash lookup); -1 when absent or missing."""
+    return _codes_of(_text(values), keys)
+
+
+def _codes_of(values: pa.Array, keys: pa.Array) -> np.ndarray:
+    found = pc.index_in(values, value_set=keys, skip_nulls=True)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Each value's position in ``keys`` (unique), -1 when absent: a join without a merge."""
+    return _codes(values, _text(keys))
+
+
+def pair_positions(
+    first: pd.Series, second: pd.Series, key_first: pd.Series, key_second: pd.Series
+) -> np.ndarray:
+    """Position of each ``(first, second)`` among the unique key pairs; -1 when absent."""
+    one, two = pc.unique(_text(key_first)), pc.unique(_text(key_second))
+    width = max(1, len(two))
+    keys = _codes(key_first, one) * width + _codes(key_second, two)
+    a, b = _codes(first, one), _codes(second, two)
+    wanted = np.where((a >= 0) & (b >= 0), a * width + b, -1)
+    found = pd.Index(keys).get_indexer(wanted)
+    return np.where(wanted >= 0, found, -1)
 
 
 def _shop_price_bands(catalogs: pd.DataFrame) -> pd.DataFrame:
@@ -143,17 +179,19 @@ def _hits(probes: pd.DataFrame, rows: pd.DataFrame, code: np.ndarray, n: int) ->
     """Per probe: 1 when its list holds one of its held-out products, 0 if not, NaN if none."""
     if HELDOUT not in probes.columns:
         return np.full(n, np.nan)
-    heldout = probes[HELDOUT].astype("string")
-    held = (
-        pd.DataFrame({"code": np.arange(n), "item_key": heldout.str.split(HELDOUT_SEPARATOR)})
-        .explode("item_key")
-        .dropna()
-    )
-    held = held[held["item_key"] != ""]
-    has_heldout = np.bincount(held["code"].to_numpy(dtype=np.intp), minlength=n) > 0
-    shown = pd.DataFrame({"code": code, "item_key": rows["item_key"].astype("string").to_numpy()})
-    found = shown.merge(held.astype({"item_key": "string"}), on=["code", "item_key"])
-    hit = np.bincount(found["code"].to_numpy(dtype=np.intp), minlength=n) > 0
+    lists = pc.split_pattern(_text(probes[HELDOUT]), HELDOUT_SEPARATOR)
+    keys = pc.list_flatten(lists)
+    owner = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    named = pc.not_equal(keys, "").to_numpy(zero_copy_only=False)
+    owner, keys = owner[named], keys.filter(pa.array(named))
+    has_heldout = np.bincount(owner, minlength=n) > 0
+    shown = _text(rows["item_key"])
+    universe = pc.unique(pa.concat_arrays([keys, shown]))
+    width = max(1, len(universe))
+    held = owner * width + _codes_of(keys, universe)
+    listed = code.astype(np.int64) * width + _codes_of(shown, universe)
+    hit_rows = np.isin(listed, held)
+    hit = np.bincount(code[hit_rows], minlength=n) > 0
     return np.where(has_heldout, hit.astype(np.float64), np.nan)
 
 
@@ -271,21 +309,18 @@ def probe_outcomes(
     probes = answered_probes(tables.probes).sort_values("probe_id", kind="stable")
     probes = probes.reset_index(drop=True)
     n = len(probes)
-    index = pd.Index(probes["probe_id"].astype("string"))
-    responses = tables.responses
-    code_all = index.get_indexer(responses["probe_id"].astype("string"))
+    probe_keys = _text(probes["probe_id"])
+    responses = tables.responses[
+        ["probe_id", "shop_id", "item_id", "item_key", "category", "price", "popularity", "rank"]
+    ]
+    code_all = _codes(responses["probe_id"], probe_keys)
     # Rows in (probe, rank) order: every per-probe sum then adds in the same order, so the
     # outcomes do not depend on the order the table's rows come in, to the last bit.
     rows, code = _in_probe_order(responses, code_all, "rank")
 
     catalogs = tables.catalogs
-    lookup = pd.MultiIndex.from_arrays(
-        [catalogs["shop_id"].astype("string"), catalogs["item_id"].astype("string")]
-    )
-    position = lookup.get_indexer(
-        pd.MultiIndex.from_arrays(
-            [rows["shop_id"].astype("string"), rows["item_id"].astype("string")]
-        )
+    position = pair_positions(
+        rows["shop_id"], rows["item_id"], catalogs["shop_id"], catalogs["item_id"]
     )
     in_catalog = position >= 0
     # Bands come in the catalogs' row order, so the catalog position finds them too.
@@ -310,8 +345,8 @@ def probe_outcomes(
     totals = catalogs.groupby("shop_id")["popularity"].sum(min_count=1)
     totals = totals.where(totals > 0)
     arp_rec = _mean(code, _popularity_share(rows, totals), n)
-    histories = tables.histories
-    hist_code_all = index.get_indexer(histories["probe_id"].astype("string"))
+    histories = tables.histories[["probe_id", "shop_id", "position", "item_key", "popularity"]]
+    hist_code_all = _codes(histories["probe_id"], probe_keys)
     hist_rows, hist_code = _in_probe_order(histories, hist_code_all, "position")
     arp_hist = _mean(hist_code, _popularity_share(hist_rows, totals), n)
     out[CUSTOMER] = customer_clusters(probes, hist_rows, hist_code)
