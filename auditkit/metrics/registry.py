@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from auditkit.frames import AuditTables
-from auditkit.metrics import homogenization, popularity, segments
+from auditkit.metrics import (
+    homogenization,
+    popularity,
+    segment_groups,
+    segment_pairs,
+    segments,
+)
 from auditkit.results import MetricResult, Threshold
 
 UNKNOWN_METRIC = "get_metric: name must be one of {valid}; got {value!r}"
@@ -149,6 +155,41 @@ METRICS: dict[str, MetricDef] = {
             compute=segments.counterfactual_divergence,
             default_threshold=segments.DEFAULT_THRESHOLD,
             description=("Divergence of counterfactual twins' lists beyond repeats' divergence."),
+        ),
+        MetricDef(
+            id=segment_groups.PRICE_GAP_ID,
+            family=segment_groups.FAMILY,
+            compute=segment_groups.price_gap,
+            default_threshold=segment_groups.PRICE_GAP_THRESHOLD,
+            description="Largest relative gap in mean list price between segment groups.",
+        ),
+        MetricDef(
+            id=segment_groups.EXPOSURE_ID,
+            family=segment_groups.FAMILY,
+            compute=segment_groups.exposure_impact_ratio,
+            default_threshold=segment_groups.EXPOSURE_THRESHOLD,
+            description="Lowest impact ratio of segment groups' exposure to premium products.",
+        ),
+        MetricDef(
+            id=segment_groups.HIT_RATE_ID,
+            family=segment_groups.FAMILY,
+            compute=segment_groups.hit_rate_ratio,
+            default_threshold=segment_groups.HIT_RATE_THRESHOLD,
+            description="Lowest impact ratio of segment groups' hit rate on held-out tastes.",
+        ),
+        MetricDef(
+            id=segment_pairs.PRICE_GAP_ID,
+            family=segment_groups.FAMILY,
+            compute=segment_pairs.counterfactual_price_gap,
+            default_threshold=segment_pairs.DEFAULT_THRESHOLD,
+            description="Relative change in list price one attribute alone makes between twins.",
+        ),
+        MetricDef(
+            id=segment_pairs.POPULARITY_GAP_ID,
+            family=segment_groups.FAMILY,
+            compute=segment_pairs.counterfactual_popularity_gap,
+            default_threshold=segment_pairs.DEFAULT_THRESHOLD,
+            description="Relative change in popularity one attribute alone makes between twins.",
         ),
     )
 }

@@ -598,3 +598,114 @@ def benjamini_hochberg(p_values: Iterable[float | None]) -> np.ndarray:
     if present.any():
         adjusted[present] = _scipy_stats.false_discovery_control(array[present], method="bh")
     return adjusted
+
+
+RULE_N_RESAMPLES_SIGN = "a positive integer"
+# Sign vectors per chunk (resamples x units): about 8 MiB of packed-and-unpacked bits and
+# 64 MiB of their float64 copy, whatever the number of pairs.
+_SIGN_CHUNK_ELEMENTS = 1 << 23
+# Two sums of flipped differences closer than this share of sum(|d|) count as tied, so that
+# rounding in the matrix product never decides whether a resample is as extreme.
+_TIE_TOLERANCE = 1e-10
+
+
+def _flipped_sums(
+    differences: np.ndarray, n_resamples: int, rng: np.random.Generator | None
+) -> np.ndarray:
+    """Sums of ``differences`` with signs flipped at random (or every way, when ``rng`` is None).
+
+    A sign vector is a row of bits ``b``; its flipped sum is ``2 * b @ d - sum(d)``, one
+    matrix-vector product per chunk of rows.
+    """
+    n = len(differences)
+    total = float(differences.sum())
+    per_chunk = max(1, min(n_resamples, _SIGN_CHUNK_ELEMENTS // n))
+    out = np.empty(n_resamples, dtype=np.float64)
+    powers = np.arange(n, dtype=np.int64)
+    # One float buffer reused by every chunk: allocating it anew costs more than the product.
+    buffer = np.empty((per_chunk, n), dtype=np.float64)
+    for start in range(0, n_resamples, per_chunk):
+        size = min(per_chunk, n_resamples - start)
+        if rng is None:
+            codes = np.arange(start, start + size, dtype=np.int64)
+            bits: np.ndarray = (codes[:, None] >> powers[None, :]) & 1
+        else:
+            packed = rng.integers(0, 256, size=(size, (n + 7) // 8), dtype=np.uint8)
+            bits = np.unpackbits(packed, axis=1, count=n)
+        rows = buffer[:size]
+        np.copyto(rows, bits)
+        out[start : start + size] = 2.0 * (rows @ differences) - total
+    return out
+
+
+def sign_flip_p(
+    differences: Any,
+    *,
+    alternative: str = "two-sided",
+    n_resamples: int = 9999,
+    seed: int = 0,
+) -> float:
+    """P-value of the paired sign-flip (randomization) test that the mean difference is 0.
+
+    Under the null hypothesis each paired difference is as likely to be ``+d`` as ``-d`` (the
+    twins are exchangeable), so flipping signs at random draws from the null distribution of
+    the mean. With ``2**n <= n_resamples`` every sign vector is enumerated and the p-value is
+    exact; otherwise ``n_resamples`` random sign vectors are drawn and the p-value is
+    ``(1 + #{as extreme}) / (1 + n_resamples)``, never 0. The two-sided p-value is twice the
+    smaller one-sided one, at most 1. This matches `scipy.stats.permutation_test` with
+    ``permutation_type="samples"`` on one sample, which the tests check.
+
+    Parameters
+    ----------
+    differences : array-like of float, shape (n,)
+        One finite paired difference per independent unit (e.g. pair group).
+    alternative : {"two-sided", "greater", "less"}, default "two-sided"
+        ``"greater"``: the mean difference is positive.
+    n_resamples : int, default 9999
+        Random sign vectors; drawn in chunks so that memory stays bounded (about 80 MiB
+        whatever ``n``).
+    seed : int, default 0
+        Seeds ``np.random.default_rng(np.random.SeedSequence(seed))``.
+
+    Returns
+    -------
+    float
+        The p-value; ``nan`` without differences, ``1.0`` when every difference is 0. The
+        differences are sorted first, so the p-value depends on them and the seed, never on
+        their order.
+
+    Raises
+    ------
+    ValueError
+        When an option or the array is invalid (message `INVALID_ARGUMENT`).
+    """
+    where = "sign_flip_p"
+    if alternative not in ALTERNATIVES:
+        raise _invalid(where, "alternative", RULE_ALTERNATIVE, alternative)
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, Integral) or n_resamples < 1:
+        raise _invalid(where, "n_resamples", RULE_N_RESAMPLES_SIGN, n_resamples)
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise _invalid(where, "seed", RULE_SEED, seed)
+    array = np.sort(_as_finite(where, "differences", differences))
+    if array.size == 0:
+        return math.nan
+    scale = float(np.abs(array).sum())
+    if scale == 0.0:
+        return 1.0
+    observed = float(array.sum())
+    exact = array.size < 63 and 2**array.size <= n_resamples
+    if exact:
+        null = _flipped_sums(array, 2**array.size, None)
+        count, adjustment = len(null), 0
+    else:
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        null = _flipped_sums(array, int(n_resamples), rng)
+        count, adjustment = int(n_resamples), 1
+    tolerance = _TIE_TOLERANCE * scale
+    p_greater = (int((null >= observed - tolerance).sum()) + adjustment) / (count + adjustment)
+    p_less = (int((null <= observed + tolerance).sum()) + adjustment) / (count + adjustment)
+    if alternative == "greater":
+        return float(p_greater)
+    if alternative == "less":
+        return float(p_less)
+    return float(min(1.0, 2.0 * min(p_greater, p_less)))

@@ -51,7 +51,13 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "check_id",
     "check_arm",
     "options",
+    "heldout",
 )
+# Taste products kept out of a customer's history, for the hit rate on a held-out preference:
+# as many as the history has, drawn the same way from what the history left of the taste.
+HELDOUT_SEPARATOR = "|"
+# The held-out draw's own branch of the customer's seed, so the history draw is unchanged.
+_HELDOUT_BRANCH = 0x4E1D
 NUMBER_COLUMNS: tuple[str, ...] = ("repetition", "k", "history_mapped")
 TEXT_COLUMNS: tuple[str, ...] = tuple(
     c for c in PLAN_COLUMNS if c not in (*NUMBER_COLUMNS, "history")
@@ -132,6 +138,35 @@ def _variants(
     return variants
 
 
+def _heldout(
+    pool: pd.DataFrame,
+    history: tuple[str, ...],
+    seed: np.random.SeedSequence,
+    persona: PersonaSpec,
+) -> tuple[str, ...]:
+    """Taste products left out of ``history``, drawn from the customer's own seed branch."""
+    rest = pool[~pool["item_key"].isin(history)]
+    branch = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, _HELDOUT_BRANCH))
+    return draw(
+        rest,
+        len(history),
+        np.random.default_rng(branch),
+        by_popularity=persona.sampling == "popularity",
+        persona=persona,
+    )
+
+
+def _heldout_at(heldout: tuple[str, ...], shop: ShopIndex, history: list[str]) -> str:
+    """The held-out products that the shop sells and its carried history does not hold."""
+    carried = set(history)
+    kept = []
+    for key in heldout:
+        item = shop.by_key.get(key)
+        if item is not None and item not in carried:
+            kept.append(key)
+    return HELDOUT_SEPARATOR.join(kept)
+
+
 def design_probes(
     spec: ProbesSpec,
     catalogs: Mapping[str, pd.DataFrame],
@@ -190,6 +225,7 @@ def design_probes(
         for customer in _customers(spec, persona, persona_seed, len(shops)):
             draw_seed, *shop_seeds = customer.seeds
             keys: tuple[str, ...] = ()
+            heldout: tuple[str, ...] = ()
             if persona.history_from == "taste":
                 keys = draw(
                     pool,
@@ -198,6 +234,7 @@ def design_probes(
                     by_popularity=persona.sampling == "popularity",
                     persona=persona,
                 )
+                heldout = _heldout(pool, keys, draw_seed, persona)
             variants = _variants(spec, customer)
             for shop_id, shop_seed in zip(shops, shop_seeds, strict=True):
                 rng = np.random.default_rng(shop_seed)
@@ -211,6 +248,7 @@ def design_probes(
                         )
                     )
                     mapped = np.nan
+                sold = _heldout_at(heldout, indexes[shop_id], history)
                 for match_id, pair_group, pair_attribute, levels, rep in variants:
                     rows.append(
                         {
@@ -223,6 +261,7 @@ def design_probes(
                             "k": spec.k,
                             "history": history,
                             "history_mapped": mapped,
+                            "heldout": sold or None,
                             **{SEGMENT_PREFIX + name: value for name, value in levels.items()},
                         }
                     )

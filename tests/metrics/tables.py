@@ -159,6 +159,8 @@ def random_inputs(
     counterfactual pairs on ``age``, repeats, unanswered probes, unknown items, a few
     categories and a signature per shop."""
     rng = np.random.default_rng(seed)
+    # Prices from their own stream, so that adding them left every other draw unchanged.
+    price_rng = np.random.default_rng([seed, 1])
     shop_ids = [f"s{i}" for i in range(shops)]
     universe = [f"P{i}" for i in range(products)]
     catalogs: dict[str, pd.DataFrame] = {}
@@ -170,6 +172,7 @@ def random_inputs(
             categories={name: f"c{len(name) % 3}" for name in names},
         )
         frame.loc[frame["item_id"].str.contains("-x"), "canonical_id"] = pd.NA
+        frame["price"] = np.round(price_rng.lognormal(np.log(20.0), 0.6, size=len(frame)), 2)
         catalogs[shop] = frame
     rows: list[dict[str, Any]] = []
     levels = ("young", "old", "mid")

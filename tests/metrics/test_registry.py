@@ -28,6 +28,13 @@ EXPECTED = {
     "popularity.trend_share": (0.3, 0.45, "higher_is_worse", (0.0, 1.0)),
     "popularity.trend_leakage": (0.1, 0.3, "higher_is_worse", (-2.0, 2.0)),
     "segment.counterfactual_divergence": (0.1, 0.25, "higher_is_worse", (-1.0, 1.0)),
+    "segment.price_gap": (0.1, 0.2, "higher_is_worse", (0.0, 1.0)),
+    "segment.exposure_impact_ratio": (0.8, 0.5, "lower_is_worse", (0.0, 1.0)),
+    "segment.hit_rate_ratio": (0.8, 0.5, "lower_is_worse", (0.0, 1.0)),
+    # The value is |relative change| >= 0; its interval, oriented in the effect's direction,
+    # may reach below 0 (and below -1 when the direction itself is uncertain).
+    "segment.counterfactual_price_gap": (0.1, 0.2, "higher_is_worse", (-math.inf, math.inf)),
+    "segment.counterfactual_popularity_gap": (0.1, 0.2, "higher_is_worse", (-math.inf, math.inf)),
 }
 IDS = list(EXPECTED)
 BOUNDS = {name: expected[3] for name, expected in EXPECTED.items()}

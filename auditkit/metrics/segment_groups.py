@@ -1,0 +1,682 @@
+"""Segment groups compared through fairlearn's MetricFrame, with cluster-bootstrap intervals.
+
+For one per-probe outcome (see `auditkit.metrics.segment_outcomes`), `compare_groups` builds a
+`fairlearn.metrics.MetricFrame` per segment attribute and one over the intersection of all of
+them (each group entering as its sum of outcomes weighted by its probe count): per-group means,
+``difference()`` (highest minus lowest) and ``ratio()`` (lowest over highest, the impact
+ratio). MetricFrame is the user-facing breakdown; the intervals come from
+`cluster_bootstrap_means`, which resamples customers and recomputes every group mean of every
+attribute at once with one matrix product per chunk of resamples, instead of refitting a frame
+per resample (MetricFrame's ``n_boot`` takes seconds for ten thousand probes).
+
+The registered metrics, `price_gap`, `exposure_impact_ratio` and `hit_rate_ratio`, report the
+attribute with the largest gap and give every attribute's result in ``details``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import MetricFrame
+from scipy import stats as _scipy_stats
+
+from auditkit.frames import SEGMENT_PREFIX, AuditTables
+from auditkit.metrics.segment_outcomes import CUSTOMER, probe_outcomes
+from auditkit.metrics.stats import (
+    benjamini_hochberg,
+    check_columns,
+    check_metric_inputs,
+)
+from auditkit.results import MetricResult, Threshold, Verdict
+
+FAMILY = "segment"
+UNIT = "customer"
+INTERSECTION = " × "
+PROBE_COLUMNS: tuple[str, ...] = (
+    "probe_id",
+    "shop_id",
+    "persona_id",
+    "match_id",
+    "pair_id",
+    "repetition",
+    "answered",
+)
+RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "item_id", "item_key", "price")
+
+PRICE_GAP_ID = "segment.price_gap"
+# 1 - ratio of group mean list prices: 0.1 means one group's lists cost 10% less than
+# another's; 0.2 a fifth less. See docs/metrics.md.
+PRICE_GAP_THRESHOLD = Threshold(warn=0.1, fail=0.2)
+EXPOSURE_ID = "segment.exposure_impact_ratio"
+# The four-fifths rule: a group shown premium products at under 80% of another's rate.
+EXPOSURE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
+HIT_RATE_ID = "segment.hit_rate_ratio"
+# The same four-fifths rule, for the quality of the match to the customer's own tastes.
+HIT_RATE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
+
+SUMMARY_GAP = (
+    "Customers whose {attribute} is {lowest} are shown lists that cost {gap:.0%} less on "
+    "average than those whose {attribute} is {highest}."
+)
+SUMMARY_IMPACT = (
+    "Customers whose {attribute} is {lowest} see the shop's premium products at {ratio:.0%} of "
+    "the rate of those whose {attribute} is {highest}."
+)
+SUMMARY_HIT_RATE = (
+    "Customers whose {attribute} is {lowest} find their own held-out tastes in their lists at "
+    "{ratio:.0%} of the rate of those whose {attribute} is {highest}."
+)
+SUMMARY_NONE = "Segment groups could not be compared: {reason}."
+SUMMARY_NOISE = (
+    " The probes cannot tell this from chance (p = {p:.2g}); more customers would settle it."
+)
+REASON_NO_ATTRIBUTE = "no segment attribute has two or more groups of answered probes"
+
+# Per chunk of resamples: resamples x customers index draws, counts and their float copy.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def _weighted_mean(y_true: np.ndarray, y_pred: np.ndarray, counts: np.ndarray) -> float:
+    """MetricFrame's metric: a group's mean outcome from its rows' sums and probe counts."""
+    return float(np.sum(y_pred) / np.sum(counts))
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    """One attribute (or intersection of attributes) compared across its groups.
+
+    ``frame`` is the fairlearn MetricFrame; ``levels`` and ``means`` its groups in sorted
+    order; the intervals are percentile intervals of the cluster bootstrap, and ``p_value``
+    the Wald test of equal group means with the bootstrap covariance.
+    """
+
+    name: str
+    frame: MetricFrame
+    levels: tuple[str, ...]
+    means: np.ndarray
+    counts: np.ndarray
+    difference: float
+    ratio: float
+    difference_ci: tuple[float, float]
+    ratio_ci: tuple[float, float]
+    p_value: float
+
+    @property
+    def lowest(self) -> str:
+        """The group with the lowest mean."""
+        return self.levels[int(np.argmin(self.means))]
+
+    @property
+    def highest(self) -> str:
+        """The group with the highest mean."""
+        return self.levels[int(np.argmax(self.means))]
+
+
+def cluster_bootstrap_means(
+    values: np.ndarray,
+    groups: np.ndarray,
+    clusters: np.ndarray,
+    n_groups: int,
+    *,
+    n_resamples: int,
+    seed: int,
+) -> np.ndarray:
+    """Group means of ``n_resamples`` bootstrap resamples of clusters.
+
+    Parameters
+    ----------
+    values : ndarray of float, shape (n,)
+        One finite outcome per row.
+    groups : ndarray of int, shape (n, m)
+        Each row's group code (``0 .. n_groups - 1``) in each of ``m`` groupings; ``-1``
+        leaves the row out of that grouping.
+    clusters : ndarray of int, shape (n,)
+        Each row's cluster code (``0 .. C - 1``), the unit that is resampled.
+    n_groups : int
+        Number of group codes over all groupings.
+    n_resamples, seed : int
+        Resamples, and the seed of ``np.random.default_rng(np.random.SeedSequence(seed))``.
+
+    Returns
+    -------
+    ndarray of float, shape (n_resamples, n_groups)
+        NaN where a resample holds no row of a group. Each resample draws ``C`` clusters with
+        replacement; a cluster's rows contribute their sums and counts to every group at
+        once, so the cost is one ``(resamples x C) @ (C x n_groups)`` product per chunk.
+    """
+    n_clusters = int(clusters.max()) + 1 if len(clusters) else 0
+    sums = np.zeros((n_clusters, n_groups))
+    counts = np.zeros((n_clusters, n_groups))
+    for column in range(groups.shape[1]):
+        member = groups[:, column] >= 0
+        cell = clusters[member] * n_groups + groups[member, column]
+        size = n_clusters * n_groups
+        sums += np.bincount(cell, weights=values[member], minlength=size).reshape(sums.shape)
+        counts += np.bincount(cell, minlength=size).reshape(counts.shape)
+    stacked = np.ascontiguousarray(np.hstack([sums, counts]).T)
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    out = np.empty((n_resamples, n_groups))
+    per_chunk = max(1, min(n_resamples, _CHUNK_ELEMENTS // max(1, n_clusters)))
+    weights = np.empty((per_chunk, n_clusters))
+    for start in range(0, n_resamples, per_chunk):
+        size = min(per_chunk, n_resamples - start)
+        draws = rng.integers(0, n_clusters, size=(size, n_clusters))
+        draws += (np.arange(size) * n_clusters)[:, None]
+        rows = weights[:size]
+        np.copyto(
+            rows, np.bincount(draws.ravel(), minlength=size * n_clusters).reshape(rows.shape)
+        )
+        # Written as (groups x C) @ (C x resamples): OpenBLAS is many times slower on the
+        # same product with a short first dimension and a long inner one.
+        both = (stacked @ rows.T).T
+        total, number = both[:, :n_groups], both[:, n_groups:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[start : start + size] = np.where(number > 0, total / number, np.nan)
+    return out
+
+
+def _interval(statistics: np.ndarray, confidence: float) -> tuple[float, float]:
+    finite = statistics[np.isfinite(statistics)]
+    if finite.size == 0:
+        return (math.nan, math.nan)
+    alpha = 1.0 - confidence
+    low, high = np.quantile(finite, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return (float(low), float(high))
+
+
+def _equal_means_p(boot: np.ndarray, means: np.ndarray, clusters: np.ndarray) -> float:
+    """Wald test that all group means are equal, with the bootstrap covariance of the means.
+
+    ``T = (D m)' (D V D')^+ (D m)`` for the contrasts ``D`` of each group against the first,
+    with ``V`` the bootstrap covariance scaled by ``C / (C - 1)`` (the bootstrap's variance of
+    a mean is short by that factor); ``T / r`` is referred to ``F(r, c - 1)``, ``r`` the rank
+    of the contrasts' covariance and ``c`` the fewest customers in any group, so that a small
+    group does not make the test over-confident.
+    """
+    finite = np.isfinite(boot).all(axis=1)
+    g = len(means)
+    total = int(clusters.sum()) if len(clusters) else 0
+    fewest = int(clusters.min()) if len(clusters) else 0
+    if g < 2 or fewest < 2 or finite.sum() < 3:
+        return math.nan
+    contrasts = np.hstack([-np.ones((g - 1, 1)), np.eye(g - 1)])
+    diff = contrasts @ means
+    scale = total / max(1, total - 1)
+    covariance = scale * (contrasts @ np.cov(boot[finite].T).reshape(g, g) @ contrasts.T)
+    rank = int(np.linalg.matrix_rank(covariance)) if np.isfinite(covariance).all() else 0
+    if rank == 0:
+        return 1.0 if np.allclose(diff, 0.0) else 0.0
+    statistic = float(diff @ np.linalg.pinv(covariance) @ diff)
+    return float(_scipy_stats.f.sf(statistic / rank, rank, fewest - 1))
+
+
+def segment_attributes(outcomes: pd.DataFrame) -> list[str]:
+    """The segment columns with two or more groups among ``outcomes``' rows, in order."""
+    return [
+        column
+        for column in outcomes.columns
+        if column.startswith(SEGMENT_PREFIX) and outcomes[column].dropna().nunique() >= 2
+    ]
+
+
+def _name(columns: tuple[str, ...]) -> str:
+    return INTERSECTION.join(c[len(SEGMENT_PREFIX) :] for c in columns)
+
+
+def compare_groups(
+    outcomes: pd.DataFrame,
+    column: str,
+    *,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> list[GroupComparison]:
+    """Compare the mean of one outcome across the groups of every segment attribute.
+
+    Parameters
+    ----------
+    outcomes : DataFrame
+        From `probe_outcomes`; rows with a NaN ``column`` are left out.
+    column : str
+        The outcome to compare, e.g. ``"mean_price"``.
+    n_resamples, confidence, seed
+        The cluster bootstrap's options.
+
+    Returns
+    -------
+    list of GroupComparison
+        One per attribute with two or more groups, then (with two or more such attributes)
+        one for their intersection, named ``"age_band × device"``.
+    """
+    rows = outcomes[np.isfinite(outcomes[column].to_numpy(dtype=np.float64))]
+    attributes = segment_attributes(rows)
+    sets: list[tuple[str, ...]] = [(a,) for a in attributes]
+    if len(attributes) > 1:
+        sets.append(tuple(attributes))
+    if not sets:
+        return []
+    values = rows[column].to_numpy(dtype=np.float64)
+    clusters_raw = rows[CUSTOMER].to_numpy()
+    _, clusters = np.unique(clusters_raw, return_inverse=True)
+    codes = np.full((len(rows), len(sets)), -1, dtype=np.int64)
+    offsets = [0]
+    for index, columns in enumerate(sets):
+        grouped = rows.groupby(list(columns), dropna=True, sort=True)
+        code = grouped.ngroup().to_numpy(dtype=np.float64)
+        present = np.isfinite(code)
+        codes[present, index] = code[present].astype(np.int64) + offsets[-1]
+        offsets.append(offsets[-1] + grouped.ngroups)
+    boot = cluster_bootstrap_means(
+        values, codes, clusters, offsets[-1], n_resamples=n_resamples, seed=seed
+    )
+    comparisons = []
+    for index, columns in enumerate(sets):
+        member = codes[:, index] >= 0
+        local = codes[member, index] - offsets[index]
+        # Each group enters the frame as one row, its sum weighted by its probe count: the
+        # same group means, differences and ratios as a row per probe, at any scale.
+        first = np.unique(local, return_index=True)[1]
+        keys = rows.loc[member, list(columns)].iloc[first].astype("string")
+        sums = np.bincount(local, weights=values[member])
+        frame = MetricFrame(
+            metrics={"mean": _weighted_mean},
+            y_true=sums,
+            y_pred=sums,
+            sensitive_features=keys.reset_index(drop=True),
+            sample_params={"mean": {"counts": np.bincount(local).astype(np.float64)}},
+        )
+        by_group = frame.by_group["mean"].dropna()
+        means = by_group.to_numpy(dtype=np.float64)
+        # The frame lists the present groups in sorted order, as the bootstrap codes them.
+        counts = np.bincount(local, minlength=len(means))
+        # Customers per group (a customer's probes may fall in several groups).
+        cells = np.unique(clusters[member].astype(np.int64) * len(means) + local)
+        customers = np.bincount(cells % len(means), minlength=len(means))
+        part = boot[:, offsets[index] : offsets[index + 1]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio_boot = np.nanmin(part, axis=1) / np.nanmax(part, axis=1)
+        difference_boot = np.nanmax(part, axis=1) - np.nanmin(part, axis=1)
+        levels = tuple(
+            INTERSECTION.join(str(v) for v in (k if isinstance(k, tuple) else (k,)))
+            for k in by_group.index
+        )
+        comparisons.append(
+            GroupComparison(
+                name=_name(columns),
+                frame=frame,
+                levels=levels,
+                means=means,
+                counts=counts,
+                difference=float(frame.difference()["mean"]),
+                ratio=float(frame.ratio()["mean"]),
+                difference_ci=_interval(difference_boot, confidence),
+                ratio_ci=_interval(ratio_boot, confidence),
+                p_value=_equal_means_p(part, means, customers),
+            )
+        )
+    return comparisons
+
+
+def _details(comparisons: list[GroupComparison]) -> dict[str, object]:
+    """Every comparison's numbers, with p-values adjusted within the metric (BH)."""
+    q_values = benjamini_hochberg([c.p_value for c in comparisons])
+    return {
+        c.name: {
+            "lowest": c.lowest,
+            "highest": c.highest,
+            "difference": c.difference,
+            "difference_ci": list(c.difference_ci),
+            "ratio": c.ratio,
+            "ratio_ci": list(c.ratio_ci),
+            "p_value": c.p_value,
+            "q_value": float(q),
+            "groups": {level: int(n) for level, n in zip(c.levels, c.counts, strict=True)},
+        }
+        for c, q in zip(comparisons, q_values, strict=True)
+    }
+
+
+def _family_p(comparisons: list[GroupComparison]) -> float | None:
+    """The smallest BH-adjusted p-value of the single attributes (their Simes combination)."""
+    singles = [c.p_value for c in comparisons if INTERSECTION not in c.name]
+    present = [p for p in singles if p is not None and math.isfinite(p)]
+    if not present:
+        return None
+    return float(np.nanmin(benjamini_hochberg(present)))
+
+
+def _significant(comparisons: list[GroupComparison], alpha: float) -> list[GroupComparison]:
+    """The single attributes whose BH-adjusted p-value (within the metric) is below alpha."""
+    singles = [c for c in comparisons if INTERSECTION not in c.name]
+    q_values = benjamini_hochberg([c.p_value for c in singles])
+    return [c for c, q in zip(singles, q_values, strict=True) if q < alpha]
+
+
+def judge(
+    threshold: Threshold,
+    value: float,
+    ci: tuple[float, float] | None,
+    n: int,
+    p_value: float | None,
+    alpha: float,
+) -> Verdict:
+    """`Threshold.verdict`, with a warn or fail the test cannot tell from chance inconclusive.
+
+    A gap between groups is never exactly zero, and with few customers it can look large by
+    chance alone; so ``p_value >= alpha`` (or no test) turns warn and fail into
+    ``inconclusive``.
+    """
+    verdict = threshold.verdict(value, ci, n)
+    if verdict in ("warn", "fail") and (p_value is None or not p_value < alpha):
+        return "inconclusive"
+    return verdict
+
+
+def _group_metric(
+    metric_id: str,
+    tables: AuditTables,
+    threshold: Threshold,
+    column: str,
+    *,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+    signatures: Mapping[str, tuple[str, ...]] | None = None,
+) -> tuple[list[GroupComparison], int]:
+    """The group comparisons of one outcome over first-repetition probes, and customer count."""
+    check_columns(metric_id, "tables.probes", tables.probes, PROBE_COLUMNS)
+    check_columns(metric_id, "tables.responses", tables.responses, RESPONSE_COLUMNS)
+    outcomes = probe_outcomes(tables, signatures=signatures)
+    outcomes = outcomes[(outcomes["repetition"] == 0).to_numpy(dtype=bool)]
+    comparisons = compare_groups(
+        outcomes, column, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+    finite = np.isfinite(outcomes[column].to_numpy(dtype=np.float64))
+    return comparisons, int(outcomes.loc[finite, CUSTOMER].nunique())
+
+
+def _by_group(comparisons: list[GroupComparison]) -> dict[str, dict[str, float]]:
+    return {
+        c.name: {level: float(m) for level, m in zip(c.levels, c.means, strict=True)}
+        for c in comparisons
+    }
+
+
+def price_gap(
+    tables: AuditTables,
+    *,
+    threshold: Threshold | None = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> MetricResult:
+    """Largest relative gap in mean list price between the groups of a segment attribute.
+
+    Per attribute, each group's mean list price is the mean over its first-repetition probes
+    of the mean price of the listed items (fairlearn's MetricFrame); the attribute's gap is
+    ``1 - ratio()``, i.e. ``1 - lowest group mean / highest group mean``. The value is the
+    largest gap over the attributes, and names that attribute.
+
+    Parameters
+    ----------
+    tables : AuditTables
+        Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
+    threshold : Threshold, optional
+        Judges the value; `PRICE_GAP_THRESHOLD` when omitted.
+    n_resamples : int, default 1000
+        Bootstrap resamples of customers.
+    confidence : float, default 0.95
+        Coverage of the confidence interval.
+    seed : int, default 0
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    MetricResult
+        The CI is the cluster bootstrap's for the named attribute. The p-value is the
+        smallest Benjamini–Hochberg-adjusted p-value of the attributes' tests of equal means
+        (their Simes combination), so the audit's correction counts the metric once with its
+        own multiplicity already paid. ``by_group`` gives every attribute's and the
+        intersection's group means; ``details`` the attribute, its lowest and highest groups,
+        and each comparison's difference, ratio, intervals and p- and q-values.
+
+    Raises
+    ------
+    ValueError
+        When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
+    """
+    check_metric_inputs(
+        PRICE_GAP_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+    threshold = PRICE_GAP_THRESHOLD if threshold is None else threshold
+    comparisons, n = _group_metric(
+        PRICE_GAP_ID,
+        tables,
+        threshold,
+        "mean_price",
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
+    singles = [c for c in comparisons if INTERSECTION not in c.name]
+    details: dict[str, object] = {"comparisons": _details(comparisons), "customers": n}
+    if not singles:
+        details["reason"] = REASON_NO_ATTRIBUTE
+        return MetricResult(
+            id=PRICE_GAP_ID,
+            family=FAMILY,
+            value=math.nan,
+            ci=None,
+            n=n,
+            unit=UNIT,
+            verdict="inconclusive",
+            threshold=threshold,
+            details=details,
+            summary=SUMMARY_NONE.format(reason=REASON_NO_ATTRIBUTE),
+        )
+    alpha = 1.0 - confidence
+    worst = max(_significant(comparisons, alpha) or singles, key=lambda c: (1.0 - c.ratio, c.name))
+    value = 1.0 - worst.ratio
+    ci = (1.0 - worst.ratio_ci[1], 1.0 - worst.ratio_ci[0])
+    p_value = _family_p(comparisons)
+    details.update(attribute=worst.name, lowest=worst.lowest, highest=worst.highest)
+    verdict = judge(threshold, value, ci, n, p_value, alpha)
+    summary = SUMMARY_GAP.format(
+        attribute=worst.name.replace("_", " "),
+        lowest=worst.lowest,
+        highest=worst.highest,
+        gap=value,
+    )
+    if p_value is None or not p_value < alpha:
+        summary += SUMMARY_NOISE.format(p=math.nan if p_value is None else p_value)
+    return MetricResult(
+        id=PRICE_GAP_ID,
+        family=FAMILY,
+        value=value,
+        ci=ci,
+        n=n,
+        unit=UNIT,
+        verdict=verdict,
+        threshold=threshold,
+        p_value=p_value,
+        by_group=_by_group(comparisons),
+        details=details,
+        summary=summary,
+    )
+
+
+def exposure_impact_ratio(
+    tables: AuditTables,
+    *,
+    threshold: Threshold | None = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> MetricResult:
+    """Lowest impact ratio of exposure to the shop's premium products over the attributes.
+
+    Per attribute, each group's exposure is the mean over its first-repetition probes of the
+    share of listed items in the top price third of the shop's catalog; the impact ratio is
+    fairlearn's ``ratio()``, the lowest group's exposure over the highest's. The value is the
+    lowest ratio over the attributes, and names that attribute.
+
+    Parameters
+    ----------
+    tables : AuditTables
+        Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
+    threshold : Threshold, optional
+        Judges the value (lower is worse); `EXPOSURE_THRESHOLD` when omitted.
+    n_resamples : int, default 1000
+        Bootstrap resamples of customers.
+    confidence : float, default 0.95
+        Coverage of the confidence interval.
+    seed : int, default 0
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    MetricResult
+        As `price_gap`, with the ratio in place of the gap.
+
+    Raises
+    ------
+    ValueError
+        When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
+    """
+    return _impact_ratio(
+        EXPOSURE_ID,
+        EXPOSURE_THRESHOLD,
+        SUMMARY_IMPACT,
+        "premium_share",
+        tables,
+        threshold,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
+
+
+def hit_rate_ratio(
+    tables: AuditTables,
+    *,
+    threshold: Threshold | None = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> MetricResult:
+    """Lowest impact ratio of the hit rate on held-out taste products over the attributes.
+
+    Per attribute, each group's hit rate is the share of its first-repetition probes whose
+    list holds one of the probe's held-out taste products (plan column ``heldout``); the
+    ratio is fairlearn's ``ratio()``, the lowest group's hit rate over the highest's: one
+    segment served worse matches for the same tastes.
+
+    Parameters
+    ----------
+    tables : AuditTables
+        Reads ``probes`` (with ``heldout``), ``responses``, ``histories`` and ``catalogs``.
+    threshold : Threshold, optional
+        Judges the value (lower is worse); `HIT_RATE_THRESHOLD` when omitted.
+    n_resamples : int, default 1000
+        Bootstrap resamples of customers.
+    confidence : float, default 0.95
+        Coverage of the confidence interval.
+    seed : int, default 0
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    MetricResult
+        As `exposure_impact_ratio`; NaN and ``inconclusive`` when no probe has held-out
+        products.
+
+    Raises
+    ------
+    ValueError
+        When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
+    """
+    return _impact_ratio(
+        HIT_RATE_ID,
+        HIT_RATE_THRESHOLD,
+        SUMMARY_HIT_RATE,
+        "hit_rate",
+        tables,
+        threshold,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
+
+
+def _impact_ratio(
+    metric_id: str,
+    default: Threshold,
+    template: str,
+    column: str,
+    tables: AuditTables,
+    threshold: Threshold | None,
+    *,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> MetricResult:
+    """The lowest impact ratio of ``column`` over the attributes, as a `MetricResult`."""
+    check_metric_inputs(
+        metric_id, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+    threshold = default if threshold is None else threshold
+    comparisons, n = _group_metric(
+        metric_id,
+        tables,
+        threshold,
+        column,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
+    singles = [c for c in comparisons if INTERSECTION not in c.name]
+    details: dict[str, object] = {"comparisons": _details(comparisons), "customers": n}
+    if not singles:
+        details["reason"] = REASON_NO_ATTRIBUTE
+        return MetricResult(
+            id=metric_id,
+            family=FAMILY,
+            value=math.nan,
+            ci=None,
+            n=n,
+            unit=UNIT,
+            verdict="inconclusive",
+            threshold=threshold,
+            details=details,
+            summary=SUMMARY_NONE.format(reason=REASON_NO_ATTRIBUTE),
+        )
+    alpha = 1.0 - confidence
+    worst = min(_significant(comparisons, alpha) or singles, key=lambda c: (c.ratio, c.name))
+    p_value = _family_p(comparisons)
+    details.update(attribute=worst.name, lowest=worst.lowest, highest=worst.highest)
+    summary = template.format(
+        attribute=worst.name.replace("_", " "),
+        lowest=worst.lowest,
+        highest=worst.highest,
+        ratio=worst.ratio,
+    )
+    if p_value is None or not p_value < alpha:
+        summary += SUMMARY_NOISE.format(p=math.nan if p_value is None else p_value)
+    return MetricResult(
+        id=metric_id,
+        family=FAMILY,
+        value=worst.ratio,
+        ci=worst.ratio_ci,
+        n=n,
+        unit=UNIT,
+        verdict=judge(threshold, worst.ratio, worst.ratio_ci, n, p_value, alpha),
+        threshold=threshold,
+        p_value=p_value,
+        by_group=_by_group(comparisons),
+        details=details,
+        summary=summary,
+    )

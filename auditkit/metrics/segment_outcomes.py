@@ -1,0 +1,364 @@
+"""Per-probe outcomes of a recommendation list: what the segment metrics compare.
+
+`probe_outcomes` turns the long Responses table into one row per answered probe, with the
+price level, price-tier mix, category spread, popularity and signature exposure of its list
+(and its hit rate on the persona's held-out products, when the plan records them). Every
+column is computed for all probes at once, with group codes and `numpy.bincount`.
+
+Price tiers are each shop's own: a product is ``budget`` or ``premium`` when its price is in
+the bottom or top third of *its shop's* catalog (the banding rule of
+`auditkit.probes.histories.band_products`, within each shop), so a shop of cheap goods still
+has a premium tier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from auditkit.frames import AuditTables
+from auditkit.metrics.homogenization import answered_probes
+
+OUTCOMES: tuple[str, ...] = (
+    "mean_price",
+    "premium_share",
+    "budget_share",
+    "discount_share",
+    "category_entropy",
+    "popularity_lift",
+    "signature_share",
+    "hit_rate",
+)
+# Carried from the probes table so that outcomes can be grouped and paired.
+KEY_COLUMNS: tuple[str, ...] = (
+    "probe_id",
+    "shop_id",
+    "persona_id",
+    "match_id",
+    "pair_id",
+    "pair_attribute",
+    "repetition",
+)
+CUSTOMER = "customer"
+LIST_PRICE = "list_price"
+HELDOUT = "heldout"
+HELDOUT_SEPARATOR = "|"
+
+
+def _text(values: pd.Series) -> pa.Array:
+    """A text column as an Arrow array (no copy when it is Arrow-backed already)."""
+    array = pa.array(values.astype("string"))
+    return array if array.type == pa.large_string() else array.cast(pa.large_string())
+
+
+def _codes(values: pd.Series, keys: pa.Array) -> np.ndarray:
+    """Each value's position in ``keys`` (Arrow's hash lookup); -1 when absent or missing."""
+    return _codes_of(_text(values), keys)
+
+
+def _codes_of(values: pa.Array, keys: pa.Array) -> np.ndarray:
+    found = pc.index_in(values, value_set=keys, skip_nulls=True)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Each value's position in ``keys`` (unique), -1 when absent: a join without a merge."""
+    return _codes(values, _text(keys))
+
+
+def pair_positions(
+    first: pd.Series, second: pd.Series, key_first: pd.Series, key_second: pd.Series
+) -> np.ndarray:
+    """Position of each ``(first, second)`` among the unique key pairs; -1 when absent."""
+    one, two = pc.unique(_text(key_first)), pc.unique(_text(key_second))
+    width = max(1, len(two))
+    keys = _codes(key_first, one) * width + _codes(key_second, two)
+    a, b = _codes(first, one), _codes(second, two)
+    wanted = np.where((a >= 0) & (b >= 0), a * width + b, -1)
+    found = pd.Index(keys).get_indexer(wanted)
+    return np.where(wanted >= 0, found, -1)
+
+
+def _shop_price_bands(catalogs: pd.DataFrame) -> pd.DataFrame:
+    """``shop_id, item_id, price_band``: price tertiles within each shop's own catalog.
+
+    The rule of `auditkit.probes.histories.band_products` (``budget`` at or below the first
+    tercile, ``premium`` above the second, ``unknown`` without a price), with the terciles of
+    each shop's catalog instead of all shops' products together.
+    """
+    price = catalogs["price"].astype("float64")
+    by_shop = price.groupby(catalogs["shop_id"].to_numpy(), sort=False)
+    low = by_shop.transform(lambda p: p.quantile(1 / 3)).to_numpy()
+    high = by_shop.transform(lambda p: p.quantile(2 / 3)).to_numpy()
+    values = price.to_numpy()
+    band = np.select(
+        [values <= low, values > high, np.isfinite(values)],
+        ["budget", "premium", "mid"],
+        default="unknown",
+    )
+    return pd.DataFrame(
+        {"shop_id": catalogs["shop_id"], "item_id": catalogs["item_id"], "price_band": band}
+    )
+
+
+def _share(code: np.ndarray, hit: np.ndarray, counted: np.ndarray, n: int) -> np.ndarray:
+    """Per probe code: share of ``counted`` rows with ``hit``; NaN where none counted."""
+    numerator = np.bincount(code, weights=(hit & counted).astype(np.float64), minlength=n)
+    denominator = np.bincount(code, weights=counted.astype(np.float64), minlength=n)
+    out = np.full(n, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def _mean(code: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per probe code: mean of the finite ``values``; NaN where none."""
+    finite = np.isfinite(values)
+    return _share_of_sums(code[finite], values[finite], n)
+
+
+def _share_of_sums(code: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    total = np.bincount(code, weights=values, minlength=n)
+    count = np.bincount(code, minlength=n).astype(np.float64)
+    out = np.full(n, np.nan)
+    np.divide(total, count, out=out, where=count > 0)
+    return out
+
+
+def _entropy(code: np.ndarray, category: pd.Series, n: int) -> np.ndarray:
+    """Per probe code: Shannon entropy (bits) of the list's categories; NaN without any."""
+    category_code, names = pd.factorize(category)
+    known = category_code >= 0
+    key = code[known].astype(np.int64) * max(1, len(names)) + category_code[known]
+    cells, counts = np.unique(key, return_counts=True)
+    owner = cells // max(1, len(names))
+    totals = np.bincount(owner, weights=counts, minlength=n)
+    p = counts / totals[owner]
+    entropy = np.bincount(owner, weights=-p * np.log2(p), minlength=n)
+    return np.where(totals > 0, entropy + 0.0, np.nan)
+
+
+def _popularity_share(frame: pd.DataFrame, totals: pd.Series) -> np.ndarray:
+    """Each row's popularity as a share of its shop's total (NaN where unknown)."""
+    shops = pd.Index(totals.index.astype("string"))
+    where = shops.get_indexer(frame["shop_id"].astype("string"))
+    total = np.append(totals.to_numpy(dtype=np.float64), np.nan)[where]
+    popularity = frame["popularity"].astype("float64").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return popularity / total
+
+
+def _signature_rows(
+    rows: pd.DataFrame, signatures: Mapping[str, Sequence[str]] | None
+) -> np.ndarray | None:
+    """Whether each row's item is in its shop's signature (a category or an item id)."""
+    if signatures is None:
+        return None
+    marks = pd.DataFrame(
+        [(str(shop), str(value)) for shop, values in signatures.items() for value in values],
+        columns=["shop_id", "value"],
+    ).drop_duplicates()
+    marks["shop_id"] = marks["shop_id"].astype("string")
+    marks["value"] = marks["value"].astype("string")
+    keys = pd.MultiIndex.from_frame(marks)
+    by_category = pd.MultiIndex.from_arrays(
+        [rows["shop_id"].astype("string"), rows["category"].astype("string")]
+    )
+    by_item = pd.MultiIndex.from_arrays(
+        [rows["shop_id"].astype("string"), rows["item_id"].astype("string")]
+    )
+    return np.asarray(by_category.isin(keys) | by_item.isin(keys), dtype=bool)
+
+
+def _hits(probes: pd.DataFrame, rows: pd.DataFrame, code: np.ndarray, n: int) -> np.ndarray:
+    """Per probe: 1 when its list holds one of its held-out products, 0 if not, NaN if none."""
+    if HELDOUT not in probes.columns:
+        return np.full(n, np.nan)
+    lists = pc.split_pattern(_text(probes[HELDOUT]), HELDOUT_SEPARATOR)
+    keys = pc.list_flatten(lists)
+    owner = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    named = pc.not_equal(keys, "").to_numpy(zero_copy_only=False)
+    owner, keys = owner[named], keys.filter(pa.array(named))
+    has_heldout = np.bincount(owner, minlength=n) > 0
+    shown = _text(rows["item_key"])
+    universe = pc.unique(pa.concat_arrays([keys, shown]))
+    width = max(1, len(universe))
+    held = owner * width + _codes_of(keys, universe)
+    listed = code.astype(np.int64) * width + _codes_of(shown, universe)
+    hit_rows = np.isin(listed, held)
+    hit = np.bincount(code[hit_rows], minlength=n) > 0
+    return np.where(has_heldout, hit.astype(np.float64), np.nan)
+
+
+def _history_fingerprints(histories: pd.DataFrame, code: np.ndarray, n: int) -> np.ndarray:
+    """Per probe code: a 64-bit hash of its ordered history (0 for an empty one)."""
+    rows = pd.DataFrame(
+        {
+            "item_key": histories["item_key"].astype("string").to_numpy(),
+            "position": histories["position"].to_numpy(dtype=np.int64),
+        }
+    )
+    hashed = pd.util.hash_pandas_object(rows, index=False).to_numpy(dtype=np.uint64)
+    order = np.argsort(code, kind="stable")
+    fingerprint = np.zeros(n, dtype=np.uint64)
+    if len(order):
+        sorted_code = code[order]
+        starts = np.flatnonzero(np.r_[True, sorted_code[1:] != sorted_code[:-1]])
+        # Wrapping uint64 sums: order-free within a probe, and position is hashed in.
+        fingerprint[sorted_code[starts]] = np.add.reduceat(hashed[order], starts)
+    return fingerprint
+
+
+def _linked(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges joining each row to the first row of its group (codes < 0 join nothing)."""
+    rows = np.flatnonzero(codes >= 0)
+    if rows.size == 0:
+        return rows, rows
+    first = pd.Series(rows).groupby(codes[rows]).transform("min").to_numpy()
+    return rows, first
+
+
+def customer_clusters(
+    probes: pd.DataFrame, histories: pd.DataFrame, history_code: np.ndarray
+) -> np.ndarray:
+    """Per probe: the code of its customer, the independent unit of the segment metrics.
+
+    Probes are linked when they share a ``match_id`` (the same customer at every shop), a
+    ``pair_id`` (counterfactual twins) or, at one shop, a persona and the same history (a
+    customer's twins and its own probe); a customer is a connected component of those links.
+    Codes follow the first probe of each component in the order of ``probes``.
+    """
+    n = len(probes)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp)
+    fingerprint = _history_fingerprints(histories, history_code, n)
+    keys = [
+        probes.groupby("match_id", dropna=True, sort=True).ngroup().to_numpy(),
+        probes.groupby("pair_id", dropna=True, sort=True).ngroup().to_numpy(),
+        pd.DataFrame(
+            {
+                "shop_id": probes["shop_id"].to_numpy(),
+                "persona_id": probes["persona_id"].to_numpy(),
+                "history": fingerprint,
+            }
+        )
+        .groupby(["shop_id", "persona_id", "history"], dropna=False, sort=True)
+        .ngroup()
+        .to_numpy(),
+    ]
+    edges = [
+        _linked(np.nan_to_num(np.asarray(k, dtype=np.float64), nan=-1).astype(np.int64))
+        for k in keys
+    ]
+    source = np.concatenate([e[0] for e in edges])
+    target = np.concatenate([e[1] for e in edges])
+    graph = coo_matrix((np.ones(len(source)), (source, target)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    # Relabel by first appearance, so codes depend on the probes' order only.
+    _, first = np.unique(labels, return_index=True)
+    rank = np.empty(len(first), dtype=np.intp)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[labels]
+
+
+def _in_probe_order(
+    frame: pd.DataFrame, code: np.ndarray, within: str
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of listed probes (``code >= 0``) sorted by probe code, then ``within``."""
+    keep = np.flatnonzero(code >= 0)
+    order = keep[np.lexsort((frame[within].to_numpy()[keep], code[keep]))]
+    return frame.iloc[order], code[order].astype(np.intp)
+
+
+def probe_outcomes(
+    tables: AuditTables, *, signatures: Mapping[str, Sequence[str]] | None = None
+) -> pd.DataFrame:
+    """One row per answered probe: its key columns, segment columns and list outcomes.
+
+    Parameters
+    ----------
+    tables : AuditTables
+        Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
+    signatures : mapping of str to sequence of str, optional
+        Each shop's signature categories and item ids; without it ``signature_share`` is NaN.
+
+    Returns
+    -------
+    DataFrame
+        Sorted by ``probe_id``; `KEY_COLUMNS`, every ``segment.<attribute>`` column,
+        ``customer`` (the independent unit, see `customer_clusters`) and `OUTCOMES`, each NaN
+        where the probe's list gives no evidence:
+
+        - ``mean_price``: mean price of the listed items of known price;
+        - ``premium_share`` / ``budget_share``: share of them in the top / bottom price third
+          of the shop's catalog;
+        - ``discount_share``: share of items priced below the catalog's ``list_price`` (NaN
+          when the catalogs have no ``list_price`` column);
+        - ``category_entropy``: Shannon entropy, in bits, of the list's categories;
+        - ``popularity_lift``: ``(ARP_rec - ARP_hist) / ARP_hist`` with popularity as a share
+          of the shop's total (as `auditkit.metrics.popularity.popularity_lift`);
+        - ``signature_share``: share of items in the shop's signature;
+        - ``hit_rate``: 1 when the list holds one of the probe's held-out products (plan
+          column ``heldout``, item keys joined by ``|``), 0 when not.
+    """
+    probes = answered_probes(tables.probes).sort_values("probe_id", kind="stable")
+    probes = probes.reset_index(drop=True)
+    n = len(probes)
+    probe_keys = _text(probes["probe_id"])
+    responses = tables.responses[
+        ["probe_id", "shop_id", "item_id", "item_key", "category", "price", "popularity", "rank"]
+    ]
+    code_all = _codes(responses["probe_id"], probe_keys)
+    # Rows in (probe, rank) order: every per-probe sum then adds in the same order, so the
+    # outcomes do not depend on the order the table's rows come in, to the last bit.
+    rows, code = _in_probe_order(responses, code_all, "rank")
+
+    catalogs = tables.catalogs
+    position = pair_positions(
+        rows["shop_id"], rows["item_id"], catalogs["shop_id"], catalogs["item_id"]
+    )
+    in_catalog = position >= 0
+    # Bands come in the catalogs' row order, so the catalog position finds them too.
+    bands = _shop_price_bands(catalogs)["price_band"].to_numpy(dtype=object)
+    band = np.where(in_catalog, bands[np.maximum(position, 0)], "unknown")
+    banded = band != "unknown"
+
+    price = rows["price"].astype("float64").to_numpy()
+    out = probes[[*KEY_COLUMNS, *tables.segment_columns]].copy()
+    out["mean_price"] = _mean(code, price, n)
+    out["premium_share"] = _share(code, band == "premium", banded, n)
+    out["budget_share"] = _share(code, band == "budget", banded, n)
+    if LIST_PRICE in catalogs.columns:
+        list_price = catalogs[LIST_PRICE].astype("float64").to_numpy()[np.maximum(position, 0)]
+        list_price = np.where(in_catalog, list_price, np.nan)
+        known = np.isfinite(price) & np.isfinite(list_price)
+        out["discount_share"] = _share(code, price < list_price, known, n)
+    else:
+        out["discount_share"] = np.nan
+    out["category_entropy"] = _entropy(code, rows["category"], n)
+
+    totals = catalogs.groupby("shop_id")["popularity"].sum(min_count=1)
+    totals = totals.where(totals > 0)
+    arp_rec = _mean(code, _popularity_share(rows, totals), n)
+    histories = tables.histories[["probe_id", "shop_id", "position", "item_key", "popularity"]]
+    hist_code_all = _codes(histories["probe_id"], probe_keys)
+    hist_rows, hist_code = _in_probe_order(histories, hist_code_all, "position")
+    arp_hist = _mean(hist_code, _popularity_share(hist_rows, totals), n)
+    out[CUSTOMER] = customer_clusters(probes, hist_rows, hist_code)
+    lift = np.full(n, np.nan)
+    usable = np.isfinite(arp_rec) & (arp_hist > 0)
+    lift[usable] = (arp_rec[usable] - arp_hist[usable]) / arp_hist[usable]
+    out["popularity_lift"] = lift
+
+    signature = _signature_rows(rows, signatures)
+    if signature is None:
+        out["signature_share"] = np.nan
+    else:
+        out["signature_share"] = _share(code, signature, np.ones(len(rows), dtype=bool), n)
+    out["hit_rate"] = _hits(probes, rows, code, n)
+    return out

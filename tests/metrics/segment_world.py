@@ -1,0 +1,64 @@
+"""Audits of the built-in world run in memory, for the segment metrics' planted and null cases.
+
+The probe plan is the demo spec's design (three age bands and two devices, counterfactual pairs
+on the age band, one repeat); the vendor is the simulated one, answering every probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from auditkit.frames import AuditTables, build_tables
+from auditkit.probes.design import design_probes
+from auditkit.probes.runner import build_requests
+from auditkit.spec import AuditSpec
+from auditkit.world import SimulatedVendor, Steering, World, generate_world
+
+DEMO = Path(__file__).resolve().parents[2] / "audit_specs" / "demo.yaml"
+STEERED = Steering("age_band", "65+", price_shift=-1.0)
+
+
+def demo_spec(seed: int, *, customers: int | None = None) -> AuditSpec:
+    """The demo spec at ``seed``, optionally with ``customers`` per persona."""
+    data = yaml.safe_load(DEMO.read_text())
+    data["seed"] = seed
+    if customers is not None:
+        for persona in data["probes"]["personas"]:
+            persona["customers"] = customers
+    return AuditSpec.model_validate(data)
+
+
+def world_of(spec: AuditSpec) -> World:
+    """The spec's synthetic shops."""
+    assert spec.world is not None
+    return generate_world(
+        seed=spec.seed,
+        n_shops=spec.world.shops,
+        items_per_shop=spec.world.items_per_shop,
+        n_categories=spec.world.categories,
+    )
+
+
+def audit_tables(
+    spec: AuditSpec,
+    world: World,
+    *,
+    steering: Sequence[Steering] = (),
+    plan: pd.DataFrame | None = None,
+) -> AuditTables:
+    """The tables of the spec's core probes answered by an isolated simulated vendor."""
+    catalogs = world.catalogs()
+    if plan is None:
+        plan = design_probes(spec.probes, catalogs, seed=spec.seed)
+    vendor = SimulatedVendor(catalogs, seed=spec.seed, steering=steering)
+    answers = pd.DataFrame(
+        {
+            "probe_id": plan["probe_id"],
+            "items": [list(vendor.recommend(r).items) for r in build_requests(plan)],
+        }
+    )
+    return build_tables(plan, answers, catalogs)

@@ -1,0 +1,127 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from tables import make_tables
+
+from auditkit.catalogs import validate_catalog
+from auditkit.metrics.segment_outcomes import OUTCOMES, probe_outcomes
+
+
+def shop(prices, categories, popularity, list_prices=None):
+    names = [f"P{i}" for i in range(1, len(prices) + 1)]
+    frame = pd.DataFrame(
+        {
+            "item_id": names,
+            "category": categories,
+            "canonical_id": names,
+            "price": prices,
+            "popularity": popularity,
+        }
+    )
+    if list_prices is not None:
+        frame["list_price"] = list_prices
+    return validate_catalog(frame, source="test")
+
+
+# Six products; tertiles of price 10..60 at 26.67 and 43.33: P1, P2 budget; P5, P6 premium.
+CATALOG = shop(
+    [10.0, 20.0, 30.0, 40.0, 50.0, 60.0],
+    ["a", "a", "b", "b", "c", "c"],
+    [10.0, 20.0, 30.0, 40.0, 50.0, 50.0],
+    list_prices=[10.0, 25.0, 30.0, 45.0, 50.0, 60.0],
+)
+# The other shop is all cheap: its own tertiles make its priciest item premium.
+CHEAP = shop([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], ["a"] * 6, [1.0] * 6)
+
+
+def test_hand_computed_outcomes():
+    rows = [
+        {"probe_id": "A", "shop_id": "s", "history": ["P1", "P2"], "heldout": "P6|P3"},
+        {"probe_id": "B", "shop_id": "s", "history": ["P3"], "heldout": "P1"},
+        {"probe_id": "C", "shop_id": "t", "history": ["P1"]},
+        {"probe_id": "D", "shop_id": "s"},  # not answered
+        {"probe_id": "E", "shop_id": "s", "history": ["P1"]},  # answered, empty list
+    ]
+    answers = {"A": ["P2", "P5", "P6"], "B": ["P1", "X"], "C": ["P6", "P5"], "E": []}
+    tables = make_tables(rows, answers, {"s": CATALOG, "t": CHEAP})
+    out = probe_outcomes(tables, signatures={"s": ("c",), "t": ("P1",)}).set_index("probe_id")
+    assert list(out.index) == ["A", "B", "C", "E"]
+    a, b, c = out.loc["A"], out.loc["B"], out.loc["C"]
+    assert a["mean_price"] == pytest.approx((20 + 50 + 60) / 3)
+    assert a["premium_share"] == pytest.approx(2 / 3) and a["budget_share"] == pytest.approx(1 / 3)
+    # P2 sells at 20 against a list price of 25; P5 and P6 at list price.
+    assert a["discount_share"] == pytest.approx(1 / 3)
+    # Categories a, c, c: -(1/3 log2 1/3 + 2/3 log2 2/3).
+    assert a["category_entropy"] == pytest.approx(
+        -(1 / 3) * math.log2(1 / 3) - (2 / 3) * math.log2(2 / 3)
+    )
+    # Popularity shares of 200 in total: rec (20 + 50 + 50) / 3 = 40, history (10 + 20) / 2 = 15.
+    assert a["popularity_lift"] == pytest.approx((40 - 15) / 15)
+    assert a["signature_share"] == pytest.approx(2 / 3)
+    assert a["hit_rate"] == 1.0
+    # B: "X" is not in the catalog; it counts for nothing but the list's signature share.
+    assert b["mean_price"] == 10.0 and b["premium_share"] == 0.0 and b["budget_share"] == 1.0
+    assert b["category_entropy"] == 0.0 and b["hit_rate"] == 1.0
+    assert b["signature_share"] == 0.0
+    assert b["popularity_lift"] == pytest.approx((10 - 30) / 30)
+    # C, at the cheap shop: P6 and P5 at 6 and 5 are its own top third (tertiles 2.67, 4.33).
+    assert c["premium_share"] == 1.0 and c["mean_price"] == 5.5
+    assert math.isnan(c["discount_share"]) and math.isnan(c["hit_rate"])
+    assert c["signature_share"] == 0.0
+    assert all(math.isnan(out.loc["E", column]) for column in OUTCOMES)
+
+
+def test_no_list_price_and_no_signatures_leave_those_outcomes_empty():
+    rows = [{"probe_id": "A", "shop_id": "t", "history": ["P1"]}]
+    out = probe_outcomes(make_tables(rows, {"A": ["P2"]}, {"t": CHEAP}))
+    assert out["discount_share"].isna().all() and out["signature_share"].isna().all()
+    assert out["hit_rate"].isna().all()
+
+
+def test_customers_link_shops_twins_and_the_same_history():
+    rows = [
+        # One customer at two shops (match m1), its twins at shop s (pair g1) sharing its history.
+        {"probe_id": "a1", "shop_id": "s", "match_id": "m1", "history": ["P1", "P2"]},
+        {"probe_id": "a2", "shop_id": "t", "match_id": "m1", "history": ["P3"]},
+        {
+            "probe_id": "t1",
+            "shop_id": "s",
+            "match_id": "m1~x",
+            "pair_id": "g1",
+            "history": ["P1", "P2"],
+        },
+        {
+            "probe_id": "t2",
+            "shop_id": "s",
+            "match_id": "m1~y",
+            "pair_id": "g1",
+            "history": ["P1", "P2"],
+        },
+        # Another customer: same items in another order is another history.
+        {"probe_id": "b1", "shop_id": "s", "match_id": "m2", "history": ["P2", "P1"]},
+    ]
+    answers = {p["probe_id"]: ["P4"] for p in rows}
+    out = probe_outcomes(make_tables(rows, answers, {"s": CATALOG, "t": CHEAP}))
+    customer = dict(zip(out["probe_id"], out["customer"], strict=True))
+    assert customer["a1"] == customer["a2"] == customer["t1"] == customer["t2"]
+    assert customer["b1"] != customer["a1"]
+    assert sorted(set(customer.values())) == [0, 1]
+
+
+def test_order_of_rows_does_not_change_a_bit():
+    rows = [
+        {"probe_id": f"p{i}", "shop_id": "s", "history": ["P1", "P3"][: 1 + i % 2]}
+        for i in range(8)
+    ]
+    rng = np.random.default_rng(0)
+    answers = {r["probe_id"]: list(rng.choice(CATALOG["item_id"], 3, replace=False)) for r in rows}
+    tables = make_tables(rows, answers, {"s": CATALOG})
+    shuffled = type(tables)(
+        probes=tables.probes.sample(frac=1, random_state=1),
+        responses=tables.responses.sample(frac=1, random_state=2),
+        histories=tables.histories.sample(frac=1, random_state=3),
+        catalogs=tables.catalogs.sample(frac=1, random_state=4),
+    )
+    pd.testing.assert_frame_equal(probe_outcomes(tables), probe_outcomes(shuffled))
