@@ -14,6 +14,7 @@ import pandas as pd
 
 from auditkit.frames import AuditTables
 from auditkit.metrics.homogenization import pairwise_jaccard
+from auditkit.metrics.popularity import trending_keys
 from auditkit.metrics.stats import bootstrap_ci
 from auditkit.probes.checks import NON_PERSONALIZED
 from auditkit.results import ClaimCheck, ClaimVerdict, MetricResult
@@ -31,7 +32,6 @@ NON_PERSONALIZED_TOLERANCE = 0.1
 EXPLAINED_SHARE = 0.9
 GENERIC_SHARE = 0.5
 CONSISTENT_SHARE = 0.9
-TRENDING_TOP_N = 20
 PROMISE_WORDS: dict[str, str] = {
     "diversity_up": "more categories per list",
     "trend_share_down": "fewer globally trending products",
@@ -257,14 +257,6 @@ def _non_personalized(
         ci=(low, high),
         n=len(diffs),
     )
-
-
-def trending_keys(catalogs: pd.DataFrame, top_n: int = TRENDING_TOP_N) -> set[str]:
-    """The products most sold across all shops (by summed popularity), ties by id."""
-    shared = catalogs[catalogs["canonical_id"].notna()]
-    totals = shared.groupby("item_key")["popularity"].sum().reset_index()
-    totals = totals.sort_values(["popularity", "item_key"], ascending=[False, True])
-    return set(totals["item_key"].head(top_n))
 
 
 def _knob_outcome(
