@@ -38,7 +38,13 @@ CLAIM_WORDS: dict[str, str] = {
 }
 _CHART_WIDTH = 320
 _SEVERITY: tuple[str, ...] = ("fail", "warn", "inconclusive", "pass")
-_HEADLINES = 3
+_HEADLINES = 2
+_COUNT_WORDS: dict[str, str] = {
+    "fail": "with a problem",
+    "warn": "worth a look",
+    "inconclusive": "without enough evidence",
+    "pass": "without a problem",
+}
 
 
 def _format(value: Any) -> str:
@@ -159,6 +165,8 @@ def build_report(
         worst = next((v for v in _SEVERITY if any(r["verdict"] == v for r in rows)), "pass")
         # The scorecard leads with the worst findings; the family section shows them all.
         ranked = sorted(rows, key=lambda r: _SEVERITY.index(r["verdict"]))
+        findings = [r for r in ranked if r["verdict"] in ("fail", "warn")]
+        counts = {v: sum(r["verdict"] == v for r in rows) for v in _SEVERITY}
         families.append(
             {
                 "id": family,
@@ -166,8 +174,8 @@ def build_report(
                 "verdict": worst,
                 "verdict_words": VERDICT_WORDS[worst],
                 "metrics": rows,
-                "headline": ranked[:_HEADLINES],
-                "more": len(ranked) - _HEADLINES if len(ranked) > _HEADLINES else 0,
+                "headline": findings[:_HEADLINES],
+                "counts": ", ".join(f"{n} {_COUNT_WORDS[v]}" for v, n in counts.items() if n),
             }
         )
     quality = document["data_quality"]
