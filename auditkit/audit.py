@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import platform
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
-import numpy as np
 import pandas as pd
 
 from auditkit.errors import EvidenceError, VendorError
@@ -77,12 +77,55 @@ def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
                 seed=_metric_seed(spec.seed, metric_id),
             )
         )
-    p_values = np.array([np.nan if r.p_value is None else r.p_value for r in results])
-    adjusted = benjamini_hochberg(p_values)
-    return [
-        r if np.isnan(q) else dataclasses.replace(r, details={**r.details, "q_value": float(q)})
-        for r, q in zip(results, adjusted, strict=True)
-    ]
+    return adjust_across_audit(results)
+
+
+def _tests_of(result: MetricResult) -> list[dict[str, Any]]:
+    """The metric's hypothesis tests as dicts with a ``p_value``: per comparison, or itself.
+
+    A metric that tests several attributes reports each test in ``details["comparisons"]``
+    (by name) or ``details["tests"]`` (a list); otherwise its own ``p_value`` is its one test.
+    """
+    details = result.details
+    if isinstance(details.get("comparisons"), dict):
+        return [dict(test) for _, test in sorted(details["comparisons"].items())]
+    if isinstance(details.get("tests"), list):
+        return [dict(test) for test in details["tests"]]
+    return [] if result.p_value is None else [{"p_value": result.p_value}]
+
+
+def adjust_across_audit(results: list[MetricResult]) -> list[MetricResult]:
+    """Benjamini–Hochberg over every test of every metric of the audit.
+
+    Each test gets its ``audit_q_value``; a metric's ``details["q_value"]`` is the smallest
+    adjusted value among its tests (whether any of its tests survives the audit-wide
+    correction). A metric's own verdict is left as the metric judged it.
+    """
+    tests = [_tests_of(result) for result in results]
+    flat = [test.get("p_value") for group in tests for test in group]
+    adjusted = iter(benjamini_hochberg(flat).tolist())
+    out = []
+    for result, group in zip(results, tests, strict=True):
+        if not group:
+            out.append(result)
+            continue
+        for test in group:
+            test["audit_q_value"] = next(adjusted)
+        finite = [t["audit_q_value"] for t in group if not math.isnan(t["audit_q_value"])]
+        details = dict(result.details)
+        if finite:
+            details["q_value"] = min(finite)
+        if isinstance(details.get("comparisons"), dict):
+            details["comparisons"] = {
+                name: test
+                for (name, _), test in zip(
+                    sorted(details["comparisons"].items()), group, strict=True
+                )
+            }
+        elif isinstance(details.get("tests"), list):
+            details["tests"] = group
+        out.append(dataclasses.replace(result, details=details))
+    return out
 
 
 def _data_quality(plan: pd.DataFrame, store: EvidenceStore) -> DataQuality:
