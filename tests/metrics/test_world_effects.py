@@ -23,7 +23,7 @@ WORLDS = {
 
 def spec(options) -> AuditSpec:
     data = yaml.safe_load(DEMO.read_text())
-    data.pop("metrics")
+    data.pop("metrics", None)
     data.pop("claims")
     data["vendor"]["options"].update(options)
     data["inference"] = {"n_resamples": 200}
