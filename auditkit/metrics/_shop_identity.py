@@ -224,8 +224,9 @@ def signature_retention(
     keep = answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
     keep &= probes["shop_id"].isin(share.index).to_numpy(dtype=bool)
     probes = probes.loc[keep, ["probe_id", "shop_id"]]
-    shown = tables.responses[tables.responses["in_catalog"].astype(bool).to_numpy()]
-    shown = shown[shown["probe_id"].isin(probes["probe_id"])][["probe_id", "shop_id", "item_id"]]
+    rows = tables.codes.response_rows(tables.codes.probe_flags(keep))
+    rows &= tables.responses["in_catalog"].astype(bool).to_numpy()
+    shown = tables.responses.loc[rows, ["probe_id", "shop_id", "item_id"]]
     shown = shown.merge(catalog, on=["shop_id", "item_id"], how="left")
     exposure = shown.groupby("probe_id", sort=True).agg(
         shop_id=("shop_id", "first"), signature=("signature", "mean")
