@@ -22,11 +22,84 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 SEGMENT_PREFIX = "segment."
 ITEM_COLUMNS: tuple[str, ...] = ("item_key", "category", "price", "popularity")
+
+
+def _arrow_strings(values: pd.Series | pd.Index | np.ndarray) -> pa.ChunkedArray | pa.Array:
+    """``values`` as an Arrow string array, without a copy when they already are one."""
+    array = values.array if isinstance(values, pd.Series | pd.Index) else values
+    native = getattr(array, "_pa_array", None)
+    if native is not None and pa.types.is_string(native.type):
+        return native
+    return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+
+
+def lookup_codes(values: pd.Series | pd.Index | np.ndarray, dictionary: np.ndarray) -> np.ndarray:
+    """Position of each of ``values`` in ``dictionary`` (distinct strings); -1 for NA or absent.
+
+    A hash lookup inside Arrow: no Python string is made per value.
+    """
+    found = pc.index_in(_arrow_strings(values), value_set=pa.array(dictionary, type=pa.string()))
+    return found.fill_null(-1).to_numpy().astype(np.int32)
+
+
+class TableCodes:
+    """Integer codes of the probe ids, aligned with the rows of an `AuditTables`' tables.
+
+    ``probe_ids`` are the distinct probe ids of ``probes``, sorted; ``probe[r]`` is the code of
+    row ``r`` of ``probes`` (its position in ``probe_ids``), ``response_probe`` and
+    ``history_probe`` the same for ``responses`` and ``histories`` (-1 where the id is NA or
+    names no planned probe). Sorting by code is sorting by id. Each array is built once, on
+    first use, and shared by every metric that reads the tables (which are never modified).
+    """
+
+    def __init__(self, tables: AuditTables, **known: np.ndarray) -> None:
+        self._tables = tables
+        self.__dict__.update(known)
+
+    @cached_property
+    def probe_ids(self) -> np.ndarray:
+        """The distinct non-NA probe ids, sorted (object array of str)."""
+        ids = self._tables.probes["probe_id"].dropna().astype("string").unique()
+        return np.sort(np.asarray(ids, dtype=object).astype(str)).astype(object)
+
+    @cached_property
+    def probe(self) -> np.ndarray:
+        """Per row of ``probes``: the code of its probe id (-1 for NA)."""
+        return lookup_codes(self._tables.probes["probe_id"], self.probe_ids)
+
+    @cached_property
+    def response_probe(self) -> np.ndarray:
+        """Per row of ``responses``: the code of its probe id (-1 for NA or unplanned)."""
+        return lookup_codes(self._tables.responses["probe_id"], self.probe_ids)
+
+    @cached_property
+    def history_probe(self) -> np.ndarray:
+        """Per row of ``histories``: the code of its probe id (-1 for NA or unplanned)."""
+        return lookup_codes(self._tables.histories["probe_id"], self.probe_ids)
+
+    def probe_flags(self, rows: np.ndarray) -> np.ndarray:
+        """Per probe code: whether some row of ``probes`` selected by the mask ``rows`` has it."""
+        flags = np.zeros(len(self.probe_ids) + 1, dtype=bool)
+        flags[self.probe[rows]] = True
+        flags[-1] = False  # code -1 (NA) selects nothing
+        return flags
+
+    def response_rows(self, flags: np.ndarray) -> np.ndarray:
+        """Mask of the ``responses`` rows whose probe code is flagged (see `probe_flags`)."""
+        return flags[self.response_probe]
+
+    def history_rows(self, flags: np.ndarray) -> np.ndarray:
+        """Mask of the ``histories`` rows whose probe code is flagged (see `probe_flags`)."""
+        return flags[self.history_probe]
 
 
 @dataclass(frozen=True)
@@ -44,19 +117,36 @@ class AuditTables:
         Those probes exist to test one thing each (a planted trend, a claimed knob); the
         audit's other metrics describe the vendor's ordinary behaviour and leave them out.
         """
-        keep = pd.Series(True, index=self.probes.index)
+        keep = np.ones(len(self.probes), dtype=bool)
         for column in ("phase", "check_id"):
             if column in self.probes.columns:
-                keep &= self.probes[column].isna()
+                keep &= self.probes[column].isna().to_numpy(dtype=bool)
         if keep.all():
             return self
-        ids = self.probes.loc[keep, "probe_id"]
-        return AuditTables(
+        codes = self.codes
+        flags = codes.probe_flags(keep)
+        responses = codes.response_rows(flags)
+        histories = codes.history_rows(flags)
+        core = AuditTables(
             probes=self.probes[keep].reset_index(drop=True),
-            responses=self.responses[self.responses["probe_id"].isin(ids)].reset_index(drop=True),
-            histories=self.histories[self.histories["probe_id"].isin(ids)].reset_index(drop=True),
+            responses=self.responses[responses].reset_index(drop=True),
+            histories=self.histories[histories].reset_index(drop=True),
             catalogs=self.catalogs,
         )
+        # The core tables keep the full tables' dictionary of probe ids (a superset).
+        core.__dict__["codes"] = TableCodes(
+            core,
+            probe_ids=codes.probe_ids,
+            probe=codes.probe[keep],
+            response_probe=codes.response_probe[responses],
+            history_probe=codes.history_probe[histories],
+        )
+        return core
+
+    @cached_property
+    def codes(self) -> TableCodes:
+        """Integer codes of the tables' probe ids, built once on first use (`TableCodes`)."""
+        return TableCodes(self)
 
     @property
     def segment_columns(self) -> list[str]:

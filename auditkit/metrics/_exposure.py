@@ -73,19 +73,23 @@ def _checked(metric_id: str, tables: AuditTables, threshold: object, **options: 
     check_columns(metric_id, "tables.catalogs", tables.catalogs, CATALOG_COLUMNS)
 
 
+def core_mask(tables: AuditTables) -> np.ndarray:
+    """Which rows of ``probes`` are answered first-repetition probes."""
+    probes = tables.probes
+    return answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
+
+
 def core_probes(tables: AuditTables) -> pd.DataFrame:
     """``probe_id, shop_id, persona_id`` of the answered first-repetition probes."""
-    probes = tables.probes
-    keep = answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
-    return probes.loc[keep, ["probe_id", "shop_id", "persona_id"]]
+    return tables.probes.loc[core_mask(tables), ["probe_id", "shop_id", "persona_id"]]
 
 
-def shown_items(tables: AuditTables, probes: pd.DataFrame) -> pd.DataFrame:
-    """The recommended rows of ``probes`` that are in their shop's catalog (``in_catalog``)."""
+def shown_items(tables: AuditTables, keep: np.ndarray) -> pd.DataFrame:
+    """The recommended in-catalog rows (``in_catalog``) of the probes in the mask ``keep``."""
     responses = tables.responses
-    keep = responses["probe_id"].isin(probes["probe_id"]).to_numpy(dtype=bool).copy()
-    keep &= responses["in_catalog"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    return responses.loc[keep, list(RESPONSE_COLUMNS)]
+    rows = tables.codes.response_rows(tables.codes.probe_flags(keep))
+    rows &= responses["in_catalog"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return responses.loc[rows, list(RESPONSE_COLUMNS)]
 
 
 def _result(
@@ -138,8 +142,9 @@ def _per_probe_metric(
     options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
     _checked(metric_id, tables, threshold, **options)
     threshold = default if threshold is None else threshold
-    probes = core_probes(tables)
-    shown = shown_items(tables, probes)
+    keep = core_mask(tables)
+    probes = tables.probes.loc[keep, ["probe_id", "shop_id", "persona_id"]]
+    shown = shown_items(tables, keep)
     values = item_value(tables, shown)
     frame = pd.DataFrame({"probe_id": shown["probe_id"].to_numpy(), "value": values.to_numpy()})
     frame = frame[np.isfinite(frame["value"].to_numpy(dtype=np.float64))]
@@ -377,8 +382,9 @@ def _shop_exposure(
 
     Shops are those with an answered probe and a catalog, coded in sorted order of their ids.
     """
-    probes = core_probes(tables)
-    shown = shown_items(tables, probes)
+    keep = core_mask(tables)
+    probes = tables.probes.loc[keep, ["probe_id", "shop_id", "persona_id"]]
+    shown = shown_items(tables, keep)
     sizes = tables.catalogs["shop_id"].astype("string").value_counts()
     names = np.sort(
         np.intersect1d(
@@ -536,6 +542,6 @@ def coverage(
         values,
         names,
         threshold=COVERAGE_THRESHOLD if threshold is None else threshold,
-        details={"lists": len(core_probes(tables))},
+        details={"lists": int(core_mask(tables).sum())},
         **options,  # type: ignore[arg-type]
     )

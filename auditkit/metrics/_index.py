@@ -23,8 +23,15 @@ from auditkit.metrics._matched import (
     by_label,
     group_mean,
     matched_pairs,
+    sorted_probes,
 )
-from auditkit.metrics._overlap import RankedLists, group_pairs, pair_jaccard, ranked_lists
+from auditkit.metrics._overlap import (
+    RankedLists,
+    group_pairs,
+    pair_jaccard,
+    ranked_lists,
+    table_lists,
+)
 from auditkit.metrics.stats import (
     bootstrap_means,
     check_columns,
@@ -85,7 +92,21 @@ def _profiles(
 
 def _top_k(groups: np.ndarray, popularity: np.ndarray, tiebreak: np.ndarray, k: int) -> np.ndarray:
     """Row indices of the ``k`` most popular rows of each group, best first, grouped."""
-    order = np.lexsort((tiebreak, -popularity, groups))
+    # Only rows at or above their group's k-th popularity can make its top k: one integer
+    # sort finds those, and the full three-key sort runs on them alone.
+    _, level = np.unique(-popularity, return_inverse=True)
+    levels = int(level.max(initial=0)) + 1
+    key = groups.astype(np.int64) * levels + level
+    ranked_keys = np.sort(key)
+    group_ids, starts = np.unique(ranked_keys // levels, return_index=True)
+    sizes = np.diff(np.r_[starts, groups.size])
+    kth = ranked_keys[starts + np.minimum(sizes, max(k, 1)) - 1]
+    bound = np.zeros(int(groups.max(initial=0)) + 1, dtype=np.int64)
+    bound[group_ids] = kth
+    candidates = np.flatnonzero(key <= bound[groups])
+    order = candidates[
+        np.lexsort((tiebreak[candidates], -popularity[candidates], groups[candidates]))
+    ]
     sorted_groups = groups[order]
     starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
     rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
@@ -193,13 +214,13 @@ def baseline_lists(tables: AuditTables, probes: pd.DataFrame) -> RankedLists:
 
 def _noise_ceiling(tables: AuditTables) -> np.ndarray:
     """Mean Jaccard of each repeat group (the same request sent again at one shop)."""
-    probes = tables.probes[answered_mask(tables.probes)].sort_values("probe_id", ignore_index=True)
+    probes, probe_codes = sorted_probes(tables, answered_mask(tables.probes))
     keys = ["match_id", "shop_id", "persona_id", *tables.segment_columns]
     if probes.empty:
         return np.empty(0)
     groups = probes.groupby(keys, dropna=False, sort=True).ngroup().to_numpy(dtype=np.int64)
     pair_group, pair_a, pair_b = group_pairs(groups, probes["repetition"].to_numpy())
-    lists = ranked_lists(tables.responses, probes["probe_id"])
+    lists = table_lists(tables, probe_codes)
     jaccard = pair_jaccard(lists, groups, pair_a, pair_b)
     means = group_mean(pair_group, jaccard, int(groups.max()) + 1)
     return means[np.isfinite(means)]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import AuditTables
-from auditkit.metrics._overlap import RankedLists, group_pairs, ranked_lists
+from auditkit.metrics._overlap import RankedLists, group_pairs, table_lists
 
 MATCH_PROBE_COLUMNS: tuple[str, ...] = (
     "probe_id",
@@ -28,6 +28,16 @@ MATCH_RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "rank", "item_key")
 def answered_mask(probes: pd.DataFrame) -> np.ndarray:
     """Which probes the vendor answered (a missing flag counts as unanswered)."""
     return probes["answered"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def sorted_probes(tables: AuditTables, keep: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of ``probes`` selected by the mask ``keep``, sorted by id, and their codes."""
+    probe_codes = tables.codes.probe[keep]
+    # Sorting by code is sorting by id; a probe without an id goes last, as in sort_values.
+    order = np.argsort(
+        np.where(probe_codes < 0, np.iinfo(np.int32).max, probe_codes), kind="stable"
+    )
+    return tables.probes[keep].iloc[order].reset_index(drop=True), probe_codes[order]
 
 
 def codes(values: pd.Series) -> np.ndarray:
@@ -57,8 +67,8 @@ def matched_pairs(tables: AuditTables) -> MatchedPairs:
     """The cross-shop pairs of the answered first-repetition probes of ``tables``."""
     probes = tables.probes
     keep = answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
-    probes = probes[keep].sort_values("probe_id", ignore_index=True)
-    lists = ranked_lists(tables.responses, probes["probe_id"])
+    probes, probe_codes = sorted_probes(tables, keep)
+    lists = table_lists(tables, probe_codes)
     group = codes(probes["match_id"])
     pair_group, pair_a, pair_b = group_pairs(group, codes(probes["shop_id"]))
     return MatchedPairs(probes, lists, group, pair_group, pair_a, pair_b)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from auditkit.frames import AuditTables
+
 
 @dataclass(frozen=True)
 class RankedLists:
@@ -45,10 +47,36 @@ def ranked_lists(responses: pd.DataFrame, probe_ids: pd.Series | np.ndarray) -> 
     rows = responses[["probe_id", "rank", "item_key"]].dropna()
     # Hash lookups on the string columns as they are (no conversion to Python objects).
     probe = pd.Index(ids, dtype="string").get_indexer(rows["probe_id"].astype("string"))
+    return _lists(ids, probe, rows["rank"], rows["item_key"])
+
+
+def table_lists(tables: AuditTables, probe_codes: np.ndarray) -> RankedLists:
+    """`ranked_lists` of ``tables.responses`` for the probes with these `TableCodes` codes."""
+    codes = tables.codes
+    chosen = np.unique(probe_codes[probe_codes >= 0])
+    local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
+    local[chosen] = np.arange(chosen.size)
+    responses = tables.responses
+    present = (
+        responses["rank"].notna().to_numpy(dtype=bool)
+        & responses["item_key"].notna().to_numpy(dtype=bool)
+        & (codes.response_probe >= 0)
+    )
+    probe = local[codes.response_probe[present]]
+    return _lists(
+        codes.probe_ids[chosen].astype(str),
+        probe,
+        responses["rank"][present],
+        responses["item_key"][present],
+    )
+
+
+def _lists(ids: np.ndarray, probe: np.ndarray, ranks: pd.Series, keys: pd.Series) -> RankedLists:
+    """`RankedLists` of ``ids`` from entries: probe position (-1: not wanted), rank, item key."""
     known = probe >= 0
-    item_codes, item_keys = pd.factorize(rows["item_key"].astype("string")[known])
+    item_codes, item_keys = pd.factorize(keys.astype("string")[known])
     probe = probe[known].astype(np.int64)
-    rank = rows["rank"].to_numpy(dtype=np.int64)[known]
+    rank = ranks.to_numpy(dtype=np.int64)[known]
     order = np.lexsort((rank, probe))
     probe, item, rank = probe[order], item_codes.astype(np.int64)[order], rank[order]
     if probe.size:

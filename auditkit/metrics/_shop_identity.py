@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import AuditTables
-from auditkit.metrics._matched import answered_mask, by_label, codes
-from auditkit.metrics._overlap import ranked_lists
+from auditkit.metrics._matched import answered_mask, by_label, codes, sorted_probes
+from auditkit.metrics._overlap import table_lists
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -132,8 +132,8 @@ def within_shop_jaccard(
         & (probes["repetition"] == 0).to_numpy(dtype=bool)
         & probes["pair_id"].isna().to_numpy(dtype=bool)
     )
-    probes = probes[keep].sort_values("probe_id", ignore_index=True)
-    lists = ranked_lists(tables.responses, probes["probe_id"])
+    probes, probe_codes = sorted_probes(tables, keep)
+    lists = table_lists(tables, probe_codes)
     shop_codes = codes(probes["shop_id"])
     shop_names = np.sort(probes["shop_id"].astype("string").unique().to_numpy(dtype=object))
     n_shops = len(shop_names)
@@ -224,8 +224,9 @@ def signature_retention(
     keep = answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
     keep &= probes["shop_id"].isin(share.index).to_numpy(dtype=bool)
     probes = probes.loc[keep, ["probe_id", "shop_id"]]
-    shown = tables.responses[tables.responses["in_catalog"].astype(bool).to_numpy()]
-    shown = shown[shown["probe_id"].isin(probes["probe_id"])][["probe_id", "shop_id", "item_id"]]
+    rows = tables.codes.response_rows(tables.codes.probe_flags(keep))
+    rows &= tables.responses["in_catalog"].astype(bool).to_numpy()
+    shown = tables.responses.loc[rows, ["probe_id", "shop_id", "item_id"]]
     shown = shown.merge(catalog, on=["shop_id", "item_id"], how="left")
     exposure = shown.groupby("probe_id", sort=True).agg(
         shop_id=("shop_id", "first"), signature=("signature", "mean")

@@ -46,11 +46,10 @@ REASON_NO_PLANTING = "the audit has no trend-planting probes"
 REASON_NO_CUSTOMERS = "no customer at another shop was answered both before and after planting"
 
 
-def _shown(tables: AuditTables, probes: pd.DataFrame, key_column: str) -> pd.Series:
-    """Per probe id: 1.0 when its list shows the product named in ``key_column``, else 0.0."""
-    rows = tables.responses.loc[
-        tables.responses["probe_id"].isin(probes["probe_id"]), ["probe_id", "item_key"]
-    ]
+def _shown(
+    tables: AuditTables, probes: pd.DataFrame, rows: pd.DataFrame, key_column: str
+) -> pd.Series:
+    """Per probe id: 1.0 when its list (``rows`` of responses) shows ``key_column``, else 0.0."""
     wanted = probes[["probe_id", key_column]].rename(columns={key_column: "item_key"})
     hits = rows.merge(wanted, on=["probe_id", "item_key"])["probe_id"].unique()
     return pd.Series(
@@ -67,14 +66,16 @@ def customer_changes(tables: AuditTables) -> pd.DataFrame:
     probes = tables.probes
     keep = answered_mask(probes) & probes["phase"].notna().to_numpy(dtype=bool)
     keep &= (probes["shop_role"] == "other").fillna(False).to_numpy(dtype=bool)
+    listed = tables.codes.response_rows(tables.codes.probe_flags(keep))
+    rows = tables.responses.loc[listed, ["probe_id", "item_key"]]
     probes = probes[keep]
     frame = pd.DataFrame(
         {
             "match_id": probes["match_id"].astype("string").to_numpy(),
             "shop_id": probes["shop_id"].astype("string").to_numpy(),
             "after": (probes["phase"] == "after").to_numpy(dtype=bool),
-            "planted": _shown(tables, probes, "planted_key").to_numpy(),
-            "control": _shown(tables, probes, "control_key").to_numpy(),
+            "planted": _shown(tables, probes, rows, "planted_key").to_numpy(),
+            "control": _shown(tables, probes, rows, "control_key").to_numpy(),
         }
     )
     sign = np.where(frame["after"], 1.0, -1.0)

@@ -371,6 +371,15 @@ def _category_counts(tables: AuditTables, matched: MatchedPairs) -> tuple[np.nda
 _JS_BLOCK = 1 << 16
 
 
+def _kl_terms(share: np.ndarray, mixture: np.ndarray) -> np.ndarray:
+    """``share * log2(share / mixture)`` where ``share > 0``, else 0 (logs of nonzeros only)."""
+    terms = np.zeros_like(share)
+    positive = share > 0
+    values = share[positive]
+    terms[positive] = values * np.log2(values / mixture[positive])
+    return terms
+
+
 def pair_js_divergence(counts: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray) -> np.ndarray:
     """Jensen–Shannon divergence (base 2, in [0, 1]) of each pair's category distributions.
 
@@ -385,9 +394,8 @@ def pair_js_divergence(counts: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarra
         a = a[usable] / total_a[usable, None]
         b = b[usable] / total_b[usable, None]
         mixture = (a + b) / 2.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kl_a = np.where(a > 0, a * np.log2(a / mixture), 0.0).sum(axis=1)
-            kl_b = np.where(b > 0, b * np.log2(b / mixture), 0.0).sum(axis=1)
+        kl_a = _kl_terms(a, mixture).sum(axis=1)
+        kl_b = _kl_terms(b, mixture).sum(axis=1)
         block = np.full(usable.size, np.nan)
         block[usable] = np.clip((kl_a + kl_b) / 2.0, 0.0, 1.0)
         out[start : start + block.size] = block

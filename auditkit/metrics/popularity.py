@@ -69,11 +69,12 @@ def _popularity_share(items: pd.DataFrame, totals: pd.Series) -> pd.DataFrame:
     return frame[np.isfinite(frame["share"].to_numpy())]
 
 
-def _probe_lifts(tables: AuditTables, probes: pd.DataFrame, totals: pd.Series) -> pd.DataFrame:
-    """Per usable probe: ``probe_id, persona_id, arp_rec, arp_hist, lift``, by probe id."""
-    wanted = probes["probe_id"]
-    responses = tables.responses[tables.responses["probe_id"].isin(wanted)]
-    histories = tables.histories[tables.histories["probe_id"].isin(wanted)]
+def _probe_lifts(tables: AuditTables, keep: np.ndarray, totals: pd.Series) -> pd.DataFrame:
+    """Per usable probe in the mask ``keep``: ``probe_id, persona_id, arp_rec, arp_hist, lift``."""
+    probes = tables.probes[keep]
+    flags = tables.codes.probe_flags(keep)
+    responses = tables.responses[tables.codes.response_rows(flags)]
+    histories = tables.histories[tables.codes.history_rows(flags)]
     arp_rec = _popularity_share(responses, totals).groupby("probe_id")["share"].mean()
     arp_hist = _popularity_share(histories, totals).groupby("probe_id")["share"].mean()
     frame = (
@@ -140,14 +141,14 @@ def popularity_lift(
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
 
     answered = tables.probes["answered"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    probes = tables.probes[answered & (tables.probes["repetition"] == 0).to_numpy(dtype=bool)]
+    keep = answered & (tables.probes["repetition"] == 0).to_numpy(dtype=bool)
     totals = tables.catalogs.groupby("shop_id")["popularity"].sum(min_count=1)
     totals = totals.where(totals > 0)
-    per_probe = _probe_lifts(tables, probes, totals)
+    per_probe = _probe_lifts(tables, keep, totals)
 
     lifts = per_probe["lift"].to_numpy(dtype=np.float64)
     n = len(lifts)
-    details: dict[str, object] = {"probes": n, "probes_skipped": len(probes) - n}
+    details: dict[str, object] = {"probes": n, "probes_skipped": int(keep.sum()) - n}
     if n == 0:
         reason = REASON_NO_POPULARITY if totals.isna().all() else REASON_NO_PROBES
         value, ci = math.nan, None

@@ -1,0 +1,84 @@
+"""The integer view of `AuditTables`: codes that round-trip to the ids, and core() by mask."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from auditkit.frames import AuditTables, TableCodes, lookup_codes
+
+
+def _tables() -> AuditTables:
+    probes = pd.DataFrame(
+        {
+            "probe_id": pd.array(["q3", "q1", "t1", "q2", "c1", None], dtype="string"),
+            "phase": pd.array([None, None, "after", None, None, None], dtype="string"),
+            "check_id": pd.array([None, None, None, None, "knob", None], dtype="string"),
+        }
+    )
+    responses = pd.DataFrame(
+        {
+            "probe_id": pd.array(["q1", "q3", "t1", "zz", None, "q2", "c1", "q1"], dtype="string"),
+            "item_key": pd.array(list("abcdefgh"), dtype="string"),
+        }
+    )
+    histories = pd.DataFrame(
+        {"probe_id": pd.array(["t1", "q2", "q9", "q3"], dtype="string"), "position": range(4)}
+    )
+    return AuditTables(probes, responses, histories, pd.DataFrame({"shop_id": ["s"]}))
+
+
+def test_codes_round_trip_to_the_probe_ids():
+    tables = _tables()
+    codes = tables.codes
+    assert codes is tables.codes  # built once
+    assert list(codes.probe_ids) == ["c1", "q1", "q2", "q3", "t1"]
+    for frame, found in (
+        (tables.probes, codes.probe),
+        (tables.responses, codes.response_probe),
+        (tables.histories, codes.history_probe),
+    ):
+        assert found.dtype == np.int32
+        ids = frame["probe_id"].astype(object).where(frame["probe_id"].notna(), None)
+        known = set(codes.probe_ids)
+        for value, code in zip(ids, found, strict=True):
+            if value is None or value not in known:
+                assert code == -1
+            else:
+                assert codes.probe_ids[code] == value
+
+
+def test_core_equals_filtering_by_probe_id_and_keeps_its_codes_aligned():
+    tables = _tables()
+    core = tables.core()
+    keep = tables.probes["phase"].isna() & tables.probes["check_id"].isna()
+    ids = tables.probes.loc[keep, "probe_id"].dropna()
+    expected = {
+        "probes": tables.probes[keep].reset_index(drop=True),
+        "responses": tables.responses[tables.responses["probe_id"].isin(ids)],
+        "histories": tables.histories[tables.histories["probe_id"].isin(ids)],
+    }
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(getattr(core, name), frame.reset_index(drop=True))
+    assert list(core.responses["item_key"]) == ["a", "b", "f", "h"]
+    fresh = TableCodes(core)
+    # Inherited codes use the full tables' dictionary; they decode to the same ids.
+    for name in ("probe", "response_probe", "history_probe"):
+        inherited = getattr(core.codes, name)
+        rebuilt = getattr(fresh, name)
+        assert np.array_equal(inherited < 0, rebuilt < 0)
+        decoded = core.codes.probe_ids[inherited[inherited >= 0]]
+        assert list(decoded) == list(fresh.probe_ids[rebuilt[rebuilt >= 0]])
+
+
+def test_probe_flags_select_rows_and_never_the_missing_code():
+    tables = _tables()
+    codes = tables.codes
+    flags = codes.probe_flags(tables.probes["probe_id"].isna().to_numpy() | (codes.probe == 1))
+    assert list(tables.responses.loc[codes.response_rows(flags), "item_key"]) == ["a", "h"]
+    assert not codes.history_rows(flags).any()
+
+
+@pytest.mark.parametrize("dtype", ["string", object, "str"])
+def test_lookup_codes_reads_any_string_column(dtype):
+    values = pd.Series(["b", None, "a", "x"], dtype=dtype)
+    assert list(lookup_codes(values, np.array(["a", "b"], dtype=object))) == [1, -1, 0, -1]
