@@ -16,7 +16,7 @@ attribute with the largest gap and give every attribute's result in ``details``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -439,8 +439,8 @@ def price_gap(
     MetricResult
         The CI is the cluster bootstrap's for the named attribute. The p-value is the
         smallest Benjamini–Hochberg-adjusted p-value of the attributes' tests of equal means
-        (their Simes combination), so the audit's correction counts the metric once with its
-        own multiplicity already paid. ``by_group`` gives every attribute's and the
+        (their Simes combination), which gates the verdict; each comparison also enters the
+        audit-wide correction on its own. ``by_group`` gives every attribute's and the
         intersection's group means; ``details`` the attribute, its lowest and highest groups,
         and each comparison's difference, ratio, intervals and p- and q-values.
 
@@ -462,50 +462,25 @@ def price_gap(
         confidence=confidence,
         seed=seed,
     )
-    singles = [c for c in comparisons if INTERSECTION not in c.name]
-    details: dict[str, object] = {"comparisons": _details(comparisons), "customers": n}
-    if not singles:
-        details["reason"] = REASON_NO_ATTRIBUTE
-        return MetricResult(
-            id=PRICE_GAP_ID,
-            family=FAMILY,
-            value=math.nan,
-            ci=None,
-            n=n,
-            unit=UNIT,
-            verdict="inconclusive",
-            threshold=threshold,
-            details=details,
-            summary=SUMMARY_NONE.format(reason=REASON_NO_ATTRIBUTE),
+
+    def present(worst: GroupComparison) -> tuple[float, tuple[float, float], str]:
+        value = 1.0 - worst.ratio
+        summary = SUMMARY_GAP.format(
+            attribute=worst.name.replace("_", " "),
+            lowest=worst.lowest,
+            highest=worst.highest,
+            gap=value,
         )
-    alpha = 1.0 - confidence
-    worst = max(_significant(comparisons, alpha) or singles, key=lambda c: (1.0 - c.ratio, c.name))
-    value = 1.0 - worst.ratio
-    ci = (1.0 - worst.ratio_ci[1], 1.0 - worst.ratio_ci[0])
-    p_value = _family_p(comparisons)
-    details.update(attribute=worst.name, lowest=worst.lowest, highest=worst.highest)
-    verdict = judge(threshold, value, ci, n, p_value, alpha)
-    summary = SUMMARY_GAP.format(
-        attribute=worst.name.replace("_", " "),
-        lowest=worst.lowest,
-        highest=worst.highest,
-        gap=value,
-    )
-    if p_value is None or not p_value < alpha:
-        summary += SUMMARY_NOISE.format(p=math.nan if p_value is None else p_value)
-    return MetricResult(
-        id=PRICE_GAP_ID,
-        family=FAMILY,
-        value=value,
-        ci=ci,
-        n=n,
-        unit=UNIT,
-        verdict=verdict,
-        threshold=threshold,
-        p_value=p_value,
-        by_group=_by_group(comparisons),
-        details=details,
-        summary=summary,
+        return value, (1.0 - worst.ratio_ci[1], 1.0 - worst.ratio_ci[0]), summary
+
+    return _worst_attribute_result(
+        PRICE_GAP_ID,
+        threshold,
+        comparisons,
+        n,
+        confidence=confidence,
+        worst_of=lambda candidates: max(candidates, key=lambda c: (1.0 - c.ratio, c.name)),
+        present=present,
     )
 
 
@@ -638,6 +613,38 @@ def _impact_ratio(
         confidence=confidence,
         seed=seed,
     )
+
+    def present(worst: GroupComparison) -> tuple[float, tuple[float, float], str]:
+        summary = template.format(
+            attribute=worst.name.replace("_", " "),
+            lowest=worst.lowest,
+            highest=worst.highest,
+            ratio=worst.ratio,
+        )
+        return worst.ratio, worst.ratio_ci, summary
+
+    return _worst_attribute_result(
+        metric_id,
+        threshold,
+        comparisons,
+        n,
+        confidence=confidence,
+        worst_of=lambda candidates: min(candidates, key=lambda c: (c.ratio, c.name)),
+        present=present,
+    )
+
+
+def _worst_attribute_result(
+    metric_id: str,
+    threshold: Threshold,
+    comparisons: list[GroupComparison],
+    n: int,
+    *,
+    confidence: float,
+    worst_of: Callable[[list[GroupComparison]], GroupComparison],
+    present: Callable[[GroupComparison], tuple[float, tuple[float, float], str]],
+) -> MetricResult:
+    """The result for the worst attribute (among the significant ones, if any are)."""
     singles = [c for c in comparisons if INTERSECTION not in c.name]
     details: dict[str, object] = {"comparisons": _details(comparisons), "customers": n}
     if not singles:
@@ -655,25 +662,20 @@ def _impact_ratio(
             summary=SUMMARY_NONE.format(reason=REASON_NO_ATTRIBUTE),
         )
     alpha = 1.0 - confidence
-    worst = min(_significant(comparisons, alpha) or singles, key=lambda c: (c.ratio, c.name))
+    worst = worst_of(_significant(comparisons, alpha) or singles)
+    value, ci, summary = present(worst)
     p_value = _family_p(comparisons)
     details.update(attribute=worst.name, lowest=worst.lowest, highest=worst.highest)
-    summary = template.format(
-        attribute=worst.name.replace("_", " "),
-        lowest=worst.lowest,
-        highest=worst.highest,
-        ratio=worst.ratio,
-    )
     if p_value is None or not p_value < alpha:
         summary += SUMMARY_NOISE.format(p=math.nan if p_value is None else p_value)
     return MetricResult(
         id=metric_id,
         family=FAMILY,
-        value=worst.ratio,
-        ci=worst.ratio_ci,
+        value=value,
+        ci=ci,
         n=n,
         unit=UNIT,
-        verdict=judge(threshold, worst.ratio, worst.ratio_ci, n, p_value, alpha),
+        verdict=judge(threshold, value, ci, n, p_value, alpha),
         threshold=threshold,
         p_value=p_value,
         by_group=_by_group(comparisons),
