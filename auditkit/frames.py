@@ -51,40 +51,93 @@ def lookup_codes(values: pd.Series | pd.Index | np.ndarray, dictionary: np.ndarr
     return found.fill_null(-1).to_numpy().astype(np.int32)
 
 
-class TableCodes:
-    """Integer codes of the probe ids, aligned with the rows of an `AuditTables`' tables.
+TABLES: tuple[str, ...] = ("probes", "responses", "histories", "catalogs")
 
-    ``probe_ids`` are the distinct probe ids of ``probes``, sorted; ``probe[r]`` is the code of
-    row ``r`` of ``probes`` (its position in ``probe_ids``), ``response_probe`` and
-    ``history_probe`` the same for ``responses`` and ``histories`` (-1 where the id is NA or
-    names no planned probe). Sorting by code is sorting by id. Each array is built once, on
-    first use, and shared by every metric that reads the tables (which are never modified).
+
+def _distinct_strings(columns: Sequence[pd.Series]) -> np.ndarray:
+    """The distinct non-NA values of ``columns`` (as strings), sorted: a shared dictionary."""
+    parts = [pc.unique(_arrow_strings(_as_strings(column))) for column in columns]
+    values = pc.unique(pa.chunked_array(parts, type=pa.string())) if parts else pa.array([])
+    values = pc.drop_null(values)
+    ordered = pc.take(values, pc.sort_indices(values))
+    return np.asarray(ordered.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _as_strings(column: pd.Series) -> pd.Series:
+    """``column`` as a string column (a no-op for one already of strings)."""
+    return column if isinstance(column.dtype, pd.StringDtype) else column.astype("string")
+
+
+class TableCodes:
+    """Integer codes of the tables' id columns, aligned with their rows; built once, shared.
+
+    ``dictionary(column)`` holds the distinct values of ``column`` across the tables, sorted,
+    and ``of(table, column)`` the position of each row's value in it (int32; -1 where the
+    value is NA or absent), so sorting by code is sorting by value and codes from different
+    tables compare directly (a shop code in ``responses`` is the same shop in ``catalogs``).
+    Probe ids are the exception: their dictionary holds the planned probes (the ``probes``
+    table) only, so a response of an unplanned probe gets -1. Every array is computed on first
+    use and shared by every metric that reads the tables (which are never modified).
     """
 
-    def __init__(self, tables: AuditTables, **known: np.ndarray) -> None:
+    def __init__(
+        self,
+        tables: AuditTables,
+        *,
+        parent: TableCodes | None = None,
+        rows: Mapping[str, np.ndarray | slice] | None = None,
+    ) -> None:
         self._tables = tables
-        self.__dict__.update(known)
+        # Core tables select rows of their parent's tables and reuse the parent's codes.
+        self._parent = parent
+        self._rows = dict(rows or {})
+        self._dictionaries: dict[str, np.ndarray] = {}
+        self._codes: dict[tuple[str, str], np.ndarray] = {}
 
-    @cached_property
+    def dictionary(self, column: str) -> np.ndarray:
+        """The sorted distinct non-NA values of ``column`` across the tables (object of str)."""
+        if self._parent is not None:
+            return self._parent.dictionary(column)
+        found = self._dictionaries.get(column)
+        if found is None:
+            names = ("probes",) if column == "probe_id" else TABLES
+            frames = [getattr(self._tables, name) for name in names]
+            found = _distinct_strings([f[column] for f in frames if column in f.columns])
+            self._dictionaries[column] = found
+        return found
+
+    def of(self, table: str, column: str) -> np.ndarray:
+        """Per row of ``table`` (``"probes"``, ``"responses"``…): the code of its ``column``."""
+        key = (table, column)
+        found = self._codes.get(key)
+        if found is None:
+            if self._parent is not None:
+                found = self._parent.of(table, column)[self._rows.get(table, slice(None))]
+            else:
+                values = getattr(self._tables, table)[column]
+                found = lookup_codes(_as_strings(values), self.dictionary(column))
+            self._codes[key] = found
+        return found
+
+    @property
     def probe_ids(self) -> np.ndarray:
-        """The distinct non-NA probe ids, sorted (object array of str)."""
-        ids = self._tables.probes["probe_id"].dropna().astype("string").unique()
-        return np.sort(np.asarray(ids, dtype=object).astype(str)).astype(object)
+        """The distinct non-NA probe ids of ``probes``, sorted (object array of str)."""
+        return self.dictionary("probe_id")
 
-    @cached_property
+    @property
     def probe(self) -> np.ndarray:
         """Per row of ``probes``: the code of its probe id (-1 for NA)."""
-        return lookup_codes(self._tables.probes["probe_id"], self.probe_ids)
+        return self.of("probes", "probe_id")
 
-    @cached_property
+    @property
     def response_probe(self) -> np.ndarray:
         """Per row of ``responses``: the code of its probe id (-1 for NA or unplanned)."""
-        return lookup_codes(self._tables.responses["probe_id"], self.probe_ids)
+        return self.of("responses", "probe_id")
 
-    @cached_property
+    @property
     def history_probe(self) -> np.ndarray:
         """Per row of ``histories``: the code of its probe id (-1 for NA or unplanned)."""
-        return lookup_codes(self._tables.histories["probe_id"], self.probe_ids)
+        return self.of("histories", "probe_id")
 
     def probe_flags(self, rows: np.ndarray) -> np.ndarray:
         """Per probe code: whether some row of ``probes`` selected by the mask ``rows`` has it."""
@@ -102,6 +155,19 @@ class TableCodes:
         return flags[self.history_probe]
 
 
+def _prefix_or_mask(mask: np.ndarray) -> np.ndarray | slice:
+    """``slice(0, m)`` when ``mask`` selects exactly its first ``m`` rows, else ``mask``."""
+    m = int(mask.sum())
+    return slice(0, m) if mask[:m].all() else mask
+
+
+def _select(frame: pd.DataFrame, rows: np.ndarray | slice) -> pd.DataFrame:
+    """The rows of ``frame``: a view of a prefix (no copy), else a filtered copy."""
+    if isinstance(rows, slice):
+        return frame.iloc[rows]
+    return frame[rows].reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class AuditTables:
     """The four tables the metrics read; see the module docstring for their columns."""
@@ -116,6 +182,8 @@ class AuditTables:
 
         Those probes exist to test one thing each (a planted trend, a claimed knob); the
         audit's other metrics describe the vendor's ordinary behaviour and leave them out.
+        `build_tables` puts the core probes first, so the core tables are views of a prefix
+        of each table (nothing is copied); other tables are filtered.
         """
         keep = np.ones(len(self.probes), dtype=bool)
         for column in ("phase", "check_id"):
@@ -125,27 +193,24 @@ class AuditTables:
             return self
         codes = self.codes
         flags = codes.probe_flags(keep)
-        responses = codes.response_rows(flags)
-        histories = codes.history_rows(flags)
+        rows = {
+            "probes": _prefix_or_mask(keep),
+            "responses": _prefix_or_mask(codes.response_rows(flags)),
+            "histories": _prefix_or_mask(codes.history_rows(flags)),
+        }
         core = AuditTables(
-            probes=self.probes[keep].reset_index(drop=True),
-            responses=self.responses[responses].reset_index(drop=True),
-            histories=self.histories[histories].reset_index(drop=True),
+            probes=_select(self.probes, rows["probes"]),
+            responses=_select(self.responses, rows["responses"]),
+            histories=_select(self.histories, rows["histories"]),
             catalogs=self.catalogs,
         )
-        # The core tables keep the full tables' dictionary of probe ids (a superset).
-        core.__dict__["codes"] = TableCodes(
-            core,
-            probe_ids=codes.probe_ids,
-            probe=codes.probe[keep],
-            response_probe=codes.response_probe[responses],
-            history_probe=codes.history_probe[histories],
-        )
+        # The core tables keep the full tables' dictionaries (supersets) and slice their codes.
+        core.__dict__["codes"] = TableCodes(core, parent=codes, rows=rows)
         return core
 
     @cached_property
     def codes(self) -> TableCodes:
-        """Integer codes of the tables' probe ids, built once on first use (`TableCodes`)."""
+        """Integer codes of the tables' id columns, built once on first use (`TableCodes`)."""
         return TableCodes(self)
 
     @property
@@ -235,7 +300,13 @@ def build_tables(
     ``signatures`` gives each shop's signature categories and item ids (see ``Shops``).
     """
     catalog = mark_signatures(stack_catalogs(catalogs), signatures)
-    plan = probes.copy()
+    # Core probes first (in plan order), then the rest: every table's core rows are a prefix,
+    # which `AuditTables.core` takes without a copy.
+    special = np.zeros(len(probes), dtype=bool)
+    for column in ("phase", "check_id"):
+        if column in probes.columns:
+            special |= probes[column].notna().to_numpy(dtype=bool)
+    plan = probes.iloc[np.argsort(special, kind="stable")].reset_index(drop=True)
     plan["answered"] = plan["probe_id"].isin(answers["probe_id"])
     probe_columns = [c for c in plan.columns if c not in ("history", "answered")]
 

@@ -30,6 +30,7 @@ from auditkit.metrics.stats import (
     benjamini_hochberg,
     check_columns,
     check_metric_inputs,
+    draw_indices,
 )
 from auditkit.results import MetricResult, Threshold, Verdict
 
@@ -164,7 +165,7 @@ def cluster_bootstrap_means(
     weights = np.empty((per_chunk, n_clusters))
     for start in range(0, n_resamples, per_chunk):
         size = min(per_chunk, n_resamples - start)
-        draws = rng.integers(0, n_clusters, size=(size, n_clusters))
+        draws = draw_indices(rng, 0, n_clusters, (size, n_clusters)).astype(np.int64)
         draws += (np.arange(size) * n_clusters)[:, None]
         rows = weights[:size]
         np.copyto(

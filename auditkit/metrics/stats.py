@@ -133,6 +133,22 @@ def _as_finite(where: str, key: str, values: Any) -> np.ndarray:
     return array
 
 
+def draw_indices(
+    rng: np.random.Generator, low: int | np.ndarray, high: int | np.ndarray, size: tuple[int, ...]
+) -> np.ndarray:
+    """Uniform integer draws in ``[low, high)``, as int32 when they fit.
+
+    numpy's bounded 32-bit generator is several times faster than its 64-bit one, and
+    gathering through int32 indices halves their memory: at a million units and a thousand
+    resamples the draws are most of a bootstrap's cost.
+    """
+    if int(np.max(high)) <= np.iinfo(np.int32).max:
+        low = low.astype(np.int32) if isinstance(low, np.ndarray) else low
+        high = high.astype(np.int32) if isinstance(high, np.ndarray) else high
+        return rng.integers(low, high, size=size, dtype=np.int32)
+    return rng.integers(low, high, size=size)
+
+
 def _resample_statistics(
     values: np.ndarray,
     weights: np.ndarray | None,
@@ -151,9 +167,9 @@ def _resample_statistics(
     for start in range(0, n_resamples, per_chunk):
         size = min(per_chunk, n_resamples - start)
         if bounds is None:
-            index = rng.integers(0, n, size=(size, n))
+            index = draw_indices(rng, 0, n, (size, n))
         else:
-            index = rng.integers(bounds[0], bounds[1], size=(size, n))
+            index = draw_indices(rng, bounds[0], bounds[1], (size, n))
         numerator = values[index].sum(axis=1)
         if weights is None:
             out[start : start + size] = numerator / n
@@ -401,7 +417,7 @@ def bootstrap_means(columns: Any, *, n_resamples: int = 1000, seed: int = 0) -> 
     out = np.empty((int(n_resamples), m), dtype=np.float64)
     for start in range(0, int(n_resamples), per_chunk):
         size = min(per_chunk, int(n_resamples) - start)
-        index = rng.integers(0, n, size=(size, n))
+        index = draw_indices(rng, 0, n, (size, n))
         for column in range(m):
             out[start : start + size, column] = matrix[:, column][index].sum(axis=1) / n
     return out

@@ -82,3 +82,43 @@ def test_probe_flags_select_rows_and_never_the_missing_code():
 def test_lookup_codes_reads_any_string_column(dtype):
     values = pd.Series(["b", None, "a", "x"], dtype=dtype)
     assert list(lookup_codes(values, np.array(["a", "b"], dtype=object))) == [1, -1, 0, -1]
+
+
+def test_dictionaries_are_shared_across_tables_and_sorted():
+    probes = pd.DataFrame({"probe_id": ["p1", "p2"], "shop_id": ["s2", "s1"]})
+    responses = pd.DataFrame({"probe_id": ["p1", "p2", "p2"], "shop_id": ["s2", "s1", None]})
+    catalogs = pd.DataFrame({"shop_id": ["s3", "s1"], "category": [1, 2]})
+    tables = AuditTables(probes, responses, pd.DataFrame({"probe_id": []}), catalogs)
+    codes = tables.codes
+    assert list(codes.dictionary("shop_id")) == ["s1", "s2", "s3"]
+    assert list(codes.of("probes", "shop_id")) == [1, 0]
+    assert list(codes.of("responses", "shop_id")) == [1, 0, -1]
+    assert list(codes.of("catalogs", "shop_id")) == [2, 0]
+    # A column that is not of strings is coded by its string form.
+    assert list(codes.dictionary("category")) == ["1", "2"]
+    assert codes.of("catalogs", "category").dtype == np.int32
+
+
+def test_core_is_a_view_of_a_prefix_when_the_core_probes_come_first():
+    probes = pd.DataFrame(
+        {
+            "probe_id": pd.array(["a", "b", "t"], dtype="string"),
+            "shop_id": pd.array(["s1", "s2", "s1"], dtype="string"),
+            "phase": pd.array([None, None, "after"], dtype="string"),
+        }
+    )
+    responses = pd.DataFrame(
+        {
+            "probe_id": pd.array(["a", "a", "b", "t"], dtype="string"),
+            "item_key": pd.array(["x", "y", "x", "z"], dtype="string"),
+            "rank": np.array([1, 2, 1, 1]),
+        }
+    )
+    tables = AuditTables(probes, responses, responses.iloc[:0], pd.DataFrame({"shop_id": ["s1"]}))
+    core = tables.core()
+    # Nothing copied: the core rank column is the full one's memory.
+    assert np.shares_memory(core.responses["rank"].to_numpy(), tables.responses["rank"].to_numpy())
+    assert list(core.responses["item_key"]) == ["x", "y", "x"]
+    assert list(core.codes.of("responses", "item_key")) == [0, 1, 0]
+    assert list(core.codes.dictionary("item_key")) == ["x", "y", "z"]
+    assert list(core.codes.of("probes", "shop_id")) == [0, 1]
