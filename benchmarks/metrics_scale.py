@@ -410,6 +410,9 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--peers", action="store_true")
     parser.add_argument("--only", default="")
+    parser.add_argument(
+        "--export", default="", help="write the first-repetition lists to this .npz and stop"
+    )
     options = parser.parse_args()
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()}")
     start = time.perf_counter()
@@ -422,6 +425,17 @@ def main() -> None:
     )
     if options.peers:
         peers(world, options.probes)
+        return
+    if options.export:
+        first = slice(0, world.n_first)
+        np.savez(
+            options.export,
+            shop=world.shop[first],
+            items=world.items[first],
+            history=world.history[first],
+            popularity=world.popularity,
+        )
+        print(f"wrote {world.n_first:,} lists to {options.export}")
         return
     measured = reset_peak()
     resident = _status_mib("VmRSS")
