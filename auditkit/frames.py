@@ -20,6 +20,7 @@ has one, else ``"<shop_id>:<item_id>"`` (a product only that shop sells).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,8 +38,10 @@ def _arrow_strings(values: pd.Series | pd.Index | np.ndarray) -> pa.ChunkedArray
     """``values`` as an Arrow string array, without a copy when they already are one."""
     array = values.array if isinstance(values, pd.Series | pd.Index) else values
     native = getattr(array, "_pa_array", None)
-    if native is not None and pa.types.is_string(native.type):
-        return native
+    if native is not None and (
+        pa.types.is_string(native.type) or pa.types.is_large_string(native.type)
+    ):
+        return native  # pandas' own Arrow strings (``large_string`` in pandas 3)
     return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
 
 
@@ -47,20 +50,43 @@ def lookup_codes(values: pd.Series | pd.Index | np.ndarray, dictionary: np.ndarr
 
     A hash lookup inside Arrow: no Python string is made per value.
     """
-    found = pc.index_in(_arrow_strings(values), value_set=pa.array(dictionary, type=pa.string()))
+    strings = _arrow_strings(values)
+    found = pc.index_in(strings, value_set=pa.array(dictionary, type=strings.type))
     return found.fill_null(-1).to_numpy().astype(np.int32)
 
 
 TABLES: tuple[str, ...] = ("probes", "responses", "histories", "catalogs")
 
 
-def _distinct_strings(columns: Sequence[pd.Series]) -> np.ndarray:
-    """The distinct non-NA values of ``columns`` (as strings), sorted: a shared dictionary."""
-    parts = [pc.unique(_arrow_strings(_as_strings(column))) for column in columns]
-    values = pc.unique(pa.chunked_array(parts, type=pa.string())) if parts else pa.array([])
-    values = pc.drop_null(values)
-    ordered = pc.take(values, pc.sort_indices(values))
-    return np.asarray(ordered.to_numpy(zero_copy_only=False), dtype=object)
+def _encode(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """``values`` dictionary-encoded in one hash pass: row indices (-1 for NA), distinct strings.
+
+    The distinct strings come in order of first appearance; the indices point into them.
+    """
+    encoded = pc.dictionary_encode(_arrow_strings(_as_strings(values)))
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    if not chunks:
+        return np.empty(0, dtype=np.int32), pa.array([], type=pa.large_string())
+    # The chunks of one encoding share its dictionary (the longest holds every value).
+    distinct = max((chunk.dictionary for chunk in chunks), key=len).cast(pa.large_string())
+    indices = pa.chunked_array([chunk.indices for chunk in chunks], type=chunks[0].indices.type)
+    return indices.fill_null(-1).to_numpy().astype(np.int32, copy=False), distinct
+
+
+def _shared_dictionary(parts: Sequence[pa.Array]) -> tuple[pa.Array, list[np.ndarray]]:
+    """The sorted union of the distinct strings ``parts``, and each part's places in it.
+
+    One dense rank over the parts together (a sort, no hashing): a value's rank is its place.
+    """
+    joined = pa.chunked_array(parts, type=pa.large_string()).combine_chunks()
+    if len(joined) == 0:
+        return joined, [np.empty(0, dtype=np.int32) for _ in parts]
+    rank = pc.rank(joined, sort_keys="ascending", tiebreaker="dense").to_numpy()
+    place = (rank - 1).astype(np.int32)
+    first = np.empty(int(place.max()) + 1, dtype=np.int64)
+    first[place] = np.arange(place.size)
+    bounds = np.cumsum([0, *(len(part) for part in parts)])
+    return joined.take(pa.array(first)), [place[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
 def _as_strings(column: pd.Series) -> pd.Series:
@@ -91,19 +117,51 @@ class TableCodes:
         # Core tables select rows of their parent's tables and reuse the parent's codes.
         self._parent = parent
         self._rows = dict(rows or {})
-        self._dictionaries: dict[str, np.ndarray] = {}
+        self._encoded: dict[tuple[str, str], tuple[np.ndarray, pa.Array]] = {}
+        self._dictionaries: dict[str, pa.Array] = {}
+        self._objects: dict[str, np.ndarray] = {}
+        self._places: dict[tuple[str, str], np.ndarray] = {}
         self._codes: dict[tuple[str, str], np.ndarray] = {}
+
+    def _local(self, table: str, column: str) -> tuple[np.ndarray, pa.Array]:
+        """``column`` of ``table`` encoded on its own (see `_encode`), built once."""
+        key = (table, column)
+        found = self._encoded.get(key)
+        if found is None:
+            found = _encode(getattr(self._tables, table)[column])
+            self._encoded[key] = found
+        return found
+
+    def _sorted(self, column: str) -> pa.Array:
+        """The shared dictionary of ``column`` as an Arrow array."""
+        found = self._dictionaries.get(column)
+        if found is None:
+            names = ("probes",) if column == "probe_id" else TABLES
+            present = [n for n in names if column in getattr(self._tables, n).columns]
+            found, places = _shared_dictionary([self._local(n, column)[1] for n in present])
+            self._dictionaries[column] = found
+            self._places.update({(n, column): p for n, p in zip(present, places, strict=True)})
+        return found
+
+    def _place(self, table: str, column: str) -> np.ndarray:
+        """Each distinct value of ``table``'s ``column``: its place in the shared dictionary."""
+        dictionary = self._sorted(column)
+        found = self._places.get((table, column))
+        if found is None:  # probe ids of a table other than ``probes``: a lookup (-1 absent)
+            distinct = self._local(table, column)[1]
+            found = pc.index_in(distinct, value_set=dictionary).fill_null(-1).to_numpy()
+            found = found.astype(np.int32)
+            self._places[(table, column)] = found
+        return found
 
     def dictionary(self, column: str) -> np.ndarray:
         """The sorted distinct non-NA values of ``column`` across the tables (object of str)."""
         if self._parent is not None:
             return self._parent.dictionary(column)
-        found = self._dictionaries.get(column)
+        found = self._objects.get(column)
         if found is None:
-            names = ("probes",) if column == "probe_id" else TABLES
-            frames = [getattr(self._tables, name) for name in names]
-            found = _distinct_strings([f[column] for f in frames if column in f.columns])
-            self._dictionaries[column] = found
+            found = np.asarray(self._sorted(column).to_numpy(zero_copy_only=False), dtype=object)
+            self._objects[column] = found
         return found
 
     def of(self, table: str, column: str) -> np.ndarray:
@@ -114,8 +172,9 @@ class TableCodes:
             if self._parent is not None:
                 found = self._parent.of(table, column)[self._rows.get(table, slice(None))]
             else:
-                values = getattr(self._tables, table)[column]
-                found = lookup_codes(_as_strings(values), self.dictionary(column))
+                indices = self._local(table, column)[0]
+                # Index -1 (NA) picks the appended -1.
+                found = np.append(self._place(table, column), np.int32(-1))[indices]
             self._codes[key] = found
         return found
 
