@@ -79,19 +79,23 @@ def shop_totals(tables: AuditTables) -> np.ndarray:
 
 
 def _mean_share(
-    tables: AuditTables, table: str, probe: np.ndarray, flags: np.ndarray, totals: np.ndarray
+    tables: AuditTables, table: str, probe: np.ndarray, totals: np.ndarray
 ) -> np.ndarray:
-    """Per probe code: the mean share of its shop's total popularity over the flagged rows.
+    """Per probe code: the mean share of its shop's total popularity over the table's rows.
 
-    Items of unknown popularity (or of a shop without one) are left out; NaN for a probe with
-    none left.
+    ``totals`` is indexed by probe code, then -1: the total of the probe's shop (a list or
+    history row belongs to its probe's shop), NaN for a probe left out. Items of unknown
+    popularity are left out too; NaN for a probe with none left.
     """
     popularity = getattr(tables, table)["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
-    share = popularity / totals[tables.codes.of(table, "shop_id")]
-    used = flags[probe] & np.isfinite(share)
-    n = len(flags) - 1
-    sums = np.bincount(probe[used], weights=share[used], minlength=n)
-    counts = np.bincount(probe[used], minlength=n)
+    share = popularity / totals[probe]
+    unused = ~np.isfinite(share)
+    # Rows not used go to one extra bin, dropped: cheaper than compressing every array.
+    n = len(totals) - 1
+    bins = np.where(unused, n, probe)
+    share[unused] = 0.0
+    sums = np.bincount(bins, weights=share, minlength=n + 1)[:n]
+    counts = np.bincount(bins, minlength=n + 1)[:n]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / counts, np.nan)
 
@@ -104,18 +108,22 @@ def customer_codes(tables: AuditTables, rows: np.ndarray) -> np.ndarray:
     are not independent; a customer is a connected component of those links.
     """
     n = len(rows)
+    groups = {
+        column: tables.codes.of("probes", column)[rows]
+        for column in ("match_id", "pair_id")
+        if column in tables.probes.columns
+    }
+    linked = {column: group >= 0 for column, group in groups.items()}
+    if not any(mask.any() for column, mask in linked.items() if column != "match_id"):
+        # Match groups alone (no twins): they are the customers; an unmatched probe is its own.
+        match = groups.get("match_id", np.full(n, -1, dtype=np.int64)).astype(np.int64)
+        return np.where(match >= 0, match, match.max(initial=-1) + 1 + np.arange(n))
     offset = n
     sources, targets = [], []
-    for column in ("match_id", "pair_id"):
-        if column not in tables.probes.columns:
-            continue
-        group = tables.codes.of("probes", column)[rows]
-        linked = group >= 0
-        sources.append(np.flatnonzero(linked))
-        targets.append(group[linked].astype(np.int64) + offset)
+    for column, group in groups.items():
+        sources.append(np.flatnonzero(linked[column]))
+        targets.append(group[linked[column]].astype(np.int64) + offset)
         offset += len(tables.codes.dictionary(column))
-    if not sources:
-        return np.arange(n)
     source, target = np.concatenate(sources), np.concatenate(targets)
     graph = coo_matrix((np.ones(len(source)), (source, target)), shape=(offset, offset))
     return connected_components(graph, directed=False)[1][:n]
@@ -197,8 +205,12 @@ def popularity_lift(
     keep = answered & (repetition == 0) & (codes.probe >= 0)
     flags = codes.probe_flags(keep)
     totals = shop_totals(tables)
-    arp_rec = _mean_share(tables, "responses", codes.response_probe, flags, totals)
-    arp_hist = _mean_share(tables, "histories", codes.history_probe, flags, totals)
+    # Per probe code (then code -1), its shop's total, NaN unless the probe is kept: no string
+    # column of the long tables is read.
+    probe_total = np.full(len(flags), np.nan)
+    probe_total[codes.probe[keep]] = totals[codes.of("probes", "shop_id")[keep]]
+    arp_rec = _mean_share(tables, "responses", codes.response_probe, probe_total)
+    arp_hist = _mean_share(tables, "histories", codes.history_probe, probe_total)
     rows = np.flatnonzero(keep)
     probe = codes.probe[rows]
     rec, hist = arp_rec[probe], arp_hist[probe]

@@ -153,6 +153,24 @@ def test_a_customers_probes_at_every_shop_are_resampled_together():
     result = popularity_lift(make_tables(rows, answers, catalogs), n_resamples=200)
     assert result.n == 10 and result.details["probes"] == 20
     assert result.value == pytest.approx(2.0)  # (2 + 4) / 2 over 1
+    # Counterfactual twins of each customer (one match group per level, one pair group per
+    # shop): all four twins of a customer are linked, one more unit per customer.
+    for n in range(10):
+        for shop in ("a", "b"):
+            for level in ("x", "y"):
+                probe = f"t{n}{shop}{level}"
+                rows.append(
+                    {
+                        "probe_id": probe,
+                        "shop_id": shop,
+                        "match_id": f"m{n}~{level}",
+                        "pair_id": f"m{n}@{shop}",
+                        "history": ["i1"],
+                    }
+                )
+                answers[probe] = ["i2"]
+    twins = popularity_lift(make_tables(rows, answers, catalogs), n_resamples=200)
+    assert twins.n == 20 and twins.details["probes"] == 60
 
 
 def test_no_popularity_known_is_inconclusive_with_a_reason():
