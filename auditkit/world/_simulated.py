@@ -14,11 +14,12 @@ shop that carries it (exclusive items keep their own); ``trending`` marks the to
 ``trending_top_n`` canonical products by pooled popularity.
 
 With ``calibrated_lift`` set, a customer with a history is served a popularity-calibrated list
-instead: each history item in turn takes the free item of its category whose shop popularity is
-closest to ``(1 + calibrated_lift)`` times its own. At ``calibrated_lift = 0`` the list is as
-popular as what the customer already chose, whatever the way the history was drawn: the
-vendor without popularity bias relative to the customer (Abdollahpouri et al. 2021), the null
-world of the popularity lift.
+instead: each history item in turn picks the free item whose shop popularity is closest to
+``(1 + calibrated_lift)`` times its own (plus whatever earlier picks fell short), from its
+category when one there is close. At ``calibrated_lift = 0`` the list is as popular as what
+the customer already chose, whatever the way the history was drawn: the vendor without
+popularity bias relative to the customer (Abdollahpouri et al. 2021), the null world of the
+popularity lift.
 """
 
 from __future__ import annotations
@@ -160,14 +161,17 @@ class SimulatedVendor:
     calibrated_lift : float, optional
         When set (a number above -1), a customer with a history gets a popularity-calibrated
         list: history item ``j mod len(history)`` picks list slot ``j``, the free item closest
-        in ``log(1 + shop popularity)`` to ``(1 + calibrated_lift)`` times its own popularity,
-        from its category while ``personalization`` is not 0 and the category has one left
-        (else from the whole shop), near-ties broken by ``noise``. ``0`` is the vendor with no
-        popularity bias relative to the customer: its list is as popular as the history
-        however the history was drawn (uniformly or by popularity, inside a taste or not).
-        ``0.5`` plants recommendations half again as popular as the history. The other knobs
-        and the request options but ``exclude`` do not change a calibrated list; a customer
-        without a history is ranked by the score above.
+        in ``log(1 + shop popularity)`` to what the list still lacks of ``(1 +
+        calibrated_lift)`` times the popularity of the history items matched so far (a pick
+        that falls short, nothing being left above a bestseller, is made up by the next). The
+        pick comes from the history item's category when an item there is within
+        `CALIBRATION_TOLERANCE` of that target and ``personalization`` is not 0, else from the
+        whole shop; near-ties are broken by ``noise``. ``0`` is the vendor with no popularity
+        bias relative to the customer: its list is as popular as the history however the
+        history was drawn (uniformly or by popularity, inside a taste or not; a history of
+        bestsellers can only be matched from below). ``0.5`` plants recommendations half again
+        as popular as the history. The other knobs and the request options but ``exclude`` do
+        not change a calibrated list; a customer without a history is ranked by the score.
 
     Notes
     -----
