@@ -108,10 +108,11 @@ def customer_codes(tables: AuditTables, rows: np.ndarray) -> np.ndarray:
     are not independent; a customer is a connected component of those links.
     """
     n = len(rows)
+    # A column without a value links nothing: not worth coding (a million strings at scale).
     groups = {
         column: tables.codes.of("probes", column)[rows]
         for column in ("match_id", "pair_id")
-        if column in tables.probes.columns
+        if column in tables.probes.columns and tables.probes[column].notna().any()
     }
     linked = {column: group >= 0 for column, group in groups.items()}
     if not any(mask.any() for column, mask in linked.items() if column != "match_id"):
