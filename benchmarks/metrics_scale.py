@@ -359,11 +359,20 @@ def ref_trend_share(world: World) -> float:
     return float(trending[world.items[: world.n_first]].mean())
 
 
+def ref_lift(world: World) -> float:
+    first = slice(0, world.n_first)
+    totals = world.popularity.sum(axis=1)[world.shop[first], None]
+    rec = (world.popularity[world.shop[first, None], world.items[first]] / totals).mean(axis=1)
+    hist = (world.popularity[world.shop[first, None], world.history[first]] / totals).mean(axis=1)
+    return float(rec.sum() / hist.sum() - 1.0)
+
+
 REFERENCES = {
     "homogenization.cross_shop_jaccard": ref_jaccard,
     "homogenization.cross_shop_rbo": ref_rbo,
     "homogenization.category_divergence": ref_divergence,
     "homogenization.within_shop_jaccard": ref_within,
+    "popularity.lift": ref_lift,
     "popularity.arp": ref_relative_popularity,
     "popularity.gini": lambda w: ref_exposure(w)[0],
     "popularity.coverage": lambda w: ref_exposure(w)[1],

@@ -1,7 +1,8 @@
 """Reliance on popular and trending items.
 
-`popularity_lift` follows the popularity lift of Abdollahpouri et al. (2021), computed per
-probe: the average popularity of the recommended items against that of the probe's own history.
+`popularity_lift` follows the popularity lift of Abdollahpouri et al. (2021), in its group form
+ΔGAP: the average popularity of the recommended items against that of the customers' own
+histories, as a ratio of means over the probes (and per persona).
 `arp`, `long_tail_share`, `gini`, `coverage` and `trend_share` (in ``_exposure``) describe what
 the vendor exposes; `trend_leakage` (in ``_trend``) tests whether a trend planted in one shop
 reaches the others.
@@ -12,7 +13,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from auditkit.frames import AuditTables
 from auditkit.metrics._exposure import (
@@ -37,23 +39,23 @@ from auditkit.metrics._exposure import (
     trending_keys,
 )
 from auditkit.metrics._trend import LEAKAGE_ID, LEAKAGE_THRESHOLD, customer_changes, trend_leakage
-from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
+from auditkit.metrics.stats import check_columns, check_metric_inputs, cluster_bootstrap_ci
 from auditkit.results import MetricResult, Threshold
 
 METRIC_ID = "popularity.lift"
 FAMILY = "popularity"
-UNIT = "probe"
-# 0.5: recommendations half again as popular as the customer's own choices; 1.0: twice as
-# popular. See docs/metrics.md.
-DEFAULT_THRESHOLD = Threshold(warn=0.5, fail=1.0)
+UNIT = "customer"
+# ΔGAP: 0.25 = recommendations a quarter more popular than the customers' own choices (far
+# beyond the built-in null world's ±0.03); 1.0 = twice as popular. See docs/metrics.md.
+DEFAULT_THRESHOLD = Threshold(warn=0.25, fail=1.0)
 
 PROBE_COLUMNS: tuple[str, ...] = ("probe_id", "persona_id", "repetition", "answered")
 ITEM_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "popularity")
 CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "popularity")
 
 SUMMARY = (
-    "Recommended products are on average {amount:.0%} {direction} popular in their shop than "
-    "the products in the customer's own history."
+    "Recommended products are {amount:.0%} {direction} popular in their shop, on average, than "
+    "the products in the customers' own histories."
 )
 SUMMARY_NONE = "The popularity lift could not be measured: {reason}."
 REASON_NO_POPULARITY = "no shop catalog gives item popularity"
@@ -62,29 +64,78 @@ REASON_NO_PROBES = (
 )
 
 
-def _popularity_share(items: pd.DataFrame, totals: pd.Series) -> pd.DataFrame:
-    """``probe_id, share``: each item's share of its shop's total popularity (known only)."""
-    share = items["popularity"].astype("float64") / items["shop_id"].map(totals).astype("float64")
-    frame = pd.DataFrame({"probe_id": items["probe_id"].to_numpy(), "share": share.to_numpy()})
-    return frame[np.isfinite(frame["share"].to_numpy())]
+def shop_totals(tables: AuditTables) -> np.ndarray:
+    """Per shop code, then one NaN for code -1: the shop's total known catalog popularity.
+
+    NaN where the shop's catalog gives no popularity or its total is not positive.
+    """
+    shop = tables.codes.of("catalogs", "shop_id")
+    popularity = tables.catalogs["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
+    known = (shop >= 0) & np.isfinite(popularity)
+    n = len(tables.codes.dictionary("shop_id"))
+    totals = np.bincount(shop[known], weights=popularity[known], minlength=n)
+    counted = np.bincount(shop[known], minlength=n)
+    return np.append(np.where((counted > 0) & (totals > 0), totals, np.nan), np.nan)
 
 
-def _probe_lifts(tables: AuditTables, keep: np.ndarray, totals: pd.Series) -> pd.DataFrame:
-    """Per usable probe in the mask ``keep``: ``probe_id, persona_id, arp_rec, arp_hist, lift``."""
-    probes = tables.probes[keep]
-    flags = tables.codes.probe_flags(keep)
-    responses = tables.responses[tables.codes.response_rows(flags)]
-    histories = tables.histories[tables.codes.history_rows(flags)]
-    arp_rec = _popularity_share(responses, totals).groupby("probe_id")["share"].mean()
-    arp_hist = _popularity_share(histories, totals).groupby("probe_id")["share"].mean()
-    frame = (
-        probes[["probe_id", "persona_id"]]
-        .merge(arp_rec.rename("arp_rec").reset_index(), on="probe_id")
-        .merge(arp_hist.rename("arp_hist").reset_index(), on="probe_id")
-    )
-    frame = frame[(frame["arp_hist"] > 0).to_numpy(dtype=bool)]
-    frame = frame.assign(lift=(frame["arp_rec"] - frame["arp_hist"]) / frame["arp_hist"])
-    return frame.sort_values("probe_id", ignore_index=True)
+def _mean_share(
+    tables: AuditTables, table: str, probe: np.ndarray, totals: np.ndarray
+) -> np.ndarray:
+    """Per probe code: the mean share of its shop's total popularity over the table's rows.
+
+    ``totals`` is indexed by probe code, then -1: the total of the probe's shop (a list or
+    history row belongs to its probe's shop), NaN for a probe left out. Items of unknown
+    popularity are left out too; NaN for a probe with none left.
+    """
+    popularity = getattr(tables, table)["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
+    share = popularity / totals[probe]
+    unused = ~np.isfinite(share)
+    # Rows not used go to one extra bin, dropped: cheaper than compressing every array.
+    n = len(totals) - 1
+    bins = np.where(unused, n, probe)
+    share[unused] = 0.0
+    sums = np.bincount(bins, weights=share, minlength=n + 1)[:n]
+    counts = np.bincount(bins, minlength=n + 1)[:n]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan)
+
+
+def customer_codes(tables: AuditTables, rows: np.ndarray) -> np.ndarray:
+    """Per probe row in ``rows``: its customer, the unit the interval resamples.
+
+    One synthetic customer's probes share a ``match_id`` (the customer carried into every
+    shop) or a ``pair_id`` (counterfactual twins at one shop) and the same history, so they
+    are not independent; a customer is a connected component of those links.
+    """
+    n = len(rows)
+    # A column without a value links nothing: not worth coding (a million strings at scale).
+    groups = {
+        column: tables.codes.of("probes", column)[rows]
+        for column in ("match_id", "pair_id")
+        if column in tables.probes.columns and tables.probes[column].notna().any()
+    }
+    linked = {column: group >= 0 for column, group in groups.items()}
+    if not any(mask.any() for column, mask in linked.items() if column != "match_id"):
+        # Match groups alone (no twins): they are the customers; an unmatched probe is its own.
+        match = groups.get("match_id", np.full(n, -1, dtype=np.int64)).astype(np.int64)
+        return np.where(match >= 0, match, match.max(initial=-1) + 1 + np.arange(n))
+    offset = n
+    sources, targets = [], []
+    for column, group in groups.items():
+        sources.append(np.flatnonzero(linked[column]))
+        targets.append(group[linked[column]].astype(np.int64) + offset)
+        offset += len(tables.codes.dictionary(column))
+    source, target = np.concatenate(sources), np.concatenate(targets)
+    graph = coo_matrix((np.ones(len(source)), (source, target)), shape=(offset, offset))
+    return connected_components(graph, directed=False)[1][:n]
+
+
+def _ratio_lift(rec: np.ndarray, hist: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+    """Per group code: ``sum(rec) / sum(hist) - 1`` (NaN for a group without a probe)."""
+    top = np.bincount(groups, weights=rec, minlength=n)
+    bottom = np.bincount(groups, weights=hist, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(bottom > 0, top / bottom - 1.0, np.nan)
 
 
 def popularity_lift(
@@ -95,14 +146,20 @@ def popularity_lift(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> MetricResult:
-    """Mean popularity lift of recommendations over the probe's own history.
+    """Popularity lift of recommendations over the customers' own histories (ΔGAP).
 
     Per answered first-repetition probe, ``ARP_rec`` is the mean popularity of its recommended
     items and ``ARP_hist`` that of its history items (items of known popularity only), with
-    popularity taken as each item's share of its shop's total catalog popularity; the lift is
-    ``(ARP_rec - ARP_hist) / ARP_hist``, a ratio that does not depend on the shop's scale. The
-    value is the mean lift over probes with a history (``ARP_hist > 0``) and recommendations of
-    known popularity. Higher means the vendor pushes customers toward bestsellers.
+    popularity taken as each item's share of its shop's total catalog popularity, so a shop's
+    scale does not matter. Over the probes with a history (``ARP_hist > 0``) and
+    recommendations of known popularity, the value is the ratio of means
+
+        (mean ARP_rec - mean ARP_hist) / mean ARP_hist,
+
+    the group popularity lift ΔGAP of Abdollahpouri et al. (2021). 0 means recommendations as
+    popular as what the customers already chose; 1 twice as popular. Unlike the mean of
+    per-probe ratios, it is not swayed by a few niche histories of near-zero popularity, and
+    it is 0 for a vendor whose lists are drawn as the histories are.
 
     Parameters
     ----------
@@ -111,7 +168,7 @@ def popularity_lift(
     threshold : Threshold, optional
         Judges the value; `DEFAULT_THRESHOLD` when omitted.
     n_resamples : int, default 1000
-        Bootstrap resamples of probes.
+        Bootstrap resamples of customers.
     confidence : float, default 0.95
         Coverage of the confidence interval.
     seed : int, default 0
@@ -120,11 +177,13 @@ def popularity_lift(
     Returns
     -------
     MetricResult
-        ``by_group = {"persona": {persona_id: mean lift}}``; ``details`` counts the probes used
-        and skipped, and gives the mean ``ARP_rec`` and ``ARP_hist`` shares and ``delta_gap``,
-        the paper's group form ``(mean ARP_rec - mean ARP_hist) / mean ARP_hist``. When no
-        popularity is known the value is NaN, the verdict ``inconclusive`` and
-        ``details["reason"]`` says why.
+        ``n`` counts customers (see `customer_codes`): the CI is the cluster bootstrap of the
+        ratio of means, customers resampled. ``by_group = {"persona": {persona_id: ΔGAP}}``
+        over each persona's probes, so niche customers pushed to the mainstream show up.
+        ``details`` counts the probes used and skipped, and gives the mean ``ARP_rec`` and
+        ``ARP_hist`` shares and ``mean_probe_lift``, the mean of per-probe ratios
+        ``(ARP_rec - ARP_hist) / ARP_hist`` (the paper's per-user form). When no popularity is
+        known the value is NaN, the verdict ``inconclusive`` and ``details["reason"]`` says why.
 
     Raises
     ------
@@ -140,33 +199,58 @@ def popularity_lift(
     check_columns(METRIC_ID, "tables.catalogs", tables.catalogs, CATALOG_COLUMNS)
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
 
-    answered = tables.probes["answered"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    keep = answered & (tables.probes["repetition"] == 0).to_numpy(dtype=bool)
-    totals = tables.catalogs.groupby("shop_id")["popularity"].sum(min_count=1)
-    totals = totals.where(totals > 0)
-    per_probe = _probe_lifts(tables, keep, totals)
+    probes = tables.probes
+    codes = tables.codes
+    answered = probes["answered"].to_numpy(dtype=bool, na_value=False)
+    repetition = probes["repetition"].to_numpy(dtype=np.float64, na_value=np.nan)
+    keep = answered & (repetition == 0) & (codes.probe >= 0)
+    flags = codes.probe_flags(keep)
+    totals = shop_totals(tables)
+    # Per probe code (then code -1), its shop's total, NaN unless the probe is kept: no string
+    # column of the long tables is read.
+    probe_total = np.full(len(flags), np.nan)
+    probe_total[codes.probe[keep]] = totals[codes.of("probes", "shop_id")[keep]]
+    arp_rec = _mean_share(tables, "responses", codes.response_probe, probe_total)
+    arp_hist = _mean_share(tables, "histories", codes.history_probe, probe_total)
+    rows = np.flatnonzero(keep)
+    probe = codes.probe[rows]
+    rec, hist = arp_rec[probe], arp_hist[probe]
+    usable = np.isfinite(rec) & (hist > 0)
+    rows, rec, hist = rows[usable], rec[usable], hist[usable]
 
-    lifts = per_probe["lift"].to_numpy(dtype=np.float64)
-    n = len(lifts)
-    details: dict[str, object] = {"probes": n, "probes_skipped": int(keep.sum()) - n}
-    if n == 0:
-        reason = REASON_NO_POPULARITY if totals.isna().all() else REASON_NO_PROBES
+    n_probes = len(rows)
+    details: dict[str, object] = {"probes": n_probes, "probes_skipped": int(keep.sum()) - n_probes}
+    personas = codes.of("probes", "persona_id")[rows]
+    names = codes.dictionary("persona_id")
+    named = personas >= 0
+    by_persona = _ratio_lift(rec[named], hist[named], personas[named], len(names))
+    n = 0
+    if n_probes == 0:
+        reason = REASON_NO_POPULARITY if np.isnan(totals).all() else REASON_NO_PROBES
         value, ci = math.nan, None
         details["reason"] = reason
         summary = SUMMARY_NONE.format(reason=reason)
     else:
-        value = float(lifts.mean())
-        ci = bootstrap_ci(lifts, n_resamples=n_resamples, confidence=confidence, seed=seed)
-        mean_rec = float(per_probe["arp_rec"].mean())
-        mean_hist = float(per_probe["arp_hist"].mean())
-        # The paper's group form (ΔGAP): a ratio of means, less swayed by niche histories.
+        mean_rec, mean_hist = float(rec.mean()), float(hist.mean())
+        value = float(rec.sum() / hist.sum() - 1.0)
+        customers = customer_codes(tables, rows)
+        n = len(np.unique(customers))
+        low, high = cluster_bootstrap_ci(
+            rec,
+            customers,
+            weights=hist,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
+        )
+        ci = (low - 1.0, high - 1.0)
         details.update(
             mean_arp_rec=mean_rec,
             mean_arp_hist=mean_hist,
-            delta_gap=(mean_rec - mean_hist) / mean_hist,
+            # The per-probe form: dominated by the few histories of near-zero popularity.
+            mean_probe_lift=float(((rec - hist) / hist).mean()),
         )
         summary = SUMMARY.format(amount=abs(value), direction="more" if value >= 0 else "less")
-    by_persona = per_probe.groupby("persona_id", sort=True)["lift"].mean()
     return MetricResult(
         id=METRIC_ID,
         family=FAMILY,
@@ -176,7 +260,12 @@ def popularity_lift(
         unit=UNIT,
         verdict=threshold.verdict(value, ci, n),
         threshold=threshold,
-        by_group={"persona": {str(k): float(v) for k, v in by_persona.items()}},
+        by_group={
+            "persona": {
+                str(names[code]): float(by_persona[code])
+                for code in np.unique(personas[named]).tolist()
+            }
+        },
         details=details,
         summary=summary,
     )

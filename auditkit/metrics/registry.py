@@ -104,7 +104,7 @@ METRICS: dict[str, MetricDef] = {
             family=popularity.FAMILY,
             compute=popularity.popularity_lift,
             default_threshold=popularity.DEFAULT_THRESHOLD,
-            description="Mean relative popularity of recommendations over the probe's history.",
+            description="Popularity of recommendations over the customers' histories (ΔGAP).",
         ),
         MetricDef(
             id=popularity.ARP_ID,

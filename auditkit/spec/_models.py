@@ -12,8 +12,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -79,6 +81,22 @@ class SimulatedOptions(_Model):
             description="Request options accepted but ignored: a claimed knob that does nothing.",
         )
     )
+    calibrated_lift: Annotated[float, Field(gt=-1.0)] | None = Field(
+        None,
+        description=(
+            "Serve popularity-calibrated lists instead, (1 + calibrated_lift) times as popular "
+            "as the customer's history: 0 = no popularity bias relative to the customer."
+        ),
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_calibration(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Unset, the option is left out of the dump, so specs written before it existed keep
+        # their hash (and their recorded evidence stays resumable).
+        data: dict[str, Any] = handler(self)
+        if data.get("calibrated_lift") is None:
+            data.pop("calibrated_lift", None)
+        return data
 
 
 class SimulatedVendorSpec(_Model):

@@ -40,6 +40,7 @@ def _simulated(
         steering=steering,
         signatures=signatures,
         ignored_options=options.ignored_options,
+        calibrated_lift=options.calibrated_lift,
     )
 
 

@@ -12,6 +12,14 @@ Each item of the requesting shop gets a score, and the top ``k`` are returned::
 ``z`` standardizes within the shop; pooled popularity sums a product's popularity over every
 shop that carries it (exclusive items keep their own); ``trending`` marks the top
 ``trending_top_n`` canonical products by pooled popularity.
+
+With ``calibrated_lift`` set, a customer with a history is served a popularity-calibrated list
+instead: each history item in turn picks the free item whose shop popularity is closest to
+``(1 + calibrated_lift)`` times its own (plus whatever earlier picks fell short), from its
+category when one there is close. At ``calibrated_lift = 0`` the list is as popular as what
+the customer already chose, whatever the way the history was drawn: the vendor without
+popularity bias relative to the customer (Abdollahpouri et al. 2021), the null world of the
+popularity lift.
 """
 
 from __future__ import annotations
@@ -46,6 +54,14 @@ DIVERSITY_SCALE = 3.0
 OPTIONS = ("personalized", "trending", "diversity", "boost", "exclude")
 UNKNOWN_OPTION = "SimulatedVendor: request option must be one of {valid}; got {name!r}"
 
+# Calibrated lists break near-ties in popularity at random: the Gumbel noise at this scale
+# (in log popularity) moves a pick between neighbours, never across the catalog.
+CALIBRATION_JITTER = 0.1
+# A calibrated pick stays in its history item's category when an item there is this close to
+# the target (in log popularity, about 10%); else it is the closest item of the whole shop.
+CALIBRATION_TOLERANCE = 0.1
+CALIBRATED_LIFT_RULE = "None or a finite number above -1"
+
 EXPLAIN_HISTORY = "Because you viewed items in {category}"
 EXPLAIN_TRENDING = "Trending now"
 EXPLAIN_SHOP = "Popular at this shop"
@@ -76,6 +92,7 @@ class _ShopArrays:
     category_names: tuple[str, ...]
     history_texts: tuple[str, ...]
     base: np.ndarray
+    log_popularity: np.ndarray
     trending: np.ndarray
     steering: tuple[np.ndarray, ...]
 
@@ -91,6 +108,19 @@ def _zscore(values: np.ndarray) -> np.ndarray:
 def _log_column(frame: pd.DataFrame, column: str) -> np.ndarray:
     """``log1p`` of a non-negative numeric column; missing values count as zero."""
     return np.log1p(frame[column].astype("float64").fillna(0.0).to_numpy())
+
+
+def _calibrated_lift(where: str, value: object) -> float | None:
+    """``value`` as a float above -1, or None; else raise."""
+    if value is None:
+        return None
+    try:
+        lift = _number(where, "calibrated_lift", value)
+    except ValueError:
+        lift = -1.0
+    if lift <= -1.0:
+        raise _invalid(where, "calibrated_lift", CALIBRATED_LIFT_RULE, value)
+    return lift
 
 
 def _noise_seed(seed: int, shop_id: str, customer_id: str) -> int:
@@ -128,6 +158,20 @@ class SimulatedVendor:
     ignored_options : sequence of str, default ()
         Request options the vendor accepts but ignores: a knob that is claimed and does
         nothing, to test that an audit contradicts the claim.
+    calibrated_lift : float, optional
+        When set (a number above -1), a customer with a history gets a popularity-calibrated
+        list: history item ``j mod len(history)`` picks list slot ``j``, the free item closest
+        in ``log(1 + shop popularity)`` to what the list still lacks of ``(1 +
+        calibrated_lift)`` times the popularity of the history items matched so far (a pick
+        that falls short, nothing being left above a bestseller, is made up by the next). The
+        pick comes from the history item's category when an item there is within
+        `CALIBRATION_TOLERANCE` of that target and ``personalization`` is not 0, else from the
+        whole shop; near-ties are broken by ``noise``. ``0`` is the vendor with no popularity
+        bias relative to the customer: its list is as popular as the history however the
+        history was drawn (uniformly or by popularity, inside a taste or not; a history of
+        bestsellers can only be matched from below). ``0.5`` plants recommendations half again
+        as popular as the history. The other knobs and the request options but ``exclude`` do
+        not change a calibrated list; a customer without a history is ranked by the score.
 
     Notes
     -----
@@ -150,6 +194,7 @@ class SimulatedVendor:
         trending_top_n: int = 20,
         signatures: Mapping[str, Sequence[str]] | None = None,
         ignored_options: Sequence[str] = (),
+        calibrated_lift: float | None = None,
     ) -> None:
         where = "SimulatedVendor"
         if not catalogs:
@@ -173,6 +218,7 @@ class SimulatedVendor:
             if name not in OPTIONS:
                 raise _invalid(where, "ignored_options", f"among {list(OPTIONS)}", name)
         self.ignored_options = frozenset(ignored_options)
+        self.calibrated_lift = _calibrated_lift(where, calibrated_lift)
         self.signatures = {str(k): tuple(v) for k, v in (signatures or {}).items()}
         self._catalogs = {str(shop): frame.copy() for shop, frame in catalogs.items()}
         self.trending = frozenset(trending_keys(self._catalogs, trending_top_n))
@@ -235,6 +281,7 @@ class SimulatedVendor:
                 category_names=tuple(str(n) for n in names),
                 history_texts=tuple(EXPLAIN_HISTORY.format(category=n) for n in names),
                 base=base,
+                log_popularity=np.log1p(own),
                 trending=trending,
                 steering=tuple(
                     rule.price_shift * price + rule.trend_shift * TREND_SCALE * trending
@@ -295,6 +342,14 @@ class SimulatedVendor:
                 raise ValueError(UNKNOWN_OPTION.format(valid=list(OPTIONS), name=name))
         history = () if options.get("personalized", True) is False else request.history
         seen = [i for i in (shop.index.get(item) for item in history) if i is not None]
+        excluded = [
+            i
+            for i in (shop.index.get(str(x)) for x in options.get("exclude", ()))
+            if i is not None
+        ]
+        rng = np.random.default_rng(_noise_seed(self.seed, request.shop_id, request.customer_id))
+        if seen and self.calibrated_lift is not None:
+            return self._calibrated(shop, seen, excluded, int(request.k), rng)
         scores = shop.base.copy()
         if options.get("trending") == "off":
             scores -= self.trend_weight * TREND_SCALE * shop.trending
@@ -317,17 +372,9 @@ class SimulatedVendor:
                 scores += shift
                 trend += rule.trend_shift * TREND_SCALE
         if self.noise > 0.0:
-            rng = np.random.default_rng(
-                _noise_seed(self.seed, request.shop_id, request.customer_id)
-            )
             scores += self.noise * rng.gumbel(size=len(scores))
         if seen:
             scores[seen] = -np.inf
-        excluded = [
-            i
-            for i in (shop.index.get(str(x)) for x in options.get("exclude", ()))
-            if i is not None
-        ]
         if excluded:
             scores[excluded] = -np.inf
         k = max(0, min(int(request.k), int(np.isfinite(scores).sum())))
@@ -343,6 +390,54 @@ class SimulatedVendor:
             items=tuple(shop.item_ids[top].tolist()),
             scores=tuple(scores[top].tolist()),
             explanations=self._explain(shop, top, personal, trend),
+        )
+
+    def _calibrated(
+        self,
+        shop: _ShopArrays,
+        seen: list[int],
+        excluded: list[int],
+        k: int,
+        rng: np.random.Generator,
+    ) -> RecommendResponse:
+        """The popularity-calibrated list: slot ``j`` matches history item ``j mod len``."""
+        assert self.calibrated_lift is not None
+        free = np.ones(len(shop.base), dtype=bool)
+        free[seen] = False
+        free[excluded] = False
+        popularity = np.expm1(shop.log_popularity)
+        targets = (1.0 + self.calibrated_lift) * popularity[seen]
+        jitter = np.zeros(len(free))
+        if self.noise > 0.0:
+            jitter = self.noise * CALIBRATION_JITTER * rng.gumbel(size=len(free))
+        by_category = self.personalization != 0.0
+        picks: list[int] = []
+        # What the list should have summed to so far, and what it sums to: a pick that falls
+        # short (nothing above a bestseller is free) is made up by the next one.
+        wanted = listed = 0.0
+        for slot in range(max(0, min(k, int(free.sum())))):
+            source = slot % len(seen)
+            wanted += float(targets[source])
+            goal = np.log1p(max(wanted - listed, 0.0))
+            distance = np.abs(shop.log_popularity - goal)
+            cost = np.where(free, distance - jitter, np.inf)
+            best = int(np.argmin(cost))
+            if by_category:
+                same = shop.category_codes == shop.category_codes[seen[source]]
+                near = np.where(same & (distance <= CALIBRATION_TOLERANCE), cost, np.inf)
+                if np.isfinite(near).any():
+                    best = int(np.argmin(near))
+            picks.append(best)
+            free[best] = False
+            listed += float(popularity[best])
+        top = np.asarray(picks, dtype=np.intp)
+        personal = None
+        if by_category:
+            personal = np.isin(shop.category_codes, shop.category_codes[seen]).astype(np.float64)
+        return RecommendResponse(
+            items=tuple(shop.item_ids[top].tolist()),
+            scores=tuple(float(len(top) - j) for j in range(len(top))),
+            explanations=self._explain(shop, top, personal, 0.0),
         )
 
     @staticmethod

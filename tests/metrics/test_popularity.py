@@ -43,16 +43,37 @@ def test_hand_computed_case():
     ]
     answers = {"p1": ["i3", "i4"], "p2": ["j1"], "p3": ["i4"], "p4": ["zz"], "p5": ["i4"]}
     result = popularity_lift(make_tables(rows, answers, catalogs), n_resamples=200)
-    # Value = (4/3 - 2/3) / 2 = 1/3.
-    assert result.value == pytest.approx(1 / 3)
-    assert result.n == 2
+    # ΔGAP = (mean ARP_rec - mean ARP_hist) / mean ARP_hist = ((.35 + .25) / 2 - .45) / .45,
+    # with mean ARP_hist = (.15 + .75) / 2 = .45: (.3 - .45) / .45 = -1/3.
+    assert result.value == pytest.approx(-1 / 3)
+    # Two customers (p1 and its repeat p5 are one; p5 is not used).
+    assert result.n == 2 and result.unit == "customer"
+    # One probe per persona: its ratio of means is its own lift.
     assert result.by_group == {"persona": {"x": pytest.approx(4 / 3), "y": pytest.approx(-2 / 3)}}
     assert result.details["probes"] == 2 and result.details["probes_skipped"] == 2
-    # ΔGAP = (mean ARP_rec - mean ARP_hist) / mean ARP_hist = (.3 - .45) / .45 = -1/3.
-    assert result.details["delta_gap"] == pytest.approx(-1 / 3)
-    assert result.id == METRIC_ID and result.family == "popularity" and result.unit == "probe"
+    assert result.details["mean_arp_rec"] == pytest.approx(0.3)
+    assert result.details["mean_arp_hist"] == pytest.approx(0.45)
+    # The mean of per-probe ratios, (4/3 - 2/3) / 2 = 1/3, kept for reference.
+    assert result.details["mean_probe_lift"] == pytest.approx(1 / 3)
+    assert result.id == METRIC_ID and result.family == "popularity"
     assert result.verdict == "inconclusive" and result.threshold == DEFAULT_THRESHOLD
-    assert "33% more popular" in result.summary
+    assert "33% less popular" in result.summary
+    # Resampling the two customers: both, p1 twice ((.7/.3) - 1 = 4/3) or p2 twice (-2/3).
+    assert result.ci == pytest.approx((-2 / 3, 4 / 3))
+
+
+def test_a_niche_history_does_not_dominate_the_value():
+    # Nine customers with mid-popular histories shown equally popular items, and one whose
+    # history is the shop's least popular item shown a mid one: per probe 0 x 9 and 99.
+    items = {"i1": 1.0, **{f"i{i}": 100.0 for i in range(2, 12)}}
+    rows = [{"probe_id": f"p{n}", "shop_id": "a", "history": ["i2"]} for n in range(9)]
+    rows.append({"probe_id": "p9", "shop_id": "a", "history": ["i1"]})
+    answers = {f"p{n}": ["i3"] for n in range(10)}
+    result = popularity_lift(make_tables(rows, answers, {"a": catalog(items)}), n_resamples=200)
+    # The mean of ratios says 9.9 (ten times as popular); the ratio of means 1000 / 901 - 1.
+    assert result.details["mean_probe_lift"] == pytest.approx(9.9)
+    assert result.value == pytest.approx(1000 / 901 - 1)
+    assert result.verdict == "pass"
 
 
 def test_lift_does_not_depend_on_a_shops_popularity_scale():
@@ -96,7 +117,9 @@ def test_a_persona_pushed_to_bestsellers_shows_a_high_lift():
     )
     assert result.by_group["persona"]["trendy"] == pytest.approx(0.9)
     assert result.by_group["persona"]["faithful"] == pytest.approx(0.0)
-    assert result.value == pytest.approx(0.45) and result.verdict == "pass"
+    # (14.5 - 10) / 10 over both personas: past warn (0.25), below fail (1.0).
+    assert result.value == pytest.approx(0.45) and result.verdict == "warn"
+    assert result.n == 30
     everyone = popularity_lift(planted(lambda persona: ["i19", "i20"]), n_resamples=200)
     # ARP 19.5 against 10: lift 0.95, the whole CI below 1.0 → warn.
     assert everyone.value == pytest.approx(0.95) and everyone.verdict == "warn"
@@ -109,6 +132,45 @@ def test_recommendations_as_popular_as_the_history_give_zero():
     assert result.value == pytest.approx(0.0, abs=1e-12)
     assert result.verdict == "pass"
     assert "0% more popular" in result.summary
+    assert result.ci == pytest.approx((0.0, 0.0), abs=1e-12)
+
+
+def test_a_customers_probes_at_every_shop_are_resampled_together():
+    # Ten customers, each carried into two shops (one match group): ten units, not twenty.
+    catalogs = {s: catalog({"i1": 1.0, "i2": 2.0, "i3": 4.0}) for s in ("a", "b")}
+    rows, answers = [], {}
+    for n in range(10):
+        for shop in ("a", "b"):
+            rows.append(
+                {
+                    "probe_id": f"p{n}{shop}",
+                    "shop_id": shop,
+                    "match_id": f"m{n}",
+                    "history": ["i1"],
+                }
+            )
+            answers[f"p{n}{shop}"] = ["i2" if n % 2 else "i3"]
+    result = popularity_lift(make_tables(rows, answers, catalogs), n_resamples=200)
+    assert result.n == 10 and result.details["probes"] == 20
+    assert result.value == pytest.approx(2.0)  # (2 + 4) / 2 over 1
+    # Counterfactual twins of each customer (one match group per level, one pair group per
+    # shop): all four twins of a customer are linked, one more unit per customer.
+    for n in range(10):
+        for shop in ("a", "b"):
+            for level in ("x", "y"):
+                probe = f"t{n}{shop}{level}"
+                rows.append(
+                    {
+                        "probe_id": probe,
+                        "shop_id": shop,
+                        "match_id": f"m{n}~{level}",
+                        "pair_id": f"m{n}@{shop}",
+                        "history": ["i1"],
+                    }
+                )
+                answers[probe] = ["i2"]
+    twins = popularity_lift(make_tables(rows, answers, catalogs), n_resamples=200)
+    assert twins.n == 20 and twins.details["probes"] == 60
 
 
 def test_no_popularity_known_is_inconclusive_with_a_reason():

@@ -20,7 +20,7 @@ EXPECTED = {
     "homogenization.index": (0.25, 0.5, "higher_is_worse", (-math.inf, math.inf)),
     "homogenization.signature_retention": (0.8, 0.5, "lower_is_worse", (0.0, math.inf)),
     "homogenization.within_shop_jaccard": (0.35, 0.5, "higher_is_worse", (0.0, 1.0)),
-    "popularity.lift": (0.5, 1.0, "higher_is_worse", (-1.0, math.inf)),
+    "popularity.lift": (0.25, 1.0, "higher_is_worse", (-1.0, math.inf)),
     "popularity.arp": (10.0, 20.0, "higher_is_worse", (0.0, math.inf)),
     "popularity.long_tail_share": (0.1, 0.02, "lower_is_worse", (0.0, 1.0)),
     "popularity.gini": (0.95, 0.99, "higher_is_worse", (0.0, 1.0)),

@@ -1,6 +1,7 @@
 import itertools
 import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -116,6 +117,8 @@ def test_is_a_vendor_and_answers_in_the_protocol_shape(catalogs):
         {},
         {"pooling": 1.0, "trend_weight": 2.0, "noise": 0.0},
         {"personalization": 3.0, "noise": 2.0},
+        {"calibrated_lift": 0.0},
+        {"calibrated_lift": 4.0, "personalization": 0.0, "noise": 0.0},
     ],
 )
 def test_answers_are_k_distinct_catalog_items_outside_the_history(catalogs, knobs):
@@ -332,6 +335,14 @@ BAD = [
         {"personalization": "1"},
         "SimulatedVendor: personalization must be a finite number; got '1'",
     ),
+    *[
+        (
+            {"calibrated_lift": bad},
+            f"SimulatedVendor: calibrated_lift must be None or a finite number above -1; "
+            f"got {bad!r}",
+        )
+        for bad in (-1, -1.5, float("nan"), "0", True)
+    ],
     ({"seed": -1}, "SimulatedVendor: seed must be a non-negative integer; got -1"),
     ({"trending_top_n": 0}, "SimulatedVendor: trending_top_n must be a positive integer; got 0"),
     (
@@ -359,3 +370,92 @@ def test_no_catalogs_is_an_error():
         ),
     ):
         SimulatedVendor({})
+
+
+def popularity_ratio(vendor, catalogs, *, by_popularity, seed=0, customers=60):
+    """Summed shop popularity of the lists over that of the histories (ΔGAP + 1), drawn from
+    random customers' histories (uniform, or by popularity) in one or two categories."""
+    rng = np.random.default_rng(seed)
+    shops = sorted(catalogs)
+    popularity = {
+        s: dict(zip(c["item_id"], c["popularity"], strict=True)) for s, c in catalogs.items()
+    }
+    listed = owned = 0.0
+    for n in range(customers):
+        shop = shops[n % len(shops)]
+        catalog = catalogs[shop]
+        names = sorted(catalog["category"].unique())
+        taste = catalog[catalog["category"].isin(rng.choice(names, size=1 + n % 2))]
+        weights = taste["popularity"].to_numpy() + 1e-9 if by_popularity else None
+        history = list(
+            rng.choice(
+                taste["item_id"].to_numpy(),
+                size=5,
+                replace=False,
+                p=None if weights is None else weights / weights.sum(),
+            )
+        )
+        items = ask(vendor, shop, f"c{n}", history).items
+        listed += np.mean([popularity[shop][i] for i in items])
+        owned += np.mean([popularity[shop][i] for i in history])
+    return listed / owned
+
+
+def test_calibrated_lists_are_as_popular_as_the_history(catalogs):
+    null = SimulatedVendor(catalogs, calibrated_lift=0.0)
+    planted = SimulatedVendor(catalogs, calibrated_lift=0.5)
+    for seed in range(2):
+        assert popularity_ratio(null, catalogs, by_popularity=False, seed=seed) == pytest.approx(
+            1.0, abs=0.05
+        )
+        assert popularity_ratio(
+            planted, catalogs, by_popularity=False, seed=seed
+        ) == pytest.approx(1.5, abs=0.1)
+        # Histories drawn by popularity hold the shop's bestsellers, and nothing above a
+        # bestseller is left to show: the list falls a little short, never above.
+        assert 0.9 < popularity_ratio(null, catalogs, by_popularity=True, seed=seed) < 1.0
+        assert popularity_ratio(planted, catalogs, by_popularity=True, seed=seed) > 1.2
+    ranked = SimulatedVendor(catalogs)
+    assert popularity_ratio(ranked, catalogs, by_popularity=False) > 2.0
+
+
+def test_calibrated_lists_keep_the_customers_categories_and_explain_them(catalogs):
+    vendor = SimulatedVendor(catalogs, calibrated_lift=0.0)
+    unpersonalized = SimulatedVendor(catalogs, calibrated_lift=0.0, personalization=0.0)
+    for category in ("cat01", "cat07"):
+        share = category_share(vendor, catalogs, category)
+        assert share > 0.3 and share > category_share(unpersonalized, catalogs, category) + 0.2
+    catalog = catalogs["shop03"]
+    history = catalog.loc[catalog["category"] == "cat07", "item_id"][:4]
+    response = ask(vendor, "shop03", history=history)
+    assert "Because you viewed items in cat07" in response.explanations
+    assert list(response.scores) == sorted(response.scores, reverse=True)
+    # Without a history there is nothing to calibrate to: the ordinary ranking answers.
+    assert ask(vendor, "shop03", "new") == ask(SimulatedVendor(catalogs), "shop03", "new")
+    # Excluded items stay out of a calibrated list too.
+    shown = ask(vendor, "shop03", history=history).items
+    again = vendor.recommend(
+        RecommendRequest("shop03", "c1", tuple(history), {}, 10, options={"exclude": [shown[0]]})
+    )
+    assert shown[0] not in again.items and len(again.items) == 10
+
+
+def test_a_specs_simulated_vendor_section_sets_the_calibrated_lift(catalogs):
+    import yaml
+
+    from auditkit.spec import AuditSpec, spec_sha256
+    from auditkit.vendors import build_vendor
+
+    demo = Path(__file__).resolve().parents[2] / "audit_specs" / "demo.yaml"
+    data = yaml.safe_load(demo.read_text())
+    plain = AuditSpec.model_validate(data)
+    assert build_vendor(plain, catalogs).calibrated_lift is None
+    # Unset, the option is not in the spec's canonical form: existing specs keep their hash.
+    assert "calibrated_lift" not in plain.model_dump(mode="json")["vendor"]["options"]
+    data["vendor"]["options"]["calibrated_lift"] = 0.0
+    calibrated = AuditSpec.model_validate(data)
+    assert build_vendor(calibrated, catalogs).calibrated_lift == 0.0
+    assert spec_sha256(calibrated) != spec_sha256(plain)
+    data["vendor"]["options"]["calibrated_lift"] = -1.0
+    with pytest.raises(ValueError, match="calibrated_lift"):
+        AuditSpec.model_validate(data)
