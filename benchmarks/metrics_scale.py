@@ -66,13 +66,18 @@ def reset_peak() -> bool:
     return True
 
 
-def peak_since_reset_mib() -> float:
-    """Peak resident set size since `reset_peak` (``VmHWM``), in MiB."""
+def _status_mib(field: str) -> float:
+    """A memory line of ``/proc/self/status`` (``VmHWM``, ``VmRSS``), in MiB."""
     with open("/proc/self/status") as handle:
         for line in handle:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_since_reset_mib() -> float:
+    """Peak resident set size since `reset_peak` (``VmHWM``), in MiB."""
+    return _status_mib("VmHWM")
 
 
 class World:
@@ -419,11 +424,13 @@ def main() -> None:
         peers(world, options.probes)
         return
     measured = reset_peak()
+    resident = _status_mib("VmRSS")
     start = time.perf_counter()
     core = tables.core()
     core_time = time.perf_counter() - start
     print(f"tables.core(): {core_time:.2f} s")
     total = core_time
+    family_total: dict[str, float] = {}
     header = (
         f"{'metric':38s} {'value':>9s} {'with CI':>8s} {'point':>7s} {'numpy':>7s} {'ratio':>6s}"
     )
@@ -439,6 +446,8 @@ def main() -> None:
         definition.compute(data, n_resamples=1)
         point = time.perf_counter() - t0
         total += full
+        family = name.split(".")[0]
+        family_total[family] = family_total.get(family, 0.0) + full
         reference = REFERENCES.get(name)
         numpy_time, ratio = float("nan"), float("nan")
         if reference is not None:
@@ -456,9 +465,15 @@ def main() -> None:
             f"{ratio:6.2f}",
             flush=True,
         )
+    for family, seconds in family_total.items():
+        print(f"{family} with CIs: {seconds:.1f} s")
     print(f"total with CIs (core() included): {total:.1f} s; peak RSS {peak_mib():,.0f} MiB")
     if measured:
-        print(f"peak RSS from core() on (tables resident): {peak_since_reset_mib():,.0f} MiB")
+        peak = peak_since_reset_mib()
+        print(
+            f"peak RSS from core() on: {peak:,.0f} MiB, of which the tables resident before: "
+            f"{resident:,.0f} MiB; the metrics' own peak: {peak - resident:,.0f} MiB"
+        )
     print(f"load average at end: {os.getloadavg()}")
 
 
