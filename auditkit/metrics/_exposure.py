@@ -108,7 +108,7 @@ def _text(column: pd.Series) -> pa.Array | pa.ChunkedArray:
     return pa.array(strings.array)
 
 
-def _padded(values: np.ndarray, fill: object) -> np.ndarray:
+def padded(values: np.ndarray, fill: object) -> np.ndarray:
     """``values`` with ``fill`` appended: indexing with code -1 (NA) then reads ``fill``."""
     return np.concatenate([values, np.array([fill], dtype=values.dtype)])
 
@@ -400,7 +400,7 @@ def _in_tail(tables: AuditTables, shown: ShownItems) -> np.ndarray:
         numbers(tables.catalogs["popularity"]),
         tables.catalogs["item_id"],
     )
-    cutoff = _padded(found.cutoff, np.nan)[shown.shop]
+    cutoff = padded(found.cutoff, np.nan)[shown.shop]
     popularity = numbers(tables.responses["popularity"])[shown.rows]
     head = popularity > cutoff
     tied = np.flatnonzero(popularity == cutoff)
@@ -409,7 +409,7 @@ def _in_tail(tables: AuditTables, shown: ShownItems) -> np.ndarray:
         rows = np.flatnonzero(shown.rows)[tied]
         ids = pc.take(_text(tables.responses["item_id"]), pa.array(rows, type=pa.int64()))
         rank = _index_in(ids, found.tied_ids)
-        head[tied] = (rank >= 0) & (rank <= _padded(found.last, -1)[shown.shop[tied]])
+        head[tied] = (rank >= 0) & (rank <= padded(found.last, -1)[shown.shop[tied]])
     return np.where(np.isfinite(cutoff), 1.0 - head, np.nan)
 
 
@@ -652,7 +652,9 @@ def _shop_exposure(
     item, n_items = _item_codes(tables, shown)
     usable = (shop >= 0) & (item >= 0)
     cells = np.sort(shop[usable] * (n_items + 1) + item[usable])
-    starts = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]]))
+    first = np.ones(cells.size, dtype=bool)
+    first[1:] = cells[1:] != cells[:-1]
+    starts = np.flatnonzero(first)
     counts = np.diff(np.append(starts, cells.size))
     cell_shop = cells[starts] // (n_items + 1)
     return counts.astype(np.float64), cell_shop, sizes[used].astype(np.int64), names[used]
