@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -41,7 +40,7 @@ def load_shops(spec: AuditSpec) -> Shops:
     if spec.trending is None:
         return shops
     check_trending(spec, shops.catalogs)
-    return dataclasses.replace(shops, trending=tuple(spec.trending))
+    return replace(shops, trending=tuple(spec.trending))
 
 
 def check_trending(spec: AuditSpec, catalogs: dict[str, pd.DataFrame]) -> None:
