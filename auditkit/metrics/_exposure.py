@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -129,7 +129,7 @@ class ShownItems:
     such row, ``probe`` is its probe code and `shop` its shop code.
     """
 
-    tables: AuditTables
+    tables: AuditTables = field(repr=False)
     probes: np.ndarray
     rows: np.ndarray
     probe: np.ndarray
