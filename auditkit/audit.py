@@ -290,7 +290,9 @@ def evaluate(
 ) -> AuditResult:
     """Compute the audit's results from recorded evidence alone (no vendor calls)."""
     answers = store.answers()
-    tables = build_tables(plan, answers, shops.catalogs, signatures=shops.signatures())
+    tables = build_tables(
+        plan, answers, shops.catalogs, signatures=shops.signatures(), trending=shops.trending
+    )
     metrics = compute_metrics(spec, tables)
     claims: list[ClaimCheck] = []
     scores: list[Score] = []

@@ -12,7 +12,9 @@ Tables (all pandas, string ids):
 ``histories``   one row per history item: ``probe_id, shop_id, position, item_id, item_key,
                 category, price, popularity``.
 ``catalogs``    every shop's catalog stacked, with ``shop_id``, ``item_key`` and ``signature``
-                (bool: the item, or its category, is one the shop declared as its signature).
+                (bool: the item, or its category, is one the shop declared as its signature);
+                ``trending`` (bool: its ``canonical_id`` is in the spec's trending list) only
+                when the spec gives that list.
 
 ``item_key`` is what makes items comparable across shops: the ``canonical_id`` when the catalog
 has one, else ``"<shop_id>:<item_id>"`` (a product only that shop sells).
@@ -344,21 +346,31 @@ def mark_signatures(
     return catalog.assign(signature=marked.to_numpy(dtype=bool))
 
 
+def mark_trending(catalog: pd.DataFrame, trending: Sequence[str] | None) -> pd.DataFrame:
+    """``catalog`` with a ``trending`` column (its ``canonical_id`` is listed); as is for None."""
+    if trending is None:
+        return catalog
+    listed = catalog["canonical_id"].isin([str(name) for name in trending])
+    return catalog.assign(trending=listed.to_numpy(dtype=bool))
+
+
 def build_tables(
     probes: pd.DataFrame,
     answers: pd.DataFrame,
     catalogs: Mapping[str, pd.DataFrame],
     *,
     signatures: Mapping[str, Sequence[str]] | None = None,
+    trending: Sequence[str] | None = None,
 ) -> AuditTables:
     """Join the probe plan, the vendor's answers and the catalogs into `AuditTables`.
 
     ``answers`` has one row per answered probe: ``probe_id`` and ``items`` (list of item ids,
     best first), optionally ``scores`` and ``explanations`` (lists aligned with ``items``, or
     null). Probes without a row are kept in ``probes`` with ``answered = False``.
-    ``signatures`` gives each shop's signature categories and item ids (see ``Shops``).
+    ``signatures`` gives each shop's signature categories and item ids (see ``Shops``);
+    ``trending`` the spec's trending canonical ids, if it names them.
     """
-    catalog = mark_signatures(stack_catalogs(catalogs), signatures)
+    catalog = mark_trending(mark_signatures(stack_catalogs(catalogs), signatures), trending)
     # Core probes first (in plan order), then the rest: every table's core rows are a prefix,
     # which `AuditTables.core` takes without a copy.
     special = np.zeros(len(probes), dtype=bool)

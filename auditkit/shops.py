@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from auditkit.catalogs import load_catalog
-from auditkit.spec import AuditSpec
+from auditkit.errors import SpecError
+from auditkit.spec import AuditSpec, spec_issue
+
+UNKNOWN_TRENDING = "must be a canonical_id in some shop's catalog; got {value!r}"
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,7 @@ class Shops:
     catalogs: dict[str, pd.DataFrame]
     signature_categories: dict[str, tuple[str, ...]]
     signature_items: dict[str, tuple[str, ...]]
+    trending: tuple[str, ...] | None = None
 
     def signatures(self) -> dict[str, tuple[str, ...]]:
         """Each shop's signature categories and items together."""
@@ -27,7 +31,36 @@ class Shops:
 
 
 def load_shops(spec: AuditSpec) -> Shops:
-    """Generate the spec's synthetic world, or load its shops' catalog files."""
+    """Generate the spec's synthetic world, or load its shops' catalog files.
+
+    Raises `SpecError` (located at the key) when the spec's ``trending`` list names a product
+    that no catalog has.
+    """
+    shops = _shops(spec)
+    if spec.trending is None:
+        return shops
+    check_trending(spec, shops.catalogs)
+    return replace(shops, trending=tuple(spec.trending))
+
+
+def check_trending(spec: AuditSpec, catalogs: dict[str, pd.DataFrame]) -> None:
+    """Every product of the spec's ``trending`` list is a ``canonical_id`` of some catalog."""
+    wanted = list(spec.trending or [])
+    present: set[str] = set()
+    for frame in catalogs.values():
+        column = frame["canonical_id"]
+        # Only the few matching values become Python strings.
+        present.update(str(value) for value in column[column.isin(wanted)].unique())
+    issues = [
+        spec_issue(spec, ("trending", i), UNKNOWN_TRENDING.format(value=name))
+        for i, name in enumerate(wanted)
+        if name not in present
+    ]
+    if issues:
+        raise SpecError(issues)
+
+
+def _shops(spec: AuditSpec) -> Shops:
     if spec.world is not None:
         from auditkit.world import generate_world
 

@@ -229,35 +229,52 @@ class World:
             }
         )
         tables = AuditTables(probes, responses, histories, catalogs)
-        return _with_planting(tables, planting) if planting else tables
+        self.planting = Planting(planting)
+        return _with_planting(tables, self.planting) if planting else tables
 
 
-def _with_planting(tables: AuditTables, customers: int) -> AuditTables:
-    """Append trend-planting probes (before/after) with lists that leak in a third of shops."""
+class Planting:
+    """Trend-planting probes as arrays: 200 customers per shop, before and after.
+
+    Each list shows two products: the planted one (key C1) after planting in every third
+    shop, else C3; then C4. The control product (C2) is never shown.
+    """
+
+    def __init__(self, customers: int) -> None:
+        n = SHOPS * customers * 2
+        self.shop = np.repeat(np.arange(SHOPS), customers * 2)
+        self.customer = np.tile(np.repeat(np.arange(customers), 2), SHOPS)
+        self.after = np.tile([False, True], SHOPS * customers)
+        leaked = self.after & (self.shop % 3 == 0)
+        self.items = np.stack([np.where(leaked, 1, 3), np.full(n, 4)], axis=1)
+
+
+def _with_planting(tables: AuditTables, planting: Planting) -> AuditTables:
+    """Append the trend-planting probes (before/after) with lists that leak in a third of shops."""
     rows, answers = [], []
-    for s in range(SHOPS):
-        for c in range(customers):
-            for phase in ("before", "after"):
-                probe_id = f"t{s:02d}-{c:04d}-{phase}"
-                leaked = phase == "after" and s % 3 == 0
-                rows.append(
-                    {
-                        "probe_id": probe_id,
-                        "shop_id": f"shop{s:02d}",
-                        "persona_id": "trend_probe",
-                        "customer_id": probe_id,
-                        "match_id": f"trend-{s}-{c}",
-                        "repetition": 0,
-                        "k": K,
-                        "answered": True,
-                        "phase": phase,
-                        "shop_role": "source" if s == 0 else "other",
-                        "planted_key": "C1",
-                        "control_key": "C2",
-                    }
-                )
-                for r, key in enumerate(["C1" if leaked else "C3", "C4"]):
-                    answers.append((probe_id, f"shop{s:02d}", r + 1, key))
+    for shop, customer, after, items in zip(
+        planting.shop, planting.customer, planting.after, planting.items, strict=True
+    ):
+        phase = "after" if after else "before"
+        probe_id = f"t{shop:02d}-{customer:04d}-{phase}"
+        rows.append(
+            {
+                "probe_id": probe_id,
+                "shop_id": f"shop{shop:02d}",
+                "persona_id": "trend_probe",
+                "customer_id": probe_id,
+                "match_id": f"trend-{shop}-{customer}",
+                "repetition": 0,
+                "k": K,
+                "answered": True,
+                "phase": phase,
+                "shop_role": "source" if shop == 0 else "other",
+                "planted_key": "C1",
+                "control_key": "C2",
+            }
+        )
+        for r, key in enumerate(items):
+            answers.append((probe_id, f"shop{shop:02d}", r + 1, f"C{key}"))
     extra = pd.DataFrame(rows).astype({"probe_id": "string", "shop_id": "string"})
     probes = pd.concat([tables.probes, extra], ignore_index=True)
     more = pd.DataFrame(answers, columns=["probe_id", "shop_id", "rank", "item_key"])
@@ -352,6 +369,16 @@ def ref_exposure(world: World) -> tuple[float, float]:
     return float(gini.mean()), float((counts > 0).mean())
 
 
+def ref_long_tail(world: World) -> float:
+    # The head: each shop's ceil(0.2 * ITEMS) most popular items (the world has no ties).
+    head = -(-ITEMS // 5)
+    top = np.argpartition(-world.popularity, head - 1, axis=1)[:, :head]
+    in_head = np.zeros((SHOPS, ITEMS), dtype=bool)
+    in_head[np.arange(SHOPS)[:, None], top] = True
+    first = slice(0, world.n_first)
+    return float(1.0 - in_head[world.shop[first, None], world.items[first]].mean(axis=1).mean())
+
+
 def ref_trend_share(world: World) -> float:
     totals = world.popularity[:, :SHARED].sum(axis=0)
     trending = np.zeros(ITEMS, dtype=bool)
@@ -367,6 +394,19 @@ def ref_lift(world: World) -> float:
     return float(rec.sum() / hist.sum() - 1.0)
 
 
+def ref_trend_leakage(world: World) -> float:
+    plant = world.planting
+    other = plant.shop != 0
+    after = plant.after[other]
+    sign = np.where(after, 1, -1)
+    planted = (plant.items[other] == 1).any(axis=1) * sign
+    control = (plant.items[other] == 2).any(axis=1) * sign
+    customer = plant.shop[other] * (plant.customer.max() + 1) + plant.customer[other]
+    both = (np.bincount(customer, after) > 0) & (np.bincount(customer, ~after) > 0)
+    did = np.bincount(customer, planted - control)
+    return float(did[both].mean())
+
+
 REFERENCES = {
     "homogenization.cross_shop_jaccard": ref_jaccard,
     "homogenization.cross_shop_rbo": ref_rbo,
@@ -374,9 +414,11 @@ REFERENCES = {
     "homogenization.within_shop_jaccard": ref_within,
     "popularity.lift": ref_lift,
     "popularity.arp": ref_relative_popularity,
+    "popularity.long_tail_share": ref_long_tail,
     "popularity.gini": lambda w: ref_exposure(w)[0],
     "popularity.coverage": lambda w: ref_exposure(w)[1],
     "popularity.trend_share": ref_trend_share,
+    "popularity.trend_leakage": ref_trend_leakage,
 }
 
 

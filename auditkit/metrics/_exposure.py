@@ -4,18 +4,27 @@ Per probe: average recommendation popularity (`arp`), the long-tail share (`long
 and the share of globally trending products (`trend_share`). Per shop, over its whole catalog:
 the Gini coefficient of exposure (`gini`) and catalog coverage (`coverage`). All read the
 answered first-repetition probes of the core tables.
+
+Everything runs on integer arrays: the id columns through the tables' shared codes
+(`AuditTables.codes`), the numbers straight from their columns. A per-probe value is one
+``np.bincount`` over the probe codes of the list rows; a recommended item's shop is its
+probe's (the responses carry their probe's ``shop_id``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditkit.frames import AuditTables
-from auditkit.metrics._matched import answered_mask, by_label
+from auditkit.metrics._matched import answered_mask, group_mean
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -45,9 +54,19 @@ GINI_THRESHOLD = Threshold(warn=0.95, fail=0.99, min_units=5)
 COVERAGE_ID = "popularity.coverage"
 COVERAGE_THRESHOLD = Threshold(warn=0.2, fail=0.1, direction="lower_is_worse", min_units=5)
 TREND_SHARE_ID = "popularity.trend_share"
-# The trending set: this many canonical products, by popularity summed over every shop.
+# The trending set, unless the spec names it: this many canonical products, by popularity
+# summed over every shop.
 TRENDING_TOP_N = 20
 TREND_SHARE_THRESHOLD = Threshold(warn=0.3, fail=0.45)
+# The catalogs column that marks the spec's trending products (see `frames.mark_trending`).
+TRENDING_COLUMN = "trending"
+RULE_SPEC = "spec"
+RULE_TOP = "top_popularity"
+TRENDING_RULES = {
+    RULE_SPEC: "the {count} products the audit spec names as trending",
+    RULE_TOP: "the {count} products trending across all shops (highest popularity summed "
+    "over every shop's catalog)",
+}
 
 SUMMARY = {
     ARP_ID: "Recommended products are on average {value:.1f} times as popular as their shop's "
@@ -57,8 +76,7 @@ SUMMARY = {
     GINI_ID: "Exposure is concentrated: the Gini coefficient of how often each catalog product "
     "is shown is {value:.2f} (0 = all shown equally, 1 = one product shown alone).",
     COVERAGE_ID: "The recommendations reach {value:.0%} of each shop's catalog on average.",
-    TREND_SHARE_ID: "{value:.0%} of recommended products are among the {top_n} products "
-    "trending across all shops.",
+    TREND_SHARE_ID: "{value:.0%} of recommended products are among {trending}.",
 }
 SUMMARY_NONE = "{name} could not be measured: {reason}."
 REASON_NO_POPULARITY = "no shop catalog gives item popularity"
@@ -73,23 +91,76 @@ def _checked(metric_id: str, tables: AuditTables, threshold: object, **options: 
     check_columns(metric_id, "tables.catalogs", tables.catalogs, CATALOG_COLUMNS)
 
 
+def flags(column: pd.Series) -> np.ndarray:
+    """A boolean column as a numpy mask, NA counted as False (no copy for a plain bool one)."""
+    if column.dtype == np.bool_:
+        return column.to_numpy()
+    return column.astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def numbers(column: pd.Series) -> np.ndarray:
+    """A numeric column as float64, NA as NaN (no copy for a float64 column)."""
+    return column.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _text(column: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A text column as Arrow strings (no copy for an Arrow-backed string column)."""
+    strings = column if isinstance(column.dtype, pd.StringDtype) else column.astype("string")
+    return pa.array(strings.array)
+
+
+def padded(values: np.ndarray, fill: object) -> np.ndarray:
+    """``values`` with ``fill`` appended: indexing with code -1 (NA) then reads ``fill``."""
+    return np.concatenate([values, np.array([fill], dtype=values.dtype)])
+
+
 def core_mask(tables: AuditTables) -> np.ndarray:
     """Which rows of ``probes`` are answered first-repetition probes."""
     probes = tables.probes
     return answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
 
 
-def core_probes(tables: AuditTables) -> pd.DataFrame:
-    """``probe_id, shop_id, persona_id`` of the answered first-repetition probes."""
-    return tables.probes.loc[core_mask(tables), ["probe_id", "shop_id", "persona_id"]]
+@dataclass(frozen=True)
+class ShownItems:
+    """The recommended catalog items of the answered first-repetition probes, as codes.
+
+    ``probes`` holds those probes' codes (`TableCodes.probe`), sorted, hence in order of probe
+    id; ``rows`` masks their ``responses`` rows that are in the catalog (``in_catalog``); per
+    such row, ``probe`` is its probe code and `shop` its shop code.
+    """
+
+    tables: AuditTables = field(repr=False)
+    probes: np.ndarray
+    rows: np.ndarray
+    probe: np.ndarray
+
+    @cached_property
+    def shop(self) -> np.ndarray:
+        """Per shown row, its shop code (in ``codes.dictionary("shop_id")``; -1 for none)."""
+        return probe_shops(self.tables)[self.probe]
 
 
-def shown_items(tables: AuditTables, keep: np.ndarray) -> pd.DataFrame:
-    """The recommended in-catalog rows (``in_catalog``) of the probes in the mask ``keep``."""
-    responses = tables.responses
-    rows = tables.codes.response_rows(tables.codes.probe_flags(keep))
-    rows &= responses["in_catalog"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    return responses.loc[rows, list(RESPONSE_COLUMNS)]
+def probe_shops(tables: AuditTables) -> np.ndarray:
+    """Per probe code, the code of its shop (-1 for none), padded for code -1."""
+    codes = tables.codes
+    probe = codes.probe
+    known = probe >= 0
+    shops = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int32)
+    shops[probe[known]] = codes.of("probes", "shop_id")[known]
+    return shops
+
+
+def shown_items(tables: AuditTables) -> ShownItems:
+    """The in-catalog recommendations of the answered first-repetition probes."""
+    codes = tables.codes
+    selected = codes.probe_flags(core_mask(tables))
+    rows = codes.response_rows(selected) & flags(tables.responses["in_catalog"])
+    return ShownItems(
+        tables=tables,
+        probes=np.flatnonzero(selected[:-1]).astype(np.int32),
+        rows=rows,
+        probe=codes.response_probe[rows],
+    )
 
 
 def _result(
@@ -127,54 +198,187 @@ def _result(
     )
 
 
+def label_means(codes: np.ndarray, values: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Mean of the finite ``values`` per label code (into ``labels``), sorted by label.
+
+    Code -1 (no label) is left out, as are labels without a finite value.
+    """
+    known = codes >= 0
+    means = group_mean(codes[known], values[known], len(labels))
+    return {str(labels[i]): float(means[i]) for i in np.flatnonzero(np.isfinite(means))}
+
+
+def probe_means(shown: ShownItems, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per probe with a finite value among its shown rows: its code and the values' mean.
+
+    ``values`` (one per shown row) are numbers, NaN where unknown, or booleans (a share).
+    Probes come in order of code (so of probe id).
+    """
+    probe = shown.probe
+    if values.dtype != np.bool_:
+        finite = np.isfinite(values)
+        if not finite.all():
+            probe, values = probe[finite], values[finite]
+    size = int(shown.probes.max(initial=-1)) + 1
+    sums = np.zeros(size)
+    counts = np.zeros(size, dtype=np.int64)
+    if probe.size:
+        # `build_tables` keeps each probe's rows together: one run per probe, summed in place.
+        first = np.ones(probe.size, dtype=bool)
+        first[1:] = probe[1:] != probe[:-1]
+        starts = np.flatnonzero(first)
+        runs = probe[starts]
+        if np.count_nonzero(np.bincount(runs, minlength=size)) == runs.size:
+            counts[runs] = np.diff(np.append(starts, probe.size))
+            sums[runs] = np.add.reduceat(values, starts, dtype=np.float64)
+        else:
+            counts[:] = np.bincount(probe, minlength=size)
+            sums[:] = np.bincount(probe, weights=values, minlength=size)
+    used = shown.probes[counts[shown.probes] > 0]
+    return used, sums[used] / counts[used]
+
+
 def _per_probe_metric(
     metric_id: str,
     default: Threshold,
-    item_value: Callable[[AuditTables, pd.DataFrame], pd.Series],
+    item_value: Callable[[AuditTables, ShownItems], np.ndarray],
     tables: AuditTables,
     threshold: Threshold | None,
     n_resamples: int,
     confidence: float,
     seed: int,
+    *,
+    details: dict[str, object] | None = None,
     **summary: object,
 ) -> MetricResult:
     """A mean over probes of the mean of ``item_value`` over each probe's shown items."""
     options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
     _checked(metric_id, tables, threshold, **options)
     threshold = default if threshold is None else threshold
-    keep = core_mask(tables)
-    probes = tables.probes.loc[keep, ["probe_id", "shop_id", "persona_id"]]
-    shown = shown_items(tables, keep)
-    values = item_value(tables, shown)
-    frame = pd.DataFrame({"probe_id": shown["probe_id"].to_numpy(), "value": values.to_numpy()})
-    frame = frame[np.isfinite(frame["value"].to_numpy(dtype=np.float64))]
-    per_probe = frame.groupby("probe_id", sort=True)["value"].mean()
-    persona = probes.set_index("probe_id")["persona_id"].reindex(per_probe.index)
-    array = per_probe.to_numpy(dtype=np.float64)
+    shown = shown_items(tables)
+    used, array = probe_means(shown, item_value(tables, shown))
+    persona = np.full(len(tables.codes.probe_ids), -1, dtype=np.int32)
+    probe = tables.codes.probe
+    known = probe >= 0
+    persona[probe[known]] = tables.codes.of("probes", "persona_id")[known]
     ci = (
         bootstrap_ci(array, n_resamples=n_resamples, confidence=confidence, seed=seed)
         if len(array)
         else None
     )
-    no_popularity = tables.catalogs["popularity"].isna().all()
+    no_popularity = not np.isfinite(numbers(tables.catalogs["popularity"])).any()
+    labels = tables.codes.dictionary("persona_id")
     return _result(
         metric_id,
         "probe",
         array,
         threshold=threshold,
         ci=ci,
-        by_group={"persona": by_label(persona, array)},
-        details={"probes": len(array), "probes_skipped": len(probes) - len(array)},
+        by_group={"persona": label_means(persona[used], array, labels)},
+        details={
+            "probes": len(array),
+            "probes_skipped": len(shown.probes) - len(array),
+            **(details or {}),
+        },
         reason=REASON_NO_POPULARITY if no_popularity else REASON_NO_PROBES,
         **summary,
     )
 
 
-def _relative_popularity(tables: AuditTables, shown: pd.DataFrame) -> pd.Series:
+def _shop_mean_popularity(tables: AuditTables) -> np.ndarray:
+    """Per shop code, the mean known popularity of its catalog (NaN unless positive), padded."""
+    shop = tables.codes.of("catalogs", "shop_id")
+    popularity = numbers(tables.catalogs["popularity"])
+    known = np.isfinite(popularity) & (shop >= 0)
+    size = len(tables.codes.dictionary("shop_id"))
+    sums = np.bincount(shop[known], weights=popularity[known], minlength=size)
+    counts = np.bincount(shop[known], minlength=size)
+    mean = np.full(size + 1, np.nan)
+    np.divide(sums, counts, out=mean[:-1], where=counts > 0)
+    mean[~(mean > 0)] = np.nan
+    return mean
+
+
+def _relative_popularity(tables: AuditTables, shown: ShownItems) -> np.ndarray:
     """Each shown item's popularity over its shop's mean catalog popularity."""
-    mean = tables.catalogs.groupby("shop_id")["popularity"].mean()
-    mean = mean.where(mean > 0)
-    return shown["popularity"].astype("float64") / shown["shop_id"].map(mean).astype("float64")
+    popularity = numbers(tables.responses["popularity"])[shown.rows]
+    return popularity / _shop_mean_popularity(tables)[shown.shop]
+
+
+@dataclass(frozen=True)
+class HeadCutoffs:
+    """Per shop code: the popularity of its last short-head item, and how ties at it break.
+
+    ``cutoff`` is NaN for a shop without a head. Items of popularity equal to the cutoff are
+    in the head when their id is at most the shop's ``last_id``; ``tied_ids`` holds the sorted
+    ids of every shop's tied items, ``last`` the position of each shop's ``last_id`` in it.
+    """
+
+    cutoff: np.ndarray
+    last: np.ndarray
+    tied_ids: pa.Array
+
+    def last_ids(self) -> list[str | None]:
+        """Each shop's ``last_id`` (None for a shop without a head)."""
+        return [None if code < 0 else str(self.tied_ids[int(code)].as_py()) for code in self.last]
+
+
+def _sorted_distinct(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The distinct strings of ``values``, sorted (no Python object per value)."""
+    distinct = pc.unique(values)
+    if isinstance(distinct, pa.ChunkedArray):
+        distinct = distinct.combine_chunks()
+    return pc.take(distinct, pc.sort_indices(distinct))
+
+
+def _index_in(values: pa.Array | pa.ChunkedArray, dictionary: pa.Array) -> np.ndarray:
+    """Position of each of ``values`` in ``dictionary``; -1 for NA or absent."""
+    found = pc.index_in(values, value_set=dictionary.cast(values.type))
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def shop_head_cutoffs(
+    shop: np.ndarray,
+    n_shops: int,
+    popularity: np.ndarray,
+    item_ids: pd.Series,
+    head_share: float = HEAD_SHARE,
+) -> HeadCutoffs:
+    """The short head of each shop code's catalog rows (``shop``, -1 for none).
+
+    The head is the ``ceil(head_share · catalog size)`` most popular rows, ties broken by
+    item id, and never more than the rows of known popularity.
+    """
+    order = np.argsort(shop, kind="stable")
+    bounds = np.searchsorted(shop[order], np.arange(n_shops + 1))
+    cutoff = np.full(n_shops, np.nan)
+    wanted = np.zeros(n_shops, dtype=np.int64)
+    tied: list[np.ndarray] = []
+    # One pass per shop (not per item or probe): a partial sort finds the head's cutoff.
+    for code in range(n_shops):
+        members = order[bounds[code] : bounds[code + 1]]
+        values = popularity[members]
+        known = np.isfinite(values)
+        count = int(known.sum())
+        head = min(math.ceil(head_share * members.size), count)
+        if head == 0:
+            tied.append(members[:0])
+            continue
+        ranked = values[known]
+        cutoff[code] = float(np.partition(ranked, count - head)[count - head])
+        wanted[code] = head - int((ranked > cutoff[code]).sum())
+        tied.append(members[known & (values == cutoff[code])])
+    ids = pc.take(_text(item_ids), pa.array(np.concatenate(tied), type=pa.int64()))
+    tied_ids = _sorted_distinct(ids)
+    codes = _index_in(ids, tied_ids)
+    last = np.full(n_shops, -1, dtype=np.int64)
+    start = 0
+    for code, members in enumerate(tied):
+        if members.size:
+            ranks = codes[start : start + members.size]
+            last[code] = np.partition(ranks, wanted[code] - 1)[wanted[code] - 1]
+        start += members.size
+    return HeadCutoffs(cutoff, last, tied_ids)
 
 
 def head_cutoffs(catalogs: pd.DataFrame, head_share: float = HEAD_SHARE) -> pd.DataFrame:
@@ -185,58 +389,94 @@ def head_cutoffs(catalogs: pd.DataFrame, head_share: float = HEAD_SHARE) -> pd.D
     an id up to ``last_id``. Items of unknown popularity are never in it; a shop without any
     popularity has no row.
     """
-    frame = catalogs[["shop_id", "item_id", "popularity"]]
-    shop_codes, shops = pd.factorize(frame["shop_id"].astype("string"), sort=True)
-    popularity = frame["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
-    sizes = np.bincount(shop_codes, minlength=len(shops))
-    order = np.argsort(shop_codes, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    item_ids = frame["item_id"].astype("string").to_numpy(dtype=object)
-    rows = []
-    # One pass per shop (not per item or probe): a partial sort finds the head's cutoff.
-    for code, shop in enumerate(shops):
-        members = order[bounds[code] : bounds[code + 1]]
-        values = popularity[members]
-        known = np.isfinite(values)
-        if not known.any():
-            continue
-        head = min(math.ceil(head_share * members.size), int(known.sum()))
-        if head == 0:
-            continue
-        ranked = values[known]
-        cutoff = float(np.partition(ranked, ranked.size - head)[ranked.size - head])
-        above = int((ranked > cutoff).sum())
-        tied = np.sort(item_ids[members[known & (values == cutoff)]].astype(str))
-        rows.append((str(shop), cutoff, str(tied[head - above - 1])))
-    return pd.DataFrame(rows, columns=["shop_id", "cutoff", "last_id"])
+    codes = _catalog_tables(catalogs).codes
+    shops = codes.dictionary("shop_id")
+    found = shop_head_cutoffs(
+        codes.of("catalogs", "shop_id"),
+        len(shops),
+        numbers(catalogs["popularity"]),
+        catalogs["item_id"],
+        head_share,
+    )
+    has_head = np.isfinite(found.cutoff)
+    last_ids = found.last_ids()
+    return pd.DataFrame(
+        {
+            "shop_id": [str(shops[i]) for i in np.flatnonzero(has_head)],
+            "cutoff": found.cutoff[has_head],
+            "last_id": [last_ids[i] for i in np.flatnonzero(has_head)],
+        }
+    )
 
 
-def _in_tail(tables: AuditTables, shown: pd.DataFrame) -> pd.Series:
+def _in_tail(tables: AuditTables, shown: ShownItems) -> np.ndarray:
     """1.0 for a shown item outside its shop's head, 0.0 inside, NaN without popularity."""
-    cutoffs = head_cutoffs(tables.catalogs).set_index("shop_id")
-    shop = shown["shop_id"].astype("string")
-    cutoff = shop.map(cutoffs["cutoff"]).to_numpy(dtype=np.float64, na_value=np.nan)
-    last = shop.map(cutoffs["last_id"]).astype("string")
-    popularity = shown["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
-    tie = (popularity == cutoff) & (shown["item_id"].astype("string") <= last).fillna(
-        False
-    ).to_numpy(dtype=bool)
-    head = (popularity > cutoff) | tie
-    return pd.Series(np.where(np.isfinite(cutoff), 1.0 - head, np.nan), index=shown.index)
+    codes = tables.codes
+    found = shop_head_cutoffs(
+        codes.of("catalogs", "shop_id"),
+        len(codes.dictionary("shop_id")),
+        numbers(tables.catalogs["popularity"]),
+        tables.catalogs["item_id"],
+    )
+    cutoff = padded(found.cutoff, np.nan)[shown.shop]
+    popularity = numbers(tables.responses["popularity"])[shown.rows]
+    head = popularity > cutoff
+    tied = np.flatnonzero(popularity == cutoff)
+    if tied.size:
+        # Only the rows at their shop's cutoff need their item id: its place among the ties.
+        rows = np.flatnonzero(shown.rows)[tied]
+        ids = pc.take(_text(tables.responses["item_id"]), pa.array(rows, type=pa.int64()))
+        rank = _index_in(ids, found.tied_ids)
+        head[tied] = (rank >= 0) & (rank <= padded(found.last, -1)[shown.shop[tied]])
+    return np.where(np.isfinite(cutoff), 1.0 - head, np.nan)
 
 
-def trending_keys(catalogs: pd.DataFrame, top_n: int = TRENDING_TOP_N) -> set[str]:
-    """The ``top_n`` canonical products by popularity summed over every shop (ties by id)."""
-    shared = catalogs[catalogs["canonical_id"].notna()]
-    totals = shared.groupby("item_key")["popularity"].sum().reset_index()
-    totals = totals.sort_values(["popularity", "item_key"], ascending=[False, True])
-    return set(totals["item_key"].head(top_n).astype(str))
+def _catalog_tables(catalogs: pd.DataFrame) -> AuditTables:
+    """Tables of the catalogs alone, to code their id columns."""
+    empty = pd.DataFrame()
+    return AuditTables(probes=empty, responses=empty, histories=empty, catalogs=catalogs)
 
 
-def _trending(tables: AuditTables, shown: pd.DataFrame) -> pd.Series:
-    """1.0 for a shown item in the trending set, else 0.0."""
-    keys = trending_keys(tables.catalogs)
-    return shown["item_key"].astype(str).isin(keys).astype("float64")
+def trending_codes(tables: AuditTables, top_n: int = TRENDING_TOP_N) -> tuple[np.ndarray, str]:
+    """The trending set as sorted ``item_key`` codes, and the rule that made it.
+
+    The spec's list when the catalogs carry its ``trending`` column (rule `RULE_SPEC`), else
+    the ``top_n`` canonical products by popularity summed over every shop's catalog, ties by
+    key (rule `RULE_TOP`).
+    """
+    catalogs = tables.catalogs
+    key = tables.codes.of("catalogs", "item_key")
+    if TRENDING_COLUMN in catalogs.columns:
+        marked = key[flags(catalogs[TRENDING_COLUMN])]
+        return np.unique(marked[marked >= 0]).astype(np.int32), RULE_SPEC
+    shared = catalogs["canonical_id"].notna().to_numpy(dtype=bool) & (key >= 0)
+    popularity = np.nan_to_num(numbers(catalogs["popularity"])[shared], nan=0.0)
+    size = len(tables.codes.dictionary("item_key"))
+    totals = np.bincount(key[shared], weights=popularity, minlength=size)
+    present = np.flatnonzero(np.bincount(key[shared], minlength=size))
+    # Highest total first; equal totals in key order (codes are in key order).
+    top = present[np.lexsort((present, -totals[present]))][:top_n]
+    return np.sort(top).astype(np.int32), RULE_TOP
+
+
+def trending_keys(catalogs: pd.DataFrame | AuditTables, top_n: int = TRENDING_TOP_N) -> set[str]:
+    """The item keys of the trending set (see `trending_codes`), from tables or catalogs.
+
+    Without the spec's ``trending`` column: the ``top_n`` canonical products by popularity
+    summed over every shop, ties by id.
+    """
+    tables = catalogs if isinstance(catalogs, AuditTables) else _catalog_tables(catalogs)
+    keys, _ = trending_codes(tables, top_n)
+    dictionary = tables.codes.dictionary("item_key")
+    return {str(dictionary[code]) for code in keys}
+
+
+def _trending_mask(tables: AuditTables) -> tuple[np.ndarray, str, int]:
+    """Per ``item_key`` code (padded for -1): whether it is trending; the rule; the set size."""
+    keys, rule = trending_codes(tables)
+    mask = np.zeros(len(tables.codes.dictionary("item_key")) + 1, dtype=bool)
+    mask[keys] = True
+    return mask, rule, len(keys)
 
 
 def arp(
@@ -339,9 +579,10 @@ def trend_share(
 ) -> MetricResult:
     """Share of recommended products in the global trending set.
 
-    The trending set is the `TRENDING_TOP_N` canonical products with the highest popularity
-    summed over every shop's catalog (`trending_keys`). Per probe, the share of its recommended
-    catalog items in it; the value is the mean over probes.
+    The trending set is the spec's list of trending canonical ids when it gives one (the
+    catalogs' ``trending`` column), else the `TRENDING_TOP_N` canonical products with the
+    highest popularity summed over every shop's catalog (`trending_codes`). Per probe, the
+    share of its recommended catalog items in it; the value is the mean over probes.
 
     Parameters
     ----------
@@ -355,24 +596,55 @@ def trend_share(
     Returns
     -------
     MetricResult
-        ``by_group = {"persona": {...}}``; ``details`` counts probes used and skipped.
+        ``by_group = {"persona": {...}}``; ``details`` counts probes used and skipped, and
+        says which rule made the set (``trending_rule``: ``"spec"`` or ``"top_popularity"``)
+        and how many products it holds (``trending_products``).
 
     Raises
     ------
     ValueError
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
+    _checked(
+        TREND_SHARE_ID,
+        tables,
+        threshold,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
+    trending, rule, count = _trending_mask(tables)
+
+    def in_set(tables: AuditTables, shown: ShownItems) -> np.ndarray:
+        return trending[tables.codes.of("responses", "item_key")[shown.rows]]
+
     return _per_probe_metric(
         TREND_SHARE_ID,
         TREND_SHARE_THRESHOLD,
-        _trending,
+        in_set,
         tables,
         threshold,
         n_resamples,
         confidence,
         seed,
-        top_n=TRENDING_TOP_N,
+        details={"trending_rule": rule, "trending_products": count},
+        trending=TRENDING_RULES[rule].format(count=count),
     )
+
+
+def _item_codes(tables: AuditTables, shown: ShownItems) -> tuple[np.ndarray, int]:
+    """Per shown row, a code telling its shop's catalog items apart, and how many codes exist.
+
+    The item key does unless some shop's catalog lists one canonical product twice; then the
+    item id does.
+    """
+    codes = tables.codes
+    keys = len(codes.dictionary("item_key"))
+    listed = codes.of("catalogs", "shop_id").astype(np.int64) * (keys + 1)
+    listed = np.sort(listed + codes.of("catalogs", "item_key"))
+    if not (listed[1:] == listed[:-1]).any():
+        return codes.of("responses", "item_key")[shown.rows], keys
+    return codes.of("responses", "item_id")[shown.rows], len(codes.dictionary("item_id"))
 
 
 def _shop_exposure(
@@ -382,26 +654,48 @@ def _shop_exposure(
 
     Shops are those with an answered probe and a catalog, coded in sorted order of their ids.
     """
-    keep = core_mask(tables)
-    probes = tables.probes.loc[keep, ["probe_id", "shop_id", "persona_id"]]
-    shown = shown_items(tables, keep)
-    sizes = tables.catalogs["shop_id"].astype("string").value_counts()
-    names = np.sort(
-        np.intersect1d(
-            probes["shop_id"].astype("string").unique().to_numpy(dtype=object).astype(str),
-            sizes.index.to_numpy(dtype=object).astype(str),
-        )
+    codes = tables.codes
+    names = codes.dictionary("shop_id")
+    catalog_shop = codes.of("catalogs", "shop_id")
+    sizes = np.bincount(catalog_shop[catalog_shop >= 0], minlength=len(names))
+    probed = codes.of("probes", "shop_id")[core_mask(tables)]
+    has_probe = np.zeros(len(names), dtype=bool)
+    has_probe[probed[probed >= 0]] = True
+    used = np.flatnonzero(has_probe & (sizes > 0))
+    position = np.full(len(names) + 1, -1, dtype=np.int64)
+    position[used] = np.arange(used.size)
+    shown = shown_items(tables)
+    shop = position[shown.shop]
+    item, n_items = _item_codes(tables, shown)
+    usable = (shop >= 0) & (item >= 0)
+    cells = np.sort(shop[usable] * (n_items + 1) + item[usable])
+    first = np.ones(cells.size, dtype=bool)
+    first[1:] = cells[1:] != cells[:-1]
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, cells.size))
+    cell_shop = cells[starts] // (n_items + 1)
+    return counts.astype(np.float64), cell_shop, sizes[used].astype(np.int64), names[used]
+
+
+def _sorted_by_shop(counts: np.ndarray, shops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``counts`` and ``shops`` ordered by shop, then count.
+
+    Whole counts (exposure counts) are packed with their shop into one integer and sorted
+    by value, several times faster than a lexsort of the two keys.
+    """
+    top = float(counts.max(initial=0.0))
+    whole = (
+        counts.size > 0
+        and top < 2**31
+        and bool((counts >= 0).all())
+        and bool((counts == np.floor(counts)).all())
     )
-    shop = pd.Index(names, dtype="string").get_indexer(shown["shop_id"].astype("string"))
-    item, _ = pd.factorize(shown["item_id"].astype("string"))
-    usable = shop >= 0
-    cells, counts = np.unique(
-        shop[usable].astype(np.int64) * (int(item.max(initial=0)) + 1) + item[usable],
-        return_counts=True,
-    )
-    cell_shop = cells // (int(item.max(initial=0)) + 1)
-    catalog_size = sizes.reindex(names).to_numpy(dtype=np.int64)
-    return counts.astype(np.float64), cell_shop, catalog_size, names
+    if not whole or int(shops.max(initial=0)) >= 2**31:
+        order = np.lexsort((counts, shops))
+        return counts[order], shops[order]
+    width = int(top) + 1
+    packed = np.sort(shops.astype(np.int64) * width + counts.astype(np.int64))
+    return (packed % width).astype(np.float64), packed // width
 
 
 def gini_coefficient(counts: np.ndarray, shops: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -410,8 +704,7 @@ def gini_coefficient(counts: np.ndarray, shops: np.ndarray, sizes: np.ndarray) -
     ``G = Σ_i (2i - n - 1) x_(i) / (n Σ x)`` over the shop's ``n`` counts in ascending order
     (unlisted items are zeros); NaN for a shop whose counts are all zero.
     """
-    order = np.lexsort((counts, shops))
-    x, s = counts[order], shops[order]
+    x, s = _sorted_by_shop(counts, shops)
     exposed = np.bincount(s, minlength=sizes.size)
     start = np.concatenate([[0], np.cumsum(exposed)[:-1]])
     # The zeros sort first, so the i-th exposed item has rank zeros + i.

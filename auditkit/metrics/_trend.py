@@ -10,13 +10,21 @@ than a control product of similar popularity; the difference in differences meas
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats as _scipy_stats
 
-from auditkit.frames import AuditTables
-from auditkit.metrics._matched import answered_mask, by_label
+from auditkit.frames import AuditTables, lookup_codes
+from auditkit.metrics._exposure import (
+    TRENDING_RULES,
+    flags,
+    label_means,
+    padded,
+    trending_codes,
+)
+from auditkit.metrics._matched import answered_mask
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -41,19 +49,76 @@ SUMMARY = (
     "After a product was made to trend in one shop, customers at the other shops were "
     "{value:+.0%} more often shown it than a comparable control product."
 )
+TRENDING_NOTE = " The {which} {products} among {trending} already, which weakens the comparison."
 SUMMARY_NONE = "Trend leakage could not be measured: {reason}."
+# What the trending set needs from the catalogs.
+TRENDING_CATALOG_COLUMNS: tuple[str, ...] = ("item_key", "canonical_id", "popularity")
 REASON_NO_PLANTING = "the audit has no trend-planting probes"
 REASON_NO_CUSTOMERS = "no customer at another shop was answered both before and after planting"
 
 
-def _shown(
-    tables: AuditTables, probes: pd.DataFrame, rows: pd.DataFrame, key_column: str
-) -> pd.Series:
-    """Per probe id: 1.0 when its list (``rows`` of responses) shows ``key_column``, else 0.0."""
-    wanted = probes[["probe_id", key_column]].rename(columns={key_column: "item_key"})
-    hits = rows.merge(wanted, on=["probe_id", "item_key"])["probe_id"].unique()
-    return pd.Series(
-        probes["probe_id"].isin(hits).to_numpy(dtype=np.float64), index=probes["probe_id"]
+def key_codes(values: pd.Series, dictionary: np.ndarray) -> np.ndarray:
+    """Codes in ``dictionary`` (sorted distinct strings) of a column with few distinct values.
+
+    Each distinct value is looked up once by bisection; -1 for NA or a value not in it.
+    """
+    distinct = np.sort(np.asarray(values.dropna().unique(), dtype=object))
+    at = np.searchsorted(dictionary, distinct)
+    found = at < len(dictionary)
+    found[found] = dictionary[at[found]] == distinct[found]
+    codes = padded(np.where(found, at, -1), -1)
+    return codes[lookup_codes(values, distinct)]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Per customer (a ``match_id`` code, sorted): shop code, planted and control change."""
+
+    match: np.ndarray
+    shop: np.ndarray
+    planted: np.ndarray
+    control: np.ndarray
+
+    @property
+    def did(self) -> np.ndarray:
+        """The difference in differences: planted change minus control change."""
+        return self.planted - self.control
+
+
+def _changes(tables: AuditTables) -> Changes:
+    """The changes of the planting customers at the shops other than the source."""
+    probes, codes = tables.probes, tables.codes
+    keep = answered_mask(probes) & probes["phase"].notna().to_numpy(dtype=bool)
+    keep &= flags(probes["shop_role"] == "other")
+    listed = codes.response_rows(codes.probe_flags(keep))
+    row_probe = codes.response_probe[listed]
+    row_key = codes.of("responses", "item_key")[listed]
+    probe = codes.probe[keep]
+    keys = codes.dictionary("item_key")
+    sign = np.where(flags(probes["phase"] == "after")[keep], 1.0, -1.0)
+    match = codes.of("probes", "match_id")[keep]
+    known = (match >= 0) & (probe >= 0)
+    size = len(codes.dictionary("match_id"))
+    change = {}
+    for column in ("planted_key", "control_key"):
+        # Per probe code: the key it watches, then whether its list shows that key.
+        wanted = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
+        wanted[probe] = key_codes(probes[column][keep], keys)
+        shown = np.zeros(len(codes.probe_ids) + 1, dtype=bool)
+        shown[row_probe[(row_key == wanted[row_probe]) & (row_key >= 0)]] = True
+        signed = (sign * shown[probe])[known]
+        change[column] = np.bincount(match[known], weights=signed, minlength=size)
+    after = np.bincount(match[known & (sign > 0)], minlength=size)
+    before = np.bincount(match[known & (sign < 0)], minlength=size)
+    customers = np.flatnonzero((after > 0) & (before > 0))
+    # Each customer's shop: that of its first probe in row order.
+    groups, first = np.unique(match[known], return_index=True)
+    shop = codes.of("probes", "shop_id")[keep][known][first]
+    return Changes(
+        match=customers,
+        shop=shop[np.searchsorted(groups, customers)],
+        planted=change["planted_key"][customers],
+        control=change["control_key"][customers],
     )
 
 
@@ -61,34 +126,22 @@ def customer_changes(tables: AuditTables) -> pd.DataFrame:
     """Per customer at a non-source shop: ``shop_id``, planted and control change, and ``did``.
 
     A change is ``shown after - shown before`` (each 0 or 1); ``did`` is planted minus control.
-    Customers answered in only one phase are left out.
+    Customers answered in only one phase are left out. Rows are indexed and sorted by
+    ``match_id``.
     """
-    probes = tables.probes
-    keep = answered_mask(probes) & probes["phase"].notna().to_numpy(dtype=bool)
-    keep &= (probes["shop_role"] == "other").fillna(False).to_numpy(dtype=bool)
-    listed = tables.codes.response_rows(tables.codes.probe_flags(keep))
-    rows = tables.responses.loc[listed, ["probe_id", "item_key"]]
-    probes = probes[keep]
-    frame = pd.DataFrame(
+    found = _changes(tables)
+    codes = tables.codes
+    return pd.DataFrame(
         {
-            "match_id": probes["match_id"].astype("string").to_numpy(),
-            "shop_id": probes["shop_id"].astype("string").to_numpy(),
-            "after": (probes["phase"] == "after").to_numpy(dtype=bool),
-            "planted": _shown(tables, probes, rows, "planted_key").to_numpy(),
-            "control": _shown(tables, probes, rows, "control_key").to_numpy(),
-        }
+            "shop_id": pd.array(
+                padded(codes.dictionary("shop_id"), None)[found.shop], dtype="string"
+            ),
+            "planted": found.planted,
+            "control": found.control,
+            "did": found.did,
+        },
+        index=pd.Index(codes.dictionary("match_id")[found.match], dtype="string", name="match_id"),
     )
-    sign = np.where(frame["after"], 1.0, -1.0)
-    frame = frame.assign(planted=frame["planted"] * sign, control=frame["control"] * sign)
-    grouped = frame.groupby("match_id", sort=True)
-    changes = grouped.agg(
-        shop_id=("shop_id", "first"),
-        phases=("after", "nunique"),
-        planted=("planted", "sum"),
-        control=("control", "sum"),
-    )
-    changes = changes[changes["phases"] == 2].drop(columns="phases")
-    return changes.assign(did=changes["planted"] - changes["control"])
 
 
 def trend_leakage(
@@ -124,7 +177,9 @@ def trend_leakage(
     MetricResult
         ``p_value``: one-sided Wilcoxon signed-rank test (zeros split) that ``did`` tends to
         be positive; ``by_group = {"shop": {shop_id: mean did}}``; ``details`` has
-        ``customers``, ``planted_change`` and ``control_change`` (means) and the two keys.
+        ``customers``, ``planted_change`` and ``control_change`` (means), the two keys, and
+        whether each was already in the global trending set (``planted_trending``,
+        ``control_trending``; the set by ``trending_rule``, as in `trend_share`).
 
     Raises
     ------
@@ -143,8 +198,8 @@ def trend_leakage(
     reason = REASON_NO_PLANTING
     if planting:
         check_columns(LEAKAGE_ID, "tables.probes", tables.probes, PROBE_COLUMNS)
-        changes = customer_changes(tables)
-        did = changes["did"].to_numpy(dtype=np.float64)
+        changes = _changes(tables)
+        did = changes.did
         n = len(did)
         reason = REASON_NO_CUSTOMERS
         planted = tables.probes.loc[tables.probes["phase"].notna()]
@@ -152,21 +207,31 @@ def trend_leakage(
             "customers": n,
             "planted_key": str(planted["planted_key"].dropna().iloc[0]),
             "control_key": str(planted["control_key"].dropna().iloc[0]),
+            **_trending_details(tables, planted),
         }
         if n:
             value = float(did.mean())
             details.update(
-                planted_change=float(changes["planted"].mean()),
-                control_change=float(changes["control"].mean()),
+                planted_change=float(changes.planted.mean()),
+                control_change=float(changes.control.mean()),
             )
             ci = bootstrap_ci(did, n_resamples=n_resamples, confidence=confidence, seed=seed)
             p_value = _signed_rank_p(did)
-            by_shop = by_label(changes["shop_id"], did)
+            by_shop = label_means(changes.shop, did, tables.codes.dictionary("shop_id"))
     if math.isnan(value):
         details["reason"] = reason
         summary = SUMMARY_NONE.format(reason=reason)
     else:
         summary = SUMMARY.format(value=value)
+        already = [k for k in ("planted", "control") if details.get(f"{k}_trending")]
+        if already:
+            summary += TRENDING_NOTE.format(
+                which=" and the ".join(already),
+                products="product is" if len(already) == 1 else "products are",
+                trending=TRENDING_RULES[str(details["trending_rule"])].format(
+                    count=details["trending_products"]
+                ),
+            )
     return MetricResult(
         id=LEAKAGE_ID,
         family=FAMILY,
@@ -181,6 +246,20 @@ def trend_leakage(
         details=details,
         summary=summary,
     )
+
+
+def _trending_details(tables: AuditTables, planted: pd.DataFrame) -> dict[str, object]:
+    """Whether the planted and control products were already in the global trending set."""
+    if not set(TRENDING_CATALOG_COLUMNS) <= set(tables.catalogs.columns):
+        return {}
+    keys, rule = trending_codes(tables)
+    names = set(tables.codes.dictionary("item_key")[keys].tolist())
+    return {
+        "trending_rule": rule,
+        "trending_products": len(keys),
+        "planted_trending": bool(planted["planted_key"].isin(names).any()),
+        "control_trending": bool(planted["control_key"].isin(names).any()),
+    }
 
 
 def _signed_rank_p(did: np.ndarray) -> float:

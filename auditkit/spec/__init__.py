@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditkit.spec._loader import load_spec, parse_yaml, spec_sha256, validate_document
+from auditkit.spec._loader import (
+    load_spec,
+    parse_yaml,
+    spec_issue,
+    spec_sha256,
+    validate_document,
+)
 from auditkit.spec._models import (
     AuditSpec,
     ClaimsSpec,
@@ -54,6 +60,7 @@ __all__ = [
     "WorldSpec",
     "load_spec",
     "parse_yaml",
+    "spec_issue",
     "spec_json_schema",
     "spec_sha256",
     "validate_document",

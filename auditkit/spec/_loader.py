@@ -284,7 +284,17 @@ def load_spec(path: str | Path, *, metric_ids: Iterable[str] | None = None) -> A
                 )
     if issues:
         raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path)))
-    return spec.with_base_dir(base_dir)
+    return spec.with_base_dir(base_dir).with_source(file, lines)
+
+
+def spec_issue(spec: AuditSpec, loc: Loc, message: str) -> SpecIssue:
+    """A problem with the key at ``loc`` of ``spec``, located in the file it was read from.
+
+    For checks that need more than the file (the catalogs, say); a spec built in Python has
+    no file and no lines, so its issues name the key only.
+    """
+    file, lines = spec.source
+    return SpecIssue(file, _line_of(loc, lines), _path_text(loc), message)
 
 
 def spec_sha256(spec: AuditSpec) -> str:
@@ -293,5 +303,8 @@ def spec_sha256(spec: AuditSpec) -> str:
     # How fast probes go out changes no result: a run may resume at another pace.
     for key in EXECUTION_KEYS:
         data["vendor"].pop(key, None)
+    # A spec without a trending list hashes as it did before the key existed.
+    if data.get("trending") is None:
+        data.pop("trending", None)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -563,6 +563,14 @@ class AuditSpec(_Model):
     vendor: VendorSpec
     world: WorldSpec | None = None
     shops: list[ShopSpec] | None = None
+    trending: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = (
+        Field(
+            None,
+            description="canonical_ids of the products trending across all shops, for the "
+            "trend share and the trending knob (default: the 20 products with the highest "
+            "popularity summed over every shop's catalog).",
+        )
+    )
     probes: ProbesSpec
     metrics: dict[str, MetricSpec] | None = Field(
         None, description="Metric ids to compute, with threshold overrides (default: all)."
@@ -570,6 +578,8 @@ class AuditSpec(_Model):
     inference: InferenceSpec = Field(default_factory=InferenceSpec)
     claims: ClaimsSpec | None = None
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    # Where the spec was read from: the file's name and the line of every key path.
+    _source: tuple[str, dict[tuple[str | int, ...], int]] = PrivateAttr(default=("spec", {}))
 
     def with_base_dir(self, base_dir: Path) -> AuditSpec:
         """A copy whose relative paths resolve against ``base_dir`` (the spec's folder)."""
@@ -577,9 +587,29 @@ class AuditSpec(_Model):
         copy._base_dir = base_dir
         return copy
 
+    def with_source(self, file: str, lines: dict[tuple[str | int, ...], int]) -> AuditSpec:
+        """A copy that knows the file it was read from and the line of each key path."""
+        copy = self.model_copy()
+        copy._source = (file, dict(lines))
+        return copy
+
+    @property
+    def source(self) -> tuple[str, dict[tuple[str | int, ...], int]]:
+        """The file the spec was read from and the line of each key path (empty if none)."""
+        return self._source
+
     def resolve_path(self, path: Path) -> Path:
         """An absolute path for a path written in the spec."""
         return path if path.is_absolute() else self._base_dir / path
+
+    @field_validator("trending")
+    @classmethod
+    def _each_trending_product_once(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            repeated = sorted({name for name in value if value.count(name) > 1})
+            if repeated:
+                raise ValueError(f"must name each product once; repeated: {repeated}")
+        return value
 
     @model_validator(mode="after")
     def _one_source_of_shops(self) -> AuditSpec:

@@ -1,5 +1,6 @@
 """ARP, long-tail share, Gini, coverage and trend share on hand-made shops."""
 
+import dataclasses
 import itertools
 import math
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 from tables import catalog, make_tables, random_inputs
 
+from auditkit.frames import mark_trending
 from auditkit.metrics.popularity import (
     ARP_ID,
     COVERAGE_ID,
@@ -17,6 +19,7 @@ from auditkit.metrics.popularity import (
     coverage,
     gini,
     gini_coefficient,
+    head_cutoffs,
     long_tail_share,
     trend_share,
     trending_keys,
@@ -76,6 +79,22 @@ def test_trend_share_hand_computed_case(tables):
     assert none.value == 0.0 and none.id == TREND_SHARE_ID
 
 
+def test_trend_share_uses_the_spec_list_when_given(tables):
+    # With the spec's list {P5, P10}: p1 (P1, P2) 0; p2 (P10) 1; p3 (P1, P5) 1/2.
+    listed = dataclasses.replace(tables, catalogs=mark_trending(tables.catalogs, ["P10", "P5"]))
+    result = trend_share(listed, n_resamples=100)
+    assert result.value == pytest.approx(0.5)
+    assert result.details["trending_rule"] == "spec"
+    assert result.details["trending_products"] == 2
+    assert "the 2 products the audit spec names as trending" in result.summary
+    assert trending_keys(listed.catalogs) == trending_keys(listed) == {"P5", "P10"}
+    # Without the list the set is the catalogs' top products, and the value as before.
+    derived = trend_share(tables, n_resamples=100)
+    assert derived.value == 1.0 and derived.details["trending_rule"] == "top_popularity"
+    assert derived.details["trending_products"] == 10
+    assert "trending across all shops" in derived.summary
+
+
 def test_gini_and_coverage_hand_computed_case(tables):
     # Exposure at a (first repetitions): P1, P2, P10 once, the other 7 items 0.
     # Gini of (0 × 7, 1, 1, 1): Σ(2i - n - 1) x_(i) = (2·8-11) + (2·9-11) + (2·10-11) = 21,
@@ -130,3 +149,59 @@ def test_no_popularity_is_inconclusive_with_a_reason():
     result = arp(make_tables(ROWS, ANSWERS, unknown), n_resamples=100)
     assert math.isnan(result.value) and result.verdict == "inconclusive"
     assert result.details["reason"] == "no shop catalog gives item popularity"
+
+
+def test_a_product_listed_twice_in_one_catalog_counts_as_two_items():
+    # Shop s lists a1 and a2 as the same canonical product: exposure still counts items.
+    # s: a1 once, a2 twice, a3 once, a4 never; Gini of (0, 1, 1, 2) is
+    # (-3·0 - 1·1 + 1·1 + 3·2) / (4 · 4) = 0.375, coverage 3/4. t: (0, 1) → 1 / 2 = 0.5.
+    shared = catalog({"a1": 3.0, "a2": 2.0, "a3": 1.0, "a4": 5.0})
+    shared.loc[shared["item_id"] == "a2", "canonical_id"] = "a1"
+    catalogs = {"s": shared, "t": catalog({"a1": 1.0, "b": 2.0})}
+    rows = [{"probe_id": f"p{i}", "shop_id": shop} for i, shop in enumerate("sst")]
+    answers = {"p0": ["a1", "a2"], "p1": ["a2", "a3"], "p2": ["b"]}
+    tables = make_tables(rows, answers, catalogs)
+    assert gini(tables, n_resamples=50).by_group["shop"] == {"s": 0.375, "t": 0.5}
+    assert coverage(tables, n_resamples=50).by_group["shop"] == {"s": 0.75, "t": 0.5}
+
+
+def test_without_answers_the_shop_metrics_are_inconclusive():
+    rows = [{"probe_id": "p1", "shop_id": "a"}, {"probe_id": "p2", "shop_id": "b"}]
+    tables = make_tables(rows, {}, CATALOGS)
+    for metric in (gini, coverage):
+        result = metric(tables, n_resamples=50)
+        assert math.isnan(result.value) and result.verdict == "inconclusive"
+        assert result.details["reason"] == "no shop has an answered probe and a catalog"
+
+
+def test_short_head_ties_break_by_item_id():
+    # Shop b's five items all have popularity 1: the head (one item) is the smallest id, P1.
+    # A list of P1 and P2 there is half tail; P1 alone none.
+    rows = [{"probe_id": "p1", "shop_id": "b"}, {"probe_id": "p2", "shop_id": "b"}]
+    tables = make_tables(rows, {"p1": ["P2", "P1"], "p2": ["P1"]}, {"b": catalog(B)})
+    assert long_tail_share(tables, n_resamples=50).value == pytest.approx(0.25)
+    cutoffs = head_cutoffs(tables.catalogs)
+    assert cutoffs.to_dict("records") == [{"shop_id": "b", "cutoff": 1.0, "last_id": "P1"}]
+
+
+def test_values_do_not_depend_on_the_order_of_list_rows():
+    tables = random_inputs(5).tables()
+    order = np.random.default_rng(0).permutation(len(tables.responses))
+    shuffled = dataclasses.replace(
+        tables, responses=tables.responses.iloc[order].reset_index(drop=True)
+    )
+    for metric in (arp, long_tail_share, trend_share, gini, coverage):
+        ours, theirs = metric(tables, n_resamples=50), metric(shuffled, n_resamples=50)
+        assert theirs.value == pytest.approx(ours.value, rel=1e-12)
+        for group, values in ours.by_group.items():
+            assert theirs.by_group[group] == pytest.approx(values, rel=1e-12)
+
+
+def test_gini_kernel_sorts_fractional_exposure_too():
+    # Weighted exposure (not whole counts) takes the general sort.
+    rng = np.random.default_rng(4)
+    counts = rng.random(40) * 7.5
+    shops = np.repeat(np.arange(2), 20)[rng.permutation(40)]
+    ours = gini_coefficient(counts, shops, np.bincount(shops))
+    for s in range(2):
+        assert ours[s] == pytest.approx(mean_difference_gini(counts[shops == s]))

@@ -1,10 +1,12 @@
 """Trend leakage: the difference in differences on hand-made planting probes."""
 
+import dataclasses
 import math
 
 import pytest
 from tables import catalog, make_tables
 
+from auditkit.frames import mark_trending
 from auditkit.metrics.popularity import LEAKAGE_ID, trend_leakage
 
 CATALOGS = {shop: catalog(["P1", "P2", "P3", "PL", "PC"]) for shop in ("src", "o1", "o2")}
@@ -73,3 +75,20 @@ def test_without_planting_probes_it_is_inconclusive():
     assert math.isnan(result.value) and result.verdict == "inconclusive"
     assert result.details["reason"] == "the audit has no trend-planting probes"
     assert result.p_value is None
+
+
+def test_details_say_whether_the_products_were_already_trending():
+    rows = planting_rows(2)
+    answers = {row["probe_id"]: (["PL"] if row["phase"] == "after" else ["P1"]) for row in rows}
+    tables = make_tables(rows, answers, CATALOGS)
+    # Five products in all: the top 20 by summed popularity hold both keys.
+    derived = trend_leakage(tables, n_resamples=100)
+    assert derived.details["trending_rule"] == "top_popularity"
+    assert derived.details["planted_trending"] and derived.details["control_trending"]
+    assert "The planted and the control products are among the 5 products" in derived.summary
+    listed = dataclasses.replace(tables, catalogs=mark_trending(tables.catalogs, ["P1", "PC"]))
+    spec = trend_leakage(listed, n_resamples=100)
+    assert spec.details["trending_rule"] == "spec" and spec.details["trending_products"] == 2
+    assert not spec.details["planted_trending"] and spec.details["control_trending"]
+    assert "The control product is among the 2 products the audit spec names" in spec.summary
+    assert spec.value == derived.value == 1.0

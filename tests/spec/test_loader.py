@@ -66,7 +66,7 @@ BAD = [
         "title: test",
         "spec.yaml:1 name: is required\n"
         "spec.yaml:2 title: is not a valid key; valid keys: auditkit, claims, description, "
-        "inference, metrics, name, probes, seed, shops, vendor, world",
+        "inference, metrics, name, probes, seed, shops, trending, vendor, world",
     ),
     (
         "history_length: 3}",
