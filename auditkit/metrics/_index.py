@@ -21,9 +21,10 @@ from auditkit.metrics._matched import (
     MatchedPairs,
     answered_mask,
     by_label,
+    column_labels,
     group_mean,
     matched_pairs,
-    sorted_probes,
+    sorted_rows,
 )
 from auditkit.metrics._overlap import (
     RankedLists,
@@ -212,14 +213,30 @@ def baseline_lists(tables: AuditTables, probes: pd.DataFrame) -> RankedLists:
     return ranked_lists(per_probe, probes["probe_id"])
 
 
+def _repeat_groups(tables: AuditTables, rows: np.ndarray, columns: list[str]) -> np.ndarray:
+    """Group codes of ``probes`` rows by ``columns``, as ``groupby(sort=True).ngroup()``.
+
+    NA equals NA and sorts last; codes are dense and follow the sorted order of the values.
+    """
+    groups = np.zeros(rows.size, dtype=np.int64)
+    for column in columns:
+        found = tables.codes.of("probes", column)[rows].astype(np.int64)
+        found = np.where(found < 0, len(tables.codes.dictionary(column)), found)
+        _, groups = np.unique(
+            groups * (len(tables.codes.dictionary(column)) + 1) + found, return_inverse=True
+        )
+    return groups.astype(np.int64)
+
+
 def _noise_ceiling(tables: AuditTables) -> np.ndarray:
     """Mean Jaccard of each repeat group (the same request sent again at one shop)."""
-    probes, probe_codes = sorted_probes(tables, answered_mask(tables.probes))
+    rows, probe_codes = sorted_rows(tables, answered_mask(tables.probes))
     keys = ["match_id", "shop_id", "persona_id", *tables.segment_columns]
-    if probes.empty:
+    if rows.size == 0:
         return np.empty(0)
-    groups = probes.groupby(keys, dropna=False, sort=True).ngroup().to_numpy(dtype=np.int64)
-    pair_group, pair_a, pair_b = group_pairs(groups, probes["repetition"].to_numpy())
+    groups = _repeat_groups(tables, rows, keys)
+    repetition = tables.probes["repetition"].to_numpy()[rows]
+    pair_group, pair_a, pair_b = group_pairs(groups, repetition)
     lists = table_lists(tables, probe_codes)
     jaccard = pair_jaccard(lists, groups, pair_a, pair_b)
     means = group_mean(pair_group, jaccard, int(groups.max()) + 1)
@@ -231,14 +248,15 @@ def _observed_and_baseline(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per match group with a defined pair: observed and baseline mean Jaccard, and persona."""
     observed = pair_jaccard(matched.lists, matched.group, matched.pair_a, matched.pair_b)
+    probes = tables.probes.iloc[matched.rows].reset_index(drop=True)
     baseline = pair_jaccard(
-        baseline_lists(tables, matched.probes), matched.group, matched.pair_a, matched.pair_b
+        baseline_lists(tables, probes), matched.group, matched.pair_a, matched.pair_b
     )
     n_groups = int(matched.group.max()) + 1 if matched.group.size else 0
     per_observed = group_mean(matched.pair_group, observed, n_groups)
     per_baseline = group_mean(matched.pair_group, baseline, n_groups)
     persona = np.empty(n_groups, dtype=object)
-    persona[matched.group] = matched.probes["persona_id"].astype("string").to_numpy()
+    persona[matched.group] = column_labels(tables, "persona_id", matched.rows)
     both = np.isfinite(per_observed) & np.isfinite(per_baseline)
     return per_observed[both], per_baseline[both], persona[both]
 

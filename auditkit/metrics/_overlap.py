@@ -22,6 +22,7 @@ class RankedLists:
 
     ``probe_ids[c]`` is the probe with code ``c``; entry ``e`` says that item ``item[e]`` is at
     position ``rank[e]`` (1-based) of probe ``probe[e]``'s list; ``length[c]`` counts its items.
+    Entries are sorted by probe, then rank.
     """
 
     probe_ids: np.ndarray
@@ -29,7 +30,6 @@ class RankedLists:
     item: np.ndarray
     rank: np.ndarray
     length: np.ndarray
-    item_keys: np.ndarray
 
     @property
     def max_length(self) -> int:
@@ -47,38 +47,43 @@ def ranked_lists(responses: pd.DataFrame, probe_ids: pd.Series | np.ndarray) -> 
     rows = responses[["probe_id", "rank", "item_key"]].dropna()
     # Hash lookups on the string columns as they are (no conversion to Python objects).
     probe = pd.Index(ids, dtype="string").get_indexer(rows["probe_id"].astype("string"))
-    return _lists(ids, probe, rows["rank"], rows["item_key"])
+    item, _ = pd.factorize(rows["item_key"].astype("string"))
+    return _lists(ids, probe, rows["rank"].to_numpy(dtype=np.int64), item)
 
 
 def table_lists(tables: AuditTables, probe_codes: np.ndarray) -> RankedLists:
-    """`ranked_lists` of ``tables.responses`` for the probes with these `TableCodes` codes."""
+    """`ranked_lists` of ``tables.responses`` for the probes with these `TableCodes` codes.
+
+    Items are the shared ``item_key`` codes of the tables, so lists from different calls
+    compare directly.
+    """
     codes = tables.codes
     chosen = np.unique(probe_codes[probe_codes >= 0])
-    local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
-    local[chosen] = np.arange(chosen.size)
-    responses = tables.responses
-    present = (
-        responses["rank"].notna().to_numpy(dtype=bool)
-        & responses["item_key"].notna().to_numpy(dtype=bool)
-        & (codes.response_probe >= 0)
-    )
-    probe = local[codes.response_probe[present]]
-    return _lists(
-        codes.probe_ids[chosen].astype(str),
-        probe,
-        responses["rank"][present],
-        responses["item_key"][present],
-    )
+    local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int32)
+    local[chosen] = np.arange(chosen.size, dtype=np.int32)
+    probe = local[codes.response_probe]
+    item = codes.of("responses", "item_key")
+    rank_column = tables.responses["rank"]
+    if pd.api.types.is_integer_dtype(rank_column.dtype) and not rank_column.hasnans:
+        rank = rank_column.to_numpy(dtype=np.int64)
+        present = (probe >= 0) & (item >= 0)
+    else:
+        values = rank_column.to_numpy(dtype=np.float64, na_value=np.nan)
+        present = (probe >= 0) & (item >= 0) & ~np.isnan(values)
+        rank = np.where(present, values, 0).astype(np.int64)
+    if not present.all():
+        probe, rank, item = probe[present], rank[present], item[present]
+    return _lists(codes.probe_ids[chosen], probe, rank, item)
 
 
-def _lists(ids: np.ndarray, probe: np.ndarray, ranks: pd.Series, keys: pd.Series) -> RankedLists:
-    """`RankedLists` of ``ids`` from entries: probe position (-1: not wanted), rank, item key."""
+def _lists(ids: np.ndarray, probe: np.ndarray, rank: np.ndarray, item: np.ndarray) -> RankedLists:
+    """`RankedLists` of ``ids`` from entries: probe position (-1: not wanted), rank, item code."""
     known = probe >= 0
-    item_codes, item_keys = pd.factorize(keys.astype("string")[known])
     probe = probe[known].astype(np.int64)
-    rank = ranks.to_numpy(dtype=np.int64)[known]
+    rank = rank[known]
+    item = np.asarray(item)[known].astype(np.int64)
     order = np.lexsort((rank, probe))
-    probe, item, rank = probe[order], item_codes.astype(np.int64)[order], rank[order]
+    probe, item, rank = probe[order], item[order], rank[order]
     if probe.size:
         key = probe * (int(item.max()) + 1) + item
         first = np.ones(key.size, dtype=bool)
@@ -89,7 +94,7 @@ def _lists(ids: np.ndarray, probe: np.ndarray, ranks: pd.Series, keys: pd.Series
     length = np.bincount(probe, minlength=len(ids)).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(length)[:-1]])
     rank = np.arange(probe.size, dtype=np.int64) - starts[probe] + 1
-    return RankedLists(ids, probe, item, rank, length, np.asarray(item_keys))
+    return RankedLists(ids, probe, item, rank, length)
 
 
 def run_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

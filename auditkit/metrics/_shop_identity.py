@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import AuditTables
-from auditkit.metrics._matched import answered_mask, by_label, codes, sorted_probes
+from auditkit.metrics._matched import answered_mask, by_label, sorted_rows
 from auditkit.metrics._overlap import table_lists
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
@@ -132,10 +132,12 @@ def within_shop_jaccard(
         & (probes["repetition"] == 0).to_numpy(dtype=bool)
         & probes["pair_id"].isna().to_numpy(dtype=bool)
     )
-    probes, probe_codes = sorted_probes(tables, keep)
+    rows, probe_codes = sorted_rows(tables, keep)
     lists = table_lists(tables, probe_codes)
-    shop_codes = codes(probes["shop_id"])
-    shop_names = np.sort(probes["shop_id"].astype("string").unique().to_numpy(dtype=object))
+    table_shops, shop_codes = np.unique(
+        tables.codes.of("probes", "shop_id")[rows], return_inverse=True
+    )
+    shop_names = tables.codes.dictionary("shop_id")[table_shops[table_shops >= 0]]
     n_shops = len(shop_names)
     per_shop, counted = shop_pooled_jaccard(
         shop_codes[lists.probe], lists.item, np.vstack([shop_codes, lists.length]), n_shops
@@ -167,6 +169,43 @@ def within_shop_jaccard(
         details=details,
         summary=summary,
     )
+
+
+# A dense (shop, item id) table up to this many cells beyond the catalog's rows; past it, a
+# sorted lookup (a million shops' own item ids would need a table of 10**12 cells).
+_DENSE_LOOKUP_CELLS = 1 << 24
+
+
+def _catalog_lookup(
+    tables: AuditTables, shop: np.ndarray, item: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per (shop code, item id code): its number of catalog rows and of signature rows."""
+    codes = tables.codes
+    n_ids = max(len(codes.dictionary("item_id")), 1)
+    catalog_shop = codes.of("catalogs", "shop_id").astype(np.int64)
+    catalog_item = codes.of("catalogs", "item_id").astype(np.int64)
+    signature = tables.catalogs["signature"].to_numpy(dtype=bool)
+    valid = (catalog_shop >= 0) & (catalog_item >= 0)
+    cell = catalog_shop[valid] * n_ids + catalog_item[valid]
+    signature = signature[valid]
+    wanted = shop.astype(np.int64) * n_ids + item
+    wanted = np.where((shop >= 0) & (item >= 0), wanted, -1)
+    n_cells = len(codes.dictionary("shop_id")) * n_ids
+    if n_cells <= cell.size + _DENSE_LOOKUP_CELLS:
+        rows = np.bincount(cell, minlength=n_cells + 1)
+        marked = np.bincount(cell, weights=signature, minlength=n_cells + 1)
+        rows[-1], marked[-1] = 0, 0.0
+        return rows[wanted].astype(np.float64), marked[wanted]
+    order = np.argsort(cell, kind="stable")
+    ordered = cell[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if cell.size else order
+    cells = ordered[starts]
+    rows = np.diff(np.r_[starts, ordered.size])
+    marked = np.add.reduceat(signature[order].astype(np.float64), starts) if cell.size else cell
+    position = np.minimum(np.searchsorted(cells, wanted), max(cells.size - 1, 0))
+    hit = (cells[position] == wanted) if cells.size else np.zeros(wanted.size, dtype=bool)
+    found = np.where(hit, rows[position] if cells.size else 0, 0).astype(np.float64)
+    return found, np.where(hit, marked[position] if cells.size else 0.0, 0.0)
 
 
 def signature_retention(
@@ -217,33 +256,53 @@ def signature_retention(
     check_columns(SIGNATURE_ID, "tables.catalogs", tables.catalogs, SIGNATURE_CATALOG_COLUMNS)
     threshold = SIGNATURE_THRESHOLD if threshold is None else threshold
 
-    catalog = tables.catalogs[list(SIGNATURE_CATALOG_COLUMNS)]
-    share = catalog.groupby("shop_id", sort=True)["signature"].mean()
-    share = share[share > 0]
+    codes = tables.codes
+    shop_names = codes.dictionary("shop_id")
+    n_shops = len(shop_names)
+    catalog_shop = codes.of("catalogs", "shop_id")
+    signature = tables.catalogs["signature"].to_numpy(dtype=bool)
+    listed = catalog_shop >= 0
+    items = np.bincount(catalog_shop[listed], minlength=n_shops)
+    marked = np.bincount(catalog_shop[listed], weights=signature[listed], minlength=n_shops)
+    with_signature = marked > 0
+    share = np.zeros(n_shops)
+    np.divide(marked, items, out=share, where=with_signature)
     probes = tables.probes
     keep = answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
-    keep &= probes["shop_id"].isin(share.index).to_numpy(dtype=bool)
-    probes = probes.loc[keep, ["probe_id", "shop_id"]]
-    rows = tables.codes.response_rows(tables.codes.probe_flags(keep))
+    probe_shop = codes.of("probes", "shop_id")
+    keep &= np.append(with_signature, False)[probe_shop]
+    rows = codes.response_rows(codes.probe_flags(keep))
     rows &= tables.responses["in_catalog"].astype(bool).to_numpy()
-    shown = tables.responses.loc[rows, ["probe_id", "shop_id", "item_id"]]
-    shown = shown.merge(catalog, on=["shop_id", "item_id"], how="left")
-    exposure = shown.groupby("probe_id", sort=True).agg(
-        shop_id=("shop_id", "first"), signature=("signature", "mean")
+    shown = np.flatnonzero(rows)
+    # Each shown item's catalog rows (by shop and item id): how many, how many signature.
+    found, flagged = _catalog_lookup(
+        tables, codes.of("responses", "shop_id")[shown], codes.of("responses", "item_id")[shown]
     )
-    exposure["expected"] = exposure["shop_id"].map(share).astype("float64")
-    e = exposure["signature"].to_numpy(dtype=np.float64)
-    c = exposure["expected"].to_numpy(dtype=np.float64)
-    n = len(exposure)
-    per_shop = exposure.groupby("shop_id", sort=True)[["signature", "expected"]].sum()
-    retention = per_shop["signature"] / per_shop["expected"]
+    probe_code = codes.response_probe[shown]
+    n_codes = len(codes.probe_ids)
+    counted = np.bincount(probe_code, weights=found, minlength=n_codes)
+    listed_probes = np.flatnonzero(np.bincount(probe_code, minlength=n_codes))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = (np.bincount(probe_code, weights=flagged, minlength=n_codes) / counted)[listed_probes]
+    # The probe's shop (probe codes of planned probes are rows of ``probes`` by id).
+    shop_of_code = np.full(n_codes, -1, dtype=np.int64)
+    shop_of_code[codes.probe[keep]] = probe_shop[keep]
+    shop = shop_of_code[listed_probes]
+    c = share[shop]
+    n = len(listed_probes)
+    per_shop_e = np.bincount(shop, weights=e, minlength=n_shops)
+    per_shop_c = np.bincount(shop, weights=c, minlength=n_shops)
+    present = np.flatnonzero(np.bincount(shop, minlength=n_shops))
+    retention = per_shop_e[present] / per_shop_c[present]
     details: dict[str, object] = {
         "probes": n,
-        "shops": len(per_shop),
-        "catalog_share": {str(k): float(v) for k, v in share.items()},
+        "shops": len(present),
+        "catalog_share": {
+            str(shop_names[i]): float(share[i]) for i in np.flatnonzero(with_signature)
+        },
     }
     if n == 0:
-        reason = SIGNATURE_REASON_NONE if share.empty else SIGNATURE_REASON_PROBES
+        reason = SIGNATURE_REASON_PROBES if with_signature.any() else SIGNATURE_REASON_NONE
         value, ci = math.nan, None
         details["reason"] = reason
         summary = SIGNATURE_SUMMARY_NONE.format(reason=reason)
@@ -260,7 +319,7 @@ def signature_retention(
         unit="probe",
         verdict=threshold.verdict(value, ci, n),
         threshold=threshold,
-        by_group={"shop": by_label(pd.Series(retention.index), retention.to_numpy())},
+        by_group={"shop": by_label(pd.Series(shop_names[present], dtype="string"), retention)},
         details=details,
         summary=summary,
     )

@@ -19,7 +19,13 @@ import pandas as pd
 
 from auditkit.frames import AuditTables
 from auditkit.metrics._index import INDEX_ID, INDEX_THRESHOLD, baseline_lists, index
-from auditkit.metrics._matched import MatchedPairs, by_label, group_mean, matched_pairs
+from auditkit.metrics._matched import (
+    MatchedPairs,
+    by_label,
+    column_labels,
+    group_mean,
+    matched_pairs,
+)
 from auditkit.metrics._overlap import pair_jaccard, pair_rbo
 from auditkit.metrics._shop_identity import (
     SIGNATURE_ID,
@@ -177,18 +183,21 @@ def group_means(groups: np.ndarray, values: np.ndarray) -> pd.Series:
     return frame.groupby("group", sort=True)["value"].mean()
 
 
-def _per_group(matched: MatchedPairs, pair_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _per_group(
+    tables: AuditTables, matched: MatchedPairs, pair_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean pair value per match group, and each such group's persona (groups with a value)."""
     n_groups = int(matched.group.max()) + 1 if matched.group.size else 0
     means = group_mean(matched.pair_group, pair_values, n_groups)
     persona = np.empty(n_groups, dtype=object)
-    persona[matched.group] = matched.probes["persona_id"].astype("string").to_numpy()
+    persona[matched.group] = column_labels(tables, "persona_id", matched.rows)
     present = np.isfinite(means)
     return means[present], persona[present]
 
 
 def _cross_shop_result(
     metric_id: str,
+    tables: AuditTables,
     matched: MatchedPairs,
     pair_values: np.ndarray,
     *,
@@ -200,7 +209,7 @@ def _cross_shop_result(
     details: dict[str, object] | None = None,
 ) -> MetricResult:
     """The result of a mean over match groups of the mean over their cross-shop pairs."""
-    values, persona = _per_group(matched, pair_values)
+    values, persona = _per_group(tables, matched, pair_values)
     n = len(values)
     info: dict[str, object] = {
         "match_groups": n,
@@ -285,6 +294,7 @@ def cross_shop_jaccard(
     jaccard = pair_jaccard(matched.lists, matched.group, matched.pair_a, matched.pair_b)
     return _cross_shop_result(
         METRIC_ID,
+        tables,
         matched,
         jaccard,
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
@@ -345,6 +355,7 @@ def cross_shop_rbo(
     rbo = pair_rbo(matched.lists, matched.group, matched.pair_a, matched.pair_b, p=float(p))
     return _cross_shop_result(
         RBO_ID,
+        tables,
         matched,
         rbo,
         threshold=RBO_THRESHOLD if threshold is None else threshold,
@@ -356,15 +367,19 @@ def cross_shop_rbo(
 
 def _category_counts(tables: AuditTables, matched: MatchedPairs) -> tuple[np.ndarray, int]:
     """Per probe code, the count of each category code in its list (known categories)."""
-    rows = tables.responses[["probe_id", "category"]].dropna()
-    ids = matched.lists.probe_ids
-    position = pd.Index(ids, dtype="string").get_indexer(rows["probe_id"].astype("string"))
-    known = position >= 0
-    category, names = pd.factorize(rows["category"].astype("string")[known], sort=True)
+    codes = tables.codes
+    local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
+    local[matched.probe_codes[matched.probe_codes >= 0]] = np.arange(len(matched.lists.length))
+    position = local[codes.response_probe]
+    category = codes.of("responses", "category")
+    known = (position >= 0) & (category >= 0)
+    # Only the categories these lists show get a column.
+    names, category = np.unique(category[known], return_inverse=True)
     n_categories = max(len(names), 1)
-    flat = position[known].astype(np.int64) * n_categories + category
-    counts = np.bincount(flat, minlength=len(ids) * n_categories)
-    return counts.reshape(len(ids), n_categories).astype(np.float32), n_categories
+    n_probes = len(matched.lists.length)
+    flat = position[known] * n_categories + category
+    counts = np.bincount(flat, minlength=n_probes * n_categories)
+    return counts.reshape(n_probes, n_categories).astype(np.float32), n_categories
 
 
 # Pairs per block of the divergence computation: bounded memory whatever the pair count.
@@ -449,6 +464,7 @@ def category_divergence(
     divergence = pair_js_divergence(counts, matched.pair_a, matched.pair_b)
     return _cross_shop_result(
         DIVERGENCE_ID,
+        tables,
         matched,
         divergence,
         threshold=DIVERGENCE_THRESHOLD if threshold is None else threshold,
