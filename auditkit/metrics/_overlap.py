@@ -48,7 +48,7 @@ def ranked_lists(responses: pd.DataFrame, probe_ids: pd.Series | np.ndarray) -> 
     # Hash lookups on the string columns as they are (no conversion to Python objects).
     probe = pd.Index(ids, dtype="string").get_indexer(rows["probe_id"].astype("string"))
     item, _ = pd.factorize(rows["item_key"].astype("string"))
-    return _lists(ids, probe, rows["rank"].to_numpy(dtype=np.int64), item)
+    return list_entries(ids, probe, rows["rank"].to_numpy(dtype=np.int64), item)
 
 
 def table_lists(tables: AuditTables, probe_codes: np.ndarray) -> RankedLists:
@@ -73,11 +73,16 @@ def table_lists(tables: AuditTables, probe_codes: np.ndarray) -> RankedLists:
         rank = np.where(present, values, 0).astype(np.int64)
     if not present.all():
         probe, rank, item = probe[present], rank[present], item[present]
-    return _lists(codes.probe_ids[chosen], probe, rank, item)
+    return list_entries(codes.probe_ids[chosen], probe, rank, item)
 
 
-def _lists(ids: np.ndarray, probe: np.ndarray, rank: np.ndarray, item: np.ndarray) -> RankedLists:
-    """`RankedLists` of ``ids`` from entries: probe position (-1: not wanted), rank, item code."""
+def list_entries(
+    ids: np.ndarray, probe: np.ndarray, rank: np.ndarray, item: np.ndarray
+) -> RankedLists:
+    """`RankedLists` of ``ids`` from entries: probe position (-1: not wanted), rank, item code.
+
+    Entries may come in any order; an item listed twice keeps its best position.
+    """
     known = probe >= 0
     probe = probe[known].astype(np.int64)
     rank = rank[known]
@@ -95,6 +100,17 @@ def _lists(ids: np.ndarray, probe: np.ndarray, rank: np.ndarray, item: np.ndarra
     starts = np.concatenate([[0], np.cumsum(length)[:-1]])
     rank = np.arange(probe.size, dtype=np.int64) - starts[probe] + 1
     return RankedLists(ids, probe, item, rank, length)
+
+
+def sorted_lists(
+    ids: np.ndarray, probe: np.ndarray, rank: np.ndarray, item: np.ndarray
+) -> RankedLists:
+    """`RankedLists` of ``ids`` from entries already sorted by probe with ranks ``1..n`` each.
+
+    The caller guarantees no item twice in a list.
+    """
+    length = np.bincount(probe, minlength=len(ids)).astype(np.int64)
+    return RankedLists(ids, probe.astype(np.int64), item.astype(np.int64), rank, length)
 
 
 def run_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
