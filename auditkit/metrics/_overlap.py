@@ -243,7 +243,7 @@ def _pair_lookup(
     return table, cell_start, size, member
 
 
-def _join(
+def join_entries(
     probe: np.ndarray,
     value: np.ndarray,
     length: np.ndarray,
@@ -329,7 +329,9 @@ def shared_entries(
     ``groups[c]`` is probe ``c``'s group; only pairs inside one group can share entries, so
     the join is over (group, item). ``pair_a < pair_b`` are probe codes.
     """
-    pair, entry_a, entry_b = _join(lists.probe, lists.item, lists.length, groups, pair_a, pair_b)
+    pair, entry_a, entry_b = join_entries(
+        lists.probe, lists.item, lists.length, groups, pair_a, pair_b
+    )
     return pair, np.maximum(lists.rank[entry_a], lists.rank[entry_b])
 
 
@@ -337,7 +339,7 @@ def pair_jaccard(
     lists: RankedLists, groups: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray
 ) -> np.ndarray:
     """Jaccard similarity of each pair's item sets; NaN when both lists are empty."""
-    pair, _, _ = _join(lists.probe, lists.item, lists.length, groups, pair_a, pair_b)
+    pair, _, _ = join_entries(lists.probe, lists.item, lists.length, groups, pair_a, pair_b)
     shared = np.bincount(pair, minlength=pair_a.size).astype(np.float64)
     union = lists.length[pair_a] + lists.length[pair_b] - shared
     out = np.full(pair_a.size, np.nan)

@@ -171,41 +171,60 @@ def within_shop_jaccard(
     )
 
 
-# A dense (shop, item id) table up to this many cells beyond the catalog's rows; past it, a
-# sorted lookup (a million shops' own item ids would need a table of 10**12 cells).
-_DENSE_LOOKUP_CELLS = 1 << 24
+# A dense (shop, item) table of flags up to this many cells (bytes); past it, sorted lookups.
+_DENSE_FLAG_CELLS = 1 << 28
+# A dense table of counts up to this many cells beyond the catalog's rows.
+_DENSE_COUNT_CELLS = 1 << 24
+
+
+def _catalog_cells(tables: AuditTables, column: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per catalog row with a shop and a ``column`` value: its (shop, value) cell, signature."""
+    codes = tables.codes
+    n_values = max(len(codes.dictionary(column)), 1)
+    shop = codes.of("catalogs", "shop_id").astype(np.int64)
+    value = codes.of("catalogs", column).astype(np.int64)
+    valid = (shop >= 0) & (value >= 0)
+    signature = tables.catalogs["signature"].to_numpy(dtype=bool)[valid]
+    return shop[valid] * n_values + value[valid], signature, n_values
+
+
+def _one_row_per_cell(tables: AuditTables, column: str) -> bool:
+    """Whether no shop's catalog has two rows with the same ``column`` value."""
+    ordered = np.sort(_catalog_cells(tables, column)[0])
+    return not bool((ordered[1:] == ordered[:-1]).any())
 
 
 def _catalog_lookup(
-    tables: AuditTables, shop: np.ndarray, item: np.ndarray
+    tables: AuditTables, shop: np.ndarray, values: np.ndarray, column: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per (shop code, item id code): its number of catalog rows and of signature rows."""
-    codes = tables.codes
-    n_ids = max(len(codes.dictionary("item_id")), 1)
-    catalog_shop = codes.of("catalogs", "shop_id").astype(np.int64)
-    catalog_item = codes.of("catalogs", "item_id").astype(np.int64)
-    signature = tables.catalogs["signature"].to_numpy(dtype=bool)
-    valid = (catalog_shop >= 0) & (catalog_item >= 0)
-    cell = catalog_shop[valid] * n_ids + catalog_item[valid]
-    signature = signature[valid]
-    wanted = shop.astype(np.int64) * n_ids + item
-    wanted = np.where((shop >= 0) & (item >= 0), wanted, -1)
-    n_cells = len(codes.dictionary("shop_id")) * n_ids
-    if n_cells <= cell.size + _DENSE_LOOKUP_CELLS:
+    """Per (shop code, ``column`` code): its number of catalog rows and of signature rows."""
+    cell, signature, n_values = _catalog_cells(tables, column)
+    ordered = np.sort(cell)
+    repeated = bool((ordered[1:] == ordered[:-1]).any())
+    wanted = np.where((shop >= 0) & (values >= 0), shop.astype(np.int64) * n_values + values, -1)
+    n_cells = max(len(tables.codes.dictionary("shop_id")), 1) * n_values
+    if not repeated and n_cells < _DENSE_FLAG_CELLS:
+        flags = np.zeros(n_cells + 1, dtype=np.int8)  # 0 absent, 1 listed, 2 signature
+        flags[cell] = 1 + signature
+        found = flags[wanted]
+        return (found > 0).astype(np.float64), (found == 2).astype(np.float64)
+    if n_cells <= cell.size + _DENSE_COUNT_CELLS:
         rows = np.bincount(cell, minlength=n_cells + 1)
         marked = np.bincount(cell, weights=signature, minlength=n_cells + 1)
         rows[-1], marked[-1] = 0, 0.0
         return rows[wanted].astype(np.float64), marked[wanted]
     order = np.argsort(cell, kind="stable")
-    ordered = cell[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if cell.size else order
     cells = ordered[starts]
     rows = np.diff(np.r_[starts, ordered.size])
     marked = np.add.reduceat(signature[order].astype(np.float64), starts) if cell.size else cell
-    position = np.minimum(np.searchsorted(cells, wanted), max(cells.size - 1, 0))
-    hit = (cells[position] == wanted) if cells.size else np.zeros(wanted.size, dtype=bool)
+    # Binary searches of sorted needles are many times faster than of shuffled ones.
+    needles, back = np.unique(wanted, return_inverse=True)
+    position = np.minimum(np.searchsorted(cells, needles), max(cells.size - 1, 0))
+    hit = (cells[position] == needles) if cells.size else np.zeros(needles.size, dtype=bool)
     found = np.where(hit, rows[position] if cells.size else 0, 0).astype(np.float64)
-    return found, np.where(hit, marked[position] if cells.size else 0.0, 0.0)
+    flagged = np.where(hit, marked[position] if cells.size else 0.0, 0.0)
+    return found[back], flagged[back]
 
 
 def signature_retention(
@@ -274,19 +293,23 @@ def signature_retention(
     rows = codes.response_rows(codes.probe_flags(keep))
     rows &= tables.responses["in_catalog"].astype(bool).to_numpy()
     shown = np.flatnonzero(rows)
-    # Each shown item's catalog rows (by shop and item id): how many, how many signature.
-    found, flagged = _catalog_lookup(
-        tables, codes.of("responses", "shop_id")[shown], codes.of("responses", "item_id")[shown]
-    )
     probe_code = codes.response_probe[shown]
     n_codes = len(codes.probe_ids)
-    counted = np.bincount(probe_code, weights=found, minlength=n_codes)
+    # The probe's shop (a response row's shop is its probe's); probe codes are planned probes.
+    shop_of_code = np.full(n_codes + 1, -1, dtype=np.int64)
+    shop_of_code[codes.probe[keep]] = probe_shop[keep]
+    shown_shop = shop_of_code[probe_code]
+    # Each shown item's catalog rows at its shop, and how many are signature rows. A listed
+    # item's key is its catalog row's, so the shared item-key codes find the row whenever no
+    # shop lists one key twice; otherwise the item ids do.
+    column = "item_key" if _one_row_per_cell(tables, "item_key") else "item_id"
+    found_rows, flagged = _catalog_lookup(
+        tables, shown_shop, codes.of("responses", column)[shown], column
+    )
+    counted = np.bincount(probe_code, weights=found_rows, minlength=n_codes)
     listed_probes = np.flatnonzero(np.bincount(probe_code, minlength=n_codes))
     with np.errstate(divide="ignore", invalid="ignore"):
         e = (np.bincount(probe_code, weights=flagged, minlength=n_codes) / counted)[listed_probes]
-    # The probe's shop (probe codes of planned probes are rows of ``probes`` by id).
-    shop_of_code = np.full(n_codes, -1, dtype=np.int64)
-    shop_of_code[codes.probe[keep]] = probe_shop[keep]
     shop = shop_of_code[listed_probes]
     c = share[shop]
     n = len(listed_probes)

@@ -26,7 +26,7 @@ from auditkit.metrics._matched import (
     group_mean,
     matched_pairs,
 )
-from auditkit.metrics._overlap import pair_jaccard, pair_rbo
+from auditkit.metrics._overlap import join_entries, pair_jaccard, pair_rbo
 from auditkit.metrics._shop_identity import (
     SIGNATURE_ID,
     SIGNATURE_THRESHOLD,
@@ -365,21 +365,52 @@ def cross_shop_rbo(
     )
 
 
-def _category_counts(tables: AuditTables, matched: MatchedPairs) -> tuple[np.ndarray, int]:
-    """Per probe code, the count of each category code in its list (known categories)."""
+def _category_entries(
+    tables: AuditTables, matched: MatchedPairs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each matched probe's category counts, sparse: ``(probe, category, count, length)``.
+
+    Entries are sorted by probe code, then category code (known categories only);
+    ``length[c]`` counts probe ``c``'s distinct categories.
+    """
     codes = tables.codes
+    n_probes = len(matched.lists.length)
     local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
-    local[matched.probe_codes[matched.probe_codes >= 0]] = np.arange(len(matched.lists.length))
+    local[matched.probe_codes[matched.probe_codes >= 0]] = np.arange(n_probes)
     position = local[codes.response_probe]
     category = codes.of("responses", "category")
     known = (position >= 0) & (category >= 0)
-    # Only the categories these lists show get a column.
-    names, category = np.unique(category[known], return_inverse=True)
-    n_categories = max(len(names), 1)
-    n_probes = len(matched.lists.length)
-    flat = position[known] * n_categories + category
-    counts = np.bincount(flat, minlength=n_probes * n_categories)
-    return counts.reshape(n_probes, n_categories).astype(np.float32), n_categories
+    n_categories = len(codes.dictionary("category"))
+    key = position[known] * n_categories + category[known]
+    del position, known
+    key.sort()
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
+    count = np.diff(np.r_[starts, key.size]).astype(np.float64)
+    key = key[starts]
+    probe = key // max(n_categories, 1)
+    length = np.bincount(probe, minlength=n_probes)
+    return probe, key % max(n_categories, 1), count, length
+
+
+def _matched_js_divergence(tables: AuditTables, matched: MatchedPairs) -> np.ndarray:
+    """`pair_js_divergence` of the matched pairs, from the categories each pair shares.
+
+    A category in one list only adds its share to ``KL(P || M)`` in bits (``P log2(2P / P)``),
+    so with ``P``, ``Q`` the two shares of a shared category,
+    ``JS = 1 + 1/2 Σ_shared (P log2(2P / (P + Q)) + Q log2(2Q / (P + Q)) - P - Q)``.
+    """
+    probe, category, count, length = _category_entries(tables, matched)
+    total = np.bincount(probe, weights=count, minlength=length.size)
+    pair, entry_a, entry_b = join_entries(
+        probe, category, length, matched.group, matched.pair_a, matched.pair_b
+    )
+    share_a = count[entry_a] / total[probe[entry_a]]
+    share_b = count[entry_b] / total[probe[entry_b]]
+    both = share_a + share_b
+    terms = share_a * np.log2(2.0 * share_a / both) + share_b * np.log2(2.0 * share_b / both)
+    sums = np.bincount(pair, weights=terms - both, minlength=matched.pair_a.size)
+    usable = (total[matched.pair_a] > 0) & (total[matched.pair_b] > 0)
+    return np.where(usable, np.clip(1.0 + sums / 2.0, 0.0, 1.0), np.nan)
 
 
 # Pairs per block of the divergence computation: bounded memory whatever the pair count.
@@ -460,8 +491,7 @@ def category_divergence(
     _check(DIVERGENCE_ID, tables, threshold, **options)
     check_columns(DIVERGENCE_ID, "tables.responses", tables.responses, ("probe_id", "category"))
     matched = matched_pairs(tables)
-    counts, _ = _category_counts(tables, matched)
-    divergence = pair_js_divergence(counts, matched.pair_a, matched.pair_b)
+    divergence = _matched_js_divergence(tables, matched)
     return _cross_shop_result(
         DIVERGENCE_ID,
         tables,
