@@ -297,8 +297,10 @@ def ref_rbo_pairs(world: World, a: np.ndarray, b: np.ndarray, p: float = 0.9) ->
     d = np.arange(1, K + 1)
     out = np.empty(a.size)
     for start, equal in _pair_equal(world, a, b):
-        depth = np.maximum(d[:, None], d[None, :])  # an item at ranks i, j counts from max(i,j)
-        hist = np.stack([(equal & (depth == t)).sum(axis=(1, 2)) for t in d], axis=1)
+        # An item at ranks i, j counts from depth max(i, j): one histogram of the matches.
+        pair, i, j = np.nonzero(equal)
+        cells = pair * K + np.maximum(i, j)
+        hist = np.bincount(cells, minlength=equal.shape[0] * K).reshape(-1, K)
         overlap = np.cumsum(hist, axis=1)
         value = (overlap[:, -1] / K) * p**K + (1 - p) / p * (overlap / d * p**d).sum(axis=1)
         out[start : start + value.size] = value
@@ -331,6 +333,13 @@ def ref_within(world: World) -> float:
     return float((shared / ((lists - 1) * lists * K - shared)).mean())
 
 
+def ref_signature_retention(world: World) -> float:
+    first = slice(0, world.n_first)
+    # Every listed item is in its shop's catalog; every shop's signature share is the same.
+    exposure = world.signature[world.items[first]].mean(axis=1)
+    return float(exposure.sum() / (world.n_first * world.signature.mean()))
+
+
 def ref_relative_popularity(world: World) -> float:
     first = slice(0, world.n_first)
     pop = world.popularity[world.shop[first, None], world.items[first]]
@@ -359,6 +368,7 @@ REFERENCES = {
     "homogenization.cross_shop_rbo": ref_rbo,
     "homogenization.category_divergence": ref_divergence,
     "homogenization.within_shop_jaccard": ref_within,
+    "homogenization.signature_retention": ref_signature_retention,
     "popularity.arp": ref_relative_popularity,
     "popularity.gini": lambda w: ref_exposure(w)[0],
     "popularity.coverage": lambda w: ref_exposure(w)[1],

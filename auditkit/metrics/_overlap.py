@@ -302,12 +302,16 @@ def join_entries(
     return pair[hit], entry_a[hit], entry_b[hit]
 
 
+# Cells a (group, member, member) pair table may have beyond four per pair.
+_PAIR_TABLE_SLACK = 1 << 22
+
+
 def _pair_index(
     groups: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray, a: np.ndarray, b: np.ndarray
 ) -> np.ndarray:
     """The index of each (``a``, ``b``) among the pairs (``pair_a``, ``pair_b``); -1 if none."""
     size = np.bincount(groups)
-    if int((size.astype(np.int64) ** 2).sum()) <= 4 * pair_a.size + (1 << 22):
+    if int((size.astype(np.int64) ** 2).sum()) <= 4 * pair_a.size + _PAIR_TABLE_SLACK:
         table, cell_start, size, member = _pair_lookup(groups, pair_a, pair_b)
         g = groups[a]
         return table[cell_start[g] + member[a] * size[g] + member[b]]
