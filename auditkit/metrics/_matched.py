@@ -44,18 +44,6 @@ def sorted_rows(tables: AuditTables, keep: np.ndarray) -> tuple[np.ndarray, np.n
     return rows[order], probe_codes[order]
 
 
-def sorted_probes(tables: AuditTables, keep: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-    """The rows of ``probes`` selected by the mask ``keep``, sorted by id, and their codes."""
-    rows, probe_codes = sorted_rows(tables, keep)
-    return tables.probes.iloc[rows].reset_index(drop=True), probe_codes
-
-
-def codes(values: pd.Series) -> np.ndarray:
-    """Integer codes of ``values`` in sorted order of the values (NA a value of its own)."""
-    found, _ = pd.factorize(values.astype("string").fillna("\x00<NA>"), sort=True)
-    return found.astype(np.int64)
-
-
 def column_codes(tables: AuditTables, column: str, rows: np.ndarray) -> np.ndarray:
     """`codes` of the ``probes`` column at ``rows``, read from the shared table codes.
 

@@ -1,9 +1,10 @@
 """Integer-coded list-overlap kernels: Jaccard and rank-biased overlap of many pairs at once.
 
-The metrics compare millions of pairs of short ranked lists. Strings are factorized once into
-integer codes; every pair's shared items come from one self-join of the (group, item) entries,
-done by sorting, so the cost is the number of list entries plus the number of shared items,
-never a Python loop per pair or an N × N matrix.
+The metrics compare millions of pairs of short ranked lists. Items are the tables' shared
+integer codes (`auditkit.frames.TableCodes`); every pair's shared items come from one
+self-join of the (group, item) entries, done by a value sort of packed int64 keys, so the cost
+is the number of list entries plus the number of shared items, never a Python loop per pair or
+an N × N matrix.
 """
 
 from __future__ import annotations
@@ -192,14 +193,19 @@ def run_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     starts, sizes = starts[shared], sizes[shared]
     if starts.size == 0:
         return empty, empty
-    members = np.repeat(starts, sizes) + (
-        np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    )
+    index = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    starts, sizes = starts.astype(index), sizes.astype(index)
+    members = np.repeat(starts, sizes)
+    members += np.arange(members.size, dtype=index) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     # Member i of a run pairs with every later member of it.
     later = np.repeat(starts + sizes, sizes) - members - 1
+    if int(later.sum(dtype=np.int64)) >= np.iinfo(np.int32).max:
+        members, later, index = members.astype(np.int64), later.astype(np.int64), np.int64
     first = np.repeat(members, later)
-    block_start = np.repeat(np.cumsum(later) - later, later)
-    second = first + 1 + (np.arange(first.size, dtype=np.int64) - block_start)
+    del members
+    second: np.ndarray = np.arange(first.size, dtype=index)
+    second -= np.repeat(np.cumsum(later) - later, later)
+    second += first + 1
     return first, second
 
 
@@ -235,11 +241,14 @@ def _pair_lookup(
     order = _sort_order(groups)
     member = np.empty(groups.size, dtype=np.int64)
     member[order] = np.arange(groups.size) - np.repeat(np.cumsum(size) - size, size)
+    index = np.int32 if pair_a.size < np.iinfo(np.int32).max else np.int64
     cells = size.astype(np.int64) ** 2
     cell_start = np.cumsum(cells) - cells
-    table = np.full(int(cells.sum()), -1, dtype=np.int64)
+    table = np.full(int(cells.sum()), -1, dtype=index)
     g = groups[pair_a]
-    table[cell_start[g] + member[pair_a] * size[g] + member[pair_b]] = np.arange(pair_a.size)
+    table[cell_start[g] + member[pair_a] * size[g] + member[pair_b]] = np.arange(
+        pair_a.size, dtype=index
+    )
     return table, cell_start, size, member
 
 
@@ -275,29 +284,37 @@ def join_entries(
     group_first = np.zeros(int(groups.max()) + 1, dtype=np.int64)
     group_first[ordered[first_member]] = before[first_member]
     del ordered
+    index = np.int32 if probe.size < np.iinfo(np.int32).max else np.int64
+    # Entry e's position when entries are ordered by group: its probe's offset plus its rank.
+    in_group_order = (offset[probe] + (np.arange(probe.size) - start[probe])).astype(index)
     entry_group = groups[probe]
-    place = offset[probe] + (np.arange(probe.size) - start[probe]) - group_first[entry_group]
+    place = in_group_order - group_first[entry_group]
     shift = _bits(int(place.max()) + 1)
     cell = entry_group * n_values + value
+    del entry_group
     if int(cell.max()) < 1 << (63 - shift):
-        packed = (cell << shift) | place
+        cell <<= shift
+        cell |= place
         del place
-        packed.sort()
-        cell = packed >> shift
-        # Group order back to entries: entry e is at group-order position offset + rank.
-        by_position = np.empty(probe.size, dtype=np.int64)
-        by_position[offset[probe] + (np.arange(probe.size) - start[probe])] = np.arange(probe.size)
-        entries = by_position[group_first[cell // n_values] + (packed & ((1 << shift) - 1))]
-        del packed, by_position
+        cell.sort()
+        by_position = np.empty(probe.size, dtype=index)
+        by_position[in_group_order] = np.arange(probe.size, dtype=index)
+        del in_group_order
+        place = cell & ((1 << shift) - 1)
+        cell >>= shift
+        place += group_first[cell // n_values]
+        entries = by_position[place]
+        del place, by_position
     else:
-        entries = np.argsort(cell, kind="stable")
+        del place, in_group_order
+        entries = np.argsort(cell, kind="stable").astype(index)
         cell = cell[entries]
     first, second = run_pairs(cell)
     del cell
     entry_a, entry_b = entries[first], entries[second]
     del first, second, entries
-    a, b = probe[entry_a], probe[entry_b]
-    pair = _pair_index(groups, pair_a, pair_b, a, b)
+    probe = probe.astype(index)
+    pair = _pair_index(groups, pair_a, pair_b, probe[entry_a], probe[entry_b])
     hit = pair >= 0
     return pair[hit], entry_a[hit], entry_b[hit]
 
@@ -314,13 +331,17 @@ def _pair_index(
     if int((size.astype(np.int64) ** 2).sum()) <= 4 * pair_a.size + _PAIR_TABLE_SLACK:
         table, cell_start, size, member = _pair_lookup(groups, pair_a, pair_b)
         g = groups[a]
-        return table[cell_start[g] + member[a] * size[g] + member[b]]
+        cell = member[a] * size[g]
+        cell += cell_start[g]
+        del g
+        cell += member[b]
+        return table[cell]
     # Large groups whose pairs are few (most excluded): a sorted lookup instead of a table.
     n_probes = groups.size
     wanted = pair_a.astype(np.int64) * n_probes + pair_b
     sort_wanted = np.argsort(wanted, kind="stable")
     ordered = wanted[sort_wanted]
-    found = a * n_probes + b
+    found = a.astype(np.int64) * n_probes + b
     position = np.minimum(np.searchsorted(ordered, found), ordered.size - 1)
     return np.where(ordered[position] == found, sort_wanted[position], -1)
 
