@@ -162,7 +162,7 @@ def list_entries(
     length = np.bincount(probe, minlength=len(ids)).astype(np.int64)
     starts = np.cumsum(length) - length
     rank = np.arange(probe.size, dtype=np.int64) - starts[probe] + 1
-    return RankedLists(ids, probe, item, rank, length)
+    return RankedLists(ids, _compact(probe), _compact(item), _compact(rank), length)
 
 
 def sorted_lists(
@@ -173,7 +173,13 @@ def sorted_lists(
     The caller guarantees no item twice in a list.
     """
     length = np.bincount(probe, minlength=len(ids)).astype(np.int64)
-    return RankedLists(ids, probe.astype(np.int64), item.astype(np.int64), rank, length)
+    return RankedLists(ids, _compact(probe), _compact(item), _compact(rank), length)
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """Non-negative integer ``values`` as int32 when they fit (half the memory), else int64."""
+    fits = values.size == 0 or int(values.max()) < np.iinfo(np.int32).max
+    return values.astype(np.int32 if fits else np.int64, copy=False)
 
 
 def run_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
