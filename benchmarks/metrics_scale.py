@@ -319,8 +319,10 @@ def ref_rbo_pairs(world: World, a: np.ndarray, b: np.ndarray, p: float = 0.9) ->
     d = np.arange(1, K + 1)
     out = np.empty(a.size)
     for start, equal in _pair_equal(world, a, b):
-        depth = np.maximum(d[:, None], d[None, :])  # an item at ranks i, j counts from max(i,j)
-        hist = np.stack([(equal & (depth == t)).sum(axis=(1, 2)) for t in d], axis=1)
+        # An item at ranks i, j counts from depth max(i, j): one histogram of the matches.
+        pair, i, j = np.nonzero(equal)
+        cells = pair * K + np.maximum(i, j)
+        hist = np.bincount(cells, minlength=equal.shape[0] * K).reshape(-1, K)
         overlap = np.cumsum(hist, axis=1)
         value = (overlap[:, -1] / K) * p**K + (1 - p) / p * (overlap / d * p**d).sum(axis=1)
         out[start : start + value.size] = value
@@ -351,6 +353,13 @@ def ref_within(world: World) -> float:
     shared = np.bincount(cells >> 40, weights=counts * (counts - 1) / 2, minlength=SHOPS)
     lists = np.bincount(world.shop[first], minlength=SHOPS)
     return float((shared / ((lists - 1) * lists * K - shared)).mean())
+
+
+def ref_signature_retention(world: World) -> float:
+    first = slice(0, world.n_first)
+    # Every listed item is in its shop's catalog; every shop's signature share is the same.
+    exposure = world.signature[world.items[first]].mean(axis=1)
+    return float(exposure.sum() / (world.n_first * world.signature.mean()))
 
 
 def ref_relative_popularity(world: World) -> float:
@@ -412,6 +421,7 @@ REFERENCES = {
     "homogenization.cross_shop_rbo": ref_rbo,
     "homogenization.category_divergence": ref_divergence,
     "homogenization.within_shop_jaccard": ref_within,
+    "homogenization.signature_retention": ref_signature_retention,
     "popularity.lift": ref_lift,
     "popularity.arp": ref_relative_popularity,
     "popularity.long_tail_share": ref_long_tail,

@@ -14,22 +14,24 @@ import math
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables
+from auditkit.frames import AuditTables, lookup_codes
 from auditkit.metrics._matched import (
     MATCH_PROBE_COLUMNS,
     MATCH_RESPONSE_COLUMNS,
     MatchedPairs,
     answered_mask,
     by_label,
+    column_labels,
     group_mean,
     matched_pairs,
-    sorted_probes,
+    sorted_rows,
 )
 from auditkit.metrics._overlap import (
     RankedLists,
     group_pairs,
+    list_entries,
     pair_jaccard,
-    ranked_lists,
+    sorted_lists,
     table_lists,
 )
 from auditkit.metrics.stats import (
@@ -64,37 +66,42 @@ _HASH_SEED = 20101
 
 
 def _profiles(
-    tables: AuditTables, probes: pd.DataFrame, categories: pd.Index
+    tables: AuditTables, probe_codes: np.ndarray, category_of: np.ndarray, n_categories: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each probe's history profile code, and the (profile, category code) member pairs.
+    """Each probe's history profile code, and the (profile, category) member pairs.
 
-    A profile is the set of distinct known categories of a probe's history (empty for none);
-    ``categories`` codes them. Sets are keyed by the sum, modulo 2**64, of a fixed 64-bit hash
-    of each member: one reduction instead of a string per probe.
+    ``probe_codes`` are the table probe codes of the probes (one per list); ``category_of``
+    maps a table category code (``-1`` last) to its catalog category, ``-1`` for none.
+    A profile is the set of distinct known categories of a probe's history (empty for none).
+    Sets are keyed by the sum, modulo 2**64, of a fixed 64-bit hash of each member: one
+    reduction instead of a string per probe.
     """
-    history = tables.histories[["probe_id", "category"]].dropna()
-    position = pd.Index(probes["probe_id"], dtype="string").get_indexer(
-        history["probe_id"].astype("string")
-    )
-    category = categories.get_indexer(history["category"].astype("string"))
+    codes = tables.codes
+    local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
+    valid = probe_codes >= 0
+    local[probe_codes[valid]] = np.flatnonzero(valid)
+    position = local[codes.history_probe]
+    category = category_of[codes.of("histories", "category")]
     keep = (position >= 0) & (category >= 0)
-    pairs = np.unique(position[keep].astype(np.int64) * len(categories) + category[keep])
-    position, category = pairs // len(categories), pairs % len(categories)
+    pairs = np.unique(position[keep] * n_categories + category[keep])
+    position, category = pairs // n_categories, pairs % n_categories
     hashes = np.random.default_rng(np.random.SeedSequence(_HASH_SEED)).integers(
-        0, np.iinfo(np.uint64).max, size=max(len(categories), 1), dtype=np.uint64, endpoint=True
+        0, np.iinfo(np.uint64).max, size=max(n_categories, 1), dtype=np.uint64, endpoint=True
     )
-    key = np.zeros(len(probes), dtype=np.uint64)
+    key = np.zeros(probe_codes.size, dtype=np.uint64)
     np.add.at(key, position, hashes[category])
     _, profile = np.unique(key, return_inverse=True)
-    members = np.unique(profile[position].astype(np.int64) * len(categories) + category)
-    return profile.astype(np.int64), members // len(categories), members % len(categories)
+    members = np.unique(profile[position].astype(np.int64) * n_categories + category)
+    return profile.astype(np.int64), members // n_categories, members % n_categories
 
 
-def _top_k(groups: np.ndarray, popularity: np.ndarray, tiebreak: np.ndarray, k: int) -> np.ndarray:
-    """Row indices of the ``k`` most popular rows of each group, best first, grouped."""
+def _top_k(groups: np.ndarray, level: np.ndarray, tiebreak: np.ndarray, k: int) -> np.ndarray:
+    """Row indices of the ``k`` best rows of each group, best first, grouped.
+
+    ``level`` ranks the rows' popularity (0 the most popular); ties go by ``tiebreak``.
+    """
     # Only rows at or above their group's k-th popularity can make its top k: one integer
     # sort finds those, and the full three-key sort runs on them alone.
-    _, level = np.unique(-popularity, return_inverse=True)
     levels = int(level.max(initial=0)) + 1
     key = groups.astype(np.int64) * levels + level
     ranked_keys = np.sort(key)
@@ -104,9 +111,7 @@ def _top_k(groups: np.ndarray, popularity: np.ndarray, tiebreak: np.ndarray, k: 
     bound = np.zeros(int(groups.max(initial=0)) + 1, dtype=np.int64)
     bound[group_ids] = kth
     candidates = np.flatnonzero(key <= bound[groups])
-    order = candidates[
-        np.lexsort((tiebreak[candidates], -popularity[candidates], groups[candidates]))
-    ]
+    order = candidates[np.lexsort((tiebreak[candidates], level[candidates], groups[candidates]))]
     sorted_groups = groups[order]
     starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
     rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
@@ -131,43 +136,76 @@ def baseline_lists(tables: AuditTables, probes: pd.DataFrame) -> RankedLists:
     the shop's most popular items overall when those run short; ties are broken by a fixed
     hash of ``item_id`` (content, not row order or shop names). Lists are built once per
     distinct (shop, history profile), and only from each (shop, category)'s own top ``k``.
+    ``probes`` are planned probes of ``tables`` (their histories are read by probe id).
     """
-    k = int(probes["k"].max()) if len(probes) else 0
-    catalog = tables.catalogs
-    shops = pd.Index(np.sort(catalog["shop_id"].astype("string").unique()), dtype="string")
-    categories = pd.Index(
-        np.sort(catalog["category"].dropna().astype("string").unique()), dtype="string"
+    ids = np.unique(np.asarray(probes["probe_id"], dtype=object).astype(str))
+    codes = tables.codes
+    return _baseline(
+        tables,
+        lookup_codes(probes["probe_id"], codes.probe_ids),
+        lookup_codes(probes["shop_id"], codes.dictionary("shop_id")),
+        probes["k"].to_numpy(dtype=np.int64),
+        ids,
+        np.searchsorted(ids, np.asarray(probes["probe_id"], dtype=object).astype(str)),
     )
-    shop = shops.get_indexer(catalog["shop_id"].astype("string")).astype(np.int64)
-    category = categories.get_indexer(catalog["category"].astype("string")).astype(np.int64)
+
+
+def _baseline(
+    tables: AuditTables,
+    probe_codes: np.ndarray,
+    probe_shop: np.ndarray,
+    probe_k: np.ndarray,
+    ids: np.ndarray,
+    list_of: np.ndarray | None = None,
+) -> RankedLists:
+    """`baseline_lists` of the probes with these table probe codes, shop codes and ``k``.
+
+    The lists are those of ``ids``; probe ``i`` gives list ``list_of[i]`` (``i`` if omitted).
+    """
+    k = int(probe_k.max()) if probe_k.size else 0
+    codes = tables.codes
+    catalog = tables.catalogs
+    n_shops = max(len(codes.dictionary("shop_id")), 1)
+    shop = codes.of("catalogs", "shop_id").astype(np.int64)
+    # Catalog categories, numbered in sorted order; a table code maps to one (or -1).
+    table_category = codes.of("catalogs", "category")
+    listed = np.unique(table_category[table_category >= 0])
+    n_categories = max(listed.size, 1)
+    category_of = np.full(len(codes.dictionary("category")) + 1, -1, dtype=np.int64)
+    category_of[listed] = np.arange(listed.size)
+    category = category_of[table_category]
     popularity = catalog["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
-    popularity = np.nan_to_num(popularity, nan=0.0)
-    # Item ids are unique within a shop and do not change when shops are renamed.
-    tiebreak = pd.util.hash_array(catalog["item_id"].astype("string").to_numpy(dtype=object))
-    n_categories = max(len(categories), 1)
+    _, level = np.unique(-np.nan_to_num(popularity, nan=0.0), return_inverse=True)
+    # Item ids are unique within a shop and do not change when shops are renamed; each
+    # distinct id is hashed once.
+    names = np.append(codes.dictionary("item_id").astype(object), pd.NA)
+    item_id = codes.of("catalogs", "item_id")
+    tiebreak = pd.util.hash_array(names)[np.where(item_id < 0, names.size - 1, item_id)]
     # Each (shop, category)'s top k, and each shop's, as contiguous runs of catalog rows.
     in_category = category >= 0
     cell_rows = np.flatnonzero(in_category)[
         _top_k(
             shop[in_category] * n_categories + category[in_category],
-            popularity[in_category],
+            level[in_category],
             tiebreak[in_category],
             k,
         )
     ]
     cell = shop[cell_rows] * n_categories + category[cell_rows]
-    cell_size = np.bincount(cell, minlength=len(shops) * n_categories)
+    cell_size = np.bincount(cell, minlength=n_shops * n_categories)
     cell_offset = np.cumsum(cell_size) - cell_size
-    shop_rows = _top_k(shop, popularity, tiebreak, k)
-    shop_size = np.bincount(shop[shop_rows], minlength=len(shops))
+    shop_rows = _top_k(shop, level, tiebreak, k)
+    shop_size = np.bincount(shop[shop_rows], minlength=n_shops)
     shop_offset = np.cumsum(shop_size) - shop_size
 
-    profile, member_profile, member_category = _profiles(tables, probes, categories)
-    probe_shop = shops.get_indexer(probes["shop_id"].astype("string")).astype(np.int64)
-    combo_key = probe_shop * (int(profile.max(initial=0)) + 1) + profile
-    combo_keys, combo_of_probe = np.unique(combo_key, return_inverse=True)
-    combo_shop = combo_keys // (int(profile.max(initial=0)) + 1)
-    combo_profile = combo_keys % (int(profile.max(initial=0)) + 1)
+    profile, member_profile, member_category = _profiles(
+        tables, probe_codes, category_of, n_categories
+    )
+    probe_shop = probe_shop.astype(np.int64)
+    n_profiles = int(profile.max(initial=0)) + 1
+    combo_keys, combo_of_probe = np.unique(probe_shop * n_profiles + profile, return_inverse=True)
+    combo_shop = combo_keys // n_profiles
+    combo_profile = combo_keys % n_profiles
     # Candidates: (combo, catalog row, priority 0 in taste / 1 fallback).
     order = np.argsort(member_profile, kind="stable")
     member_profile, member_category = member_profile[order], member_category[order]
@@ -186,40 +224,73 @@ def baseline_lists(tables: AuditTables, probes: pd.DataFrame) -> RankedLists:
     rows = np.concatenate([cell_rows[taste_position], shop_rows[fall_position]])
     combo = np.concatenate([taste_combo, fall_combo])
     priority = np.r_[np.zeros(taste_combo.size), np.ones(fall_combo.size)]
-    ranked = np.lexsort((tiebreak[rows], -popularity[rows], priority, combo))
+    ranked = np.lexsort((tiebreak[rows], level[rows], priority, combo))
     combo, rows = combo[ranked], rows[ranked]
     # An item both in taste and in the fallback keeps its first (better) place.
     unique_pair = np.unique(combo * len(catalog) + rows, return_index=True)[1]
     keep = np.zeros(rows.size, dtype=bool)
     keep[unique_pair] = True
     combo, rows = combo[keep], rows[keep]
-    starts = np.flatnonzero(np.r_[True, combo[1:] != combo[:-1]])
-    position = np.arange(combo.size) - np.repeat(starts, np.diff(np.r_[starts, combo.size]))
+    position = _positions(combo)
     chosen = position < k
     combo, rows, position = combo[chosen], rows[chosen], position[chosen]
+    # Two catalog rows of one product (one item key) count once, at the first: the later
+    # one is dropped and the items after it move up, in every list cut from this one.
+    item = codes.of("catalogs", "item_key")[rows].astype(np.int64)
+    by_item = np.lexsort((position, item, combo))
+    repeated = np.zeros(combo.size, dtype=bool)
+    same = (combo[by_item][1:] == combo[by_item][:-1]) & (item[by_item][1:] == item[by_item][:-1])
+    repeated[by_item[1:][same]] = True
+    before = np.cumsum(repeated) - repeated
+    starts = np.flatnonzero(position == 0)
+    moved_up = before - np.repeat(before[starts], np.diff(np.r_[starts, combo.size]))
     combo_size = np.bincount(combo, minlength=combo_keys.size)
     combo_offset = np.cumsum(combo_size) - combo_size
-    probe_index, entry = _expand(np.arange(len(probes)), combo_of_probe, combo_offset, combo_size)
-    probe_k = probes["k"].to_numpy(dtype=np.int64)
-    within = position[entry] < probe_k[probe_index]
-    per_probe = pd.DataFrame(
-        {
-            "probe_id": probes["probe_id"].astype("string").to_numpy()[probe_index[within]],
-            "rank": position[entry][within] + 1,
-            "item_key": catalog["item_key"].astype("string").to_numpy()[rows[entry][within]],
-        }
+    probe_index, entry = _expand(
+        np.arange(probe_codes.size), combo_of_probe, combo_offset, combo_size
     )
-    return ranked_lists(per_probe, probes["probe_id"])
+    within = (position[entry] < probe_k[probe_index]) & ~repeated[entry]
+    probe_index, entry = probe_index[within], entry[within]
+    rank = position[entry] - moved_up[entry] + 1
+    if list_of is None:
+        return sorted_lists(ids, probe_index, rank, item[entry])
+    lists = list_of[probe_index]
+    if np.unique(list_of).size == list_of.size and (np.diff(list_of) > 0).all():
+        return sorted_lists(ids, lists, rank, item[entry])
+    # Probes out of order or listed twice: the general path sorts and deduplicates.
+    return list_entries(ids, lists, rank, item[entry])
+
+
+def _positions(runs: np.ndarray) -> np.ndarray:
+    """Each element's position within its run of equal values of ``runs``."""
+    starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]])
+    return np.arange(runs.size) - np.repeat(starts, np.diff(np.r_[starts, runs.size]))
+
+
+def _repeat_groups(tables: AuditTables, rows: np.ndarray, columns: list[str]) -> np.ndarray:
+    """Group codes of ``probes`` rows by ``columns``, as ``groupby(sort=True).ngroup()``.
+
+    NA equals NA and sorts last; codes are dense and follow the sorted order of the values.
+    """
+    groups = np.zeros(rows.size, dtype=np.int64)
+    for column in columns:
+        found = tables.codes.of("probes", column)[rows].astype(np.int64)
+        found = np.where(found < 0, len(tables.codes.dictionary(column)), found)
+        _, groups = np.unique(
+            groups * (len(tables.codes.dictionary(column)) + 1) + found, return_inverse=True
+        )
+    return groups.astype(np.int64)
 
 
 def _noise_ceiling(tables: AuditTables) -> np.ndarray:
     """Mean Jaccard of each repeat group (the same request sent again at one shop)."""
-    probes, probe_codes = sorted_probes(tables, answered_mask(tables.probes))
+    rows, probe_codes = sorted_rows(tables, answered_mask(tables.probes))
     keys = ["match_id", "shop_id", "persona_id", *tables.segment_columns]
-    if probes.empty:
+    if rows.size == 0:
         return np.empty(0)
-    groups = probes.groupby(keys, dropna=False, sort=True).ngroup().to_numpy(dtype=np.int64)
-    pair_group, pair_a, pair_b = group_pairs(groups, probes["repetition"].to_numpy())
+    groups = _repeat_groups(tables, rows, keys)
+    repetition = tables.probes["repetition"].to_numpy()[rows]
+    pair_group, pair_a, pair_b = group_pairs(groups, repetition)
     lists = table_lists(tables, probe_codes)
     jaccard = pair_jaccard(lists, groups, pair_a, pair_b)
     means = group_mean(pair_group, jaccard, int(groups.max()) + 1)
@@ -231,14 +302,15 @@ def _observed_and_baseline(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per match group with a defined pair: observed and baseline mean Jaccard, and persona."""
     observed = pair_jaccard(matched.lists, matched.group, matched.pair_a, matched.pair_b)
-    baseline = pair_jaccard(
-        baseline_lists(tables, matched.probes), matched.group, matched.pair_a, matched.pair_b
-    )
+    probe_k = tables.probes["k"].to_numpy(dtype=np.int64)[matched.rows]
+    shop = tables.codes.of("probes", "shop_id")[matched.rows]
+    lists = _baseline(tables, matched.probe_codes, shop, probe_k, matched.lists.probe_ids)
+    baseline = pair_jaccard(lists, matched.group, matched.pair_a, matched.pair_b)
     n_groups = int(matched.group.max()) + 1 if matched.group.size else 0
     per_observed = group_mean(matched.pair_group, observed, n_groups)
     per_baseline = group_mean(matched.pair_group, baseline, n_groups)
     persona = np.empty(n_groups, dtype=object)
-    persona[matched.group] = matched.probes["persona_id"].astype("string").to_numpy()
+    persona[matched.group] = column_labels(tables, "persona_id", matched.rows)
     both = np.isfinite(per_observed) & np.isfinite(per_baseline)
     return per_observed[both], per_baseline[both], persona[both]
 

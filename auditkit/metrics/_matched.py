@@ -30,32 +30,47 @@ def answered_mask(probes: pd.DataFrame) -> np.ndarray:
     return probes["answered"].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
-def sorted_probes(tables: AuditTables, keep: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-    """The rows of ``probes`` selected by the mask ``keep``, sorted by id, and their codes."""
-    probe_codes = tables.codes.probe[keep]
-    # Sorting by code is sorting by id; a probe without an id goes last, as in sort_values.
+def sorted_rows(tables: AuditTables, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``probes`` of the rows of the mask ``keep``, sorted by id, and their codes.
+
+    A probe without an id goes last, as in ``sort_values``.
+    """
+    rows = np.flatnonzero(keep)
+    probe_codes = tables.codes.probe[rows]
+    # Sorting by code is sorting by id.
     order = np.argsort(
         np.where(probe_codes < 0, np.iinfo(np.int32).max, probe_codes), kind="stable"
     )
-    return tables.probes[keep].iloc[order].reset_index(drop=True), probe_codes[order]
+    return rows[order], probe_codes[order]
 
 
-def codes(values: pd.Series) -> np.ndarray:
-    """Integer codes of ``values`` in sorted order of the values (NA a value of its own)."""
-    found, _ = pd.factorize(values.astype("string").fillna("\x00<NA>"), sort=True)
+def column_codes(tables: AuditTables, column: str, rows: np.ndarray) -> np.ndarray:
+    """`codes` of the ``probes`` column at ``rows``, read from the shared table codes.
+
+    Dense codes ``0..m-1`` in sorted order of the values, NA first (a value of its own).
+    """
+    _, found = np.unique(tables.codes.of("probes", column)[rows], return_inverse=True)
     return found.astype(np.int64)
+
+
+def column_labels(tables: AuditTables, column: str, rows: np.ndarray) -> np.ndarray:
+    """The ``probes`` column's values at ``rows`` (object array of str, ``pd.NA`` for NA)."""
+    found = tables.codes.of("probes", column)[rows]
+    names = np.append(tables.codes.dictionary(column).astype(object), pd.NA)
+    return names[np.where(found < 0, names.size - 1, found)]
 
 
 @dataclass(frozen=True)
 class MatchedPairs:
     """First-repetition answered probes (sorted by id), their lists, and cross-shop pairs.
 
-    Probe code ``c`` is row ``c`` of ``probes``; ``group[c]`` its match group code;
-    ``pair_a < pair_b`` the probe codes of every pair in one match group at different shops,
-    ``pair_group`` that group's code.
+    Probe code ``c`` is row ``rows[c]`` of ``tables.probes`` (table probe code
+    ``probe_codes[c]``); ``group[c]`` its match group code; ``pair_a < pair_b`` the probe codes
+    of every pair in one match group at different shops, ``pair_group`` that group's code.
     """
 
-    probes: pd.DataFrame
+    rows: np.ndarray
+    probe_codes: np.ndarray
     lists: RankedLists
     group: np.ndarray
     pair_group: np.ndarray
@@ -67,11 +82,12 @@ def matched_pairs(tables: AuditTables) -> MatchedPairs:
     """The cross-shop pairs of the answered first-repetition probes of ``tables``."""
     probes = tables.probes
     keep = answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
-    probes, probe_codes = sorted_probes(tables, keep)
+    rows, probe_codes = sorted_rows(tables, keep)
     lists = table_lists(tables, probe_codes)
-    group = codes(probes["match_id"])
-    pair_group, pair_a, pair_b = group_pairs(group, codes(probes["shop_id"]))
-    return MatchedPairs(probes, lists, group, pair_group, pair_a, pair_b)
+    group = column_codes(tables, "match_id", rows)
+    shop = tables.codes.of("probes", "shop_id")[rows]
+    pair_group, pair_a, pair_b = group_pairs(group, shop)
+    return MatchedPairs(rows, probe_codes, lists, group, pair_group, pair_a, pair_b)
 
 
 def group_mean(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Integer-coded list-overlap kernels: Jaccard and rank-biased overlap of many pairs at once.
 
-The metrics compare millions of pairs of short ranked lists. Strings are factorized once into
-integer codes; every pair's shared items come from one self-join of the (group, item) entries,
-done by sorting, so the cost is the number of list entries plus the number of shared items,
-never a Python loop per pair or an N × N matrix.
+The metrics compare millions of pairs of short ranked lists. Items are the tables' shared
+integer codes (`auditkit.frames.TableCodes`); every pair's shared items come from one
+self-join of the (group, item) entries, done by a value sort of packed int64 keys, so the cost
+is the number of list entries plus the number of shared items, never a Python loop per pair or
+an N × N matrix.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class RankedLists:
 
     ``probe_ids[c]`` is the probe with code ``c``; entry ``e`` says that item ``item[e]`` is at
     position ``rank[e]`` (1-based) of probe ``probe[e]``'s list; ``length[c]`` counts its items.
+    Entries are sorted by probe, then rank.
     """
 
     probe_ids: np.ndarray
@@ -29,7 +31,6 @@ class RankedLists:
     item: np.ndarray
     rank: np.ndarray
     length: np.ndarray
-    item_keys: np.ndarray
 
     @property
     def max_length(self) -> int:
@@ -47,49 +48,138 @@ def ranked_lists(responses: pd.DataFrame, probe_ids: pd.Series | np.ndarray) -> 
     rows = responses[["probe_id", "rank", "item_key"]].dropna()
     # Hash lookups on the string columns as they are (no conversion to Python objects).
     probe = pd.Index(ids, dtype="string").get_indexer(rows["probe_id"].astype("string"))
-    return _lists(ids, probe, rows["rank"], rows["item_key"])
+    item, _ = pd.factorize(rows["item_key"].astype("string"))
+    return list_entries(ids, probe, rows["rank"].to_numpy(dtype=np.int64), item)
 
 
 def table_lists(tables: AuditTables, probe_codes: np.ndarray) -> RankedLists:
-    """`ranked_lists` of ``tables.responses`` for the probes with these `TableCodes` codes."""
+    """`ranked_lists` of ``tables.responses`` for the probes with these `TableCodes` codes.
+
+    Items are the shared ``item_key`` codes of the tables, so lists from different calls
+    compare directly.
+    """
     codes = tables.codes
     chosen = np.unique(probe_codes[probe_codes >= 0])
-    local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
-    local[chosen] = np.arange(chosen.size)
-    responses = tables.responses
-    present = (
-        responses["rank"].notna().to_numpy(dtype=bool)
-        & responses["item_key"].notna().to_numpy(dtype=bool)
-        & (codes.response_probe >= 0)
-    )
-    probe = local[codes.response_probe[present]]
-    return _lists(
-        codes.probe_ids[chosen].astype(str),
-        probe,
-        responses["rank"][present],
-        responses["item_key"][present],
-    )
+    local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int32)
+    local[chosen] = np.arange(chosen.size, dtype=np.int32)
+    probe = local[codes.response_probe]
+    item = codes.of("responses", "item_key")
+    rank_column = tables.responses["rank"]
+    if pd.api.types.is_integer_dtype(rank_column.dtype) and not rank_column.hasnans:
+        rank = rank_column.to_numpy(dtype=np.int64)
+        present = (probe >= 0) & (item >= 0)
+    else:
+        values = rank_column.to_numpy(dtype=np.float64, na_value=np.nan)
+        present = (probe >= 0) & (item >= 0) & ~np.isnan(values)
+        rank = np.where(present, values, 0).astype(np.int64)
+    if not present.all():
+        probe, rank, item = probe[present], rank[present], item[present]
+    return list_entries(codes.probe_ids[chosen], probe, rank, item)
 
 
-def _lists(ids: np.ndarray, probe: np.ndarray, ranks: pd.Series, keys: pd.Series) -> RankedLists:
-    """`RankedLists` of ``ids`` from entries: probe position (-1: not wanted), rank, item key."""
+def _bits(n: int) -> int:
+    """Bits that hold every value in ``0..n-1``."""
+    return max(int(n - 1).bit_length(), 1)
+
+
+def _sort_order(key: np.ndarray) -> np.ndarray:
+    """The stable order of the non-negative int64 ``key``: one value sort of key and position.
+
+    Sorting values (vectorized) is several times faster than ``argsort``; the position
+    packed into the low bits makes it stable. Falls back to ``argsort`` when they do not fit.
+    """
+    n = key.size
+    top = int(key.max()) if n else 0
+    shift = _bits(n)
+    if top >= 1 << (63 - shift):
+        return np.argsort(key, kind="stable")
+    packed = (key << shift) | np.arange(n, dtype=np.int64)
+    packed.sort()
+    packed &= (1 << shift) - 1
+    return packed
+
+
+def _repeated_items(probe: np.ndarray, item: np.ndarray, n_lists: int) -> np.ndarray | None:
+    """Mask of the entries that repeat an item earlier in their list; None when none does.
+
+    Entries are sorted by probe, then rank. Lists of similar lengths are checked on a grid
+    with one short sort per row; the general case sorts (probe, item, position) keys.
+    """
+    length = np.bincount(probe, minlength=n_lists)
+    width = int(length.max())
+    n_items = int(item.max()) + 1
+    position = np.arange(probe.size, dtype=np.int64) - (np.cumsum(length) - length)[probe]
+    if width * n_lists <= 2 * probe.size + (1 << 16):
+        dtype = np.int32 if n_items < np.iinfo(np.int32).max else np.int64
+        # Padding cells hold distinct negative values, so only real items can repeat.
+        grid = np.broadcast_to(-1 - np.arange(width, dtype=dtype), (n_lists, width)).copy()
+        grid[probe, position] = item
+        grid.sort(axis=1)
+        if not (grid[:, 1:] == grid[:, :-1]).any():
+            return None
+        del grid
+    shift = _bits(width)
+    cell = probe * n_items + item
+    if int(cell.max()) < 1 << (63 - shift):
+        packed = (cell << shift) | position
+        packed.sort()
+        cell, position = packed >> shift, packed & ((1 << shift) - 1)
+        lists = cell // n_items
+    else:
+        order = np.lexsort((position, item, probe))
+        cell, position, lists = cell[order], position[order], probe[order]
+    again = np.flatnonzero(cell[1:] == cell[:-1]) + 1
+    repeated = np.zeros(probe.size, dtype=bool)
+    repeated[(np.cumsum(length) - length)[lists[again]] + position[again]] = True
+    return repeated
+
+
+def list_entries(
+    ids: np.ndarray, probe: np.ndarray, rank: np.ndarray, item: np.ndarray
+) -> RankedLists:
+    """`RankedLists` of ``ids`` from entries: probe position (-1: not wanted), rank, item code.
+
+    Entries may come in any order (ties in rank keep theirs); an item listed twice keeps its
+    best position and the items after it move up.
+    """
     known = probe >= 0
-    item_codes, item_keys = pd.factorize(keys.astype("string")[known])
-    probe = probe[known].astype(np.int64)
-    rank = ranks.to_numpy(dtype=np.int64)[known]
-    order = np.lexsort((rank, probe))
-    probe, item, rank = probe[order], item_codes.astype(np.int64)[order], rank[order]
+    if not known.all():
+        probe, rank, item = probe[known], rank[known], np.asarray(item)[known]
+    probe = probe.astype(np.int64)
+    item = np.asarray(item).astype(np.int64)
+    rank = np.asarray(rank, dtype=np.int64)
     if probe.size:
-        key = probe * (int(item.max()) + 1) + item
-        first = np.ones(key.size, dtype=bool)
-        # Duplicates of an item in one list: keep the best position.
-        seen = np.argsort(key, kind="stable")
-        first[seen[1:][key[seen[1:]] == key[seen[:-1]]]] = False
-        probe, item = probe[first], item[first]
+        low = int(rank.min())
+        key = probe * (int(rank.max()) - low + 1) + (rank - low)
+        # Responses usually come grouped by probe in rank order: no sort then.
+        if (key[1:] < key[:-1]).any():
+            order = _sort_order(key)
+            probe, item = probe[order], item[order]
+        del key
+        repeated = _repeated_items(probe, item, len(ids))
+        if repeated is not None:
+            probe, item = probe[~repeated], item[~repeated]
     length = np.bincount(probe, minlength=len(ids)).astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum(length)[:-1]])
+    starts = np.cumsum(length) - length
     rank = np.arange(probe.size, dtype=np.int64) - starts[probe] + 1
-    return RankedLists(ids, probe, item, rank, length, np.asarray(item_keys))
+    return RankedLists(ids, _compact(probe), _compact(item), _compact(rank), length)
+
+
+def sorted_lists(
+    ids: np.ndarray, probe: np.ndarray, rank: np.ndarray, item: np.ndarray
+) -> RankedLists:
+    """`RankedLists` of ``ids`` from entries already sorted by probe with ranks ``1..n`` each.
+
+    The caller guarantees no item twice in a list.
+    """
+    length = np.bincount(probe, minlength=len(ids)).astype(np.int64)
+    return RankedLists(ids, _compact(probe), _compact(item), _compact(rank), length)
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """Non-negative integer ``values`` as int32 when they fit (half the memory), else int64."""
+    fits = values.size == 0 or int(values.max()) < np.iinfo(np.int32).max
+    return values.astype(np.int32 if fits else np.int64, copy=False)
 
 
 def run_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,18 +188,30 @@ def run_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``keys`` must be sorted; the pairs come out grouped by run, in order.
     """
     n = keys.size
+    empty = np.empty(0, dtype=np.int64)
     if n < 2:
-        empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    boundary = np.flatnonzero(np.diff(keys)) + 1
+    boundary = np.flatnonzero(keys[1:] != keys[:-1]) + 1
     starts = np.concatenate([[0], boundary])
-    ends = np.concatenate([boundary, [n]])
-    run_end = np.repeat(ends, ends - starts)
-    # Position i pairs with every later position of its run.
-    later = run_end - np.arange(n) - 1
-    first = np.repeat(np.arange(n, dtype=np.int64), later)
-    block_start = np.repeat(np.cumsum(later) - later, later)
-    second = first + 1 + (np.arange(first.size, dtype=np.int64) - block_start)
+    sizes = np.diff(np.concatenate([starts, [n]]))
+    # Only runs of two or more make pairs (most items are in one list of their group).
+    shared = sizes > 1
+    starts, sizes = starts[shared], sizes[shared]
+    if starts.size == 0:
+        return empty, empty
+    index = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    starts, sizes = starts.astype(index), sizes.astype(index)
+    members = np.repeat(starts, sizes)
+    members += np.arange(members.size, dtype=index) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    # Member i of a run pairs with every later member of it.
+    later = np.repeat(starts + sizes, sizes) - members - 1
+    if int(later.sum(dtype=np.int64)) >= np.iinfo(np.int32).max:
+        members, later, index = members.astype(np.int64), later.astype(np.int64), np.int64
+    first = np.repeat(members, later)
+    del members
+    second: np.ndarray = np.arange(first.size, dtype=index)
+    second -= np.repeat(np.cumsum(later) - later, later)
+    second += first + 1
     return first, second
 
 
@@ -120,15 +222,134 @@ def group_pairs(
 
     Returns ``(group, a, b)`` sorted by group, then ``a``, then ``b``.
     """
-    codes = np.arange(groups.size, dtype=np.int64)
-    order = np.lexsort((codes, groups))
+    groups = np.asarray(groups, dtype=np.int64)
+    # Probes sorted by group, then code: the pairs of each run come out as (a < b) in order.
+    order = _sort_order(groups - int(groups.min(initial=0)))
     first, second = run_pairs(groups[order])
     a, b = order[first], order[second]
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    keep = np.ones(low.size, dtype=bool) if differ is None else differ[low] != differ[high]
-    group, low, high = groups[low[keep]], low[keep], high[keep]
-    ordered = np.lexsort((high, low, group))
-    return group[ordered], low[ordered], high[ordered]
+    if differ is not None:
+        keep = differ[a] != differ[b]
+        a, b = a[keep], b[keep]
+    return groups[a], a, b
+
+
+def _pair_lookup(
+    groups: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A table from (group, member, member) cells to pair indices, and how to address it.
+
+    Returns ``(table, cell_start, size, member)``: probe ``c`` is member ``member[c]`` of its
+    group ``g``, and the pair of members ``x < y`` of ``g`` sits at
+    ``table[cell_start[g] + x * size[g] + y]`` (-1 when it is not one of the pairs).
+    """
+    n_groups = int(groups.max()) + 1
+    size = np.bincount(groups, minlength=n_groups)
+    order = _sort_order(groups)
+    member = np.empty(groups.size, dtype=np.int64)
+    member[order] = np.arange(groups.size) - np.repeat(np.cumsum(size) - size, size)
+    index = np.int32 if pair_a.size < np.iinfo(np.int32).max else np.int64
+    cells = size.astype(np.int64) ** 2
+    cell_start = np.cumsum(cells) - cells
+    table = np.full(int(cells.sum()), -1, dtype=index)
+    g = groups[pair_a]
+    table[cell_start[g] + member[pair_a] * size[g] + member[pair_b]] = np.arange(
+        pair_a.size, dtype=index
+    )
+    return table, cell_start, size, member
+
+
+def join_entries(
+    probe: np.ndarray,
+    value: np.ndarray,
+    length: np.ndarray,
+    groups: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries of two paired probes with the same value: the pair and the two entries.
+
+    Entries (``probe[e]``, ``value[e]``) are sorted by probe, ``length[c]`` of them for probe
+    ``c``, no value twice for one probe. Only pairs inside one group (``groups[c]``) can share
+    entries, so the join sorts (group, value) keys. ``pair_a < pair_b`` are probe codes.
+    Returns ``(pair, entry_a, entry_b)``, ``entry_a`` of ``pair_a``'s list.
+    """
+    empty = np.empty(0, dtype=np.int64)
+    if probe.size == 0 or pair_a.size == 0:
+        return empty, empty, empty
+    groups = np.asarray(groups, dtype=np.int64)
+    n_values = int(value.max()) + 1
+    # Each entry's place among its group's entries (probes in code order): a few bits, so
+    # (group, value, place) packs into one int64 and a value sort does the join.
+    order = _sort_order(groups)
+    before = np.cumsum(length[order]) - length[order]
+    offset = np.empty(length.size, dtype=np.int64)
+    offset[order] = before
+    start = np.cumsum(length) - length
+    ordered = groups[order]
+    first_member = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    group_first = np.zeros(int(groups.max()) + 1, dtype=np.int64)
+    group_first[ordered[first_member]] = before[first_member]
+    del ordered
+    index = np.int32 if probe.size < np.iinfo(np.int32).max else np.int64
+    # Entry e's position when entries are ordered by group: its probe's offset plus its rank.
+    in_group_order = (offset[probe] + (np.arange(probe.size) - start[probe])).astype(index)
+    entry_group = groups[probe]
+    place = in_group_order - group_first[entry_group]
+    shift = _bits(int(place.max()) + 1)
+    cell = entry_group * n_values + value
+    del entry_group
+    if int(cell.max()) < 1 << (63 - shift):
+        cell <<= shift
+        cell |= place
+        del place
+        cell.sort()
+        by_position = np.empty(probe.size, dtype=index)
+        by_position[in_group_order] = np.arange(probe.size, dtype=index)
+        del in_group_order
+        place = cell & ((1 << shift) - 1)
+        cell >>= shift
+        place += group_first[cell // n_values]
+        entries = by_position[place]
+        del place, by_position
+    else:
+        del place, in_group_order
+        entries = np.argsort(cell, kind="stable").astype(index)
+        cell = cell[entries]
+    first, second = run_pairs(cell)
+    del cell
+    entry_a, entry_b = entries[first], entries[second]
+    del first, second, entries
+    probe = probe.astype(index)
+    pair = _pair_index(groups, pair_a, pair_b, probe[entry_a], probe[entry_b])
+    hit = pair >= 0
+    return pair[hit], entry_a[hit], entry_b[hit]
+
+
+# Cells a (group, member, member) pair table may have beyond four per pair.
+_PAIR_TABLE_SLACK = 1 << 22
+
+
+def _pair_index(
+    groups: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """The index of each (``a``, ``b``) among the pairs (``pair_a``, ``pair_b``); -1 if none."""
+    size = np.bincount(groups)
+    if int((size.astype(np.int64) ** 2).sum()) <= 4 * pair_a.size + _PAIR_TABLE_SLACK:
+        table, cell_start, size, member = _pair_lookup(groups, pair_a, pair_b)
+        g = groups[a]
+        cell = member[a] * size[g]
+        cell += cell_start[g]
+        del g
+        cell += member[b]
+        return table[cell]
+    # Large groups whose pairs are few (most excluded): a sorted lookup instead of a table.
+    n_probes = groups.size
+    wanted = pair_a.astype(np.int64) * n_probes + pair_b
+    sort_wanted = np.argsort(wanted, kind="stable")
+    ordered = wanted[sort_wanted]
+    found = a.astype(np.int64) * n_probes + b
+    position = np.minimum(np.searchsorted(ordered, found), ordered.size - 1)
+    return np.where(ordered[position] == found, sort_wanted[position], -1)
 
 
 def shared_entries(
@@ -139,39 +360,22 @@ def shared_entries(
     ``groups[c]`` is probe ``c``'s group; only pairs inside one group can share entries, so
     the join is over (group, item). ``pair_a < pair_b`` are probe codes.
     """
-    n_items = int(lists.item.max()) + 1 if lists.item.size else 1
-    key = groups[lists.probe].astype(np.int64) * n_items + lists.item
-    order = np.argsort(key, kind="stable")
-    first, second = run_pairs(key[order])
-    entry_x, entry_y = order[first], order[second]
-    probe_x, probe_y = lists.probe[entry_x], lists.probe[entry_y]
-    low, high = np.minimum(probe_x, probe_y), np.maximum(probe_x, probe_y)
-    n_probes = max(lists.length.size, 1)
-    wanted = pair_a.astype(np.int64) * n_probes + pair_b
-    sort_wanted = np.argsort(wanted, kind="stable")
-    found = low * n_probes + high
-    position = np.searchsorted(wanted[sort_wanted], found)
-    position = np.minimum(position, max(wanted.size - 1, 0))
-    hit = wanted[sort_wanted][position] == found if wanted.size else np.zeros(found.size, bool)
-    pair = sort_wanted[position[hit]]
-    depth = np.maximum(lists.rank[entry_x[hit]], lists.rank[entry_y[hit]])
-    return pair, depth
+    pair, entry_a, entry_b = join_entries(
+        lists.probe, lists.item, lists.length, groups, pair_a, pair_b
+    )
+    return pair, np.maximum(lists.rank[entry_a], lists.rank[entry_b])
 
 
 def pair_jaccard(
     lists: RankedLists, groups: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray
 ) -> np.ndarray:
     """Jaccard similarity of each pair's item sets; NaN when both lists are empty."""
-    pair, _ = shared_entries(lists, groups, pair_a, pair_b)
+    pair, _, _ = join_entries(lists.probe, lists.item, lists.length, groups, pair_a, pair_b)
     shared = np.bincount(pair, minlength=pair_a.size).astype(np.float64)
     union = lists.length[pair_a] + lists.length[pair_b] - shared
     out = np.full(pair_a.size, np.nan)
     np.divide(shared, union, out=out, where=union > 0)
     return out
-
-
-# Pairs per block of the depth histogram: about 40 MB of counts at k = 20.
-_RBO_BLOCK = 1 << 18
 
 
 def pair_rbo(
@@ -191,38 +395,32 @@ def pair_rbo(
                                  + sum_{d=s+1..l} X_s * (d - s) / (s * d) * p^d)
                   + ((X_l - X_s) / l + X_s / s) * p^l
 
-    Two empty lists give NaN (no evidence); one empty list gives 0.
+    Two empty lists give NaN (no evidence); one empty list gives 0. A shared item first seen
+    at depth ``t`` adds ``sum_{d=t..l} p^d / d`` to the first sum, so every sum follows from
+    the shared items and prefix sums of the weights: no pair × depth matrix.
     """
-    pair, depth = shared_entries(lists, groups, pair_a, pair_b)
     n_pairs = pair_a.size
     out = np.full(n_pairs, np.nan)
     width = lists.max_length
     if n_pairs == 0 or width == 0:
         return out
+    pair, depth = shared_entries(lists, groups, pair_a, pair_b)
     len_a, len_b = lists.length[pair_a], lists.length[pair_b]
     short = np.minimum(len_a, len_b)
     long = np.maximum(len_a, len_b)
     d = np.arange(1, width + 1, dtype=np.float64)
-    weight = p**d
-    order = np.argsort(pair, kind="stable")
-    pair, depth = pair[order], depth[order]
-    for start in range(0, n_pairs, _RBO_BLOCK):
-        stop = min(start + _RBO_BLOCK, n_pairs)
-        lo, hi = np.searchsorted(pair, [start, stop])
-        cells = (pair[lo:hi] - start) * width + (depth[lo:hi] - 1)
-        counts = np.bincount(cells, minlength=(stop - start) * width)
-        overlap = np.cumsum(counts.reshape(stop - start, width), axis=1).astype(np.float64)
-        s, length = short[start:stop], long[start:stop]
-        inside = d[None, :] <= length[:, None]
-        agreement = np.where(inside, overlap / d[None, :], 0.0) @ weight
-        safe_s = np.maximum(s, 1)
-        x_s = np.take_along_axis(overlap, (safe_s - 1)[:, None], axis=1)[:, 0]
-        x_l = np.take_along_axis(overlap, (np.maximum(length, 1) - 1)[:, None], axis=1)[:, 0]
-        beyond = (d[None, :] > s[:, None]) & inside
-        tail = np.where(beyond, (d[None, :] - s[:, None]) / (safe_s[:, None] * d[None, :]), 0.0)
-        disjoint = x_s * (tail @ weight)
-        ext = ((x_l - x_s) / np.maximum(length, 1) + x_s / safe_s) * p ** length.astype(float)
-        value = (1.0 - p) / p * (agreement + disjoint) + ext
-        value = np.where(s == 0, 0.0, np.clip(value, 0.0, 1.0))
-        out[start:stop] = np.where(length == 0, np.nan, value)
-    return out
+    # by_depth[t] = sum_{d<=t} p^d / d and power[t] = sum_{d<=t} p^d, from t = 0.
+    by_depth = np.concatenate([[0.0], np.cumsum(p**d / d)])
+    power = np.concatenate([[0.0], np.cumsum(p**d)])
+    shared = np.bincount(pair, minlength=n_pairs).astype(np.float64)
+    seen = np.bincount(pair, weights=by_depth[depth - 1], minlength=n_pairs)
+    agreement = shared * by_depth[long] - seen
+    x_s = np.bincount(pair, weights=depth <= short[pair], minlength=n_pairs)
+    safe_s = np.maximum(short, 1)
+    safe_l = np.maximum(long, 1)
+    # sum_{d=s+1..l} (d - s) / (s d) p^d = (P(l) - P(s)) / s - (D(l) - D(s)).
+    tail = (power[long] - power[short]) / safe_s - (by_depth[long] - by_depth[short])
+    ext = ((shared - x_s) / safe_l + x_s / safe_s) * p ** long.astype(np.float64)
+    value = (1.0 - p) / p * (agreement + x_s * tail) + ext
+    value = np.where(short == 0, 0.0, np.clip(value, 0.0, 1.0))
+    return np.where(long == 0, np.nan, value)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import AuditTables
-from auditkit.metrics._matched import answered_mask, by_label, codes, sorted_probes
+from auditkit.metrics._matched import answered_mask, by_label, sorted_rows
 from auditkit.metrics._overlap import table_lists
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
@@ -132,10 +132,12 @@ def within_shop_jaccard(
         & (probes["repetition"] == 0).to_numpy(dtype=bool)
         & probes["pair_id"].isna().to_numpy(dtype=bool)
     )
-    probes, probe_codes = sorted_probes(tables, keep)
+    rows, probe_codes = sorted_rows(tables, keep)
     lists = table_lists(tables, probe_codes)
-    shop_codes = codes(probes["shop_id"])
-    shop_names = np.sort(probes["shop_id"].astype("string").unique().to_numpy(dtype=object))
+    table_shops, shop_codes = np.unique(
+        tables.codes.of("probes", "shop_id")[rows], return_inverse=True
+    )
+    shop_names = tables.codes.dictionary("shop_id")[table_shops[table_shops >= 0]]
     n_shops = len(shop_names)
     per_shop, counted = shop_pooled_jaccard(
         shop_codes[lists.probe], lists.item, np.vstack([shop_codes, lists.length]), n_shops
@@ -167,6 +169,62 @@ def within_shop_jaccard(
         details=details,
         summary=summary,
     )
+
+
+# A dense (shop, item) table of flags up to this many cells (bytes); past it, sorted lookups.
+_DENSE_FLAG_CELLS = 1 << 28
+# A dense table of counts up to this many cells beyond the catalog's rows.
+_DENSE_COUNT_CELLS = 1 << 24
+
+
+def _catalog_cells(tables: AuditTables, column: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per catalog row with a shop and a ``column`` value: its (shop, value) cell, signature."""
+    codes = tables.codes
+    n_values = max(len(codes.dictionary(column)), 1)
+    shop = codes.of("catalogs", "shop_id").astype(np.int64)
+    value = codes.of("catalogs", column).astype(np.int64)
+    valid = (shop >= 0) & (value >= 0)
+    signature = tables.catalogs["signature"].to_numpy(dtype=bool)[valid]
+    return shop[valid] * n_values + value[valid], signature, n_values
+
+
+def _one_row_per_cell(tables: AuditTables, column: str) -> bool:
+    """Whether no shop's catalog has two rows with the same ``column`` value."""
+    ordered = np.sort(_catalog_cells(tables, column)[0])
+    return not bool((ordered[1:] == ordered[:-1]).any())
+
+
+def _catalog_lookup(
+    tables: AuditTables, shop: np.ndarray, values: np.ndarray, column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per (shop code, ``column`` code): its number of catalog rows and of signature rows."""
+    cell, signature, n_values = _catalog_cells(tables, column)
+    ordered = np.sort(cell)
+    repeated = bool((ordered[1:] == ordered[:-1]).any())
+    wanted = np.where((shop >= 0) & (values >= 0), shop.astype(np.int64) * n_values + values, -1)
+    n_cells = max(len(tables.codes.dictionary("shop_id")), 1) * n_values
+    if not repeated and n_cells < _DENSE_FLAG_CELLS:
+        flags = np.zeros(n_cells + 1, dtype=np.int8)  # 0 absent, 1 listed, 2 signature
+        flags[cell] = 1 + signature
+        found = flags[wanted]
+        return (found > 0).astype(np.float64), (found == 2).astype(np.float64)
+    if n_cells <= cell.size + _DENSE_COUNT_CELLS:
+        rows = np.bincount(cell, minlength=n_cells + 1)
+        marked = np.bincount(cell, weights=signature, minlength=n_cells + 1)
+        rows[-1], marked[-1] = 0, 0.0
+        return rows[wanted].astype(np.float64), marked[wanted]
+    order = np.argsort(cell, kind="stable")
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if cell.size else order
+    cells = ordered[starts]
+    rows = np.diff(np.r_[starts, ordered.size])
+    marked = np.add.reduceat(signature[order].astype(np.float64), starts) if cell.size else cell
+    # Binary searches of sorted needles are many times faster than of shuffled ones.
+    needles, back = np.unique(wanted, return_inverse=True)
+    position = np.minimum(np.searchsorted(cells, needles), max(cells.size - 1, 0))
+    hit = (cells[position] == needles) if cells.size else np.zeros(needles.size, dtype=bool)
+    found = np.where(hit, rows[position] if cells.size else 0, 0).astype(np.float64)
+    flagged = np.where(hit, marked[position] if cells.size else 0.0, 0.0)
+    return found[back], flagged[back]
 
 
 def signature_retention(
@@ -217,33 +275,57 @@ def signature_retention(
     check_columns(SIGNATURE_ID, "tables.catalogs", tables.catalogs, SIGNATURE_CATALOG_COLUMNS)
     threshold = SIGNATURE_THRESHOLD if threshold is None else threshold
 
-    catalog = tables.catalogs[list(SIGNATURE_CATALOG_COLUMNS)]
-    share = catalog.groupby("shop_id", sort=True)["signature"].mean()
-    share = share[share > 0]
+    codes = tables.codes
+    shop_names = codes.dictionary("shop_id")
+    n_shops = len(shop_names)
+    catalog_shop = codes.of("catalogs", "shop_id")
+    signature = tables.catalogs["signature"].to_numpy(dtype=bool)
+    listed = catalog_shop >= 0
+    items = np.bincount(catalog_shop[listed], minlength=n_shops)
+    marked = np.bincount(catalog_shop[listed], weights=signature[listed], minlength=n_shops)
+    with_signature = marked > 0
+    share = np.zeros(n_shops)
+    np.divide(marked, items, out=share, where=with_signature)
     probes = tables.probes
     keep = answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
-    keep &= probes["shop_id"].isin(share.index).to_numpy(dtype=bool)
-    probes = probes.loc[keep, ["probe_id", "shop_id"]]
-    rows = tables.codes.response_rows(tables.codes.probe_flags(keep))
+    probe_shop = codes.of("probes", "shop_id")
+    keep &= np.append(with_signature, False)[probe_shop]
+    rows = codes.response_rows(codes.probe_flags(keep))
     rows &= tables.responses["in_catalog"].astype(bool).to_numpy()
-    shown = tables.responses.loc[rows, ["probe_id", "shop_id", "item_id"]]
-    shown = shown.merge(catalog, on=["shop_id", "item_id"], how="left")
-    exposure = shown.groupby("probe_id", sort=True).agg(
-        shop_id=("shop_id", "first"), signature=("signature", "mean")
+    shown = np.flatnonzero(rows)
+    probe_code = codes.response_probe[shown]
+    n_codes = len(codes.probe_ids)
+    # The probe's shop (a response row's shop is its probe's); probe codes are planned probes.
+    shop_of_code = np.full(n_codes + 1, -1, dtype=np.int64)
+    shop_of_code[codes.probe[keep]] = probe_shop[keep]
+    shown_shop = shop_of_code[probe_code]
+    # Each shown item's catalog rows at its shop, and how many are signature rows. A listed
+    # item's key is its catalog row's, so the shared item-key codes find the row whenever no
+    # shop lists one key twice; otherwise the item ids do.
+    column = "item_key" if _one_row_per_cell(tables, "item_key") else "item_id"
+    found_rows, flagged = _catalog_lookup(
+        tables, shown_shop, codes.of("responses", column)[shown], column
     )
-    exposure["expected"] = exposure["shop_id"].map(share).astype("float64")
-    e = exposure["signature"].to_numpy(dtype=np.float64)
-    c = exposure["expected"].to_numpy(dtype=np.float64)
-    n = len(exposure)
-    per_shop = exposure.groupby("shop_id", sort=True)[["signature", "expected"]].sum()
-    retention = per_shop["signature"] / per_shop["expected"]
+    counted = np.bincount(probe_code, weights=found_rows, minlength=n_codes)
+    listed_probes = np.flatnonzero(np.bincount(probe_code, minlength=n_codes))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = (np.bincount(probe_code, weights=flagged, minlength=n_codes) / counted)[listed_probes]
+    shop = shop_of_code[listed_probes]
+    c = share[shop]
+    n = len(listed_probes)
+    per_shop_e = np.bincount(shop, weights=e, minlength=n_shops)
+    per_shop_c = np.bincount(shop, weights=c, minlength=n_shops)
+    present = np.flatnonzero(np.bincount(shop, minlength=n_shops))
+    retention = per_shop_e[present] / per_shop_c[present]
     details: dict[str, object] = {
         "probes": n,
-        "shops": len(per_shop),
-        "catalog_share": {str(k): float(v) for k, v in share.items()},
+        "shops": len(present),
+        "catalog_share": {
+            str(shop_names[i]): float(share[i]) for i in np.flatnonzero(with_signature)
+        },
     }
     if n == 0:
-        reason = SIGNATURE_REASON_NONE if share.empty else SIGNATURE_REASON_PROBES
+        reason = SIGNATURE_REASON_PROBES if with_signature.any() else SIGNATURE_REASON_NONE
         value, ci = math.nan, None
         details["reason"] = reason
         summary = SIGNATURE_SUMMARY_NONE.format(reason=reason)
@@ -260,7 +342,7 @@ def signature_retention(
         unit="probe",
         verdict=threshold.verdict(value, ci, n),
         threshold=threshold,
-        by_group={"shop": by_label(pd.Series(retention.index), retention.to_numpy())},
+        by_group={"shop": by_label(pd.Series(shop_names[present], dtype="string"), retention)},
         details=details,
         summary=summary,
     )

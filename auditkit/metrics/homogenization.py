@@ -19,8 +19,14 @@ import pandas as pd
 
 from auditkit.frames import AuditTables
 from auditkit.metrics._index import INDEX_ID, INDEX_THRESHOLD, baseline_lists, index
-from auditkit.metrics._matched import MatchedPairs, by_label, group_mean, matched_pairs
-from auditkit.metrics._overlap import pair_jaccard, pair_rbo
+from auditkit.metrics._matched import (
+    MatchedPairs,
+    by_label,
+    column_labels,
+    group_mean,
+    matched_pairs,
+)
+from auditkit.metrics._overlap import join_entries, pair_jaccard, pair_rbo
 from auditkit.metrics._shop_identity import (
     SIGNATURE_ID,
     SIGNATURE_THRESHOLD,
@@ -177,18 +183,21 @@ def group_means(groups: np.ndarray, values: np.ndarray) -> pd.Series:
     return frame.groupby("group", sort=True)["value"].mean()
 
 
-def _per_group(matched: MatchedPairs, pair_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _per_group(
+    tables: AuditTables, matched: MatchedPairs, pair_values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean pair value per match group, and each such group's persona (groups with a value)."""
     n_groups = int(matched.group.max()) + 1 if matched.group.size else 0
     means = group_mean(matched.pair_group, pair_values, n_groups)
     persona = np.empty(n_groups, dtype=object)
-    persona[matched.group] = matched.probes["persona_id"].astype("string").to_numpy()
+    persona[matched.group] = column_labels(tables, "persona_id", matched.rows)
     present = np.isfinite(means)
     return means[present], persona[present]
 
 
 def _cross_shop_result(
     metric_id: str,
+    tables: AuditTables,
     matched: MatchedPairs,
     pair_values: np.ndarray,
     *,
@@ -200,7 +209,7 @@ def _cross_shop_result(
     details: dict[str, object] | None = None,
 ) -> MetricResult:
     """The result of a mean over match groups of the mean over their cross-shop pairs."""
-    values, persona = _per_group(matched, pair_values)
+    values, persona = _per_group(tables, matched, pair_values)
     n = len(values)
     info: dict[str, object] = {
         "match_groups": n,
@@ -285,6 +294,7 @@ def cross_shop_jaccard(
     jaccard = pair_jaccard(matched.lists, matched.group, matched.pair_a, matched.pair_b)
     return _cross_shop_result(
         METRIC_ID,
+        tables,
         matched,
         jaccard,
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
@@ -345,6 +355,7 @@ def cross_shop_rbo(
     rbo = pair_rbo(matched.lists, matched.group, matched.pair_a, matched.pair_b, p=float(p))
     return _cross_shop_result(
         RBO_ID,
+        tables,
         matched,
         rbo,
         threshold=RBO_THRESHOLD if threshold is None else threshold,
@@ -354,17 +365,52 @@ def cross_shop_rbo(
     )
 
 
-def _category_counts(tables: AuditTables, matched: MatchedPairs) -> tuple[np.ndarray, int]:
-    """Per probe code, the count of each category code in its list (known categories)."""
-    rows = tables.responses[["probe_id", "category"]].dropna()
-    ids = matched.lists.probe_ids
-    position = pd.Index(ids, dtype="string").get_indexer(rows["probe_id"].astype("string"))
-    known = position >= 0
-    category, names = pd.factorize(rows["category"].astype("string")[known], sort=True)
-    n_categories = max(len(names), 1)
-    flat = position[known].astype(np.int64) * n_categories + category
-    counts = np.bincount(flat, minlength=len(ids) * n_categories)
-    return counts.reshape(len(ids), n_categories).astype(np.float32), n_categories
+def _category_entries(
+    tables: AuditTables, matched: MatchedPairs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each matched probe's category counts, sparse: ``(probe, category, count, length)``.
+
+    Entries are sorted by probe code, then category code (known categories only);
+    ``length[c]`` counts probe ``c``'s distinct categories.
+    """
+    codes = tables.codes
+    n_probes = len(matched.lists.length)
+    local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
+    local[matched.probe_codes[matched.probe_codes >= 0]] = np.arange(n_probes)
+    position = local[codes.response_probe]
+    category = codes.of("responses", "category")
+    known = (position >= 0) & (category >= 0)
+    n_categories = len(codes.dictionary("category"))
+    key = position[known] * n_categories + category[known]
+    del position, known
+    key.sort()
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
+    count = np.diff(np.r_[starts, key.size]).astype(np.float64)
+    key = key[starts]
+    probe = key // max(n_categories, 1)
+    length = np.bincount(probe, minlength=n_probes)
+    return probe, key % max(n_categories, 1), count, length
+
+
+def _matched_js_divergence(tables: AuditTables, matched: MatchedPairs) -> np.ndarray:
+    """`pair_js_divergence` of the matched pairs, from the categories each pair shares.
+
+    A category in one list only adds its share to ``KL(P || M)`` in bits (``P log2(2P / P)``),
+    so with ``P``, ``Q`` the two shares of a shared category,
+    ``JS = 1 + 1/2 Σ_shared (P log2(2P / (P + Q)) + Q log2(2Q / (P + Q)) - P - Q)``.
+    """
+    probe, category, count, length = _category_entries(tables, matched)
+    total = np.bincount(probe, weights=count, minlength=length.size)
+    pair, entry_a, entry_b = join_entries(
+        probe, category, length, matched.group, matched.pair_a, matched.pair_b
+    )
+    share_a = count[entry_a] / total[probe[entry_a]]
+    share_b = count[entry_b] / total[probe[entry_b]]
+    both = share_a + share_b
+    terms = share_a * np.log2(2.0 * share_a / both) + share_b * np.log2(2.0 * share_b / both)
+    sums = np.bincount(pair, weights=terms - both, minlength=matched.pair_a.size)
+    usable = (total[matched.pair_a] > 0) & (total[matched.pair_b] > 0)
+    return np.where(usable, np.clip(1.0 + sums / 2.0, 0.0, 1.0), np.nan)
 
 
 # Pairs per block of the divergence computation: bounded memory whatever the pair count.
@@ -445,10 +491,10 @@ def category_divergence(
     _check(DIVERGENCE_ID, tables, threshold, **options)
     check_columns(DIVERGENCE_ID, "tables.responses", tables.responses, ("probe_id", "category"))
     matched = matched_pairs(tables)
-    counts, _ = _category_counts(tables, matched)
-    divergence = pair_js_divergence(counts, matched.pair_a, matched.pair_b)
+    divergence = _matched_js_divergence(tables, matched)
     return _cross_shop_result(
         DIVERGENCE_ID,
+        tables,
         matched,
         divergence,
         threshold=DIVERGENCE_THRESHOLD if threshold is None else threshold,
