@@ -23,15 +23,17 @@ has one, else ``"<shop_id>:<item_id>"`` (a product only that shop sells).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar, cast
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+T = TypeVar("T")
 SEGMENT_PREFIX = "segment."
 ITEM_COLUMNS: tuple[str, ...] = ("item_key", "category", "price", "popularity")
 
@@ -123,6 +125,7 @@ class TableCodes:
         self._dictionaries: dict[str, pa.Array] = {}
         self._objects: dict[str, np.ndarray] = {}
         self._places: dict[tuple[str, str], np.ndarray] = {}
+        self._shared: dict[str, object] = {}
         self._codes: dict[tuple[str, str], np.ndarray] = {}
 
     def _local(self, table: str, column: str) -> tuple[np.ndarray, pa.Array]:
@@ -179,6 +182,20 @@ class TableCodes:
                 found = np.append(self._place(table, column), np.int32(-1))[indices]
             self._codes[key] = found
         return found
+
+    def shared(self, key: str, build: Callable[[], T]) -> T:
+        """What ``build()`` derives from these tables, built once and shared under ``key``.
+
+        Several metrics start from the same derivation (the matched cross-shop pairs, their
+        overlaps); the tables never change, so the first metric's result serves the rest.
+        """
+        if key not in self._shared:
+            self._shared[key] = build()
+        return cast(T, self._shared[key])
+
+    def drop_shared(self) -> None:
+        """Forget every `shared` derivation (the codes stay): to time one metric on its own."""
+        self._shared.clear()
 
     @property
     def probe_ids(self) -> np.ndarray:

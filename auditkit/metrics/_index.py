@@ -23,6 +23,7 @@ from auditkit.metrics._matched import (
     by_label,
     column_labels,
     group_mean,
+    matched_jaccard,
     matched_pairs,
     sorted_rows,
 )
@@ -301,7 +302,7 @@ def _observed_and_baseline(
     tables: AuditTables, matched: MatchedPairs
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per match group with a defined pair: observed and baseline mean Jaccard, and persona."""
-    observed = pair_jaccard(matched.lists, matched.group, matched.pair_a, matched.pair_b)
+    observed = matched_jaccard(tables)
     probe_k = tables.probes["k"].to_numpy(dtype=np.int64)[matched.rows]
     shop = tables.codes.of("probes", "shop_id")[matched.rows]
     lists = _baseline(tables, matched.probe_codes, shop, probe_k, matched.lists.probe_ids)

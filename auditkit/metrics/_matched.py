@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import AuditTables
-from auditkit.metrics._overlap import RankedLists, group_pairs, table_lists
+from auditkit.metrics._overlap import RankedLists, group_pairs, pair_jaccard, table_lists
 
 MATCH_PROBE_COLUMNS: tuple[str, ...] = (
     "probe_id",
@@ -79,7 +79,40 @@ class MatchedPairs:
 
 
 def matched_pairs(tables: AuditTables) -> MatchedPairs:
-    """The cross-shop pairs of the answered first-repetition probes of ``tables``."""
+    """The cross-shop pairs of the answered first-repetition probes of ``tables``.
+
+    Built once per tables and shared by every cross-shop metric (`TableCodes.shared`).
+    """
+    return tables.codes.shared("matched_pairs", lambda: _frozen(_matched_pairs(tables)))
+
+
+def matched_jaccard(tables: AuditTables) -> np.ndarray:
+    """The Jaccard overlap of every pair of `matched_pairs` (shared like them)."""
+    matched = matched_pairs(tables)
+    return tables.codes.shared(
+        "matched_jaccard",
+        lambda: _read_only(
+            pair_jaccard(matched.lists, matched.group, matched.pair_a, matched.pair_b)
+        ),
+    )
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """``array``, no longer writeable: it is shared by every metric of the tables."""
+    array.flags.writeable = False
+    return array
+
+
+def _frozen(matched: MatchedPairs) -> MatchedPairs:
+    """``matched`` with every array read-only (see `_read_only`)."""
+    for part in (matched, matched.lists):
+        for value in vars(part).values():
+            if isinstance(value, np.ndarray):
+                _read_only(value)
+    return matched
+
+
+def _matched_pairs(tables: AuditTables) -> MatchedPairs:
     probes = tables.probes
     keep = answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
     rows, probe_codes = sorted_rows(tables, keep)

@@ -24,9 +24,10 @@ from auditkit.metrics._matched import (
     by_label,
     column_labels,
     group_mean,
+    matched_jaccard,
     matched_pairs,
 )
-from auditkit.metrics._overlap import join_entries, pair_jaccard, pair_rbo
+from auditkit.metrics._overlap import join_entries, pair_rbo
 from auditkit.metrics._shop_identity import (
     SIGNATURE_ID,
     SIGNATURE_THRESHOLD,
@@ -291,7 +292,7 @@ def cross_shop_jaccard(
     options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
     _check(METRIC_ID, tables, threshold, **options)
     matched = matched_pairs(tables)
-    jaccard = pair_jaccard(matched.lists, matched.group, matched.pair_a, matched.pair_b)
+    jaccard = matched_jaccard(tables)
     return _cross_shop_result(
         METRIC_ID,
         tables,

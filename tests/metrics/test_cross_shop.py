@@ -17,6 +17,7 @@ from auditkit.metrics.homogenization import (
     RBO_THRESHOLD,
     RULE_PERSISTENCE,
     category_divergence,
+    cross_shop_jaccard,
     cross_shop_rbo,
     pair_js_divergence,
 )
@@ -140,3 +141,20 @@ def test_converged_category_mix_is_flagged_and_distinct_mix_passes():
     apart = category_divergence(two_shop_tables(x_lists, y_lists), n_resamples=100)
     assert same.value == 0.0 and same.verdict == "fail"
     assert apart.value == pytest.approx(1.0) and apart.verdict == "pass"
+
+
+def test_matched_pairs_and_their_overlap_are_shared_read_only_and_agree_with_a_fresh_pass():
+    from auditkit.metrics._matched import matched_jaccard, matched_pairs
+
+    tables = two_shop_tables([["P1", "P2"], ["P3", "P4"]], [["P2", "P5"], ["P3", "P4"]])
+    matched = matched_pairs(tables)
+    assert matched_pairs(tables) is matched
+    jaccard = matched_jaccard(tables)
+    assert list(jaccard) == pytest.approx([1 / 3, 1.0])
+    with pytest.raises(ValueError):
+        jaccard[0] = 0.0  # shared by every cross-shop metric: nobody may change it
+    with pytest.raises(ValueError):
+        matched.pair_a[0] = 1
+    first = cross_shop_jaccard(tables, n_resamples=50)
+    tables.codes.drop_shared()
+    assert cross_shop_jaccard(tables, n_resamples=50) == first

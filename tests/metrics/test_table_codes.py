@@ -122,3 +122,17 @@ def test_core_is_a_view_of_a_prefix_when_the_core_probes_come_first():
     assert list(core.codes.of("responses", "item_key")) == [0, 1, 0]
     assert list(core.codes.dictionary("item_key")) == ["x", "y", "z"]
     assert list(core.codes.of("probes", "shop_id")) == [0, 1]
+
+
+def test_shared_derivations_are_built_once_until_dropped():
+    tables = _tables()
+    calls = []
+
+    def build() -> list[int]:
+        calls.append(1)
+        return [len(calls)]
+
+    first = tables.codes.shared("x", build)
+    assert tables.codes.shared("x", build) is first and len(calls) == 1
+    tables.codes.drop_shared()
+    assert tables.codes.shared("x", build) == [2]
