@@ -292,8 +292,12 @@ def _noise_ceiling(tables: AuditTables) -> np.ndarray:
     groups = _repeat_groups(tables, rows, keys)
     repetition = tables.probes["repetition"].to_numpy()[rows]
     pair_group, pair_a, pair_b = group_pairs(groups, repetition)
-    lists = table_lists(tables, probe_codes)
-    jaccard = pair_jaccard(lists, groups, pair_a, pair_b)
+    # Lists only of the probes in some repeat pair (a few of all the answered ones).
+    members = np.unique(np.concatenate([pair_a, pair_b]))
+    local = np.full(rows.size, -1, dtype=np.int64)
+    local[members] = np.arange(members.size)
+    lists = table_lists(tables, probe_codes[members])
+    jaccard = pair_jaccard(lists, groups[members], local[pair_a], local[pair_b])
     means = group_mean(pair_group, jaccard, int(groups.max()) + 1)
     return means[np.isfinite(means)]
 
