@@ -38,8 +38,14 @@ SEGMENT_PREFIX = "segment."
 ITEM_COLUMNS: tuple[str, ...] = ("item_key", "category", "price", "popularity")
 
 
-def _arrow_strings(values: pd.Series | pd.Index | np.ndarray) -> pa.ChunkedArray | pa.Array:
-    """``values`` as an Arrow string array, without a copy when they already are one."""
+def arrow_strings(
+    values: pd.Series | pd.Index | np.ndarray | pa.Array | pa.ChunkedArray,
+) -> pa.ChunkedArray | pa.Array:
+    """``values`` as Arrow strings, without a copy when they already are Arrow strings."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    if isinstance(values, pd.Series | pd.Index) and not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("string")  # other columns are coded by their string form
     array = values.array if isinstance(values, pd.Series | pd.Index) else values
     native = getattr(array, "_pa_array", None)
     if native is not None and (
@@ -49,14 +55,22 @@ def _arrow_strings(values: pd.Series | pd.Index | np.ndarray) -> pa.ChunkedArray
     return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
 
 
-def lookup_codes(values: pd.Series | pd.Index | np.ndarray, dictionary: np.ndarray) -> np.ndarray:
+def lookup_codes(
+    values: pd.Series | pd.Index | np.ndarray | pa.Array | pa.ChunkedArray,
+    dictionary: np.ndarray | pa.Array,
+) -> np.ndarray:
     """Position of each of ``values`` in ``dictionary`` (distinct strings); -1 for NA or absent.
 
     A hash lookup inside Arrow: no Python string is made per value.
     """
-    strings = _arrow_strings(values)
-    found = pc.index_in(strings, value_set=pa.array(dictionary, type=strings.type))
-    return found.fill_null(-1).to_numpy().astype(np.int32)
+    strings = arrow_strings(values)
+    value_set = (
+        dictionary.cast(strings.type)
+        if isinstance(dictionary, pa.Array)
+        else pa.array(dictionary, type=strings.type)
+    )
+    found = pc.index_in(strings, value_set=value_set)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
 
 
 TABLES: tuple[str, ...] = ("probes", "responses", "histories", "catalogs")
@@ -67,7 +81,7 @@ def _encode(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
 
     The distinct strings come in order of first appearance; the indices point into them.
     """
-    encoded = pc.dictionary_encode(_arrow_strings(_as_strings(values)))
+    encoded = pc.dictionary_encode(arrow_strings(values))
     chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
     if not chunks:
         return np.empty(0, dtype=np.int32), pa.array([], type=pa.large_string())
@@ -77,11 +91,12 @@ def _encode(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
     return indices.fill_null(-1).to_numpy().astype(np.int32, copy=False), distinct
 
 
-def _shared_dictionary(parts: Sequence[pa.Array]) -> tuple[pa.Array, list[np.ndarray]]:
+def shared_dictionary(parts: Sequence[pa.Array]) -> tuple[pa.Array, list[np.ndarray]]:
     """The sorted union of the distinct strings ``parts``, and each part's places in it.
 
     One dense rank over the parts together (a sort, no hashing): a value's rank is its place.
     """
+    parts = [part.cast(pa.large_string()) for part in parts]
     joined = pa.chunked_array(parts, type=pa.large_string()).combine_chunks()
     if len(joined) == 0:
         return joined, [np.empty(0, dtype=np.int32) for _ in parts]
@@ -91,11 +106,6 @@ def _shared_dictionary(parts: Sequence[pa.Array]) -> tuple[pa.Array, list[np.nda
     first[place] = np.arange(place.size)
     bounds = np.cumsum([0, *(len(part) for part in parts)])
     return joined.take(pa.array(first)), [place[lo:hi] for lo, hi in itertools.pairwise(bounds)]
-
-
-def _as_strings(column: pd.Series) -> pd.Series:
-    """``column`` as a string column (a no-op for one already of strings)."""
-    return column if isinstance(column.dtype, pd.StringDtype) else column.astype("string")
 
 
 class TableCodes:
@@ -143,7 +153,7 @@ class TableCodes:
         if found is None:
             names = ("probes",) if column == "probe_id" else TABLES
             present = [n for n in names if column in getattr(self._tables, n).columns]
-            found, places = _shared_dictionary([self._local(n, column)[1] for n in present])
+            found, places = shared_dictionary([self._local(n, column)[1] for n in present])
             self._dictionaries[column] = found
             self._places.update({(n, column): p for n, p in zip(present, places, strict=True)})
         return found

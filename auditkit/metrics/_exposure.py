@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditkit.frames import AuditTables
+from auditkit.frames import AuditTables, arrow_strings, lookup_codes, shared_dictionary
 from auditkit.metrics._matched import answered_mask, group_mean
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
@@ -101,12 +101,6 @@ def flags(column: pd.Series) -> np.ndarray:
 def numbers(column: pd.Series) -> np.ndarray:
     """A numeric column as float64, NA as NaN (no copy for a float64 column)."""
     return column.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _text(column: pd.Series) -> pa.Array | pa.ChunkedArray:
-    """A text column as Arrow strings (no copy for an Arrow-backed string column)."""
-    strings = column if isinstance(column.dtype, pd.StringDtype) else column.astype("string")
-    return pa.array(strings.array)
 
 
 def padded(values: np.ndarray, fill: object) -> np.ndarray:
@@ -285,15 +279,20 @@ def _per_probe_metric(
     )
 
 
-def _shop_mean_popularity(tables: AuditTables) -> np.ndarray:
-    """Per shop code, the mean known popularity of its catalog (NaN unless positive), padded."""
+def shop_popularity(tables: AuditTables) -> tuple[np.ndarray, np.ndarray]:
+    """Per shop code: the sum of its catalog's known popularity, and how many items know it."""
     shop = tables.codes.of("catalogs", "shop_id")
     popularity = numbers(tables.catalogs["popularity"])
     known = np.isfinite(popularity) & (shop >= 0)
     size = len(tables.codes.dictionary("shop_id"))
     sums = np.bincount(shop[known], weights=popularity[known], minlength=size)
-    counts = np.bincount(shop[known], minlength=size)
-    mean = np.full(size + 1, np.nan)
+    return sums, np.bincount(shop[known], minlength=size)
+
+
+def _shop_mean_popularity(tables: AuditTables) -> np.ndarray:
+    """Per shop code, the mean known popularity of its catalog (NaN unless positive), padded."""
+    sums, counts = shop_popularity(tables)
+    mean = np.full(sums.size + 1, np.nan)
     np.divide(sums, counts, out=mean[:-1], where=counts > 0)
     mean[~(mean > 0)] = np.nan
     return mean
@@ -321,20 +320,6 @@ class HeadCutoffs:
     def last_ids(self) -> list[str | None]:
         """Each shop's ``last_id`` (None for a shop without a head)."""
         return [None if code < 0 else str(self.tied_ids[int(code)].as_py()) for code in self.last]
-
-
-def _sorted_distinct(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """The distinct strings of ``values``, sorted (no Python object per value)."""
-    distinct = pc.unique(values)
-    if isinstance(distinct, pa.ChunkedArray):
-        distinct = distinct.combine_chunks()
-    return pc.take(distinct, pc.sort_indices(distinct))
-
-
-def _index_in(values: pa.Array | pa.ChunkedArray, dictionary: pa.Array) -> np.ndarray:
-    """Position of each of ``values`` in ``dictionary``; -1 for NA or absent."""
-    found = pc.index_in(values, value_set=dictionary.cast(values.type))
-    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def shop_head_cutoffs(
@@ -368,9 +353,8 @@ def shop_head_cutoffs(
         cutoff[code] = float(np.partition(ranked, count - head)[count - head])
         wanted[code] = head - int((ranked > cutoff[code]).sum())
         tied.append(members[known & (values == cutoff[code])])
-    ids = pc.take(_text(item_ids), pa.array(np.concatenate(tied), type=pa.int64()))
-    tied_ids = _sorted_distinct(ids)
-    codes = _index_in(ids, tied_ids)
+    ids = pc.take(arrow_strings(item_ids), pa.array(np.concatenate(tied), pa.int64()))
+    tied_ids, (codes,) = shared_dictionary([ids])
     last = np.full(n_shops, -1, dtype=np.int64)
     start = 0
     for code, members in enumerate(tied):
@@ -425,8 +409,8 @@ def _in_tail(tables: AuditTables, shown: ShownItems) -> np.ndarray:
     if tied.size:
         # Only the rows at their shop's cutoff need their item id: its place among the ties.
         rows = np.flatnonzero(shown.rows)[tied]
-        ids = pc.take(_text(tables.responses["item_id"]), pa.array(rows, type=pa.int64()))
-        rank = _index_in(ids, found.tied_ids)
+        item_ids = arrow_strings(tables.responses["item_id"])
+        rank = lookup_codes(pc.take(item_ids, pa.array(rows, type=pa.int64())), found.tied_ids)
         head[tied] = (rank >= 0) & (rank <= padded(found.last, -1)[shown.shop[tied]])
     return np.where(np.isfinite(cutoff), 1.0 - head, np.nan)
 

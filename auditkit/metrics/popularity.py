@@ -35,6 +35,7 @@ from auditkit.metrics._exposure import (
     gini_coefficient,
     head_cutoffs,
     long_tail_share,
+    shop_popularity,
     trend_share,
     trending_keys,
 )
@@ -69,12 +70,7 @@ def shop_totals(tables: AuditTables) -> np.ndarray:
 
     NaN where the shop's catalog gives no popularity or its total is not positive.
     """
-    shop = tables.codes.of("catalogs", "shop_id")
-    popularity = tables.catalogs["popularity"].to_numpy(dtype=np.float64, na_value=np.nan)
-    known = (shop >= 0) & np.isfinite(popularity)
-    n = len(tables.codes.dictionary("shop_id"))
-    totals = np.bincount(shop[known], weights=popularity[known], minlength=n)
-    counted = np.bincount(shop[known], minlength=n)
+    totals, counted = shop_popularity(tables)
     return np.append(np.where((counted > 0) & (totals > 0), totals, np.nan), np.nan)
 
 
