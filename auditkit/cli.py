@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from auditkit.errors import AuditkitError, SpecError
+from auditkit.memory import retain_freed_memory
 
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
@@ -32,6 +33,7 @@ def main() -> None:
 
     Write an audit spec (YAML), then `auditkit run SPEC --out DIR`; open DIR/report.html.
     """
+    retain_freed_memory()
 
 
 @main.command()

@@ -30,6 +30,7 @@ Run: ``.venv/bin/python benchmarks/metrics_scale.py [--probes N] [--peers]``
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import os
 import resource
@@ -39,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import AuditTables
+from auditkit.memory import retain_freed_memory
 from auditkit.metrics.registry import METRICS
 
 SHOPS = 50
@@ -73,6 +75,27 @@ def _status_mib(field: str) -> float:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+class _MallInfo(ctypes.Structure):
+    """glibc's ``struct mallinfo2``: ten ``size_t`` counts, ``fordblks`` the free bytes."""
+
+    _FIELDS = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks")
+    _fields_ = [(name, ctypes.c_size_t) for name in (*_FIELDS, "uordblks", "fordblks", "keepcost")]
+
+
+def heap_free_mib() -> float:
+    """Memory glibc's heap holds free for reuse (``mallinfo2().fordblks``), in MiB; 0 elsewhere.
+
+    With freed memory retained (`retain_freed_memory`), the metrics reuse what data generation
+    freed, so their own peak is the peak RSS less the resident memory not free for reuse.
+    """
+    try:
+        mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return 0.0
+    mallinfo2.restype = _MallInfo
+    return mallinfo2().fordblks / 2**20
 
 
 def peak_since_reset_mib() -> float:
@@ -471,10 +494,14 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--peers", action="store_true")
     parser.add_argument("--only", default="")
+    parser.add_argument("--default-allocator", action="store_true")
     parser.add_argument(
         "--export", default="", help="write the first-repetition lists to this .npz and stop"
     )
     options = parser.parse_args()
+    # As the auditkit command does (see auditkit.memory); --default-allocator measures without.
+    retained = not options.default_allocator and retain_freed_memory()
+    print(f"freed memory retained: {retained}")
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()}")
     start = time.perf_counter()
     world = World(options.probes)
@@ -499,7 +526,7 @@ def main() -> None:
         print(f"wrote {world.n_first:,} lists to {options.export}")
         return
     measured = reset_peak()
-    resident = _status_mib("VmRSS")
+    resident = _status_mib("VmRSS") - heap_free_mib()
     start = time.perf_counter()
     core = tables.core()
     core_time = time.perf_counter() - start
@@ -549,7 +576,7 @@ def main() -> None:
     if measured:
         peak = peak_since_reset_mib()
         print(
-            f"peak RSS from core() on: {peak:,.0f} MiB, of which the tables resident before: "
+            f"peak RSS from core() on: {peak:,.0f} MiB, of which in use before (the tables): "
             f"{resident:,.0f} MiB; the metrics' own peak: {peak - resident:,.0f} MiB"
         )
     print(f"load average at end: {os.getloadavg()}")
