@@ -9,6 +9,7 @@ an N × N matrix.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +100,20 @@ def _sort_order(key: np.ndarray) -> np.ndarray:
     return packed
 
 
+def _index_dtype(n: int) -> type[np.signedinteger]:
+    """int32 when every value in ``-n..n`` fits (half the memory of int64), else int64."""
+    return np.int32 if n < np.iinfo(np.int32).max else np.int64
+
+
+def _positions_in_lists(probe: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Each entry's 0-based place in its list (entries sorted by probe, ``length`` per list)."""
+    index = _index_dtype(probe.size)
+    starts = (np.cumsum(length) - length).astype(index)
+    position = np.arange(probe.size, dtype=index)
+    position -= starts[probe]
+    return position
+
+
 def _repeated_items(probe: np.ndarray, item: np.ndarray, n_lists: int) -> np.ndarray | None:
     """Mask of the entries that repeat an item earlier in their list; None when none does.
 
@@ -108,9 +123,9 @@ def _repeated_items(probe: np.ndarray, item: np.ndarray, n_lists: int) -> np.nda
     length = np.bincount(probe, minlength=n_lists)
     width = int(length.max())
     n_items = int(item.max()) + 1
-    position = np.arange(probe.size, dtype=np.int64) - (np.cumsum(length) - length)[probe]
+    position = _positions_in_lists(probe, length)
     if width * n_lists <= 2 * probe.size + (1 << 16):
-        dtype = np.int32 if n_items < np.iinfo(np.int32).max else np.int64
+        dtype = _index_dtype(n_items)
         # Padding cells hold distinct negative values, so only real items can repeat.
         grid = np.broadcast_to(-1 - np.arange(width, dtype=dtype), (n_lists, width)).copy()
         grid[probe, position] = item
@@ -118,8 +133,9 @@ def _repeated_items(probe: np.ndarray, item: np.ndarray, n_lists: int) -> np.nda
         if not (grid[:, 1:] == grid[:, :-1]).any():
             return None
         del grid
+    position = position.astype(np.int64)
     shift = _bits(width)
-    cell = probe * n_items + item
+    cell = probe.astype(np.int64) * n_items + item
     if int(cell.max()) < 1 << (63 - shift):
         packed = (cell << shift) | position
         packed.sort()
@@ -134,6 +150,14 @@ def _repeated_items(probe: np.ndarray, item: np.ndarray, n_lists: int) -> np.nda
     return repeated
 
 
+def _out_of_order(probe: np.ndarray, rank: np.ndarray) -> bool:
+    """Whether some entry comes before one of a lower probe, or of its probe and a lower rank."""
+    if probe.size < 2:
+        return False
+    before, after = probe[:-1], probe[1:]
+    return bool(((after < before) | ((after == before) & (rank[1:] < rank[:-1]))).any())
+
+
 def list_entries(
     ids: np.ndarray, probe: np.ndarray, rank: np.ndarray, item: np.ndarray
 ) -> RankedLists:
@@ -145,24 +169,22 @@ def list_entries(
     known = probe >= 0
     if not known.all():
         probe, rank, item = probe[known], rank[known], np.asarray(item)[known]
-    probe = probe.astype(np.int64)
-    item = np.asarray(item).astype(np.int64)
+    probe = _compact(np.asarray(probe))
+    item = _compact(np.asarray(item))
     rank = np.asarray(rank, dtype=np.int64)
-    if probe.size:
+    # Responses usually come grouped by probe in rank order: no sort then.
+    if _out_of_order(probe, rank):
         low = int(rank.min())
-        key = probe * (int(rank.max()) - low + 1) + (rank - low)
-        # Responses usually come grouped by probe in rank order: no sort then.
-        if (key[1:] < key[:-1]).any():
-            order = _sort_order(key)
-            probe, item = probe[order], item[order]
-        del key
+        order = _sort_order(probe.astype(np.int64) * (int(rank.max()) - low + 1) + (rank - low))
+        probe, item = probe[order], item[order]
+    if probe.size:
         repeated = _repeated_items(probe, item, len(ids))
         if repeated is not None:
             probe, item = probe[~repeated], item[~repeated]
     length = np.bincount(probe, minlength=len(ids)).astype(np.int64)
-    starts = np.cumsum(length) - length
-    rank = np.arange(probe.size, dtype=np.int64) - starts[probe] + 1
-    return RankedLists(ids, _compact(probe), _compact(item), _compact(rank), length)
+    rank = _positions_in_lists(probe, length)
+    rank += 1
+    return RankedLists(ids, probe, item, _compact(rank), length)
 
 
 def sorted_lists(
@@ -177,8 +199,12 @@ def sorted_lists(
 
 
 def _compact(values: np.ndarray) -> np.ndarray:
-    """Non-negative integer ``values`` as int32 when they fit (half the memory), else int64."""
-    fits = values.size == 0 or int(values.max()) < np.iinfo(np.int32).max
+    """Integer ``values`` as int32 when they fit (half the memory), else int64."""
+    if values.dtype == np.int32:
+        return values
+    fits = values.size == 0 or (
+        int(values.max()) < np.iinfo(np.int32).max and int(values.min()) > np.iinfo(np.int32).min
+    )
     return values.astype(np.int32 if fits else np.int64, copy=False)
 
 
@@ -352,26 +378,104 @@ def _pair_index(
     return np.where(ordered[position] == found, sort_wanted[position], -1)
 
 
-def shared_entries(
-    lists: RankedLists, groups: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """For every item two paired lists share: the pair's index and the deeper of its two ranks.
+# Entries plus pairs per block of groups in `pair_sums`: the joins' memory stays bounded
+# (a few hundred MB) however many probes an audit has.
+_BLOCK_BUDGET = 1 << 21
 
-    ``groups[c]`` is probe ``c``'s group; only pairs inside one group can share entries, so
-    the join is over (group, item). ``pair_a < pair_b`` are probe codes.
+# What a `pair_sums` caller sums per pair, from the matches of one block (global indices):
+# ``(pair, entry_a, entry_b) -> [weights or None (a count), ...]``.
+MatchWeights = Callable[[np.ndarray, np.ndarray, np.ndarray], Sequence[np.ndarray | None]]
+
+
+def _group_blocks(cost: np.ndarray, budget: int) -> np.ndarray:
+    """Bounds ``0 = g_0 < g_1 < ... = n`` of runs of groups costing about ``budget`` each.
+
+    A group costing more than ``budget`` alone is a run of its own.
     """
-    pair, entry_a, entry_b = join_entries(
-        lists.probe, lists.item, lists.length, groups, pair_a, pair_b
-    )
-    return pair, np.maximum(lists.rank[entry_a], lists.rank[entry_b])
+    total = np.cumsum(cost)
+    if total.size == 0:
+        return np.zeros(1, dtype=np.int64)
+    marks = np.arange(budget, int(total[-1]), budget, dtype=np.int64)
+    cuts = np.searchsorted(total, marks, side="right")
+    return np.unique(np.r_[0, cuts, total.size].astype(np.int64))
+
+
+def pair_sums(
+    value: np.ndarray,
+    length: np.ndarray,
+    groups: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    weights: MatchWeights,
+    n_sums: int = 1,
+) -> list[np.ndarray]:
+    """Per pair, sums over the entries its two probes share (same value): one array per sum.
+
+    Entries (``value[e]``) are sorted by probe, ``length[c]`` of them for probe ``c``, no value
+    twice for one probe; ``groups[c]`` is probe ``c``'s group, and only pairs inside one group
+    (``pair_a < pair_b``, probe codes) can share entries. ``weights(pair, entry_a, entry_b)``
+    gives, for matches of pair ``pair[m]`` (entry ``entry_a[m]`` of ``pair_a``'s list, equal
+    to ``entry_b[m]`` of ``pair_b``'s), what to sum: ``n_sums`` arrays, None to count. The
+    join runs over runs of groups of about `_BLOCK_BUDGET` entries and pairs at a time.
+    """
+    n_pairs = pair_a.size
+    groups = np.asarray(groups, dtype=np.int64)
+    sums = [np.zeros(n_pairs) for _ in range(n_sums)]
+    if n_pairs == 0 or value.size == 0:
+        return sums
+    n_groups = int(groups.max()) + 1
+    pair_group = groups[pair_a]
+    pair_order: np.ndarray | None = None
+    if (pair_group[1:] < pair_group[:-1]).any():
+        pair_order = _sort_order(pair_group)
+        pair_group = pair_group[pair_order]
+    cost = np.bincount(groups, weights=length, minlength=n_groups)
+    cost += np.bincount(pair_group, minlength=n_groups)
+    bounds = _group_blocks(cost, _BLOCK_BUDGET)
+    # Probes by group (then code): a block's probes are one run of them.
+    by_group = _sort_order(groups)
+    probe_bounds = np.searchsorted(groups[by_group], bounds)
+    pair_bounds = np.searchsorted(pair_group, bounds)
+    start = np.cumsum(length) - length
+    local = np.zeros(groups.size, dtype=np.int64)
+    for lo, hi, p_lo, p_hi, g_lo in zip(
+        probe_bounds[:-1],
+        probe_bounds[1:],
+        pair_bounds[:-1],
+        pair_bounds[1:],
+        bounds[:-1],
+        strict=True,
+    ):
+        if p_lo == p_hi:
+            continue
+        probes = by_group[lo:hi]
+        local[probes] = np.arange(probes.size)
+        pairs = np.arange(p_lo, p_hi) if pair_order is None else pair_order[p_lo:p_hi]
+        a, b = local[pair_a[pairs]], local[pair_b[pairs]]
+        counts = length[probes]
+        rows = np.repeat(start[probes] - (np.cumsum(counts) - counts), counts)
+        rows += np.arange(rows.size)
+        probe = np.repeat(np.arange(probes.size), counts)
+        pair, entry_a, entry_b = join_entries(
+            probe, value[rows], counts, groups[probes] - g_lo, a, b
+        )
+        for total, weight in zip(
+            sums, weights(pairs[pair], rows[entry_a], rows[entry_b]), strict=True
+        ):
+            total[pairs] = np.bincount(pair, weights=weight, minlength=pairs.size)
+    return sums
+
+
+def _count(pair: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[np.ndarray | None]:
+    """`pair_sums` weights that count each pair's shared entries."""
+    return [None]
 
 
 def pair_jaccard(
     lists: RankedLists, groups: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray
 ) -> np.ndarray:
     """Jaccard similarity of each pair's item sets; NaN when both lists are empty."""
-    pair, _, _ = join_entries(lists.probe, lists.item, lists.length, groups, pair_a, pair_b)
-    shared = np.bincount(pair, minlength=pair_a.size).astype(np.float64)
+    (shared,) = pair_sums(lists.item, lists.length, groups, pair_a, pair_b, _count)
     union = lists.length[pair_a] + lists.length[pair_b] - shared
     out = np.full(pair_a.size, np.nan)
     np.divide(shared, union, out=out, where=union > 0)
@@ -404,7 +508,6 @@ def pair_rbo(
     width = lists.max_length
     if n_pairs == 0 or width == 0:
         return out
-    pair, depth = shared_entries(lists, groups, pair_a, pair_b)
     len_a, len_b = lists.length[pair_a], lists.length[pair_b]
     short = np.minimum(len_a, len_b)
     long = np.maximum(len_a, len_b)
@@ -412,10 +515,14 @@ def pair_rbo(
     # by_depth[t] = sum_{d<=t} p^d / d and power[t] = sum_{d<=t} p^d, from t = 0.
     by_depth = np.concatenate([[0.0], np.cumsum(p**d / d)])
     power = np.concatenate([[0.0], np.cumsum(p**d)])
-    shared = np.bincount(pair, minlength=n_pairs).astype(np.float64)
-    seen = np.bincount(pair, weights=by_depth[depth - 1], minlength=n_pairs)
+
+    def depths(pair: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[np.ndarray | None]:
+        # A shared item counts from the deeper of its two ranks on.
+        depth = np.maximum(lists.rank[a], lists.rank[b])
+        return [None, by_depth[depth - 1], depth <= short[pair]]
+
+    shared, seen, x_s = pair_sums(lists.item, lists.length, groups, pair_a, pair_b, depths, 3)
     agreement = shared * by_depth[long] - seen
-    x_s = np.bincount(pair, weights=depth <= short[pair], minlength=n_pairs)
     safe_s = np.maximum(short, 1)
     safe_l = np.maximum(long, 1)
     # sum_{d=s+1..l} (d - s) / (s d) p^d = (P(l) - P(s)) / s - (D(l) - D(s)).

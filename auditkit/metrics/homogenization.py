@@ -27,7 +27,7 @@ from auditkit.metrics._matched import (
     matched_jaccard,
     matched_pairs,
 )
-from auditkit.metrics._overlap import join_entries, pair_rbo
+from auditkit.metrics._overlap import pair_rbo, pair_sums
 from auditkit.metrics._shop_identity import (
     SIGNATURE_ID,
     SIGNATURE_THRESHOLD,
@@ -376,14 +376,19 @@ def _category_entries(
     """
     codes = tables.codes
     n_probes = len(matched.lists.length)
-    local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
-    local[matched.probe_codes[matched.probe_codes >= 0]] = np.arange(n_probes)
+    n_categories = len(codes.dictionary("category"))
+    # (probe, category) cells as one integer key: int32 when they fit (half the memory).
+    dtype = np.int32 if n_probes * max(n_categories, 1) < np.iinfo(np.int32).max else np.int64
+    local = np.full(len(codes.probe_ids) + 1, -1, dtype=dtype)
+    local[matched.probe_codes[matched.probe_codes >= 0]] = np.arange(n_probes, dtype=dtype)
     position = local[codes.response_probe]
     category = codes.of("responses", "category")
     known = (position >= 0) & (category >= 0)
-    n_categories = len(codes.dictionary("category"))
-    key = position[known] * n_categories + category[known]
-    del position, known
+    key = position[known]
+    del position
+    key *= n_categories
+    key += category[known]
+    del known
     key.sort()
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
     count = np.diff(np.r_[starts, key.size]).astype(np.float64)
@@ -402,14 +407,16 @@ def _matched_js_divergence(tables: AuditTables, matched: MatchedPairs) -> np.nda
     """
     probe, category, count, length = _category_entries(tables, matched)
     total = np.bincount(probe, weights=count, minlength=length.size)
-    pair, entry_a, entry_b = join_entries(
-        probe, category, length, matched.group, matched.pair_a, matched.pair_b
-    )
-    share_a = count[entry_a] / total[probe[entry_a]]
-    share_b = count[entry_b] / total[probe[entry_b]]
-    both = share_a + share_b
-    terms = share_a * np.log2(2.0 * share_a / both) + share_b * np.log2(2.0 * share_b / both)
-    sums = np.bincount(pair, weights=terms - both, minlength=matched.pair_a.size)
+    share = count / total[probe]
+
+    def terms(pair: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[np.ndarray | None]:
+        share_a, share_b = share[a], share[b]
+        both = share_a + share_b
+        kl_a = share_a * np.log2(2.0 * share_a / both)
+        kl_b = share_b * np.log2(2.0 * share_b / both)
+        return [kl_a + kl_b - both]
+
+    (sums,) = pair_sums(category, length, matched.group, matched.pair_a, matched.pair_b, terms)
     usable = (total[matched.pair_a] > 0) & (total[matched.pair_b] > 0)
     return np.where(usable, np.clip(1.0 + sums / 2.0, 0.0, 1.0), np.nan)
 

@@ -165,3 +165,21 @@ def test_signature_retention_reads_item_ids_when_a_shop_lists_one_product_twice(
     # Shares 1/2 and 0 against 1/4 each: (1/2 + 0) / (1/4 + 1/4) = 1.
     assert signature_retention(tables, n_resamples=50).value == pytest.approx(1.0)
     assert plain_signature_retention(tables) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("budget", [1, 7, 50])
+def test_pair_kernels_give_the_same_values_in_blocks_of_groups(monkeypatch, budget):
+    rng = np.random.default_rng(5)
+    probe, rank, item = random_entries(rng, 80, 9)
+    probe[probe < 0] = 0
+    coded = list_entries(np.arange(80).astype(str), probe, rank, item)
+    groups = rng.integers(0, 9, size=80)
+    _, a, b = group_pairs(groups)
+    shuffled = rng.permutation(a.size)  # pairs in any order, not grouped
+    a, b = a[shuffled], b[shuffled]
+    whole = pair_jaccard(coded, groups, a, b), pair_rbo(coded, groups, a, b, p=0.8)
+    monkeypatch.setattr(_overlap, "_BLOCK_BUDGET", budget)
+    blocked = pair_jaccard(coded, groups, a, b), pair_rbo(coded, groups, a, b, p=0.8)
+    np.testing.assert_array_equal(blocked[0], whole[0])
+    np.testing.assert_array_equal(blocked[1], whole[1])
+    np.testing.assert_allclose(whole[0], brute_jaccard(as_python(coded, 80), a, b))
