@@ -10,6 +10,7 @@ vendor can be with itself. The index places the observed overlap between them.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -151,6 +152,46 @@ def baseline_lists(tables: AuditTables, probes: pd.DataFrame) -> RankedLists:
     )
 
 
+@dataclass(frozen=True)
+class _ComboLists:
+    """The catalog-faithful lists of each distinct (shop, history profile): its "combo".
+
+    Entries are sorted by combo, then place: entry ``e`` is item ``item[e]`` at 0-based
+    ``position[e]`` of combo ``combo[e]``'s list (as long as the longest ``k``), ``repeated[e]``
+    when an earlier entry is the same product (dropped), and ``moved_up[e]`` counts the dropped
+    ones before it. ``combo_of_probe[i]`` is probe ``i``'s combo.
+    """
+
+    combo: np.ndarray
+    position: np.ndarray
+    item: np.ndarray
+    repeated: np.ndarray
+    moved_up: np.ndarray
+    offset: np.ndarray
+    size: np.ndarray
+    combo_of_probe: np.ndarray
+
+    def lists(
+        self, combo: np.ndarray, k: np.ndarray, ids: np.ndarray, list_of: np.ndarray | None = None
+    ) -> RankedLists:
+        """The lists of slots ``i`` cut from combo ``combo[i]`` at ``k[i]`` items.
+
+        The lists are those of ``ids``; slot ``i`` gives list ``list_of[i]`` (``i`` if omitted).
+        """
+        slot, entry = _expand(np.arange(combo.size), combo, self.offset, self.size)
+        within = (self.position[entry] < k[slot]) & ~self.repeated[entry]
+        slot, entry = slot[within], entry[within]
+        rank = self.position[entry] - self.moved_up[entry] + 1
+        item = self.item[entry]
+        if list_of is None:
+            return sorted_lists(ids, slot, rank, item)
+        lists = list_of[slot]
+        if np.unique(list_of).size == list_of.size and (np.diff(list_of) > 0).all():
+            return sorted_lists(ids, lists, rank, item)
+        # Probes out of order or listed twice: the general path sorts and deduplicates.
+        return list_entries(ids, lists, rank, item)
+
+
 def _baseline(
     tables: AuditTables,
     probe_codes: np.ndarray,
@@ -163,6 +204,14 @@ def _baseline(
 
     The lists are those of ``ids``; probe ``i`` gives list ``list_of[i]`` (``i`` if omitted).
     """
+    combos = _combo_lists(tables, probe_codes, probe_shop, probe_k)
+    return combos.lists(combos.combo_of_probe, probe_k, ids, list_of)
+
+
+def _combo_lists(
+    tables: AuditTables, probe_codes: np.ndarray, probe_shop: np.ndarray, probe_k: np.ndarray
+) -> _ComboLists:
+    """The `_ComboLists` of the probes with these table probe codes, shop codes and ``k``."""
     k = int(probe_k.max()) if probe_k.size else 0
     codes = tables.codes
     catalog = tables.catalogs
@@ -247,19 +296,9 @@ def _baseline(
     moved_up = before - np.repeat(before[starts], np.diff(np.r_[starts, combo.size]))
     combo_size = np.bincount(combo, minlength=combo_keys.size)
     combo_offset = np.cumsum(combo_size) - combo_size
-    probe_index, entry = _expand(
-        np.arange(probe_codes.size), combo_of_probe, combo_offset, combo_size
+    return _ComboLists(
+        combo, position, item, repeated, moved_up, combo_offset, combo_size, combo_of_probe
     )
-    within = (position[entry] < probe_k[probe_index]) & ~repeated[entry]
-    probe_index, entry = probe_index[within], entry[within]
-    rank = position[entry] - moved_up[entry] + 1
-    if list_of is None:
-        return sorted_lists(ids, probe_index, rank, item[entry])
-    lists = list_of[probe_index]
-    if np.unique(list_of).size == list_of.size and (np.diff(list_of) > 0).all():
-        return sorted_lists(ids, lists, rank, item[entry])
-    # Probes out of order or listed twice: the general path sorts and deduplicates.
-    return list_entries(ids, lists, rank, item[entry])
 
 
 def _positions(runs: np.ndarray) -> np.ndarray:
@@ -302,6 +341,37 @@ def _noise_ceiling(tables: AuditTables) -> np.ndarray:
     return means[np.isfinite(means)]
 
 
+# Distinct pairs of baseline lists, per probe, under which they are built pair by pair.
+_DISTINCT_PAIRS_SHARE = 0.5
+
+
+def _baseline_jaccard(
+    combos: _ComboLists, probe_k: np.ndarray, matched: MatchedPairs
+) -> np.ndarray:
+    """The Jaccard overlap of the baseline lists of every pair of `matched_pairs`.
+
+    A probe's baseline list depends only on its combo and ``k``, so pairs that repeat the same
+    two (combo, k) lists share one computation: when the distinct pairs of lists are fewer
+    than `_DISTINCT_PAIRS_SHARE` of the probes, only they are built (two lists each) and
+    compared; else every probe's list is.
+    """
+    levels = int(probe_k.max(initial=0)) + 1
+    key = combos.combo_of_probe.astype(np.int64) * levels + probe_k
+    n_keys = int(key.max(initial=0)) + 1
+    pairs, back = np.unique(
+        key[matched.pair_a] * n_keys + key[matched.pair_b], return_inverse=True
+    )
+    if pairs.size >= _DISTINCT_PAIRS_SHARE * key.size:
+        lists = combos.lists(combos.combo_of_probe, probe_k, matched.lists.probe_ids)
+        return pair_jaccard(lists, matched.group, matched.pair_a, matched.pair_b)
+    # Each distinct pair of lists as a group of its own: slots 2u and 2u + 1.
+    slot_key = np.column_stack([pairs // n_keys, pairs % n_keys]).ravel()
+    slots = np.arange(slot_key.size)
+    lists = combos.lists(slot_key // levels, slot_key % levels, slots)
+    jaccard = pair_jaccard(lists, slots // 2, slots[0::2], slots[1::2])
+    return jaccard[back.ravel()]
+
+
 def _observed_and_baseline(
     tables: AuditTables, matched: MatchedPairs
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -309,8 +379,8 @@ def _observed_and_baseline(
     observed = matched_jaccard(tables)
     probe_k = tables.probes["k"].to_numpy(dtype=np.int64)[matched.rows]
     shop = tables.codes.of("probes", "shop_id")[matched.rows]
-    lists = _baseline(tables, matched.probe_codes, shop, probe_k, matched.lists.probe_ids)
-    baseline = pair_jaccard(lists, matched.group, matched.pair_a, matched.pair_b)
+    combos = _combo_lists(tables, matched.probe_codes, shop, probe_k)
+    baseline = _baseline_jaccard(combos, probe_k, matched)
     n_groups = int(matched.group.max()) + 1 if matched.group.size else 0
     per_observed = group_mean(matched.pair_group, observed, n_groups)
     per_baseline = group_mean(matched.pair_group, baseline, n_groups)

@@ -183,3 +183,23 @@ def test_pair_kernels_give_the_same_values_in_blocks_of_groups(monkeypatch, budg
     np.testing.assert_array_equal(blocked[0], whole[0])
     np.testing.assert_array_equal(blocked[1], whole[1])
     np.testing.assert_allclose(whole[0], brute_jaccard(as_python(coded, 80), a, b))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_baseline_jaccard_is_the_same_pair_by_pair_or_probe_by_probe(monkeypatch, seed):
+    from auditkit.metrics import _index
+    from auditkit.metrics._matched import matched_pairs
+
+    tables = random_inputs(seed, shops=3, customers=40, k=4).tables()
+    matched = matched_pairs(tables)
+    probe_k = tables.probes["k"].to_numpy(dtype=np.int64)[matched.rows]
+    shop = tables.codes.of("probes", "shop_id")[matched.rows]
+    combos = _index._combo_lists(tables, matched.probe_codes, shop, probe_k)
+    values = []
+    for share in (0.0, np.inf):  # every probe's list; each distinct pair of lists
+        monkeypatch.setattr(_index, "_DISTINCT_PAIRS_SHARE", share)
+        values.append(_index._baseline_jaccard(combos, probe_k, matched))
+    np.testing.assert_array_equal(values[0], values[1])
+    lists = baseline_lists(tables, tables.probes.iloc[matched.rows])
+    expected = pair_jaccard(lists, matched.group, matched.pair_a, matched.pair_b)
+    np.testing.assert_array_equal(values[1], expected)
