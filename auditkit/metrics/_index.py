@@ -85,7 +85,10 @@ def _profiles(
     position = local[codes.history_probe]
     category = category_of[codes.of("histories", "category")]
     keep = (position >= 0) & (category >= 0)
-    pairs = np.unique(position[keep] * n_categories + category[keep])
+    # Distinct (probe, category) cells: one in-place sort (faster than hashing 5M of them).
+    pairs = position[keep] * n_categories + category[keep]
+    pairs.sort()
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if pairs.size else pairs
     position, category = pairs // n_categories, pairs % n_categories
     hashes = np.random.default_rng(np.random.SeedSequence(_HASH_SEED)).integers(
         0, np.iinfo(np.uint64).max, size=max(n_categories, 1), dtype=np.uint64, endpoint=True
@@ -102,12 +105,16 @@ def _top_k(groups: np.ndarray, level: np.ndarray, tiebreak: np.ndarray, k: int) 
 
     ``level`` ranks the rows' popularity (0 the most popular); ties go by ``tiebreak``.
     """
+    if groups.size == 0:
+        return np.empty(0, dtype=np.int64)
     # Only rows at or above their group's k-th popularity can make its top k: one integer
     # sort finds those, and the full three-key sort runs on them alone.
     levels = int(level.max(initial=0)) + 1
     key = groups.astype(np.int64) * levels + level
     ranked_keys = np.sort(key)
-    group_ids, starts = np.unique(ranked_keys // levels, return_index=True)
+    ranked_groups = ranked_keys // levels
+    starts = np.flatnonzero(np.r_[True, ranked_groups[1:] != ranked_groups[:-1]])
+    group_ids = ranked_groups[starts]
     sizes = np.diff(np.r_[starts, groups.size])
     kth = ranked_keys[starts + np.minimum(sizes, max(k, 1)) - 1]
     bound = np.zeros(int(groups.max(initial=0)) + 1, dtype=np.int64)
