@@ -197,6 +197,13 @@ def report(run_dir: Path) -> None:
 @click.option("--pooling", type=click.FloatRange(0, 1), default=0.0, show_default=True)
 @click.option("--trend-weight", type=click.FloatRange(0), default=0.0, show_default=True)
 @click.option("--noise", type=click.FloatRange(0), default=0.3, show_default=True)
+@click.option(
+    "--calibrated-lift",
+    type=click.FloatRange(-1, min_open=True),
+    default=None,
+    help="Serve lists (1 + this) times as popular as each customer's history (0: a null world "
+    "for popularity.lift).",
+)
 def serve_vendor(
     spec: Path,
     port: int,
@@ -210,6 +217,7 @@ def serve_vendor(
     pooling: float,
     trend_weight: float,
     noise: float,
+    calibrated_lift: float | None,
 ) -> None:
     """Serve a simulated vendor of SPEC's shops over HTTP on 127.0.0.1 (Ctrl-C stops it)."""
     import dataclasses
@@ -247,6 +255,7 @@ def serve_vendor(
         trend_weight=trend_weight,
         noise=noise,
         signatures=shops.signatures(),
+        calibrated_lift=calibrated_lift,
     )
     click.echo(f"serving {len(shops.catalogs)} shops on http://127.0.0.1:{port}", err=True)
     faults = dataclasses.replace(faults, seed=audit.seed)

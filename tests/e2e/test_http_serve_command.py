@@ -73,3 +73,25 @@ def test_serve_vendor_refuses_bad_options(monkeypatch):
     )
     assert too_many.exit_code == 2
     assert "error_rate + throttle_rate + malformed_rate must be at most 1" in too_many.output
+
+
+def test_serve_vendor_serves_calibrated_lists_when_asked(monkeypatch):
+    import auditkit.world
+
+    made, served = [], []
+    real = auditkit.world.SimulatedVendor
+
+    def recording(*args, **kwargs):
+        made.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(auditkit.world, "SimulatedVendor", recording)
+    monkeypatch.setattr(auditkit.world, "serve_forever", lambda app, port: served.append(port))
+    runner = CliRunner()
+    done = runner.invoke(main, ["serve-vendor", str(DEMO), "--calibrated-lift", "0"])
+    assert done.exit_code == 0, done.output
+    assert made[0]["calibrated_lift"] == 0.0 and served == [8765]
+    plain = runner.invoke(main, ["serve-vendor", str(DEMO)])
+    assert plain.exit_code == 0 and made[1]["calibrated_lift"] is None
+    refused = runner.invoke(main, ["serve-vendor", str(DEMO), "--calibrated-lift", "-1"])
+    assert refused.exit_code == 2 and "--calibrated-lift" in refused.output
