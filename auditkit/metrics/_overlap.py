@@ -100,14 +100,14 @@ def _sort_order(key: np.ndarray) -> np.ndarray:
     return packed
 
 
-def _index_dtype(n: int) -> type[np.signedinteger]:
+def index_dtype(n: int) -> type[np.signedinteger]:
     """int32 when every value in ``-n..n`` fits (half the memory of int64), else int64."""
     return np.int32 if n < np.iinfo(np.int32).max else np.int64
 
 
 def _positions_in_lists(probe: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Each entry's 0-based place in its list (entries sorted by probe, ``length`` per list)."""
-    index = _index_dtype(probe.size)
+    index = index_dtype(probe.size)
     starts = (np.cumsum(length) - length).astype(index)
     position = np.arange(probe.size, dtype=index)
     position -= starts[probe]
@@ -125,7 +125,7 @@ def _repeated_items(probe: np.ndarray, item: np.ndarray, n_lists: int) -> np.nda
     n_items = int(item.max()) + 1
     position = _positions_in_lists(probe, length)
     if width * n_lists <= 2 * probe.size + (1 << 16):
-        dtype = _index_dtype(n_items)
+        dtype = index_dtype(n_items)
         # Padding cells hold distinct negative values, so only real items can repeat.
         grid = np.broadcast_to(-1 - np.arange(width, dtype=dtype), (n_lists, width)).copy()
         grid[probe, position] = item

@@ -27,7 +27,7 @@ from auditkit.metrics._matched import (
     matched_jaccard,
     matched_pairs,
 )
-from auditkit.metrics._overlap import pair_rbo, pair_sums
+from auditkit.metrics._overlap import index_dtype, pair_rbo, pair_sums
 from auditkit.metrics._shop_identity import (
     SIGNATURE_ID,
     SIGNATURE_THRESHOLD,
@@ -378,7 +378,7 @@ def _category_entries(
     n_probes = len(matched.lists.length)
     n_categories = len(codes.dictionary("category"))
     # (probe, category) cells as one integer key: int32 when they fit (half the memory).
-    dtype = np.int32 if n_probes * max(n_categories, 1) < np.iinfo(np.int32).max else np.int64
+    dtype = index_dtype(n_probes * max(n_categories, 1))
     local = np.full(len(codes.probe_ids) + 1, -1, dtype=dtype)
     local[matched.probe_codes[matched.probe_codes >= 0]] = np.arange(n_probes, dtype=dtype)
     position = local[codes.response_probe]

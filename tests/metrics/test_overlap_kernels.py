@@ -70,6 +70,13 @@ def test_stable_sort_order_falls_back_to_argsort_for_wide_keys():
     np.testing.assert_array_equal(_overlap._sort_order(small), np.argsort(small, kind="stable"))
 
 
+def random_lists(rng, n_lists, longest):
+    """`random_entries` of every list (no entry left out) as coded `RankedLists`."""
+    probe, rank, item = random_entries(rng, n_lists, longest)
+    probe[probe < 0] = 0
+    return list_entries(np.arange(n_lists).astype(str), probe, rank, item)
+
+
 def brute_jaccard(lists, a, b):
     out = []
     for x, y in zip(a, b, strict=True):
@@ -82,9 +89,7 @@ def brute_jaccard(lists, a, b):
 @pytest.mark.parametrize("table", [True, False])
 def test_pair_kernels_agree_with_and_without_the_pair_table(monkeypatch, table):
     rng = np.random.default_rng(11)
-    probe, rank, item = random_entries(rng, 60, 8)
-    probe[probe < 0] = 0
-    coded = list_entries(np.arange(60).astype(str), probe, rank, item)
+    coded = random_lists(rng, 60, 8)
     groups = rng.integers(0, 5, size=60)
     shop = rng.integers(0, 3, size=60)
     _, a, b = group_pairs(groups, shop)
@@ -170,9 +175,7 @@ def test_signature_retention_reads_item_ids_when_a_shop_lists_one_product_twice(
 @pytest.mark.parametrize("budget", [1, 7, 50])
 def test_pair_kernels_give_the_same_values_in_blocks_of_groups(monkeypatch, budget):
     rng = np.random.default_rng(5)
-    probe, rank, item = random_entries(rng, 80, 9)
-    probe[probe < 0] = 0
-    coded = list_entries(np.arange(80).astype(str), probe, rank, item)
+    coded = random_lists(rng, 80, 9)
     groups = rng.integers(0, 9, size=80)
     _, a, b = group_pairs(groups)
     shuffled = rng.permutation(a.size)  # pairs in any order, not grouped
