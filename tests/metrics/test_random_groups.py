@@ -82,3 +82,11 @@ def test_grouped_column_means_have_the_units_spread():
         assert draws[:, c].mean() == pytest.approx(columns[:, c].mean(), abs=0.002)
         sd = columns[:, c].std() / np.sqrt(N)
         assert draws[:, c].std() == pytest.approx(sd, rel=0.1)
+
+
+@pytest.mark.parametrize("top", [3, 2**16 - 1, 2**16, 2**40])
+def test_stable_order_is_the_stable_argsort(top):
+    # Narrow codes take the radix sort, wide ones the merge sort: the same order either way.
+    codes = np.random.default_rng(top % 97).integers(0, top + 1, size=10_000)
+    codes[:2] = top
+    assert np.array_equal(stats.stable_order(codes), np.argsort(codes, kind="stable"))
