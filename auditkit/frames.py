@@ -227,6 +227,22 @@ class TableCodes:
         """Per row of ``histories``: the code of its probe id (-1 for NA or unplanned)."""
         return self.of("histories", "probe_id")
 
+    def per_probe(self, column: str) -> np.ndarray:
+        """Per probe code, the code of its ``column`` in ``probes`` (-1 for none), padded.
+
+        Index it with a probe code (-1, the padding, gives -1): a response row's shop is
+        ``per_probe("shop_id")[response_probe]``.
+        """
+        key = ("per_probe", column)
+        found = self._codes.get(key)
+        if found is None:
+            probe = self.probe
+            known = probe >= 0
+            found = np.full(len(self.probe_ids) + 1, -1, dtype=np.int32)
+            found[probe[known]] = self.of("probes", column)[known]
+            self._codes[key] = found
+        return found
+
     def probe_flags(self, rows: np.ndarray) -> np.ndarray:
         """Per probe code: whether some row of ``probes`` selected by the mask ``rows`` has it."""
         flags = np.zeros(len(self.probe_ids) + 1, dtype=bool)

@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditkit.frames import AuditTables, arrow_strings, lookup_codes, shared_dictionary
-from auditkit.metrics._matched import answered_mask, group_mean
+from auditkit.metrics._matched import answered_mask, group_mean, read_only
+from auditkit.metrics._overlap import index_dtype, run_starts
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -131,17 +132,7 @@ class ShownItems:
     @cached_property
     def shop(self) -> np.ndarray:
         """Per shown row, its shop code (in ``codes.dictionary("shop_id")``; -1 for none)."""
-        return probe_shops(self.tables)[self.probe]
-
-
-def probe_shops(tables: AuditTables) -> np.ndarray:
-    """Per probe code, the code of its shop (-1 for none), padded for code -1."""
-    codes = tables.codes
-    probe = codes.probe
-    known = probe >= 0
-    shops = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int32)
-    shops[probe[known]] = codes.of("probes", "shop_id")[known]
-    return shops
+        return self.tables.codes.per_probe("shop_id")[self.probe]
 
 
 def shown_items(tables: AuditTables) -> ShownItems:
@@ -218,9 +209,7 @@ def probe_means(shown: ShownItems, values: np.ndarray) -> tuple[np.ndarray, np.n
     counts = np.zeros(size, dtype=np.int64)
     if probe.size:
         # `build_tables` keeps each probe's rows together: one run per probe, summed in place.
-        first = np.ones(probe.size, dtype=bool)
-        first[1:] = probe[1:] != probe[:-1]
-        starts = np.flatnonzero(first)
+        starts = run_starts(probe)
         runs = probe[starts]
         if np.count_nonzero(np.bincount(runs, minlength=size)) == runs.size:
             counts[runs] = np.diff(np.append(starts, probe.size))
@@ -251,10 +240,7 @@ def _per_probe_metric(
     threshold = default if threshold is None else threshold
     shown = shown_items(tables)
     used, array = probe_means(shown, item_value(tables, shown))
-    persona = np.full(len(tables.codes.probe_ids), -1, dtype=np.int32)
-    probe = tables.codes.probe
-    known = probe >= 0
-    persona[probe[known]] = tables.codes.of("probes", "persona_id")[known]
+    persona = tables.codes.per_probe("persona_id")
     ci = (
         bootstrap_ci(array, n_resamples=n_resamples, confidence=confidence, seed=seed)
         if len(array)
@@ -412,7 +398,10 @@ def _in_tail(tables: AuditTables, shown: ShownItems) -> np.ndarray:
         item_ids = arrow_strings(tables.responses["item_id"])
         rank = lookup_codes(pc.take(item_ids, pa.array(rows, type=pa.int64())), found.tied_ids)
         head[tied] = (rank >= 0) & (rank <= padded(found.last, -1)[shown.shop[tied]])
-    return np.where(np.isfinite(cutoff), 1.0 - head, np.nan)
+    known = np.isfinite(cutoff)
+    if known.all():
+        return ~head  # a share: booleans, no NaN to filter
+    return np.where(known, 1.0 - head, np.nan)
 
 
 def _catalog_tables(catalogs: pd.DataFrame) -> AuditTables:
@@ -616,6 +605,22 @@ def trend_share(
     )
 
 
+def repeats_in_catalog(tables: AuditTables, column: str) -> bool:
+    """Whether some shop's catalog has two rows of the same ``column`` value (of some code).
+
+    With ``item_key``: whether some shop lists one canonical product twice. Item keys tell a
+    shop's catalog items apart unless it does.
+    """
+    codes = tables.codes
+    n_values = len(codes.dictionary(column)) + 1
+    # Packed (shop, value) cells, int32 when they fit: half the sort's memory traffic.
+    dtype = index_dtype((len(codes.dictionary("shop_id")) + 1) * n_values)
+    shop, value = codes.of("catalogs", "shop_id"), codes.of("catalogs", column)
+    valid = (shop >= 0) & (value >= 0)
+    cells = np.sort(shop[valid].astype(dtype) * n_values + value[valid])
+    return bool((cells[1:] == cells[:-1]).any())
+
+
 def _item_codes(tables: AuditTables, shown: ShownItems) -> tuple[np.ndarray, int]:
     """Per shown row, a code telling its shop's catalog items apart, and how many codes exist.
 
@@ -623,11 +628,8 @@ def _item_codes(tables: AuditTables, shown: ShownItems) -> tuple[np.ndarray, int
     item id does.
     """
     codes = tables.codes
-    keys = len(codes.dictionary("item_key"))
-    listed = codes.of("catalogs", "shop_id").astype(np.int64) * (keys + 1)
-    listed = np.sort(listed + codes.of("catalogs", "item_key"))
-    if not (listed[1:] == listed[:-1]).any():
-        return codes.of("responses", "item_key")[shown.rows], keys
+    if not repeats_in_catalog(tables, "item_key"):
+        return codes.of("responses", "item_key")[shown.rows], len(codes.dictionary("item_key"))
     return codes.of("responses", "item_id")[shown.rows], len(codes.dictionary("item_id"))
 
 
@@ -637,7 +639,19 @@ def _shop_exposure(
     """Exposure counts of the items shown per shop, their shop codes, catalog sizes, shop ids.
 
     Shops are those with an answered probe and a catalog, coded in sorted order of their ids.
+    Gini and coverage both start from these counts: built once per tables, shared read-only.
     """
+
+    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        counts, shops, sizes, names = _count_exposure(tables)
+        return read_only(counts), read_only(shops), read_only(sizes), read_only(names)
+
+    return tables.codes.shared("shop_exposure", build)
+
+
+def _count_exposure(
+    tables: AuditTables,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     codes = tables.codes
     names = codes.dictionary("shop_id")
     catalog_shop = codes.of("catalogs", "shop_id")
@@ -646,16 +660,14 @@ def _shop_exposure(
     has_probe = np.zeros(len(names), dtype=bool)
     has_probe[probed[probed >= 0]] = True
     used = np.flatnonzero(has_probe & (sizes > 0))
-    position = np.full(len(names) + 1, -1, dtype=np.int64)
-    position[used] = np.arange(used.size)
     shown = shown_items(tables)
-    shop = position[shown.shop]
     item, n_items = _item_codes(tables, shown)
+    position = np.full(len(names) + 1, -1, dtype=index_dtype((used.size + 1) * (n_items + 1)))
+    position[used] = np.arange(used.size)
+    shop = position[shown.shop]
     usable = (shop >= 0) & (item >= 0)
     cells = np.sort(shop[usable] * (n_items + 1) + item[usable])
-    first = np.ones(cells.size, dtype=bool)
-    first[1:] = cells[1:] != cells[:-1]
-    starts = np.flatnonzero(first)
+    starts = run_starts(cells)
     counts = np.diff(np.append(starts, cells.size))
     cell_shop = cells[starts] // (n_items + 1)
     return counts.astype(np.float64), cell_shop, sizes[used].astype(np.int64), names[used]
@@ -678,7 +690,8 @@ def _sorted_by_shop(counts: np.ndarray, shops: np.ndarray) -> tuple[np.ndarray, 
         order = np.lexsort((counts, shops))
         return counts[order], shops[order]
     width = int(top) + 1
-    packed = np.sort(shops.astype(np.int64) * width + counts.astype(np.int64))
+    dtype = index_dtype((int(shops.max(initial=0)) + 1) * width)
+    packed = np.sort(shops.astype(dtype) * width + counts.astype(dtype))
     return (packed % width).astype(np.float64), packed // width
 
 

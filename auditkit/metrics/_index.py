@@ -33,6 +33,7 @@ from auditkit.metrics._overlap import (
     group_pairs,
     list_entries,
     pair_jaccard,
+    run_starts,
     sorted_lists,
     table_lists,
 )
@@ -113,7 +114,7 @@ def _top_k(groups: np.ndarray, level: np.ndarray, tiebreak: np.ndarray, k: int) 
     key = groups.astype(np.int64) * levels + level
     ranked_keys = np.sort(key)
     ranked_groups = ranked_keys // levels
-    starts = np.flatnonzero(np.r_[True, ranked_groups[1:] != ranked_groups[:-1]])
+    starts = run_starts(ranked_groups)
     group_ids = ranked_groups[starts]
     sizes = np.diff(np.r_[starts, groups.size])
     kth = ranked_keys[starts + np.minimum(sizes, max(k, 1)) - 1]
@@ -122,7 +123,7 @@ def _top_k(groups: np.ndarray, level: np.ndarray, tiebreak: np.ndarray, k: int) 
     candidates = np.flatnonzero(key <= bound[groups])
     order = candidates[np.lexsort((tiebreak[candidates], level[candidates], groups[candidates]))]
     sorted_groups = groups[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    starts = run_starts(sorted_groups)
     rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
     return order[rank < k]
 
@@ -310,7 +311,7 @@ def _combo_lists(
 
 def _positions(runs: np.ndarray) -> np.ndarray:
     """Each element's position within its run of equal values of ``runs``."""
-    starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]])
+    starts = run_starts(runs)
     return np.arange(runs.size) - np.repeat(starts, np.diff(np.r_[starts, runs.size]))
 
 

@@ -91,24 +91,24 @@ def matched_jaccard(tables: AuditTables) -> np.ndarray:
     matched = matched_pairs(tables)
     return tables.codes.shared(
         "matched_jaccard",
-        lambda: _read_only(
+        lambda: read_only(
             pair_jaccard(matched.lists, matched.group, matched.pair_a, matched.pair_b)
         ),
     )
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
+def read_only(array: np.ndarray) -> np.ndarray:
     """``array``, no longer writeable: it is shared by every metric of the tables."""
     array.flags.writeable = False
     return array
 
 
 def _frozen(matched: MatchedPairs) -> MatchedPairs:
-    """``matched`` with every array read-only (see `_read_only`)."""
+    """``matched`` with every array read-only (see `read_only`)."""
     for part in (matched, matched.lists):
         for value in vars(part).values():
             if isinstance(value, np.ndarray):
-                _read_only(value)
+                read_only(value)
     return matched
 
 

@@ -100,6 +100,13 @@ def _sort_order(key: np.ndarray) -> np.ndarray:
     return packed
 
 
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of ``values`` (sorted, or grouped) begins."""
+    first = np.ones(values.size, dtype=bool)
+    first[1:] = values[1:] != values[:-1]
+    return np.flatnonzero(first)
+
+
 def index_dtype(n: int) -> type[np.signedinteger]:
     """int32 when every value in ``-n..n`` fits (half the memory of int64), else int64."""
     return np.int32 if n < np.iinfo(np.int32).max else np.int64
@@ -312,7 +319,7 @@ def join_entries(
     offset[order] = before
     start = np.cumsum(length) - length
     ordered = groups[order]
-    first_member = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    first_member = run_starts(ordered)
     group_first = np.zeros(int(groups.max()) + 1, dtype=np.int64)
     group_first[ordered[first_member]] = before[first_member]
     del ordered

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import AuditTables
-from auditkit.metrics._matched import answered_mask, by_label, sorted_rows
-from auditkit.metrics._overlap import table_lists
+from auditkit.metrics._exposure import probe_means, repeats_in_catalog, shown_items
+from auditkit.metrics._matched import answered_mask, by_label
+from auditkit.metrics._overlap import index_dtype, run_starts
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -55,26 +56,41 @@ SIGNATURE_REASON_PROBES = "no answered probe at a shop with a signature recommen
 
 
 def shop_pooled_jaccard(
-    shop: np.ndarray, item: np.ndarray, length: np.ndarray, n_shops: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per shop: pooled Jaccard ``E|A ∩ B| / E|A ∪ B|`` over its pairs of lists, and list count.
+    shop: np.ndarray, item: np.ndarray, probe: np.ndarray, lists: np.ndarray
+) -> np.ndarray:
+    """Per shop: pooled Jaccard ``E|A ∩ B| / E|A ∪ B|`` over its pairs of lists.
 
-    ``shop[e]``, ``item[e]``: the shop of list entry ``e`` and its item code; ``length`` gives
-    each list's shop in ``length[0]`` and its length in ``length[1]``. An item shown in ``c`` of
-    a shop's ``n`` lists is shared by ``c(c-1)/2`` of its pairs, so the summed intersection
-    needs only exposure counts, and the summed union is ``(n - 1) Σ|A| - Σ|A ∩ B|``.
+    Entry ``e`` says list ``probe[e]`` (a probe code, of shop ``shop[e]``) shows item code
+    ``item[e]``; an item twice in one list counts once. ``lists[s]`` counts shop ``s``'s lists
+    (those without entries too). An item shown in ``c`` of a shop's ``n`` lists is shared by
+    ``c(c-1)/2`` of its pairs, so the summed intersection needs only exposure counts, and the
+    summed union is ``(n - 1) Σ|A| - Σ|A ∩ B|``. One sort of (shop, item, list) keys gives
+    both the distinct entries and the counts.
     """
-    n_items = int(item.max()) + 1 if item.size else 1
-    cells, counts = np.unique(shop * n_items + item, return_counts=True)
-    cell_shop = cells // n_items
-    exposure = counts.astype(np.float64)
+    n_shops = lists.size
+    n_items = int(item.max(initial=0)) + 1
+    n_probes = int(probe.max(initial=0)) + 1
+    if n_shops * n_items * n_probes < np.iinfo(np.int64).max:
+        key = (shop.astype(np.int64) * n_items + item) * n_probes + probe
+        key.sort()
+        distinct = key[run_starts(key)]
+        cell = distinct // n_probes
+    else:  # too many bits for one key: sort the columns
+        order = np.lexsort((probe, item, shop))
+        shop, item, probe = shop[order], item[order], probe[order]
+        same_cell = (shop[1:] == shop[:-1]) & (item[1:] == item[:-1])
+        distinct = np.ones(shop.size, dtype=bool)
+        distinct[1:] = ~(same_cell & (probe[1:] == probe[:-1]))
+        cell = shop[distinct].astype(np.int64) * n_items + item[distinct]
+    starts = run_starts(cell)
+    exposure = np.diff(np.append(starts, cell.size)).astype(np.float64)
+    cell_shop = cell[starts] // n_items
     shared = np.bincount(cell_shop, weights=exposure * (exposure - 1) / 2, minlength=n_shops)
-    lists = np.bincount(length[0], minlength=n_shops).astype(np.float64)
-    entries = np.bincount(length[0], weights=length[1].astype(np.float64), minlength=n_shops)
+    entries = np.bincount(cell_shop, weights=exposure, minlength=n_shops)
     union = (lists - 1) * entries - shared
     value = np.full(n_shops, np.nan)
     np.divide(shared, union, out=value, where=(lists >= 2) & (union > 0))
-    return value, lists
+    return value
 
 
 def within_shop_jaccard(
@@ -110,7 +126,7 @@ def within_shop_jaccard(
     -------
     MetricResult
         ``by_group = {"shop": {shop_id: pooled Jaccard}}``; ``details`` has ``shops`` and
-        ``lists``, and ``mean_shared``: the mean number of products two lists share.
+        ``lists`` (the lists of the shops counted).
 
     Raises
     ------
@@ -132,20 +148,27 @@ def within_shop_jaccard(
         & (probes["repetition"] == 0).to_numpy(dtype=bool)
         & probes["pair_id"].isna().to_numpy(dtype=bool)
     )
-    rows, probe_codes = sorted_rows(tables, keep)
-    lists = table_lists(tables, probe_codes)
-    table_shops, shop_codes = np.unique(
-        tables.codes.of("probes", "shop_id")[rows], return_inverse=True
-    )
-    shop_names = tables.codes.dictionary("shop_id")[table_shops[table_shops >= 0]]
-    n_shops = len(shop_names)
-    per_shop, counted = shop_pooled_jaccard(
-        shop_codes[lists.probe], lists.item, np.vstack([shop_codes, lists.length]), n_shops
-    )
+    codes = tables.codes
+    selected = codes.probe_flags(keep)
+    shop_of = codes.per_probe("shop_id")
+    shop_names = codes.dictionary("shop_id")
+    listed = shop_of[:-1][selected[:-1]]
+    lists = np.bincount(listed[listed >= 0], minlength=len(shop_names))
+    rows = codes.response_rows(selected)
+    rank = tables.responses["rank"]
+    if rank.hasnans:
+        rows &= rank.notna().to_numpy(dtype=bool)
+    probe = codes.response_probe[rows]
+    item = codes.of("responses", "item_key")[rows]
+    shop = shop_of[probe]
+    known = (item >= 0) & (shop >= 0)
+    if not known.all():
+        probe, item, shop = probe[known], item[known], shop[known]
+    per_shop = shop_pooled_jaccard(shop, item, probe, lists.astype(np.float64))
     present = np.isfinite(per_shop)
     values = per_shop[present]
     n = len(values)
-    details: dict[str, object] = {"shops": n, "lists": int(counted[present].sum())}
+    details: dict[str, object] = {"shops": n, "lists": int(lists[present].sum())}
     if n == 0:
         value, ci = math.nan, None
         details["reason"] = WITHIN_REASON
@@ -181,40 +204,38 @@ def _catalog_cells(tables: AuditTables, column: str) -> tuple[np.ndarray, np.nda
     """Per catalog row with a shop and a ``column`` value: its (shop, value) cell, signature."""
     codes = tables.codes
     n_values = max(len(codes.dictionary(column)), 1)
-    shop = codes.of("catalogs", "shop_id").astype(np.int64)
-    value = codes.of("catalogs", column).astype(np.int64)
+    dtype = index_dtype((len(codes.dictionary("shop_id")) + 1) * n_values)
+    shop = codes.of("catalogs", "shop_id")
+    value = codes.of("catalogs", column)
     valid = (shop >= 0) & (value >= 0)
     signature = tables.catalogs["signature"].to_numpy(dtype=bool)[valid]
-    return shop[valid] * n_values + value[valid], signature, n_values
-
-
-def _one_row_per_cell(tables: AuditTables, column: str) -> bool:
-    """Whether no shop's catalog has two rows with the same ``column`` value."""
-    ordered = np.sort(_catalog_cells(tables, column)[0])
-    return not bool((ordered[1:] == ordered[:-1]).any())
+    return shop[valid].astype(dtype) * n_values + value[valid], signature, n_values
 
 
 def _catalog_lookup(
-    tables: AuditTables, shop: np.ndarray, values: np.ndarray, column: str
+    tables: AuditTables, shop: np.ndarray, values: np.ndarray, column: str, *, repeated: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per (shop code, ``column`` code): its number of catalog rows and of signature rows."""
+    """Per (shop code, ``column`` code): its number of catalog rows and of signature rows.
+
+    ``repeated``: whether some shop has two catalog rows of one ``column`` value
+    (`repeats_in_catalog`).
+    """
     cell, signature, n_values = _catalog_cells(tables, column)
-    ordered = np.sort(cell)
-    repeated = bool((ordered[1:] == ordered[:-1]).any())
-    wanted = np.where((shop >= 0) & (values >= 0), shop.astype(np.int64) * n_values + values, -1)
+    wanted = np.where((shop >= 0) & (values >= 0), shop.astype(cell.dtype) * n_values + values, -1)
     n_cells = max(len(tables.codes.dictionary("shop_id")), 1) * n_values
     if not repeated and n_cells < _DENSE_FLAG_CELLS:
         flags = np.zeros(n_cells + 1, dtype=np.int8)  # 0 absent, 1 listed, 2 signature
         flags[cell] = 1 + signature
         found = flags[wanted]
-        return (found > 0).astype(np.float64), (found == 2).astype(np.float64)
+        return found > 0, found == 2
     if n_cells <= cell.size + _DENSE_COUNT_CELLS:
         rows = np.bincount(cell, minlength=n_cells + 1)
         marked = np.bincount(cell, weights=signature, minlength=n_cells + 1)
         rows[-1], marked[-1] = 0, 0.0
         return rows[wanted].astype(np.float64), marked[wanted]
     order = np.argsort(cell, kind="stable")
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if cell.size else order
+    ordered = cell[order]
+    starts = run_starts(ordered)
     cells = ordered[starts]
     rows = np.diff(np.r_[starts, ordered.size])
     marked = np.add.reduceat(signature[order].astype(np.float64), starts) if cell.size else cell
@@ -286,31 +307,32 @@ def signature_retention(
     with_signature = marked > 0
     share = np.zeros(n_shops)
     np.divide(marked, items, out=share, where=with_signature)
-    probes = tables.probes
-    keep = answered_mask(probes) & (probes["repetition"] == 0).to_numpy(dtype=bool)
-    probe_shop = codes.of("probes", "shop_id")
-    keep &= np.append(with_signature, False)[probe_shop]
-    rows = codes.response_rows(codes.probe_flags(keep))
-    rows &= tables.responses["in_catalog"].astype(bool).to_numpy()
-    shown = np.flatnonzero(rows)
-    probe_code = codes.response_probe[shown]
-    n_codes = len(codes.probe_ids)
-    # The probe's shop (a response row's shop is its probe's); probe codes are planned probes.
-    shop_of_code = np.full(n_codes + 1, -1, dtype=np.int64)
-    shop_of_code[codes.probe[keep]] = probe_shop[keep]
-    shown_shop = shop_of_code[probe_code]
+    shown = shown_items(tables)
     # Each shown item's catalog rows at its shop, and how many are signature rows. A listed
     # item's key is its catalog row's, so the shared item-key codes find the row whenever no
     # shop lists one key twice; otherwise the item ids do.
-    column = "item_key" if _one_row_per_cell(tables, "item_key") else "item_id"
+    column = "item_key"
+    repeated = repeats_in_catalog(tables, column)
+    if repeated:
+        column = "item_id"
+        repeated = repeats_in_catalog(tables, column)
     found_rows, flagged = _catalog_lookup(
-        tables, shown_shop, codes.of("responses", column)[shown], column
+        tables, shown.shop, codes.of("responses", column)[shown.rows], column, repeated=repeated
     )
-    counted = np.bincount(probe_code, weights=found_rows, minlength=n_codes)
-    listed_probes = np.flatnonzero(np.bincount(probe_code, minlength=n_codes))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        e = (np.bincount(probe_code, weights=flagged, minlength=n_codes) / counted)[listed_probes]
-    shop = shop_of_code[listed_probes]
+    # e_p: a probe's signature rows over its catalog rows, a ratio of two means over its rows.
+    listed_probes, e = probe_means(shown, flagged)
+    if not (found_rows.dtype == np.bool_ and found_rows.all()):
+        _, rows_mean = probe_means(shown, found_rows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = e / rows_mean
+        listed_probes, e = listed_probes[rows_mean > 0], e[rows_mean > 0]
+    shop = codes.per_probe("shop_id")[listed_probes]
+    at_signature_shop = np.append(with_signature, False)[shop]
+    listed_probes, e, shop = (
+        listed_probes[at_signature_shop],
+        e[at_signature_shop],
+        shop[at_signature_shop],
+    )
     c = share[shop]
     n = len(listed_probes)
     per_shop_e = np.bincount(shop, weights=e, minlength=n_shops)

@@ -85,17 +85,29 @@ class Changes:
         return self.planted - self.control
 
 
-def _changes(tables: AuditTables) -> Changes:
-    """The changes of the planting customers at the shops other than the source."""
-    probes, codes = tables.probes, tables.codes
-    keep = answered_mask(probes) & probes["phase"].notna().to_numpy(dtype=bool)
-    keep &= flags(probes["shop_role"] == "other")
-    listed = codes.response_rows(codes.probe_flags(keep))
+def planting_rows(probes: pd.DataFrame) -> np.ndarray:
+    """Positions in ``probes`` of the trend-planting probes (those with a ``phase``)."""
+    if "phase" not in probes.columns:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(probes["phase"].notna().to_numpy(dtype=bool))
+
+
+def _changes(tables: AuditTables, planting: np.ndarray | None = None) -> Changes:
+    """The changes of the planting customers (rows ``planting`` of ``probes``) at other shops."""
+    codes = tables.codes
+    planting = planting_rows(tables.probes) if planting is None else planting
+    # The planting probes are few: only their rows of ``probes`` are read.
+    probes = tables.probes[list(PROBE_COLUMNS)].iloc[planting]
+    chosen = answered_mask(probes) & flags(probes["shop_role"] == "other")
+    keep, probes = planting[chosen], probes[chosen]
+    flagged = np.zeros(len(tables.probes), dtype=bool)
+    flagged[keep] = True
+    listed = codes.response_rows(codes.probe_flags(flagged))
     row_probe = codes.response_probe[listed]
     row_key = codes.of("responses", "item_key")[listed]
     probe = codes.probe[keep]
     keys = codes.dictionary("item_key")
-    sign = np.where(flags(probes["phase"] == "after")[keep], 1.0, -1.0)
+    sign = np.where(flags(probes["phase"] == "after"), 1.0, -1.0)
     match = codes.of("probes", "match_id")[keep]
     known = (match >= 0) & (probe >= 0)
     size = len(codes.dictionary("match_id"))
@@ -103,7 +115,7 @@ def _changes(tables: AuditTables) -> Changes:
     for column in ("planted_key", "control_key"):
         # Per probe code: the key it watches, then whether its list shows that key.
         wanted = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
-        wanted[probe] = key_codes(probes[column][keep], keys)
+        wanted[probe] = key_codes(probes[column], keys)
         shown = np.zeros(len(codes.probe_ids) + 1, dtype=bool)
         shown[row_probe[(row_key == wanted[row_probe]) & (row_key >= 0)]] = True
         signed = (sign * shown[probe])[known]
@@ -113,7 +125,7 @@ def _changes(tables: AuditTables) -> Changes:
     customers = np.flatnonzero((after > 0) & (before > 0))
     # Each customer's shop: that of its first probe in row order.
     groups, first = np.unique(match[known], return_index=True)
-    shop = codes.of("probes", "shop_id")[keep][known][first]
+    shop = codes.of("probes", "shop_id")[keep[known][first]]
     return Changes(
         match=customers,
         shop=shop[np.searchsorted(groups, customers)],
@@ -191,18 +203,18 @@ def trend_leakage(
     )
     check_columns(LEAKAGE_ID, "tables.responses", tables.responses, RESPONSE_COLUMNS)
     threshold = LEAKAGE_THRESHOLD if threshold is None else threshold
-    planting = "phase" in tables.probes.columns and tables.probes["phase"].notna().any()
+    planting = planting_rows(tables.probes)
     details: dict[str, object] = {}
     value, ci, p_value, n = math.nan, None, None, 0
     by_shop: dict[str, float] = {}
     reason = REASON_NO_PLANTING
-    if planting:
+    if planting.size:
         check_columns(LEAKAGE_ID, "tables.probes", tables.probes, PROBE_COLUMNS)
-        changes = _changes(tables)
+        changes = _changes(tables, planting)
         did = changes.did
         n = len(did)
         reason = REASON_NO_CUSTOMERS
-        planted = tables.probes.loc[tables.probes["phase"].notna()]
+        planted = tables.probes[["planted_key", "control_key"]].iloc[planting]
         details = {
             "customers": n,
             "planted_key": str(planted["planted_key"].dropna().iloc[0]),

@@ -27,7 +27,7 @@ from auditkit.metrics._matched import (
     matched_jaccard,
     matched_pairs,
 )
-from auditkit.metrics._overlap import index_dtype, pair_rbo, pair_sums
+from auditkit.metrics._overlap import index_dtype, pair_rbo, pair_sums, run_starts
 from auditkit.metrics._shop_identity import (
     SIGNATURE_ID,
     SIGNATURE_THRESHOLD,
@@ -390,7 +390,7 @@ def _category_entries(
     key += category[known]
     del known
     key.sort()
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
+    starts = run_starts(key)
     count = np.diff(np.r_[starts, key.size]).astype(np.float64)
     key = key[starts]
     probe = key // max(n_categories, 1)

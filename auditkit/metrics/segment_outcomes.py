@@ -23,6 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from auditkit.frames import AuditTables
+from auditkit.metrics._overlap import run_starts
 from auditkit.metrics.homogenization import answered_probes
 
 OUTCOMES: tuple[str, ...] = (
@@ -208,7 +209,7 @@ def _history_fingerprints(histories: pd.DataFrame, code: np.ndarray, n: int) -> 
     fingerprint = np.zeros(n, dtype=np.uint64)
     if len(order):
         sorted_code = code[order]
-        starts = np.flatnonzero(np.r_[True, sorted_code[1:] != sorted_code[:-1]])
+        starts = run_starts(sorted_code)
         # Wrapping uint64 sums: order-free within a probe, and position is hashed in.
         fingerprint[sorted_code[starts]] = np.add.reduceat(hashed[order], starts)
     return fingerprint

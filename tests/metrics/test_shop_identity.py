@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from tables import catalog, make_tables, random_inputs
 
+from auditkit.metrics._shop_identity import shop_pooled_jaccard
 from auditkit.metrics.homogenization import (
     INDEX_ID,
     SIGNATURE_ID,
@@ -146,3 +147,16 @@ def test_within_shop_jaccard_equals_the_pooled_pairwise_computation(seed):
     result = within_shop_jaccard(tables, n_resamples=100)
     assert result.by_group["shop"] == pytest.approx(expected)
     assert result.value == pytest.approx(np.mean(list(expected.values())))
+
+
+def test_pooled_jaccard_counts_an_item_once_per_list_and_needs_no_packed_key():
+    # Shop 0: lists 0 {1, 2} (2 listed twice), 1 {2}, 2 {} → shared 1 over unions 2 + 2 + 1.
+    # Shop 1: lists 3 {5}, 4 {5} → 1. Codes far apart take the column sort instead of one key.
+    shop = np.array([0, 0, 0, 0, 1, 1])
+    item = np.array([1, 2, 2, 2, 5, 5])
+    probe = np.array([0, 0, 0, 1, 3, 4])
+    lists = np.array([3.0, 2.0])
+    expected = [1 / 5, 1.0]
+    assert shop_pooled_jaccard(shop, item, probe, lists) == pytest.approx(expected)
+    wide = shop_pooled_jaccard(shop, item + 2**40, probe + 2**30, lists)
+    assert wide == pytest.approx(expected)
