@@ -13,10 +13,12 @@ and 1,000,000 probes with k = 20:
 Every metric of both families runs with its bootstrap (1000 resamples), the way
 ``compute_metrics`` calls it (the core tables, trend leakage the full ones), and again with one
 resample (about the point estimate alone). Each has a bare-numpy reference: the same quantity on
-the same integer arrays, written the plain way. Peak memory is the process's maximum resident
-set size (``resource.getrusage``), data generation included; the metrics' own peak is the
-kernel's high-water mark (``VmHWM``) counted afresh once the tables are built (with the
-tables themselves resident).
+the world's dense (probe × k) integer arrays, written the plain way. The metrics that work row
+by row on the long tables have a second reference on the tables' own arrays (their integer
+codes and number columns: what the metric reads), the ``tables`` column. Peak memory is the
+process's maximum resident set size (``resource.getrusage``), data generation included; the
+metrics' own peak is the kernel's high-water mark (``VmHWM``) counted afresh once the tables
+are built (with the tables themselves resident).
 
 Peers (installed into the benchmark's virtual environment only, ``pip install --no-deps``):
 ``rbo`` 0.1.3 (pins numpy < 2 in its metadata, so it cannot go in the test extra; it runs fine
@@ -35,6 +37,7 @@ import gc
 import os
 import resource
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -439,6 +442,165 @@ def ref_trend_leakage(world: World) -> float:
     return float(did[both].mean())
 
 
+# ---- bare-numpy references on the tables' own arrays ----------------------------------------
+#
+# The references above read the world's dense (probe × k) arrays, which the metrics never see:
+# a metric reads the long tables (one row per list entry, 20M rows) through their integer
+# codes. These read the same long arrays the metric reads (the tables' codes, built once per
+# tables and excluded from every timing, and their number columns), written the plain way.
+
+
+def _table_rows(
+    tables: AuditTables, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mask of the response rows of the probes ``keep`` selects; their probe and shop codes."""
+    codes = tables.codes
+    wanted = np.zeros(len(codes.probe_ids) + 1, dtype=bool)
+    wanted[codes.probe[keep]] = True
+    rows = wanted[codes.response_probe]
+    shop_of = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int32)
+    shop_of[codes.probe] = codes.of("probes", "shop_id")
+    probe = codes.response_probe[rows]
+    return rows, probe, shop_of[probe]
+
+
+def _first(tables: AuditTables) -> np.ndarray:
+    return tables.probes["answered"].to_numpy() & (tables.probes["repetition"].to_numpy() == 0)
+
+
+def _probe_mean(probe: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per probe with rows, the mean of ``values`` over its rows."""
+    counts = np.bincount(probe)
+    sums = np.bincount(probe, weights=values)
+    return sums[counts > 0] / counts[counts > 0]
+
+
+def tref_arp(tables: AuditTables) -> float:
+    rows, probe, shop = _table_rows(tables, _first(tables))
+    codes = tables.codes
+    c_shop = codes.of("catalogs", "shop_id")
+    pop = tables.catalogs["popularity"].to_numpy()
+    mean = np.bincount(c_shop, weights=pop) / np.bincount(c_shop)
+    relative = tables.responses["popularity"].to_numpy()[rows] / mean[shop]
+    return float(_probe_mean(probe, relative).mean())
+
+
+def tref_long_tail(tables: AuditTables) -> float:
+    rows, probe, shop = _table_rows(tables, _first(tables))
+    c_shop = tables.codes.of("catalogs", "shop_id")
+    pop = tables.catalogs["popularity"].to_numpy()
+    cutoff = np.empty(c_shop.max() + 1)
+    for s in range(cutoff.size):  # one pass per shop: its head's smallest popularity (no ties)
+        values = pop[c_shop == s]
+        head = -(-values.size // 5)
+        cutoff[s] = np.partition(values, values.size - head)[values.size - head]
+    tail = tables.responses["popularity"].to_numpy()[rows] < cutoff[shop]
+    return float(_probe_mean(probe, tail).mean())
+
+
+def tref_trend_share(tables: AuditTables) -> float:
+    rows, probe, _ = _table_rows(tables, _first(tables))
+    codes = tables.codes
+    c_key = codes.of("catalogs", "item_key")
+    canonical = tables.catalogs["canonical_id"].notna().to_numpy()
+    popularity = tables.catalogs["popularity"].to_numpy()[canonical]
+    totals = np.bincount(c_key[canonical], popularity, len(codes.dictionary("item_key")))
+    trending = np.zeros(totals.size + 1, dtype=bool)
+    trending[np.argsort(-totals, kind="stable")[:TOP_N]] = True
+    shown = trending[codes.of("responses", "item_key")[rows]]
+    return float(_probe_mean(probe, shown).mean())
+
+
+def _exposure_cells(tables: AuditTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per exposed (shop, item key) cell: its shop and count; per shop its catalog size."""
+    rows, _, shop = _table_rows(tables, _first(tables))
+    codes = tables.codes
+    n_keys = len(codes.dictionary("item_key"))
+    cells = shop.astype(np.int64) * n_keys + codes.of("responses", "item_key")[rows]
+    cells, counts = np.unique(cells, return_counts=True)
+    return cells // n_keys, counts, np.bincount(codes.of("catalogs", "shop_id"))
+
+
+def tref_gini(tables: AuditTables) -> float:
+    cell_shop, counts, sizes = _exposure_cells(tables)
+    gini = []
+    for s, n in enumerate(sizes):  # one pass per shop, its unexposed items as zeros
+        x = np.sort(np.concatenate([np.zeros(n - (cell_shop == s).sum()), counts[cell_shop == s]]))
+        i = np.arange(1, n + 1)
+        gini.append(((2 * i - n - 1) * x).sum() / (n * x.sum()))
+    return float(np.mean(gini))
+
+
+def tref_coverage(tables: AuditTables) -> float:
+    cell_shop, _, sizes = _exposure_cells(tables)
+    return float((np.bincount(cell_shop, minlength=sizes.size) / sizes).mean())
+
+
+def tref_signature_retention(tables: AuditTables) -> float:
+    rows, probe, shop = _table_rows(tables, _first(tables))
+    codes = tables.codes
+    n_keys = len(codes.dictionary("item_key"))
+    c_shop = codes.of("catalogs", "shop_id")
+    signature = tables.catalogs["signature"].to_numpy()
+    flags = np.zeros((c_shop.max() + 1) * n_keys, dtype=bool)
+    flags[c_shop.astype(np.int64) * n_keys + codes.of("catalogs", "item_key")] = signature
+    shown = flags[shop.astype(np.int64) * n_keys + codes.of("responses", "item_key")[rows]]
+    share = np.bincount(c_shop, weights=signature) / np.bincount(c_shop)
+    counts = np.bincount(probe)
+    e = np.bincount(probe, weights=shown)[counts > 0] / counts[counts > 0]
+    probe_shop = np.zeros(counts.size, dtype=np.int64)
+    probe_shop[probe] = shop
+    return float(e.sum() / share[probe_shop[counts > 0]].sum())
+
+
+def tref_within(tables: AuditTables) -> float:
+    keep = _first(tables) & tables.probes["pair_id"].isna().to_numpy()
+    rows, _, shop = _table_rows(tables, keep)
+    codes = tables.codes
+    n_keys = len(codes.dictionary("item_key"))
+    cells = shop.astype(np.int64) * n_keys + codes.of("responses", "item_key")[rows]
+    cells, counts = np.unique(cells, return_counts=True)
+    shared = np.bincount(cells // n_keys, weights=counts * (counts - 1) / 2)
+    lists = np.bincount(codes.of("probes", "shop_id")[keep])
+    entries = np.bincount(shop)
+    return float((shared / ((lists - 1) * entries - shared)).mean())
+
+
+def tref_trend_leakage(tables: AuditTables) -> float:
+    probes, codes = tables.probes, tables.codes
+    keep = probes["phase"].notna().to_numpy() & (probes["shop_role"] == "other").to_numpy(
+        dtype=bool, na_value=False
+    )
+    rows, probe, _ = _table_rows(tables, keep)
+    keys = codes.dictionary("item_key")
+    key = codes.of("responses", "item_key")[rows]
+    size = len(codes.probe_ids)
+    sign = np.zeros(size)
+    sign[codes.probe[keep]] = np.where(probes["phase"][keep] == "after", 1.0, -1.0)
+    planted = np.bincount(probe[key == np.searchsorted(keys, "C1")], minlength=size) > 0
+    control = np.bincount(probe[key == np.searchsorted(keys, "C2")], minlength=size) > 0
+    match = np.zeros(size, dtype=np.int64)
+    match[codes.probe[keep]] = codes.of("probes", "match_id")[keep]
+    chosen = np.flatnonzero(sign != 0)
+    did = np.bincount(
+        match[chosen], weights=(planted[chosen] * 1.0 - control[chosen]) * sign[chosen]
+    )
+    after = np.bincount(match[chosen], weights=sign[chosen] > 0)
+    before = np.bincount(match[chosen], weights=sign[chosen] < 0)
+    return float(did[(after > 0) & (before > 0)].mean())
+
+
+TABLE_REFERENCES = {
+    "homogenization.within_shop_jaccard": tref_within,
+    "homogenization.signature_retention": tref_signature_retention,
+    "popularity.arp": tref_arp,
+    "popularity.long_tail_share": tref_long_tail,
+    "popularity.gini": tref_gini,
+    "popularity.coverage": tref_coverage,
+    "popularity.trend_share": tref_trend_share,
+    "popularity.trend_leakage": tref_trend_leakage,
+}
+
 REFERENCES = {
     "homogenization.cross_shop_jaccard": ref_jaccard,
     "homogenization.cross_shop_rbo": ref_rbo,
@@ -453,6 +615,17 @@ REFERENCES = {
     "popularity.trend_share": ref_trend_share,
     "popularity.trend_leakage": ref_trend_leakage,
 }
+
+
+def checked_reference(reference: Callable | None, data: object, name: str, value: float) -> float:
+    """Seconds ``reference(data)`` takes (NaN without one); it must give the metric's value."""
+    if reference is None:
+        return float("nan")
+    start = time.perf_counter()
+    expected = reference(data)
+    seconds = time.perf_counter() - start
+    assert abs(expected - value) < 1e-6 * max(1.0, abs(expected)), (name, expected, value)
+    return seconds
 
 
 def peers(world: World, n_probes: int) -> None:
@@ -535,6 +708,7 @@ def main() -> None:
     family_total: dict[str, float] = {}
     header = (
         f"{'metric':38s} {'value':>9s} {'with CI':>8s} {'point':>7s} {'numpy':>7s} {'ratio':>6s}"
+        f" {'tables':>7s} {'ratio':>6s}"
     )
     print(header)
     for name, definition in METRICS.items():
@@ -553,21 +727,12 @@ def main() -> None:
         total += full
         family = name.split(".")[0]
         family_total[family] = family_total.get(family, 0.0) + full
-        reference = REFERENCES.get(name)
-        numpy_time, ratio = float("nan"), float("nan")
-        if reference is not None:
-            t0 = time.perf_counter()
-            expected = reference(world)
-            numpy_time = time.perf_counter() - t0
-            ratio = point / numpy_time
-            assert abs(expected - result.value) < 1e-6 * max(1.0, abs(expected)), (
-                name,
-                expected,
-                result.value,
-            )
+        numpy_time = checked_reference(REFERENCES.get(name), world, name, result.value)
+        table_time = checked_reference(TABLE_REFERENCES.get(name), data, name, result.value)
+        ratio, table_ratio = point / numpy_time, point / table_time
         print(
             f"{name:38s} {result.value:9.4f} {full:7.2f}s {point:6.2f}s {numpy_time:6.2f}s "
-            f"{ratio:6.2f}",
+            f"{ratio:6.2f} {table_time:6.2f}s {table_ratio:6.2f}",
             flush=True,
         )
     for family, seconds in family_total.items():

@@ -136,3 +136,15 @@ def test_shared_derivations_are_built_once_until_dropped():
     assert tables.codes.shared("x", build) is first and len(calls) == 1
     tables.codes.drop_shared()
     assert tables.codes.shared("x", build) == [2]
+
+
+def test_per_probe_maps_a_probe_code_to_its_column_code():
+    tables = _tables()
+    codes = tables.codes
+    phase = codes.per_probe("phase")
+    assert phase.dtype == np.int32 and phase.size == len(codes.probe_ids) + 1
+    names = codes.dictionary("phase")
+    by_id = {c: (None if phase[i] < 0 else names[phase[i]]) for i, c in enumerate(codes.probe_ids)}
+    assert by_id == {"c1": None, "q1": None, "q2": None, "q3": None, "t1": "after"}
+    assert phase[-1] == -1  # code -1 (no probe) reads the padding
+    assert codes.per_probe("phase") is phase  # kept with the codes
