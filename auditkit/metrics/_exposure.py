@@ -609,8 +609,13 @@ def repeats_in_catalog(tables: AuditTables, column: str) -> bool:
     """Whether some shop's catalog has two rows of the same ``column`` value (of some code).
 
     With ``item_key``: whether some shop lists one canonical product twice. Item keys tell a
-    shop's catalog items apart unless it does.
+    shop's catalog items apart unless it does. Checked once per tables (gini, coverage and
+    signature retention all ask).
     """
+    return tables.codes.shared(f"repeats_in_catalog:{column}", lambda: _repeats(tables, column))
+
+
+def _repeats(tables: AuditTables, column: str) -> bool:
     codes = tables.codes
     n_values = len(codes.dictionary(column)) + 1
     # Packed (shop, value) cells, int32 when they fit: half the sort's memory traffic.
