@@ -671,7 +671,10 @@ def _count_exposure(
     position[used] = np.arange(used.size)
     shop = position[shown.shop]
     usable = (shop >= 0) & (item >= 0)
-    cells = np.sort(shop[usable] * (n_items + 1) + item[usable])
+    cells = shop[usable]  # packed in place: no 20M-row temporaries
+    cells *= n_items + 1
+    cells += item[usable]
+    cells.sort()
     starts = run_starts(cells)
     counts = np.diff(np.append(starts, cells.size))
     cell_shop = cells[starts] // (n_items + 1)

@@ -71,10 +71,16 @@ def shop_pooled_jaccard(
     n_items = int(item.max(initial=0)) + 1
     n_probes = int(probe.max(initial=0)) + 1
     if n_shops * n_items * n_probes < np.iinfo(np.int64).max:
-        key = (shop.astype(np.int64) * n_items + item) * n_probes + probe
+        # In place: at 20M entries each temporary would be 160 MB of fresh memory.
+        key = shop.astype(np.int64)
+        key *= n_items
+        key += item
+        key *= n_probes
+        key += probe
         key.sort()
-        distinct = key[run_starts(key)]
-        cell = distinct // n_probes
+        cell = key[run_starts(key)]
+        del key
+        cell //= n_probes
     else:  # too many bits for one key: sort the columns
         order = np.lexsort((probe, item, shop))
         shop, item, probe = shop[order], item[order], probe[order]
@@ -221,7 +227,10 @@ def _catalog_lookup(
     (`repeats_in_catalog`).
     """
     cell, signature, n_values = _catalog_cells(tables, column)
-    wanted = np.where((shop >= 0) & (values >= 0), shop.astype(cell.dtype) * n_values + values, -1)
+    wanted = shop.astype(cell.dtype)  # built in place: no 20M-row temporaries
+    wanted *= n_values
+    wanted += values
+    wanted[(shop < 0) | (values < 0)] = -1
     n_cells = max(len(tables.codes.dictionary("shop_id")), 1) * n_values
     if not repeated and n_cells < _DENSE_FLAG_CELLS:
         flags = np.zeros(n_cells + 1, dtype=np.int8)  # 0 absent, 1 listed, 2 signature
