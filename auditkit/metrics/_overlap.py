@@ -529,12 +529,27 @@ def pair_rbo(
         return [None, by_depth[depth - 1], depth <= short[pair]]
 
     shared, seen, x_s = pair_sums(lists.item, lists.length, groups, pair_a, pair_b, depths, 3)
-    agreement = shared * by_depth[long] - seen
+    # In place below: each step over millions of pairs would otherwise be a fresh array.
     safe_s = np.maximum(short, 1)
-    safe_l = np.maximum(long, 1)
     # sum_{d=s+1..l} (d - s) / (s d) p^d = (P(l) - P(s)) / s - (D(l) - D(s)).
-    tail = (power[long] - power[short]) / safe_s - (by_depth[long] - by_depth[short])
-    ext = ((shared - x_s) / safe_l + x_s / safe_s) * p ** long.astype(np.float64)
-    value = (1.0 - p) / p * (agreement + x_s * tail) + ext
-    value = np.where(short == 0, 0.0, np.clip(value, 0.0, 1.0))
-    return np.where(long == 0, np.nan, value)
+    tail = power[long]
+    tail -= power[short]
+    tail /= safe_s
+    tail -= by_depth[long] - by_depth[short]
+    tail *= x_s
+    value = shared * by_depth[long]  # the agreement, then the whole value
+    value -= seen
+    value += tail
+    del tail, seen
+    value *= (1.0 - p) / p
+    ext = shared - x_s
+    ext /= np.maximum(long, 1)
+    x_s /= safe_s
+    ext += x_s
+    ext *= p ** long.astype(np.float64)
+    value += ext
+    del ext, x_s
+    np.clip(value, 0.0, 1.0, out=value)
+    value[short == 0] = 0.0
+    value[long == 0] = np.nan
+    return value
