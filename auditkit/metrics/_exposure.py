@@ -616,14 +616,25 @@ def repeats_in_catalog(tables: AuditTables, column: str) -> bool:
 
 
 def _repeats(tables: AuditTables, column: str) -> bool:
+    cells = np.sort(catalog_cells(tables, column)[0])
+    return bool((cells[1:] == cells[:-1]).any())
+
+
+def catalog_cells(tables: AuditTables, column: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each catalog row's (shop, ``column`` value) cell ``shop · n_values + value``.
+
+    Returns the cells of the rows with both codes, the mask of those rows, and ``n_values``.
+    Cells are int32 when they fit: half the memory traffic of sorting or indexing them.
+    """
     codes = tables.codes
-    n_values = len(codes.dictionary(column)) + 1
-    # Packed (shop, value) cells, int32 when they fit: half the sort's memory traffic.
+    n_values = max(len(codes.dictionary(column)), 1)
     dtype = index_dtype((len(codes.dictionary("shop_id")) + 1) * n_values)
     shop, value = codes.of("catalogs", "shop_id"), codes.of("catalogs", column)
     valid = (shop >= 0) & (value >= 0)
-    cells = np.sort(shop[valid].astype(dtype) * n_values + value[valid])
-    return bool((cells[1:] == cells[:-1]).any())
+    cells = shop[valid].astype(dtype)
+    cells *= n_values
+    cells += value[valid]
+    return cells, valid, n_values
 
 
 def _item_codes(tables: AuditTables, shown: ShownItems) -> tuple[np.ndarray, int]:

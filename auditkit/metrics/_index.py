@@ -89,7 +89,7 @@ def _profiles(
     # Distinct (probe, category) cells: one in-place sort (faster than hashing 5M of them).
     pairs = position[keep] * n_categories + category[keep]
     pairs.sort()
-    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if pairs.size else pairs
+    pairs = pairs[run_starts(pairs)]
     position, category = pairs // n_categories, pairs % n_categories
     hashes = np.random.default_rng(np.random.SeedSequence(_HASH_SEED)).integers(
         0, np.iinfo(np.uint64).max, size=max(n_categories, 1), dtype=np.uint64, endpoint=True

@@ -13,9 +13,14 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import AuditTables
-from auditkit.metrics._exposure import probe_means, repeats_in_catalog, shown_items
+from auditkit.metrics._exposure import (
+    catalog_cells,
+    probe_means,
+    repeats_in_catalog,
+    shown_items,
+)
 from auditkit.metrics._matched import answered_mask, by_label
-from auditkit.metrics._overlap import index_dtype, run_starts
+from auditkit.metrics._overlap import run_starts
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -208,14 +213,8 @@ _DENSE_COUNT_CELLS = 1 << 24
 
 def _catalog_cells(tables: AuditTables, column: str) -> tuple[np.ndarray, np.ndarray, int]:
     """Per catalog row with a shop and a ``column`` value: its (shop, value) cell, signature."""
-    codes = tables.codes
-    n_values = max(len(codes.dictionary(column)), 1)
-    dtype = index_dtype((len(codes.dictionary("shop_id")) + 1) * n_values)
-    shop = codes.of("catalogs", "shop_id")
-    value = codes.of("catalogs", column)
-    valid = (shop >= 0) & (value >= 0)
-    signature = tables.catalogs["signature"].to_numpy(dtype=bool)[valid]
-    return shop[valid].astype(dtype) * n_values + value[valid], signature, n_values
+    cells, valid, n_values = catalog_cells(tables, column)
+    return cells, tables.catalogs["signature"].to_numpy(dtype=bool)[valid], n_values
 
 
 def _catalog_lookup(
