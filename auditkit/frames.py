@@ -137,6 +137,7 @@ class TableCodes:
         self._places: dict[tuple[str, str], np.ndarray] = {}
         self._shared: dict[str, object] = {}
         self._codes: dict[tuple[str, str], np.ndarray] = {}
+        self._extents: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
 
     def _local(self, table: str, column: str) -> tuple[np.ndarray, pa.Array]:
         """``column`` of ``table`` encoded on its own (see `_encode`), built once."""
@@ -254,9 +255,56 @@ class TableCodes:
         """Mask of the ``responses`` rows whose probe code is flagged (see `probe_flags`)."""
         return flags[self.response_probe]
 
+    def response_positions(self, probes: np.ndarray) -> np.ndarray:
+        """Positions, in row order, of the ``responses`` rows of the probe codes ``probes``.
+
+        For a few probes among many: when every probe's rows are adjacent (as `build_tables`
+        writes them), each probe's extent is looked up instead of testing every row.
+        """
+        extents = self._response_extents()
+        probes = np.unique(probes[probes >= 0])
+        if extents is None:
+            flags = np.zeros(len(self.probe_ids) + 1, dtype=bool)
+            flags[probes] = True
+            return np.flatnonzero(self.response_rows(flags))
+        begin, length = extents
+        probes = probes[np.argsort(begin[probes], kind="stable")]
+        start, size = begin[probes], length[probes]
+        # Each extent's positions: its start plus 0..size-1, for all extents at once.
+        offset = np.repeat(start - (np.cumsum(size) - size), size)
+        return offset + np.arange(int(size.sum()), dtype=np.int64)
+
+    def _response_extents(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per probe code, where its ``responses`` rows begin and how many there are.
+
+        None when some probe's rows are not adjacent. Built once.
+        """
+        if "responses" not in self._extents:
+            self._extents["responses"] = _extents(self.response_probe, len(self.probe_ids))
+        return self._extents["responses"]
+
     def history_rows(self, flags: np.ndarray) -> np.ndarray:
         """Mask of the ``histories`` rows whose probe code is flagged (see `probe_flags`)."""
         return flags[self.history_probe]
+
+
+def _extents(probe: np.ndarray, n_probes: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per probe code (padded for -1), the first row and row count of its adjacent rows.
+
+    None when some probe's rows are not adjacent.
+    """
+    first = np.ones(probe.size, dtype=bool)
+    first[1:] = probe[1:] != probe[:-1]
+    starts = np.flatnonzero(first)
+    run_probe = probe[starts]
+    if (np.bincount(run_probe[run_probe >= 0], minlength=n_probes) > 1).any():
+        return None
+    begin = np.zeros(n_probes + 1, dtype=np.int64)
+    length = np.zeros(n_probes + 1, dtype=np.int64)
+    begin[run_probe] = starts
+    length[run_probe] = np.diff(np.append(starts, probe.size))
+    begin[-1] = length[-1] = 0  # code -1 (NA or unplanned) has no extent
+    return begin, length
 
 
 def _prefix_or_mask(mask: np.ndarray) -> np.ndarray | slice:

@@ -100,9 +100,7 @@ def _changes(tables: AuditTables, planting: np.ndarray | None = None) -> Changes
     probes = tables.probes[list(PROBE_COLUMNS)].iloc[planting]
     chosen = answered_mask(probes) & flags(probes["shop_role"] == "other")
     keep, probes = planting[chosen], probes[chosen]
-    flagged = np.zeros(len(tables.probes), dtype=bool)
-    flagged[keep] = True
-    listed = codes.response_rows(codes.probe_flags(flagged))
+    listed = codes.response_positions(codes.probe[keep])
     row_probe = codes.response_probe[listed]
     row_key = codes.of("responses", "item_key")[listed]
     probe = codes.probe[keep]

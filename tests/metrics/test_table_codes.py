@@ -148,3 +148,23 @@ def test_per_probe_maps_a_probe_code_to_its_column_code():
     assert by_id == {"c1": None, "q1": None, "q2": None, "q3": None, "t1": "after"}
     assert phase[-1] == -1  # code -1 (no probe) reads the padding
     assert codes.per_probe("phase") is phase  # kept with the codes
+
+
+@pytest.mark.parametrize("adjacent", [True, False])
+def test_response_positions_equal_the_mask_of_their_probes(adjacent):
+    rng = np.random.default_rng(2)
+    ids = [f"p{i:02d}" for i in range(30)]
+    listed = np.repeat(np.arange(30), rng.integers(0, 4, size=30))
+    if not adjacent:
+        listed = rng.permutation(listed)
+    names = np.append(np.array(ids, dtype=object)[listed], ["zz", None])  # unplanned, NA
+    responses = pd.DataFrame({"probe_id": pd.array(names, dtype="string")})
+    probes = pd.DataFrame({"probe_id": pd.array(ids, dtype="string")})
+    codes = AuditTables(probes, responses, pd.DataFrame(), pd.DataFrame()).codes
+    for wanted in ([3, 17, 17, 5], [], list(range(30)), [-1, 8]):
+        probes_wanted = np.array(wanted, dtype=np.int32)
+        flags = np.zeros(31, dtype=bool)
+        flags[probes_wanted[probes_wanted >= 0]] = True
+        expected = np.flatnonzero(codes.response_rows(flags))
+        np.testing.assert_array_equal(codes.response_positions(probes_wanted), expected)
+    assert (codes._response_extents() is not None) is adjacent
