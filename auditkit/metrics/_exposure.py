@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from auditkit.frames import AuditTables, arrow_strings, lookup_codes, shared_dictionary
 from auditkit.metrics._matched import answered_mask, group_mean, read_only
-from auditkit.metrics._overlap import index_dtype, run_starts
+from auditkit.metrics._overlap import code_counts, index_dtype, run_starts
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -417,19 +417,32 @@ def trending_codes(tables: AuditTables, top_n: int = TRENDING_TOP_N) -> tuple[np
     the ``top_n`` canonical products by popularity summed over every shop's catalog, ties by
     key (rule `RULE_TOP`).
     """
+    return tables.codes.shared(f"trending_codes:{top_n}", lambda: _trending_codes(tables, top_n))
+
+
+def _trending_codes(tables: AuditTables, top_n: int) -> tuple[np.ndarray, str]:
     catalogs = tables.catalogs
     key = tables.codes.of("catalogs", "item_key")
     if TRENDING_COLUMN in catalogs.columns:
         marked = key[flags(catalogs[TRENDING_COLUMN])]
-        return np.unique(marked[marked >= 0]).astype(np.int32), RULE_SPEC
+        return read_only(np.unique(marked[marked >= 0]).astype(np.int32)), RULE_SPEC
     shared = catalogs["canonical_id"].notna().to_numpy(dtype=bool) & (key >= 0)
-    popularity = np.nan_to_num(numbers(catalogs["popularity"])[shared], nan=0.0)
+    keys = key[shared]
+    popularity = numbers(catalogs["popularity"])[shared]  # a copy: NaN can become 0 in place
+    np.nan_to_num(popularity, copy=False, nan=0.0)
     size = len(tables.codes.dictionary("item_key"))
-    totals = np.bincount(key[shared], weights=popularity, minlength=size)
-    present = np.flatnonzero(np.bincount(key[shared], minlength=size))
+    totals = np.bincount(keys, weights=popularity, minlength=size)
+    # Any key of positive total outranks a listed key of total 0 or less; with top_n such
+    # keys the set is among them. Only totals reaching the top_n-th largest can be in it.
+    candidates = np.flatnonzero(totals > 0)
+    if candidates.size < top_n:
+        candidates = np.flatnonzero(np.bincount(keys, minlength=size))
+    if candidates.size > top_n > 0:
+        cut = np.partition(totals[candidates], candidates.size - top_n)[candidates.size - top_n]
+        candidates = candidates[totals[candidates] >= cut]
     # Highest total first; equal totals in key order (codes are in key order).
-    top = present[np.lexsort((present, -totals[present]))][:top_n]
-    return np.sort(top).astype(np.int32), RULE_TOP
+    top = candidates[np.lexsort((candidates, -totals[candidates]))][:top_n]
+    return read_only(np.sort(top).astype(np.int32)), RULE_TOP
 
 
 def trending_keys(catalogs: pd.DataFrame | AuditTables, top_n: int = TRENDING_TOP_N) -> set[str]:
@@ -605,6 +618,10 @@ def trend_share(
     )
 
 
+# Shops per pass of the repeated-value check: sums of distinct powers 2**0..2**51 stay exact.
+_SHOPS_PER_PASS = 52
+
+
 def repeats_in_catalog(tables: AuditTables, column: str) -> bool:
     """Whether some shop's catalog has two rows of the same ``column`` value (of some code).
 
@@ -616,8 +633,33 @@ def repeats_in_catalog(tables: AuditTables, column: str) -> bool:
 
 
 def _repeats(tables: AuditTables, column: str) -> bool:
-    cells = np.sort(catalog_cells(tables, column)[0])
-    return bool((cells[1:] == cells[:-1]).any())
+    """One weighted count per value instead of a sort of the catalog's (shop, value) cells.
+
+    Each row adds ``2**shop`` to its value's total. Without repeats a total is a sum of
+    distinct powers of two, one set bit per row; a shop listing a value twice makes a carry,
+    which loses a bit or pushes the total past ``2**52`` (where float64 stops being exact).
+    Shops are taken `_SHOPS_PER_PASS` at a time so every power stays below that.
+    """
+    codes = tables.codes
+    shop, value = codes.of("catalogs", "shop_id"), codes.of("catalogs", column)
+    valid = (shop >= 0) & (value >= 0)
+    if not valid.all():
+        shop, value = shop[valid], value[valid]
+    n_values = len(codes.dictionary(column))
+    powers = np.exp2(np.arange(_SHOPS_PER_PASS, dtype=np.float64))
+    top = int(shop.max(initial=-1))
+    for first in range(0, top + 1, _SHOPS_PER_PASS):
+        if top < _SHOPS_PER_PASS:
+            here_shop, here_value = shop, value
+        else:
+            here = (shop >= first) & (shop < first + _SHOPS_PER_PASS)
+            here_shop, here_value = shop[here] - first, value[here]
+        totals = np.bincount(here_value, weights=powers[here_shop], minlength=n_values)
+        if totals.max(initial=0.0) >= 2.0**_SHOPS_PER_PASS:
+            return True
+        if int(np.bitwise_count(totals.astype(np.int64)).sum()) < here_value.size:
+            return True
+    return False
 
 
 def catalog_cells(tables: AuditTables, column: str) -> tuple[np.ndarray, np.ndarray, int]:
@@ -671,47 +713,62 @@ def _count_exposure(
     codes = tables.codes
     names = codes.dictionary("shop_id")
     catalog_shop = codes.of("catalogs", "shop_id")
-    sizes = np.bincount(catalog_shop[catalog_shop >= 0], minlength=len(names))
+    sizes = code_counts(catalog_shop, len(names))
     probed = codes.of("probes", "shop_id")[core_mask(tables)]
     has_probe = np.zeros(len(names), dtype=bool)
     has_probe[probed[probed >= 0]] = True
     used = np.flatnonzero(has_probe & (sizes > 0))
     shown = shown_items(tables)
     item, n_items = _item_codes(tables, shown)
-    position = np.full(len(names) + 1, -1, dtype=index_dtype((used.size + 1) * (n_items + 1)))
-    position[used] = np.arange(used.size)
-    shop = position[shown.shop]
+    dtype = index_dtype((used.size + 1) * (n_items + 1))
+    if used.size == len(names):  # every shop counts: its position is its code
+        shop = shown.shop
+    else:
+        position = np.full(len(names) + 1, -1, dtype=dtype)
+        position[used] = np.arange(used.size)
+        shop = position[shown.shop]
     usable = (shop >= 0) & (item >= 0)
-    cells = shop[usable]  # packed in place: no 20M-row temporaries
+    cells = shop[usable].astype(dtype, copy=False)  # a copy, packed in place
     cells *= n_items + 1
     cells += item[usable]
     cells.sort()
     starts = run_starts(cells)
     counts = np.diff(np.append(starts, cells.size))
     cell_shop = cells[starts] // (n_items + 1)
-    return counts.astype(np.float64), cell_shop, sizes[used].astype(np.int64), names[used]
+    return counts, cell_shop, sizes[used].astype(np.int64), names[used]
 
 
-def _sorted_by_shop(counts: np.ndarray, shops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _whole_width(counts: np.ndarray) -> int | None:
+    """``max + 1`` when every count is a whole number in ``0..2**31``, else None."""
+    if counts.size == 0:
+        return 1
+    top = float(counts.max())
+    if top >= 2**31 or not bool((counts >= 0).all()):
+        return None
+    if counts.dtype.kind == "f" and not bool((counts == np.floor(counts)).all()):
+        return None
+    return int(top) + 1
+
+
+def _sorted_by_shop(
+    counts: np.ndarray, shops: np.ndarray, width: int | None
+) -> tuple[np.ndarray, np.ndarray]:
     """``counts`` and ``shops`` ordered by shop, then count.
 
-    Whole counts (exposure counts) are packed with their shop into one integer and sorted
-    by value, several times faster than a lexsort of the two keys.
+    Whole counts below ``width`` are packed with their shop into one integer and sorted by
+    value, several times faster than a lexsort of the two keys.
     """
-    top = float(counts.max(initial=0.0))
-    whole = (
-        counts.size > 0
-        and top < 2**31
-        and bool((counts >= 0).all())
-        and bool((counts == np.floor(counts)).all())
-    )
-    if not whole or int(shops.max(initial=0)) >= 2**31:
+    if width is None or int(shops.max(initial=0)) >= 2**31:
         order = np.lexsort((counts, shops))
         return counts[order], shops[order]
-    width = int(top) + 1
     dtype = index_dtype((int(shops.max(initial=0)) + 1) * width)
     packed = np.sort(shops.astype(dtype) * width + counts.astype(dtype))
     return (packed % width).astype(np.float64), packed // width
+
+
+# The per-(shop, count) table of `_gini_by_count` may have this many cells per listed count
+# (plus a fixed allowance) before sorting the counts is the cheaper way.
+_CELLS_PER_COUNT = 4
 
 
 def gini_coefficient(counts: np.ndarray, shops: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -720,17 +777,40 @@ def gini_coefficient(counts: np.ndarray, shops: np.ndarray, sizes: np.ndarray) -
     ``G = Σ_i (2i - n - 1) x_(i) / (n Σ x)`` over the shop's ``n`` counts in ascending order
     (unlisted items are zeros); NaN for a shop whose counts are all zero.
     """
-    x, s = _sorted_by_shop(counts, shops)
-    exposed = np.bincount(s, minlength=sizes.size)
-    start = np.concatenate([[0], np.cumsum(exposed)[:-1]])
-    # The zeros sort first, so the i-th exposed item has rank zeros + i.
-    rank = (sizes - exposed)[s] + np.arange(x.size) - start[s] + 1
-    n = sizes[s].astype(np.float64)
-    numerator = np.bincount(s, weights=(2 * rank - n - 1) * x, minlength=sizes.size)
-    total = np.bincount(s, weights=x, minlength=sizes.size)
+    width = _whole_width(counts)
+    if width is not None and sizes.size * width <= _CELLS_PER_COUNT * counts.size + 4096:
+        numerator, total = _gini_by_count(counts, shops, sizes, width)
+    else:
+        x, s = _sorted_by_shop(counts, shops, width)
+        exposed = np.bincount(s, minlength=sizes.size)
+        start = np.concatenate([[0], np.cumsum(exposed)[:-1]])
+        # The zeros sort first, so the i-th exposed item has rank zeros + i.
+        rank = (sizes - exposed)[s] + np.arange(x.size) - start[s] + 1
+        n = sizes[s].astype(np.float64)
+        numerator = np.bincount(s, weights=(2 * rank - n - 1) * x, minlength=sizes.size)
+        total = np.bincount(s, weights=x, minlength=sizes.size)
     out = np.full(sizes.size, np.nan)
     np.divide(numerator, sizes * total, out=out, where=total > 0)
     return out
+
+
+def _gini_by_count(
+    counts: np.ndarray, shops: np.ndarray, sizes: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Gini numerator and ``Σ x`` per shop from how many of its items have each count.
+
+    The ``h`` items with count ``c``, above the ``a`` items with smaller counts, hold ranks
+    ``a+1..a+h``, whose ``Σ (2i - n - 1)`` is ``h (2a + h - n)``: no sort of the counts.
+    """
+    cells = shops.astype(np.int64)  # a copy, packed in place
+    cells *= width
+    cells += counts.astype(np.int64, copy=False)
+    items = np.bincount(cells, minlength=sizes.size * width).reshape(sizes.size, width)
+    items[:, 0] = sizes - items[:, 1:].sum(axis=1)  # unlisted items count 0
+    below = np.cumsum(items, axis=1) - items
+    mass = items * np.arange(width)
+    numerator = (mass * (2 * below + items - sizes[:, None])).sum(axis=1)
+    return numerator.astype(np.float64), mass.sum(axis=1).astype(np.float64)
 
 
 def _per_shop_result(

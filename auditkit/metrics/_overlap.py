@@ -107,6 +107,17 @@ def run_starts(values: np.ndarray) -> np.ndarray:
     return np.flatnonzero(first)
 
 
+def code_counts(codes: np.ndarray, size: int) -> np.ndarray:
+    """How many of ``codes`` equal each of ``0..size-1`` (code -1, NA, counts for none).
+
+    Codes already in order (the catalogs come stacked by shop) are counted by bisection,
+    without the pass a ``np.bincount`` makes over them.
+    """
+    if codes.size and codes[0] >= 0 and bool((codes[1:] >= codes[:-1]).all()):
+        return np.diff(np.searchsorted(codes, np.arange(size + 1)))
+    return np.bincount(codes[codes >= 0], minlength=size)[:size]
+
+
 def index_dtype(n: int) -> type[np.signedinteger]:
     """int32 when every value in ``-n..n`` fits (half the memory of int64), else int64."""
     return np.int32 if n < np.iinfo(np.int32).max else np.int64

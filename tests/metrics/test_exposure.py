@@ -5,10 +5,14 @@ import itertools
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from tables import catalog, make_tables, random_inputs
 
-from auditkit.frames import mark_trending
+from auditkit.frames import AuditTables, mark_trending, stack_catalogs
+from auditkit.metrics import _exposure
+from auditkit.metrics._exposure import repeats_in_catalog
+from auditkit.metrics._overlap import code_counts
 from auditkit.metrics.popularity import (
     ARP_ID,
     COVERAGE_ID,
@@ -205,3 +209,75 @@ def test_gini_kernel_sorts_fractional_exposure_too():
     ours = gini_coefficient(counts, shops, np.bincount(shops))
     for s in range(2):
         assert ours[s] == pytest.approx(mean_difference_gini(counts[shops == s]))
+
+
+def test_gini_by_count_equals_the_sorted_ranks():
+    # Whole counts take the per-count table; with a small cell allowance the sort is used.
+    rng = np.random.default_rng(6)
+    counts = rng.integers(0, 9, size=300).astype(float)
+    shops = rng.integers(0, 7, size=300)
+    sizes = np.bincount(shops, minlength=7) + rng.integers(0, 30, size=7)
+    by_count = gini_coefficient(counts, shops, sizes)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_exposure, "_CELLS_PER_COUNT", -1000)
+        by_rank = gini_coefficient(counts, shops, sizes)
+    np.testing.assert_allclose(by_count, by_rank, rtol=1e-12)
+    for s in range(7):
+        padded = np.concatenate([counts[shops == s], np.zeros(sizes[s] - (shops == s).sum())])
+        assert by_count[s] == pytest.approx(mean_difference_gini(padded))
+
+
+def catalog_tables(shop: np.ndarray, key: np.ndarray) -> AuditTables:
+    """Tables holding only a catalog of the given (shop, key) rows."""
+    rows = pd.DataFrame(
+        {
+            "shop_id": pd.array([f"s{s:03d}" for s in shop], dtype="string"),
+            "item_key": pd.array([f"k{k}" for k in key], dtype="string"),
+        }
+    )
+    empty = pd.DataFrame()
+    return AuditTables(probes=empty, responses=empty, histories=empty, catalogs=rows)
+
+
+@pytest.mark.parametrize("n_shops", [3, 51, 52, 53, 130])
+def test_repeated_key_check_agrees_with_a_plain_duplicate_search(n_shops):
+    rng = np.random.default_rng(n_shops)
+    for trial in range(6):
+        shop = rng.integers(0, n_shops, size=400)
+        key = rng.integers(0, 40, size=400) if trial % 2 else rng.permutation(400) % 350
+        frame = pd.DataFrame({"shop": shop, "key": key})
+        expected = bool(frame.duplicated().any())
+        assert repeats_in_catalog(catalog_tables(shop, key), "item_key") is expected
+
+
+def test_repeated_key_check_sees_a_repeat_in_the_highest_shop():
+    # The last shop of a pass has the largest power of two: listed twice it is a carry past
+    # 2**51, and thousands of times a total float64 cannot hold exactly.
+    for times in (2, 5000):
+        shop = np.concatenate([np.arange(52), np.full(times - 1, 51)])
+        key = np.zeros(shop.size, dtype=np.int64)
+        assert repeats_in_catalog(catalog_tables(shop, key), "item_key")
+        assert not repeats_in_catalog(catalog_tables(np.arange(52), key[:52]), "item_key")
+
+
+def test_code_counts_equal_a_bincount_sorted_or_not():
+    rng = np.random.default_rng(8)
+    codes = np.sort(rng.integers(0, 9, size=500)).astype(np.int32)
+    expected = np.bincount(codes, minlength=12)
+    np.testing.assert_array_equal(code_counts(codes, 12), expected)
+    shuffled = rng.permutation(np.append(codes, [-1, -1]))
+    np.testing.assert_array_equal(code_counts(shuffled, 12), expected)
+    np.testing.assert_array_equal(code_counts(np.empty(0, dtype=np.int32), 3), [0, 0, 0])
+
+
+@pytest.mark.parametrize("top_n", [1, 3, 6, 9])
+def test_trending_set_is_the_top_totals_when_few_are_positive_or_many_tie(top_n):
+    # Totals by key: A 4, B 4, C 4, D 1, E 0, F 0 (G is only one shop's, not canonical).
+    one = catalog({"a": 3.0, "b": 4.0, "c": 1.0, "d": 1.0, "e": 0.0, "f": 0.0, "g": 9.0})
+    two = catalog({"a": 1.0, "c": 3.0})
+    for frame in (one, two):
+        frame["canonical_id"] = frame["item_id"].str.upper()
+    one.loc[one["item_id"] == "g", "canonical_id"] = None
+    ranked = ["A", "B", "C", "D", "E", "F"]
+    stacked = stack_catalogs({"one": one, "two": two})
+    assert trending_keys(stacked, top_n=top_n) == set(ranked[:top_n])
