@@ -642,8 +642,8 @@ def _repeats(tables: AuditTables, column: str) -> bool:
     """
     codes = tables.codes
     shop, value = codes.of("catalogs", "shop_id"), codes.of("catalogs", column)
-    valid = (shop >= 0) & (value >= 0)
-    if not valid.all():
+    if int(shop.min(initial=0)) < 0 or int(value.min(initial=0)) < 0:
+        valid = (shop >= 0) & (value >= 0)
         shop, value = shop[valid], value[valid]
     n_values = len(codes.dictionary(column))
     powers = np.exp2(np.arange(_SHOPS_PER_PASS, dtype=np.float64))
@@ -714,11 +714,11 @@ def _count_exposure(
     names = codes.dictionary("shop_id")
     catalog_shop = codes.of("catalogs", "shop_id")
     sizes = code_counts(catalog_shop, len(names))
-    probed = codes.of("probes", "shop_id")[core_mask(tables)]
+    shown = shown_items(tables)
+    probed = codes.per_probe("shop_id")[shown.probes]
     has_probe = np.zeros(len(names), dtype=bool)
     has_probe[probed[probed >= 0]] = True
     used = np.flatnonzero(has_probe & (sizes > 0))
-    shown = shown_items(tables)
     item, n_items = _item_codes(tables, shown)
     dtype = index_dtype((used.size + 1) * (n_items + 1))
     if used.size == len(names):  # every shop counts: its position is its code
