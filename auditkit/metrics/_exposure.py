@@ -633,7 +633,7 @@ def repeats_in_catalog(tables: AuditTables, column: str) -> bool:
 
 
 def _repeats(tables: AuditTables, column: str) -> bool:
-    """One weighted count per value instead of a sort of the catalog's (shop, value) cells.
+    """Whether some shop lists one ``column`` value twice: one weighted count, no sort.
 
     Each row adds ``2**shop`` to its value's total. Without repeats a total is a sum of
     distinct powers of two, one set bit per row; a shop listing a value twice makes a carry,

@@ -108,7 +108,7 @@ def run_starts(values: np.ndarray) -> np.ndarray:
 
 
 def code_counts(codes: np.ndarray, size: int) -> np.ndarray:
-    """How many of ``codes`` equal each of ``0..size-1`` (code -1, NA, counts for none).
+    """How many of ``codes`` equal each of ``0..size-1`` (negative codes, NA, are skipped).
 
     Codes already in order (the catalogs come stacked by shop) are counted by bisection,
     without the pass a ``np.bincount`` makes over them.
