@@ -417,15 +417,11 @@ def trending_codes(tables: AuditTables, top_n: int = TRENDING_TOP_N) -> tuple[np
     the ``top_n`` canonical products by popularity summed over every shop's catalog, ties by
     key (rule `RULE_TOP`).
     """
-    return tables.codes.shared(f"trending_codes:{top_n}", lambda: _trending_codes(tables, top_n))
-
-
-def _trending_codes(tables: AuditTables, top_n: int) -> tuple[np.ndarray, str]:
     catalogs = tables.catalogs
     key = tables.codes.of("catalogs", "item_key")
     if TRENDING_COLUMN in catalogs.columns:
         marked = key[flags(catalogs[TRENDING_COLUMN])]
-        return read_only(np.unique(marked[marked >= 0]).astype(np.int32)), RULE_SPEC
+        return np.unique(marked[marked >= 0]).astype(np.int32), RULE_SPEC
     shared = catalogs["canonical_id"].notna().to_numpy(dtype=bool) & (key >= 0)
     keys = key[shared]
     popularity = numbers(catalogs["popularity"])[shared]  # a copy: NaN can become 0 in place
@@ -442,7 +438,7 @@ def _trending_codes(tables: AuditTables, top_n: int) -> tuple[np.ndarray, str]:
         candidates = candidates[totals[candidates] >= cut]
     # Highest total first; equal totals in key order (codes are in key order).
     top = candidates[np.lexsort((candidates, -totals[candidates]))][:top_n]
-    return read_only(np.sort(top).astype(np.int32)), RULE_TOP
+    return np.sort(top).astype(np.int32), RULE_TOP
 
 
 def trending_keys(catalogs: pd.DataFrame | AuditTables, top_n: int = TRENDING_TOP_N) -> set[str]:
