@@ -111,15 +111,17 @@ def _top_k(groups: np.ndarray, level: np.ndarray, tiebreak: np.ndarray, k: int) 
     # Only rows at or above their group's k-th popularity can make its top k: one integer
     # sort finds those, and the full three-key sort runs on them alone.
     levels = int(level.max(initial=0)) + 1
-    key = groups.astype(np.int64) * levels + level
+    n_groups = int(groups.max(initial=0)) + 1
+    key = groups.astype(np.int64)  # a copy, packed in place
+    key *= levels
+    key += level
     ranked_keys = np.sort(key)
-    ranked_groups = ranked_keys // levels
-    starts = run_starts(ranked_groups)
-    group_ids = ranked_groups[starts]
-    sizes = np.diff(np.r_[starts, groups.size])
-    kth = ranked_keys[starts + np.minimum(sizes, max(k, 1)) - 1]
-    bound = np.zeros(int(groups.max(initial=0)) + 1, dtype=np.int64)
-    bound[group_ids] = kth
+    # Each group's run of sorted keys, found by bisection (no pass over the rows).
+    starts = np.searchsorted(ranked_keys, np.arange(n_groups + 1, dtype=np.int64) * levels)
+    sizes = np.diff(starts)
+    present = sizes > 0
+    bound = np.full(n_groups, -1, dtype=np.int64)
+    bound[present] = ranked_keys[(starts[:-1] + np.minimum(sizes, max(k, 1)) - 1)[present]]
     candidates = np.flatnonzero(key <= bound[groups])
     order = candidates[np.lexsort((tiebreak[candidates], level[candidates], groups[candidates]))]
     sorted_groups = groups[order]
