@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from tables import catalog, make_tables, random_inputs, shuffle_rows
 
-from auditkit.metrics import _overlap
+from auditkit.metrics import _index, _overlap
 from auditkit.metrics._overlap import group_pairs, list_entries, pair_jaccard, pair_rbo
 from auditkit.metrics.homogenization import baseline_lists, signature_retention
 
@@ -206,3 +206,15 @@ def test_baseline_jaccard_is_the_same_pair_by_pair_or_probe_by_probe(monkeypatch
     lists = baseline_lists(tables, tables.probes.iloc[matched.rows])
     expected = pair_jaccard(lists, matched.group, matched.pair_a, matched.pair_b)
     np.testing.assert_array_equal(values[1], expected)
+
+
+@pytest.mark.parametrize("k", [1, 3, 50])
+def test_catalog_top_k_equals_a_plain_sort_per_group(k):
+    # Sparse group ids (most absent), groups smaller than k, and ties broken by tiebreak.
+    rng = np.random.default_rng(k)
+    groups = rng.choice([0, 3, 4, 17, 40], size=300)
+    level = rng.integers(0, 6, size=300)
+    tiebreak = rng.permutation(300).astype(np.uint64)
+    frame = pd.DataFrame({"g": groups, "level": level, "tie": tiebreak, "row": np.arange(300)})
+    expected = frame.sort_values(["g", "level", "tie"]).groupby("g").head(k)["row"].to_numpy()
+    np.testing.assert_array_equal(_index._top_k(groups, level, tiebreak, k), expected)
