@@ -288,14 +288,19 @@ class TableCodes:
         return flags[self.history_probe]
 
 
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of ``values`` (sorted, or grouped) begins."""
+    first = np.ones(values.size, dtype=bool)
+    first[1:] = values[1:] != values[:-1]
+    return np.flatnonzero(first)
+
+
 def _extents(probe: np.ndarray, n_probes: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Per probe code (padded for -1), the first row and row count of its adjacent rows.
 
     None when some probe's rows are not adjacent.
     """
-    first = np.ones(probe.size, dtype=bool)
-    first[1:] = probe[1:] != probe[:-1]
-    starts = np.flatnonzero(first)
+    starts = run_starts(probe)
     run_probe = probe[starts]
     if (np.bincount(run_probe[run_probe >= 0], minlength=n_probes) > 1).any():
         return None

@@ -23,9 +23,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditkit.frames import AuditTables, arrow_strings, lookup_codes, shared_dictionary
+from auditkit.frames import (
+    AuditTables,
+    arrow_strings,
+    lookup_codes,
+    run_starts,
+    shared_dictionary,
+)
 from auditkit.metrics._matched import answered_mask, group_mean, read_only
-from auditkit.metrics._overlap import code_counts, index_dtype, run_starts
+from auditkit.metrics._overlap import code_counts, index_dtype
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -656,23 +662,6 @@ def _repeats(tables: AuditTables, column: str) -> bool:
         if int(np.bitwise_count(totals.astype(np.int64)).sum()) < here_value.size:
             return True
     return False
-
-
-def catalog_cells(tables: AuditTables, column: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """Each catalog row's (shop, ``column`` value) cell ``shop · n_values + value``.
-
-    Returns the cells of the rows with both codes, the mask of those rows, and ``n_values``.
-    Cells are int32 when they fit: half the memory traffic of sorting or indexing them.
-    """
-    codes = tables.codes
-    n_values = max(len(codes.dictionary(column)), 1)
-    dtype = index_dtype((len(codes.dictionary("shop_id")) + 1) * n_values)
-    shop, value = codes.of("catalogs", "shop_id"), codes.of("catalogs", column)
-    valid = (shop >= 0) & (value >= 0)
-    cells = shop[valid].astype(dtype)
-    cells *= n_values
-    cells += value[valid]
-    return cells, valid, n_values
 
 
 def _item_codes(tables: AuditTables, shown: ShownItems) -> tuple[np.ndarray, int]:

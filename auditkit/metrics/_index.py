@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables, lookup_codes
+from auditkit.frames import AuditTables, lookup_codes, run_starts
 from auditkit.metrics._matched import (
     MATCH_PROBE_COLUMNS,
     MATCH_RESPONSE_COLUMNS,
@@ -33,7 +33,6 @@ from auditkit.metrics._overlap import (
     group_pairs,
     list_entries,
     pair_jaccard,
-    run_starts,
     sorted_lists,
     table_lists,
 )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables
+from auditkit.frames import AuditTables, run_starts
 
 
 @dataclass(frozen=True)
@@ -98,13 +98,6 @@ def _sort_order(key: np.ndarray) -> np.ndarray:
     packed.sort()
     packed &= (1 << shift) - 1
     return packed
-
-
-def run_starts(values: np.ndarray) -> np.ndarray:
-    """Where each run of equal values of ``values`` (sorted, or grouped) begins."""
-    first = np.ones(values.size, dtype=bool)
-    first[1:] = values[1:] != values[:-1]
-    return np.flatnonzero(first)
 
 
 def code_counts(codes: np.ndarray, size: int) -> np.ndarray:

@@ -12,15 +12,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables
-from auditkit.metrics._exposure import (
-    catalog_cells,
-    probe_means,
-    repeats_in_catalog,
-    shown_items,
-)
+from auditkit.frames import AuditTables, run_starts
+from auditkit.metrics._exposure import probe_means, repeats_in_catalog, shown_items
 from auditkit.metrics._matched import answered_mask, by_label
-from auditkit.metrics._overlap import run_starts
+from auditkit.metrics._overlap import code_counts, index_dtype
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -212,8 +207,19 @@ _DENSE_COUNT_CELLS = 1 << 24
 
 
 def _catalog_cells(tables: AuditTables, column: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """Per catalog row with a shop and a ``column`` value: its (shop, value) cell, signature."""
-    cells, valid, n_values = catalog_cells(tables, column)
+    """Per catalog row with a shop and a ``column`` value: its cell, and whether a signature.
+
+    The cell is ``shop · n_values + value``, int32 when it fits (half the memory traffic of
+    indexing or sorting them); returns the cells, the signature flags and ``n_values``.
+    """
+    codes = tables.codes
+    n_values = max(len(codes.dictionary(column)), 1)
+    dtype = index_dtype((len(codes.dictionary("shop_id")) + 1) * n_values)
+    shop, value = codes.of("catalogs", "shop_id"), codes.of("catalogs", column)
+    valid = (shop >= 0) & (value >= 0)
+    cells = shop[valid].astype(dtype)
+    cells *= n_values
+    cells += value[valid]
     return cells, tables.catalogs["signature"].to_numpy(dtype=bool)[valid], n_values
 
 
@@ -310,7 +316,7 @@ def signature_retention(
     catalog_shop = codes.of("catalogs", "shop_id")
     signature = tables.catalogs["signature"].to_numpy(dtype=bool)
     listed = catalog_shop >= 0
-    items = np.bincount(catalog_shop[listed], minlength=n_shops)
+    items = code_counts(catalog_shop, n_shops)
     marked = np.bincount(catalog_shop[listed], weights=signature[listed], minlength=n_shops)
     with_signature = marked > 0
     share = np.zeros(n_shops)

@@ -17,7 +17,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables
+from auditkit.frames import AuditTables, run_starts
 from auditkit.metrics._index import INDEX_ID, INDEX_THRESHOLD, baseline_lists, index
 from auditkit.metrics._matched import (
     MatchedPairs,
@@ -27,7 +27,7 @@ from auditkit.metrics._matched import (
     matched_jaccard,
     matched_pairs,
 )
-from auditkit.metrics._overlap import index_dtype, pair_rbo, pair_sums, run_starts
+from auditkit.metrics._overlap import index_dtype, pair_rbo, pair_sums
 from auditkit.metrics._shop_identity import (
     SIGNATURE_ID,
     SIGNATURE_THRESHOLD,

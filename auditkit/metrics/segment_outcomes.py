@@ -22,8 +22,7 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from auditkit.frames import AuditTables
-from auditkit.metrics._overlap import run_starts
+from auditkit.frames import AuditTables, run_starts
 from auditkit.metrics.homogenization import answered_probes
 
 OUTCOMES: tuple[str, ...] = (
