@@ -8,9 +8,9 @@ Tables (all pandas, string ids):
                 attribute, and ``answered`` (bool: the vendor gave a usable answer).
 ``responses``   one row per recommended item of an answered probe: the probe's columns above
                 (without ``history``) plus ``rank`` (1-based), ``item_id``, ``item_key``,
-                ``category``, ``price``, ``popularity``, ``in_catalog``.
+                ``category``, ``price``, ``popularity``, ``in_catalog`` and ``catalog_row``.
 ``histories``   one row per history item: ``probe_id, shop_id, position, item_id, item_key,
-                category, price, popularity``.
+                category, price, popularity, catalog_row``.
 ``catalogs``    every shop's catalog stacked, with ``shop_id``, ``item_key`` and ``signature``
                 (bool: the item, or its category, is one the shop declared as its signature);
                 ``trending`` (bool: its ``canonical_id`` is in the spec's trending list) only
@@ -18,6 +18,12 @@ Tables (all pandas, string ids):
 
 ``item_key`` is what makes items comparable across shops: the ``canonical_id`` when the catalog
 has one, else ``"<shop_id>:<item_id>"`` (a product only that shop sells).
+
+``catalog_row`` (int64) is the position in ``catalogs`` of the item's row at its shop, -1 for an
+item the shop does not list (``in_catalog`` is ``catalog_row >= 0``). It keeps the join that
+`build_tables` does once, so a metric that needs a shown item's catalog row (exposure over the
+whole catalog, signature flags) reads it instead of joining again. Item ids are unique within a
+shop's catalog (`catalogs.validate_catalog`), so each item has one row.
 """
 
 from __future__ import annotations
@@ -392,10 +398,13 @@ def stack_catalogs(catalogs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def _attach_items(long: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
-    """Join item attributes by (shop_id, item_id); unknown items keep NA attributes."""
-    lookup = catalog[["shop_id", "item_id", *ITEM_COLUMNS]].assign(in_catalog=True)
+    """Join item attributes and catalog row by (shop_id, item_id); unknown items get NA, -1."""
+    lookup = catalog[["shop_id", "item_id", *ITEM_COLUMNS]].assign(
+        catalog_row=np.arange(len(catalog), dtype=np.int64)
+    )
     out = long.merge(lookup, on=["shop_id", "item_id"], how="left", sort=False)
-    out["in_catalog"] = out["in_catalog"].fillna(False).astype(bool)
+    out["catalog_row"] = out["catalog_row"].fillna(-1).astype(np.int64)
+    out["in_catalog"] = out["catalog_row"].to_numpy() >= 0
     out["item_key"] = out["item_key"].fillna(out["shop_id"] + ":" + out["item_id"])
     return out
 

@@ -217,6 +217,8 @@ class World:
                 ),
                 "popularity": self.popularity[flat_shop, flat_item],
                 "in_catalog": np.ones(flat_item.size, dtype=bool),
+                # The catalogs below stack shop after shop, ITEMS rows each.
+                "catalog_row": flat_shop.astype(np.int64) * ITEMS + flat_item,
             }
         )
         hist_shop = np.repeat(self.shop, HISTORY)
@@ -233,6 +235,7 @@ class World:
                     dtype="string",
                 ),
                 "popularity": self.popularity[hist_shop, hist_item],
+                "catalog_row": hist_shop.astype(np.int64) * ITEMS + hist_item,
             }
         )
         cat_shop = np.repeat(np.arange(SHOPS), ITEMS)
@@ -302,10 +305,12 @@ def _with_planting(tables: AuditTables, planting: Planting) -> AuditTables:
             }
         )
         for r, key in enumerate(items):
-            answers.append((probe_id, f"shop{shop:02d}", r + 1, f"C{key}"))
+            answers.append((probe_id, f"shop{shop:02d}", r + 1, f"C{key}", shop * ITEMS + key))
     extra = pd.DataFrame(rows).astype({"probe_id": "string", "shop_id": "string"})
     probes = pd.concat([tables.probes, extra], ignore_index=True)
-    more = pd.DataFrame(answers, columns=["probe_id", "shop_id", "rank", "item_key"])
+    more = pd.DataFrame(
+        answers, columns=["probe_id", "shop_id", "rank", "item_key", "catalog_row"]
+    )
     more["item_id"] = "i" + more["item_key"].str[1:]
     more["category"], more["popularity"], more["in_catalog"] = "cat001", 1.0, True
     responses = pd.concat([tables.responses, more.astype(tables.responses.dtypes.to_dict())])
@@ -514,13 +519,12 @@ def tref_trend_share(tables: AuditTables) -> float:
 
 
 def _exposure_cells(tables: AuditTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per exposed (shop, item key) cell: its shop and count; per shop its catalog size."""
-    rows, _, shop = _table_rows(tables, _first(tables))
-    codes = tables.codes
-    n_keys = len(codes.dictionary("item_key"))
-    cells = shop.astype(np.int64) * n_keys + codes.of("responses", "item_key")[rows]
-    cells, counts = np.unique(cells, return_counts=True)
-    return cells // n_keys, counts, np.bincount(codes.of("catalogs", "shop_id"))
+    """Per exposed catalog row: its shop and count; per shop its catalog size."""
+    rows, _, _ = _table_rows(tables, _first(tables))
+    c_shop = tables.codes.of("catalogs", "shop_id")
+    counts = np.bincount(tables.responses["catalog_row"].to_numpy()[rows], minlength=c_shop.size)
+    cells = np.flatnonzero(counts)
+    return c_shop[cells], counts[cells], np.bincount(c_shop)
 
 
 def tref_gini(tables: AuditTables) -> float:
@@ -540,13 +544,9 @@ def tref_coverage(tables: AuditTables) -> float:
 
 def tref_signature_retention(tables: AuditTables) -> float:
     rows, probe, shop = _table_rows(tables, _first(tables))
-    codes = tables.codes
-    n_keys = len(codes.dictionary("item_key"))
-    c_shop = codes.of("catalogs", "shop_id")
+    c_shop = tables.codes.of("catalogs", "shop_id")
     signature = tables.catalogs["signature"].to_numpy()
-    flags = np.zeros((c_shop.max() + 1) * n_keys, dtype=bool)
-    flags[c_shop.astype(np.int64) * n_keys + codes.of("catalogs", "item_key")] = signature
-    shown = flags[shop.astype(np.int64) * n_keys + codes.of("responses", "item_key")[rows]]
+    shown = signature[tables.responses["catalog_row"].to_numpy()[rows]]
     share = np.bincount(c_shop, weights=signature) / np.bincount(c_shop)
     counts = np.bincount(probe)
     e = np.bincount(probe, weights=shown)[counts > 0] / counts[counts > 0]

@@ -115,6 +115,7 @@ def build(customers: int, seed: int = 0) -> AuditTables:
             "popularity": catalogs["popularity"].to_numpy()[flat],
             "rank": np.tile(np.arange(1, K + 1), n),
             "in_catalog": np.ones(rows, dtype=bool),
+            "catalog_row": flat,
         }
     )
     # Histories: the customer's own HISTORY items, the same for all its probes.
@@ -131,6 +132,7 @@ def build(customers: int, seed: int = 0) -> AuditTables:
             "category": catalogs["category"].to_numpy()[history_flat],
             "price": catalogs["price"].to_numpy()[history_flat],
             "popularity": catalogs["popularity"].to_numpy()[history_flat],
+            "catalog_row": history_flat,
         }
     )
     return AuditTables(probes=probes, responses=responses, histories=histories, catalogs=catalogs)

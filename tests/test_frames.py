@@ -36,6 +36,27 @@ def test_scores_and_explanations_align_with_items():
     assert rows.loc["a-1", "item_key"] == "P1" and rows.loc["zz", "item_key"] == "a:zz"
 
 
+def test_catalog_row_is_the_items_row_in_the_stacked_catalogs():
+    # Shop b stacks after a; both list items of the same ids' pattern, b's in reverse order.
+    catalogs = {"b": make_catalog("b", 4, 4).iloc[::-1], "a": make_catalog("a", 3, 3)}
+    probes = plan(
+        [
+            {"probe_id": "p1", "shop_id": "a", "history": ["a-2", "gone"]},
+            {"probe_id": "p2", "shop_id": "b", "history": ["b-0"]},
+        ]
+    )
+    answers = pd.DataFrame({"probe_id": ["p1", "p2"], "items": [["a-1", "zz"], ["b-3", "b-0"]]})
+    tables = build_tables(probes, answers, catalogs)
+    for table in (tables.responses, tables.histories):
+        known = table["catalog_row"] >= 0
+        listed = tables.catalogs.iloc[table.loc[known, "catalog_row"]]
+        assert list(listed["shop_id"]) == list(table.loc[known, "shop_id"])
+        assert list(listed["item_id"]) == list(table.loc[known, "item_id"])
+        assert set(table.loc[~known, "item_id"]) <= {"zz", "gone"} and (~known).sum() == 1
+    assert tables.responses["catalog_row"].dtype == "int64"
+    assert list(tables.responses["in_catalog"]) == [True, False, True, True]
+
+
 def test_core_leaves_out_planting_and_check_probes():
     catalogs = {"a": make_catalog("a", 5, 5)}
     probes = plan(

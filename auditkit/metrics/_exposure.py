@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,12 @@ from auditkit.frames import (
 )
 from auditkit.metrics._matched import answered_mask, group_mean, read_only
 from auditkit.metrics._overlap import code_counts, index_dtype
-from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
+from auditkit.metrics.stats import (
+    bootstrap_ci,
+    check_catalog_rows,
+    check_columns,
+    check_metric_inputs,
+)
 from auditkit.results import MetricResult, Threshold
 
 FAMILY = "popularity"
@@ -46,6 +52,8 @@ RESPONSE_COLUMNS: tuple[str, ...] = (
     "in_catalog",
 )
 CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_id", "item_key", "canonical_id", "popularity")
+# Gini and coverage count exposure per catalog row.
+EXPOSURE_RESPONSE_COLUMNS: tuple[str, ...] = (*RESPONSE_COLUMNS, "catalog_row")
 
 ARP_ID = "popularity.arp"
 # Relative popularity: 1 = as popular as the shop's average item. On the built-in world a list
@@ -91,10 +99,16 @@ REASON_NO_PROBES = "no answered probe recommended a catalog item of known popula
 REASON_NO_SHOPS = "no shop has an answered probe and a catalog"
 
 
-def _checked(metric_id: str, tables: AuditTables, threshold: object, **options: object) -> None:
-    check_metric_inputs(metric_id, tables, threshold, **options)  # type: ignore[arg-type]
+def _checked(
+    metric_id: str,
+    tables: AuditTables,
+    threshold: object,
+    options: dict[str, Any],
+    responses: tuple[str, ...] = RESPONSE_COLUMNS,
+) -> None:
+    check_metric_inputs(metric_id, tables, threshold, **options)
     check_columns(metric_id, "tables.probes", tables.probes, PROBE_COLUMNS)
-    check_columns(metric_id, "tables.responses", tables.responses, RESPONSE_COLUMNS)
+    check_columns(metric_id, "tables.responses", tables.responses, responses)
     check_columns(metric_id, "tables.catalogs", tables.catalogs, CATALOG_COLUMNS)
 
 
@@ -133,12 +147,25 @@ class ShownItems:
     tables: AuditTables = field(repr=False)
     probes: np.ndarray
     rows: np.ndarray
-    probe: np.ndarray
+
+    @cached_property
+    def probe(self) -> np.ndarray:
+        """Per shown row, its probe code (`TableCodes.probe`)."""
+        return self.tables.codes.response_probe[self.rows]
 
     @cached_property
     def shop(self) -> np.ndarray:
         """Per shown row, its shop code (in ``codes.dictionary("shop_id")``; -1 for none)."""
         return self.tables.codes.per_probe("shop_id")[self.probe]
+
+    def catalog_rows(self, where: str = FAMILY) -> np.ndarray:
+        """Per shown row, its row in ``catalogs`` (``catalog_row``), checked to be one.
+
+        ``where`` names the metric in the error raised when a row points outside the catalogs.
+        """
+        rows = self.tables.responses["catalog_row"].to_numpy()[self.rows]
+        check_catalog_rows(where, rows, len(self.tables.catalogs))
+        return rows
 
 
 def shown_items(tables: AuditTables) -> ShownItems:
@@ -150,7 +177,6 @@ def shown_items(tables: AuditTables) -> ShownItems:
         tables=tables,
         probes=np.flatnonzero(selected[:-1]).astype(np.int32),
         rows=rows,
-        probe=codes.response_probe[rows],
     )
 
 
@@ -242,7 +268,7 @@ def _per_probe_metric(
 ) -> MetricResult:
     """A mean over probes of the mean of ``item_value`` over each probe's shown items."""
     options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
-    _checked(metric_id, tables, threshold, **options)
+    _checked(metric_id, tables, threshold, options)
     threshold = default if threshold is None else threshold
     shown = shown_items(tables)
     used, array = probe_means(shown, item_value(tables, shown))
@@ -597,9 +623,7 @@ def trend_share(
         TREND_SHARE_ID,
         tables,
         threshold,
-        n_resamples=n_resamples,
-        confidence=confidence,
-        seed=seed,
+        {"n_resamples": n_resamples, "confidence": confidence, "seed": seed},
     )
     trending, rule, count = _trending_mask(tables)
 
@@ -620,80 +644,25 @@ def trend_share(
     )
 
 
-# Shops per pass of the repeated-value check: sums of distinct powers 2**0..2**51 stay exact.
-_SHOPS_PER_PASS = 52
-
-
-def repeats_in_catalog(tables: AuditTables, column: str) -> bool:
-    """Whether some shop's catalog has two rows of the same ``column`` value (of some code).
-
-    With ``item_key``: whether some shop lists one canonical product twice. Item keys tell a
-    shop's catalog items apart unless it does. Checked once per tables (gini, coverage and
-    signature retention all ask).
-    """
-    return tables.codes.shared(f"repeats_in_catalog:{column}", lambda: _repeats(tables, column))
-
-
-def _repeats(tables: AuditTables, column: str) -> bool:
-    """Whether some shop lists one ``column`` value twice: one weighted count, no sort.
-
-    Each row adds ``2**shop`` to its value's total. Without repeats a total is a sum of
-    distinct powers of two, one set bit per row; a shop listing a value twice makes a carry,
-    which loses a bit or pushes the total past ``2**52`` (where float64 stops being exact).
-    Shops are taken `_SHOPS_PER_PASS` at a time so every power stays below that.
-    """
-    codes = tables.codes
-    shop, value = codes.of("catalogs", "shop_id"), codes.of("catalogs", column)
-    if int(shop.min(initial=0)) < 0 or int(value.min(initial=0)) < 0:
-        valid = (shop >= 0) & (value >= 0)
-        shop, value = shop[valid], value[valid]
-    n_values = len(codes.dictionary(column))
-    powers = np.exp2(np.arange(_SHOPS_PER_PASS, dtype=np.float64))
-    top = int(shop.max(initial=-1))
-    for first in range(0, top + 1, _SHOPS_PER_PASS):
-        if top < _SHOPS_PER_PASS:
-            here_shop, here_value = shop, value
-        else:
-            here = (shop >= first) & (shop < first + _SHOPS_PER_PASS)
-            here_shop, here_value = shop[here] - first, value[here]
-        totals = np.bincount(here_value, weights=powers[here_shop], minlength=n_values)
-        if totals.max(initial=0.0) >= 2.0**_SHOPS_PER_PASS:
-            return True
-        if int(np.bitwise_count(totals.astype(np.int64)).sum()) < here_value.size:
-            return True
-    return False
-
-
-def _item_codes(tables: AuditTables, shown: ShownItems) -> tuple[np.ndarray, int]:
-    """Per shown row, a code telling its shop's catalog items apart, and how many codes exist.
-
-    The item key does unless some shop's catalog lists one canonical product twice; then the
-    item id does.
-    """
-    codes = tables.codes
-    if not repeats_in_catalog(tables, "item_key"):
-        return codes.of("responses", "item_key")[shown.rows], len(codes.dictionary("item_key"))
-    return codes.of("responses", "item_id")[shown.rows], len(codes.dictionary("item_id"))
-
-
 def _shop_exposure(
-    tables: AuditTables,
+    tables: AuditTables, where: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exposure counts of the items shown per shop, their shop codes, catalog sizes, shop ids.
 
     Shops are those with an answered probe and a catalog, coded in sorted order of their ids.
     Gini and coverage both start from these counts: built once per tables, shared read-only.
+    ``where`` names the metric asking, for errors.
     """
 
     def build() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        counts, shops, sizes, names = _count_exposure(tables)
+        counts, shops, sizes, names = _count_exposure(tables, where)
         return read_only(counts), read_only(shops), read_only(sizes), read_only(names)
 
     return tables.codes.shared("shop_exposure", build)
 
 
 def _count_exposure(
-    tables: AuditTables,
+    tables: AuditTables, where: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     codes = tables.codes
     names = codes.dictionary("shop_id")
@@ -704,22 +673,16 @@ def _count_exposure(
     has_probe = np.zeros(len(names), dtype=bool)
     has_probe[probed[probed >= 0]] = True
     used = np.flatnonzero(has_probe & (sizes > 0))
-    item, n_items = _item_codes(tables, shown)
-    dtype = index_dtype((used.size + 1) * (n_items + 1))
-    if used.size == len(names):  # every shop counts: its position is its code
-        shop = shown.shop
-    else:
-        position = np.full(len(names) + 1, -1, dtype=dtype)
+    # One count per catalog row: a shop's items are its rows (item ids are unique per shop).
+    per_row = np.bincount(shown.catalog_rows(where), minlength=len(tables.catalogs))
+    cells = np.flatnonzero(per_row != 0)  # a bool mask: several times faster than of int64
+    counts, cell_shop = per_row[cells], catalog_shop[cells]
+    if used.size < len(names):  # a shop's position among the used shops is not its code
+        position = np.full(len(names) + 1, -1, dtype=np.int32)
         position[used] = np.arange(used.size)
-        shop = position[shown.shop]
-    usable = (shop >= 0) & (item >= 0)
-    cells = shop[usable].astype(dtype, copy=False)  # a copy, packed in place
-    cells *= n_items + 1
-    cells += item[usable]
-    cells.sort()
-    starts = run_starts(cells)
-    counts = np.diff(np.append(starts, cells.size))
-    cell_shop = cells[starts] // (n_items + 1)
+        cell_shop = position[cell_shop]
+        counted = cell_shop >= 0
+        counts, cell_shop = counts[counted], cell_shop[counted]
     return counts, cell_shop, sizes[used].astype(np.int64), names[used]
 
 
@@ -862,8 +825,8 @@ def gini(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
-    _checked(GINI_ID, tables, threshold, **options)
-    counts, shops, sizes, names = _shop_exposure(tables)
+    _checked(GINI_ID, tables, threshold, options, EXPOSURE_RESPONSE_COLUMNS)
+    counts, shops, sizes, names = _shop_exposure(tables, GINI_ID)
     values = gini_coefficient(counts, shops, sizes)
     return _per_shop_result(
         GINI_ID,
@@ -906,8 +869,8 @@ def coverage(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
-    _checked(COVERAGE_ID, tables, threshold, **options)
-    _, shops, sizes, names = _shop_exposure(tables)
+    _checked(COVERAGE_ID, tables, threshold, options, EXPOSURE_RESPONSE_COLUMNS)
+    _, shops, sizes, names = _shop_exposure(tables, COVERAGE_ID)
     reached = np.bincount(shops, minlength=len(names)).astype(np.float64)
     values = np.full(len(names), np.nan)
     np.divide(reached, sizes, out=values, where=sizes > 0)

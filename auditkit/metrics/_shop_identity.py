@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from auditkit.frames import AuditTables, run_starts
-from auditkit.metrics._exposure import probe_means, repeats_in_catalog, shown_items
+from auditkit.metrics._exposure import probe_means, shown_items
 from auditkit.metrics._matched import answered_mask, by_label
-from auditkit.metrics._overlap import code_counts, index_dtype
+from auditkit.metrics._overlap import code_counts
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -44,7 +44,7 @@ SIGNATURE_ID = "homogenization.signature_retention"
 # share; below 0.5, half. See docs/metrics.md.
 SIGNATURE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
 SIGNATURE_PROBE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "repetition", "answered")
-SIGNATURE_RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "item_id", "in_catalog")
+SIGNATURE_RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "in_catalog", "catalog_row")
 SIGNATURE_CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_id", "signature")
 SIGNATURE_SUMMARY = (
     "Shops' signature products get {value:.2f} times the exposure their share of the "
@@ -200,68 +200,6 @@ def within_shop_jaccard(
     )
 
 
-# A dense (shop, item) table of flags up to this many cells (bytes); past it, sorted lookups.
-_DENSE_FLAG_CELLS = 1 << 28
-# A dense table of counts up to this many cells beyond the catalog's rows.
-_DENSE_COUNT_CELLS = 1 << 24
-
-
-def _catalog_cells(tables: AuditTables, column: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """Per catalog row with a shop and a ``column`` value: its cell, and whether a signature.
-
-    The cell is ``shop · n_values + value``, int32 when it fits (half the memory traffic of
-    indexing or sorting them); returns the cells, the signature flags and ``n_values``.
-    """
-    codes = tables.codes
-    n_values = max(len(codes.dictionary(column)), 1)
-    dtype = index_dtype((len(codes.dictionary("shop_id")) + 1) * n_values)
-    shop, value = codes.of("catalogs", "shop_id"), codes.of("catalogs", column)
-    valid = (shop >= 0) & (value >= 0)
-    cells = shop[valid].astype(dtype)
-    cells *= n_values
-    cells += value[valid]
-    return cells, tables.catalogs["signature"].to_numpy(dtype=bool)[valid], n_values
-
-
-def _catalog_lookup(
-    tables: AuditTables, shop: np.ndarray, values: np.ndarray, column: str, *, repeated: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per (shop code, ``column`` code): its number of catalog rows and of signature rows.
-
-    ``repeated``: whether some shop has two catalog rows of one ``column`` value
-    (`repeats_in_catalog`).
-    """
-    cell, signature, n_values = _catalog_cells(tables, column)
-    wanted = shop.astype(cell.dtype)  # built in place: no 20M-row temporaries
-    wanted *= n_values
-    wanted += values
-    wanted[(shop < 0) | (values < 0)] = -1
-    n_cells = max(len(tables.codes.dictionary("shop_id")), 1) * n_values
-    if not repeated and n_cells < _DENSE_FLAG_CELLS:
-        flags = np.zeros(n_cells + 1, dtype=np.int8)  # 0 absent, 1 listed, 2 signature
-        flags[cell] = 1 + signature
-        found = flags[wanted]
-        return found > 0, found == 2
-    if n_cells <= cell.size + _DENSE_COUNT_CELLS:
-        rows = np.bincount(cell, minlength=n_cells + 1)
-        marked = np.bincount(cell, weights=signature, minlength=n_cells + 1)
-        rows[-1], marked[-1] = 0, 0.0
-        return rows[wanted].astype(np.float64), marked[wanted]
-    order = np.argsort(cell, kind="stable")
-    ordered = cell[order]
-    starts = run_starts(ordered)
-    cells = ordered[starts]
-    rows = np.diff(np.r_[starts, ordered.size])
-    marked = np.add.reduceat(signature[order].astype(np.float64), starts) if cell.size else cell
-    # Binary searches of sorted needles are many times faster than of shuffled ones.
-    needles, back = np.unique(wanted, return_inverse=True)
-    position = np.minimum(np.searchsorted(cells, needles), max(cells.size - 1, 0))
-    hit = (cells[position] == needles) if cells.size else np.zeros(needles.size, dtype=bool)
-    found = np.where(hit, rows[position] if cells.size else 0, 0).astype(np.float64)
-    flagged = np.where(hit, marked[position] if cells.size else 0.0, 0.0)
-    return found[back], flagged[back]
-
-
 def signature_retention(
     tables: AuditTables,
     *,
@@ -322,24 +260,8 @@ def signature_retention(
     share = np.zeros(n_shops)
     np.divide(marked, items, out=share, where=with_signature)
     shown = shown_items(tables)
-    # Each shown item's catalog rows at its shop, and how many are signature rows. A listed
-    # item's key is its catalog row's, so the shared item-key codes find the row whenever no
-    # shop lists one key twice; otherwise the item ids do.
-    column = "item_key"
-    repeated = repeats_in_catalog(tables, column)
-    if repeated:
-        column = "item_id"
-        repeated = repeats_in_catalog(tables, column)
-    found_rows, flagged = _catalog_lookup(
-        tables, shown.shop, codes.of("responses", column)[shown.rows], column, repeated=repeated
-    )
-    # e_p: a probe's signature rows over its catalog rows, a ratio of two means over its rows.
-    listed_probes, e = probe_means(shown, flagged)
-    if not (found_rows.dtype == np.bool_ and found_rows.all()):
-        _, rows_mean = probe_means(shown, found_rows)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            e = e / rows_mean
-        listed_probes, e = listed_probes[rows_mean > 0], e[rows_mean > 0]
+    # e_p: the share of a probe's shown catalog items whose catalog row is a signature row.
+    listed_probes, e = probe_means(shown, signature[shown.catalog_rows(SIGNATURE_ID)])
     shop = codes.per_probe("shop_id")[listed_probes]
     at_signature_shop = np.append(with_signature, False)[shop]
     listed_probes, e, shop = (

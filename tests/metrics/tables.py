@@ -137,11 +137,18 @@ def shuffle_rows(tables: AuditTables, seed: int) -> AuditTables:
     def shuffled(frame: pd.DataFrame) -> pd.DataFrame:
         return frame.iloc[rng.permutation(len(frame))]
 
+    order = rng.permutation(len(tables.catalogs))
+    # ``catalog_row`` is a position in the catalogs: it follows its row to its new place.
+    moved = np.append(np.argsort(order), -1)
+
+    def relinked(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(catalog_row=moved[frame["catalog_row"].to_numpy()])
+
     return AuditTables(
         probes=shuffled(tables.probes),
-        responses=shuffled(tables.responses),
-        histories=shuffled(tables.histories),
-        catalogs=shuffled(tables.catalogs),
+        responses=relinked(shuffled(tables.responses)),
+        histories=relinked(shuffled(tables.histories)),
+        catalogs=tables.catalogs.iloc[order],
     )
 
 

@@ -5,14 +5,13 @@ import itertools
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from tables import catalog, make_tables, random_inputs
 
-from auditkit.frames import AuditTables, mark_trending, stack_catalogs
+from auditkit.frames import mark_trending, stack_catalogs
 from auditkit.metrics import _exposure
-from auditkit.metrics._exposure import repeats_in_catalog
 from auditkit.metrics._overlap import code_counts
+from auditkit.metrics.homogenization import signature_retention
 from auditkit.metrics.popularity import (
     ARP_ID,
     COVERAGE_ID,
@@ -169,6 +168,28 @@ def test_a_product_listed_twice_in_one_catalog_counts_as_two_items():
     assert coverage(tables, n_resamples=50).by_group["shop"] == {"s": 0.75, "t": 0.5}
 
 
+@pytest.mark.parametrize("row", [-1, 6])
+def test_a_catalog_row_outside_the_catalogs_is_a_clear_error(row):
+    # Hand-made tables whose shown item points at no row of the catalogs (which have 6).
+    rows = [{"probe_id": f"p{i}", "shop_id": shop} for i, shop in enumerate("sst")]
+    tables = make_tables(
+        rows,
+        {"p0": ["a1"], "p1": ["a2"], "p2": ["b"]},
+        {
+            "s": catalog({"a1": 3.0, "a2": 2.0, "a3": 1.0, "a4": 5.0}),
+            "t": catalog({"a1": 1.0, "b": 2.0}),
+        },
+    )
+    responses = tables.responses.assign(catalog_row=[0, row, 5])
+    broken = dataclasses.replace(tables, responses=responses)
+    for metric in (gini, coverage, signature_retention):
+        with pytest.raises(ValueError, match=rf"{metric.__name__}: tables.responses.catalog_row"):
+            metric(broken, n_resamples=50)
+    missing = dataclasses.replace(tables, responses=responses.drop(columns="catalog_row"))
+    with pytest.raises(ValueError, match="catalog_row"):
+        gini(missing, n_resamples=50)
+
+
 def test_without_answers_the_shop_metrics_are_inconclusive():
     rows = [{"probe_id": "p1", "shop_id": "a"}, {"probe_id": "p2", "shop_id": "b"}]
     tables = make_tables(rows, {}, CATALOGS)
@@ -225,39 +246,6 @@ def test_gini_by_count_equals_the_sorted_ranks():
     for s in range(7):
         padded = np.concatenate([counts[shops == s], np.zeros(sizes[s] - (shops == s).sum())])
         assert by_count[s] == pytest.approx(mean_difference_gini(padded))
-
-
-def catalog_tables(shop: np.ndarray, key: np.ndarray) -> AuditTables:
-    """Tables holding only a catalog of the given (shop, key) rows."""
-    rows = pd.DataFrame(
-        {
-            "shop_id": pd.array([f"s{s:03d}" for s in shop], dtype="string"),
-            "item_key": pd.array([f"k{k}" for k in key], dtype="string"),
-        }
-    )
-    empty = pd.DataFrame()
-    return AuditTables(probes=empty, responses=empty, histories=empty, catalogs=rows)
-
-
-@pytest.mark.parametrize("n_shops", [3, 51, 52, 53, 130])
-def test_repeated_key_check_agrees_with_a_plain_duplicate_search(n_shops):
-    rng = np.random.default_rng(n_shops)
-    for trial in range(6):
-        shop = rng.integers(0, n_shops, size=400)
-        key = rng.integers(0, 40, size=400) if trial % 2 else rng.permutation(400) % 350
-        frame = pd.DataFrame({"shop": shop, "key": key})
-        expected = bool(frame.duplicated().any())
-        assert repeats_in_catalog(catalog_tables(shop, key), "item_key") is expected
-
-
-def test_repeated_key_check_sees_a_repeat_in_the_highest_shop():
-    # The last shop of a pass has the largest power of two: listed twice it is a carry past
-    # 2**51, and thousands of times a total float64 cannot hold exactly.
-    for times in (2, 5000):
-        shop = np.concatenate([np.arange(52), np.full(times - 1, 51)])
-        key = np.zeros(shop.size, dtype=np.int64)
-        assert repeats_in_catalog(catalog_tables(shop, key), "item_key")
-        assert not repeats_in_catalog(catalog_tables(np.arange(52), key[:52]), "item_key")
 
 
 def test_code_counts_equal_a_bincount_sorted_or_not():

@@ -159,8 +159,9 @@ def test_signature_retention_equals_a_plain_merge_with_the_catalog(seed):
     assert signature_retention(shuffled, n_resamples=50).value == pytest.approx(expected)
 
 
-def test_signature_retention_reads_item_ids_when_a_shop_lists_one_product_twice():
-    # P2 is P1's product but only P2 is a signature item: the item id decides, not the key.
+def test_signature_retention_reads_the_catalog_row_when_a_shop_lists_one_product_twice():
+    # P2 is P1's product but only P2 is a signature item: the item's own row decides, not its
+    # key.
     frame = catalog(["P1", "P2", "P3", "P4"])
     frame.loc[frame["item_id"] == "P2", "canonical_id"] = "P1"
     rows = [{"probe_id": "p1", "shop_id": "a"}, {"probe_id": "p2", "shop_id": "a"}]
