@@ -21,9 +21,12 @@ has one, else ``"<shop_id>:<item_id>"`` (a product only that shop sells).
 
 ``catalog_row`` (int64) is the position in ``catalogs`` of the item's row at its shop, -1 for an
 item the shop does not list (``in_catalog`` is ``catalog_row >= 0``). It keeps the join that
-`build_tables` does once, so a metric that needs a shown item's catalog row (exposure over the
-whole catalog, signature flags) reads it instead of joining again. Item ids are unique within a
-shop's catalog (`catalogs.validate_catalog`), so each item has one row.
+`build_tables` does once: a metric that needs a shown item's catalog row (exposure over the
+whole catalog, signature flags) reads it instead of joining again, and the codes of the columns
+a row shares with its catalog row (``shop_id``, ``item_id``, ``item_key``, ``category``) are the
+catalogs' codes gathered through it (`TableCodes`). Item ids are unique within a shop's catalog
+(`catalogs.validate_catalog`), so each item has one row. Tables built by hand must keep both
+promises: ``catalog_row`` points at the row, and that row holds the same values.
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ def lookup_codes(
 
 
 TABLES: tuple[str, ...] = ("probes", "responses", "histories", "catalogs")
+# The columns a list or history row shares with its catalog row: the join's keys and the id
+# columns the join copies (see ``catalog_row``).
+_CATALOG_COPIED: frozenset[str] = frozenset({"shop_id", "item_id", "item_key", "category"})
 
 
 def _encode(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
@@ -145,12 +151,55 @@ class TableCodes:
         self._codes: dict[tuple[str, str], np.ndarray] = {}
         self._extents: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
 
+    def catalog_rows(self, table: str) -> np.ndarray:
+        """``table``'s ``catalog_row`` column (``"responses"`` or ``"histories"``), checked.
+
+        Raises `ValueError` unless every value is -1 or a row of ``catalogs``.
+        """
+        key = (table, "catalog_row")
+        found = self._codes.get(key)
+        if found is None:
+            if self._parent is not None:
+                found = self._parent.catalog_rows(table)[self._rows.get(table, slice(None))]
+            else:
+                found = getattr(self._tables, table)["catalog_row"].to_numpy(dtype=np.int64)
+                n_rows = len(self._tables.catalogs)
+                if found.size and (int(found.min()) < -1 or int(found.max()) >= n_rows):
+                    bad = int(found.min()) if int(found.min()) < -1 else int(found.max())
+                    raise ValueError(
+                        f"tables.{table}.catalog_row must be -1 or a row of tables.catalogs "
+                        f"(0 to {n_rows - 1}); got {bad}"
+                    )
+            self._codes[key] = found
+        return found
+
+    def _copied(self, table: str, column: str) -> bool:
+        """Whether ``table``'s in-catalog rows hold their catalog row's ``column`` value.
+
+        True for the list and history rows' join keys and the item columns the join copies
+        (`_CATALOG_COPIED`): their codes come from the catalogs' codes by ``catalog_row``,
+        and only the rows outside the catalogs are encoded.
+        """
+        frame = getattr(self._tables, table)
+        return (
+            table in ("responses", "histories")
+            and column in _CATALOG_COPIED
+            and "catalog_row" in frame.columns
+            and column in self._tables.catalogs.columns
+        )
+
     def _local(self, table: str, column: str) -> tuple[np.ndarray, pa.Array]:
-        """``column`` of ``table`` encoded on its own (see `_encode`), built once."""
+        """``column`` of ``table`` encoded on its own (see `_encode`), built once.
+
+        For a column copied from the catalogs (`_copied`), only the rows outside them.
+        """
         key = (table, column)
         found = self._encoded.get(key)
         if found is None:
-            found = _encode(getattr(self._tables, table)[column])
+            values = getattr(self._tables, table)[column]
+            if self._copied(table, column):
+                values = values[self.catalog_rows(table) < 0]
+            found = _encode(values)
             self._encoded[key] = found
         return found
 
@@ -196,7 +245,13 @@ class TableCodes:
             else:
                 indices = self._local(table, column)[0]
                 # Index -1 (NA) picks the appended -1.
-                found = np.append(self._place(table, column), np.int32(-1))[indices]
+                local = np.append(self._place(table, column), np.int32(-1))[indices]
+                if self._copied(table, column):
+                    rows = self.catalog_rows(table)
+                    found = np.append(self.of("catalogs", column), np.int32(-1))[rows]
+                    found[rows < 0] = local
+                else:
+                    found = local
             self._codes[key] = found
         return found
 

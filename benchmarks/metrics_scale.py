@@ -719,8 +719,8 @@ def main() -> None:
     total = core_time
     family_total: dict[str, float] = {}
     header = (
-        f"{'metric':38s} {'value':>9s} {'with CI':>8s} {'point':>7s} {'numpy':>7s} {'ratio':>6s}"
-        f" {'tables':>7s} {'ratio':>6s}"
+        f"{'metric':38s} {'value':>9s} {'with CI':>8s} {'point':>8s} {'numpy':>8s} {'ratio':>6s}"
+        f" {'tables':>8s} {'ratio':>6s}"
     )
     print(header)
     for name, definition in METRICS.items():
@@ -749,8 +749,8 @@ def main() -> None:
         )
         ratio, table_ratio = point / numpy_time, point / table_time
         print(
-            f"{name:38s} {result.value:9.4f} {full:7.2f}s {point:6.2f}s {numpy_time:6.2f}s "
-            f"{ratio:6.2f} {table_time:6.2f}s {table_ratio:6.2f}",
+            f"{name:38s} {result.value:9.4f} {full:7.2f}s {point:7.3f}s {numpy_time:7.3f}s "
+            f"{ratio:6.2f} {table_time:7.3f}s {table_ratio:6.2f}",
             flush=True,
         )
     for family, seconds in family_total.items():

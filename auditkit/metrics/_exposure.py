@@ -35,7 +35,6 @@ from auditkit.metrics._matched import answered_mask, group_mean, read_only
 from auditkit.metrics._overlap import code_counts, index_dtype
 from auditkit.metrics.stats import (
     bootstrap_ci,
-    check_catalog_rows,
     check_columns,
     check_metric_inputs,
 )
@@ -49,11 +48,9 @@ RESPONSE_COLUMNS: tuple[str, ...] = (
     "item_id",
     "item_key",
     "popularity",
-    "in_catalog",
+    "catalog_row",
 )
 CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_id", "item_key", "canonical_id", "popularity")
-# Gini and coverage count exposure per catalog row.
-EXPOSURE_RESPONSE_COLUMNS: tuple[str, ...] = (*RESPONSE_COLUMNS, "catalog_row")
 
 ARP_ID = "popularity.arp"
 # Relative popularity: 1 = as popular as the shop's average item. On the built-in world a list
@@ -104,11 +101,10 @@ def _checked(
     tables: AuditTables,
     threshold: object,
     options: dict[str, Any],
-    responses: tuple[str, ...] = RESPONSE_COLUMNS,
 ) -> None:
     check_metric_inputs(metric_id, tables, threshold, **options)
     check_columns(metric_id, "tables.probes", tables.probes, PROBE_COLUMNS)
-    check_columns(metric_id, "tables.responses", tables.responses, responses)
+    check_columns(metric_id, "tables.responses", tables.responses, RESPONSE_COLUMNS)
     check_columns(metric_id, "tables.catalogs", tables.catalogs, CATALOG_COLUMNS)
 
 
@@ -140,8 +136,9 @@ class ShownItems:
     """The recommended catalog items of the answered first-repetition probes, as codes.
 
     ``probes`` holds those probes' codes (`TableCodes.probe`), sorted, hence in order of probe
-    id; ``rows`` masks their ``responses`` rows that are in the catalog (``in_catalog``); per
-    such row, ``probe`` is its probe code and `shop` its shop code.
+    id; ``rows`` masks their ``responses`` rows that are in the catalog (``catalog_row`` at
+    least 0); per such row, ``probe`` is its probe code, `shop` its shop code and
+    `catalog_row` its row in ``catalogs``.
     """
 
     tables: AuditTables = field(repr=False)
@@ -158,21 +155,17 @@ class ShownItems:
         """Per shown row, its shop code (in ``codes.dictionary("shop_id")``; -1 for none)."""
         return self.tables.codes.per_probe("shop_id")[self.probe]
 
-    def catalog_rows(self, where: str = FAMILY) -> np.ndarray:
-        """Per shown row, its row in ``catalogs`` (``catalog_row``), checked to be one.
-
-        ``where`` names the metric in the error raised when a row points outside the catalogs.
-        """
-        rows = self.tables.responses["catalog_row"].to_numpy()[self.rows]
-        check_catalog_rows(where, rows, len(self.tables.catalogs))
-        return rows
+    @cached_property
+    def catalog_row(self) -> np.ndarray:
+        """Per shown row, its row in ``catalogs`` (`TableCodes.catalog_rows`)."""
+        return self.tables.codes.catalog_rows("responses")[self.rows]
 
 
 def shown_items(tables: AuditTables) -> ShownItems:
     """The in-catalog recommendations of the answered first-repetition probes."""
     codes = tables.codes
     selected = codes.probe_flags(core_mask(tables))
-    rows = codes.response_rows(selected) & flags(tables.responses["in_catalog"])
+    rows = codes.response_rows(selected) & (codes.catalog_rows("responses") >= 0)
     return ShownItems(
         tables=tables,
         probes=np.flatnonzero(selected[:-1]).astype(np.int32),
@@ -353,7 +346,7 @@ def shop_head_cutoffs(
     item id, and never more than the rows of known popularity.
     """
     order = np.argsort(shop, kind="stable")
-    bounds = np.searchsorted(shop[order], np.arange(n_shops + 1))
+    bounds = np.searchsorted(shop[order], np.arange(n_shops + 1, dtype=shop.dtype))
     cutoff = np.full(n_shops, np.nan)
     wanted = np.zeros(n_shops, dtype=np.int64)
     tied: list[np.ndarray] = []
@@ -645,24 +638,23 @@ def trend_share(
 
 
 def _shop_exposure(
-    tables: AuditTables, where: str
+    tables: AuditTables,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exposure counts of the items shown per shop, their shop codes, catalog sizes, shop ids.
 
     Shops are those with an answered probe and a catalog, coded in sorted order of their ids.
     Gini and coverage both start from these counts: built once per tables, shared read-only.
-    ``where`` names the metric asking, for errors.
     """
 
     def build() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        counts, shops, sizes, names = _count_exposure(tables, where)
+        counts, shops, sizes, names = _count_exposure(tables)
         return read_only(counts), read_only(shops), read_only(sizes), read_only(names)
 
     return tables.codes.shared("shop_exposure", build)
 
 
 def _count_exposure(
-    tables: AuditTables, where: str
+    tables: AuditTables,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     codes = tables.codes
     names = codes.dictionary("shop_id")
@@ -673,10 +665,9 @@ def _count_exposure(
     has_probe = np.zeros(len(names), dtype=bool)
     has_probe[probed[probed >= 0]] = True
     used = np.flatnonzero(has_probe & (sizes > 0))
-    # One count per catalog row: a shop's items are its rows (item ids are unique per shop).
-    per_row = np.bincount(shown.catalog_rows(where), minlength=len(tables.catalogs))
-    cells = np.flatnonzero(per_row != 0)  # a bool mask: several times faster than of int64
-    counts, cell_shop = per_row[cells], catalog_shop[cells]
+    # A shop's items are its catalog rows (item ids are unique per shop): count those.
+    cells, counts = _row_counts(shown.catalog_row, len(tables.catalogs))
+    cell_shop = catalog_shop[cells]
     if used.size < len(names):  # a shop's position among the used shops is not its code
         position = np.full(len(names) + 1, -1, dtype=np.int32)
         position[used] = np.arange(used.size)
@@ -684,6 +675,22 @@ def _count_exposure(
         counted = cell_shop >= 0
         counts, cell_shop = counts[counted], cell_shop[counted]
     return counts, cell_shop, sizes[used].astype(np.int64), names[used]
+
+
+def _row_counts(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``rows`` (each in ``0..n_rows-1``), ascending, and how often each occurs.
+
+    Fewer rows than ``n_rows`` are sorted (a sort of the rows touches less memory than a
+    count per possible row); more are counted in one ``np.bincount``, whose cost is in its
+    ``n_rows`` bins, not in the rows.
+    """
+    if rows.size < n_rows:
+        ordered = np.sort(rows.astype(index_dtype(n_rows)))
+        starts = run_starts(ordered)
+        return ordered[starts], np.diff(np.append(starts, ordered.size))
+    per_row = np.bincount(rows, minlength=n_rows)
+    cells = np.flatnonzero(per_row != 0)  # a bool mask: several times faster than of int64
+    return cells, per_row[cells]
 
 
 def _whole_width(counts: np.ndarray) -> int | None:
@@ -825,8 +832,8 @@ def gini(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
-    _checked(GINI_ID, tables, threshold, options, EXPOSURE_RESPONSE_COLUMNS)
-    counts, shops, sizes, names = _shop_exposure(tables, GINI_ID)
+    _checked(GINI_ID, tables, threshold, options)
+    counts, shops, sizes, names = _shop_exposure(tables)
     values = gini_coefficient(counts, shops, sizes)
     return _per_shop_result(
         GINI_ID,
@@ -869,8 +876,8 @@ def coverage(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
-    _checked(COVERAGE_ID, tables, threshold, options, EXPOSURE_RESPONSE_COLUMNS)
-    _, shops, sizes, names = _shop_exposure(tables, COVERAGE_ID)
+    _checked(COVERAGE_ID, tables, threshold, options)
+    _, shops, sizes, names = _shop_exposure(tables)
     reached = np.bincount(shops, minlength=len(names)).astype(np.float64)
     values = np.full(len(names), np.nan)
     np.divide(reached, sizes, out=values, where=sizes > 0)

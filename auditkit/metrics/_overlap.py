@@ -107,7 +107,8 @@ def code_counts(codes: np.ndarray, size: int) -> np.ndarray:
     without the pass a ``np.bincount`` makes over them.
     """
     if codes.size and codes[0] >= 0 and bool((codes[1:] >= codes[:-1]).all()):
-        return np.diff(np.searchsorted(codes, np.arange(size + 1)))
+        # Needles of the codes' own type: mixed types would cast every code first.
+        return np.diff(np.searchsorted(codes, np.arange(size + 1, dtype=codes.dtype)))
     return np.bincount(codes[codes >= 0], minlength=size)[:size]
 
 

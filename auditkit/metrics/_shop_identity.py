@@ -44,7 +44,7 @@ SIGNATURE_ID = "homogenization.signature_retention"
 # share; below 0.5, half. See docs/metrics.md.
 SIGNATURE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
 SIGNATURE_PROBE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "repetition", "answered")
-SIGNATURE_RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "in_catalog", "catalog_row")
+SIGNATURE_RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "catalog_row")
 SIGNATURE_CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_id", "signature")
 SIGNATURE_SUMMARY = (
     "Shops' signature products get {value:.2f} times the exposure their share of the "
@@ -261,7 +261,7 @@ def signature_retention(
     np.divide(marked, items, out=share, where=with_signature)
     shown = shown_items(tables)
     # e_p: the share of a probe's shown catalog items whose catalog row is a signature row.
-    listed_probes, e = probe_means(shown, signature[shown.catalog_rows(SIGNATURE_ID)])
+    listed_probes, e = probe_means(shown, signature[shown.catalog_row])
     shop = codes.per_probe("shop_id")[listed_probes]
     at_signature_shop = np.append(with_signature, False)[shop]
     listed_probes, e, shop = (

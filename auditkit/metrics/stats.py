@@ -36,7 +36,6 @@ RULE_FINITE_2D = "a 2-D array of finite numbers with at least one row"
 RULE_P_VALUES = "a 1-D sequence of numbers in [0, 1], NaN or None"
 RULE_ALTERNATIVE = "one of 'greater', 'less', 'two-sided'"
 RULE_COLUMNS = "a table with columns {columns}"
-RULE_CATALOG_ROWS = "a row of tables.catalogs (0 to {last}) wherever in_catalog is true"
 RULE_TABLES = "an AuditTables"
 RULE_THRESHOLD = "a Threshold or None"
 
@@ -125,19 +124,6 @@ def check_columns(where: str, key: str, frame: Any, columns: Sequence[str]) -> N
     if any(column not in present for column in columns):
         rule = RULE_COLUMNS.format(columns=list(columns))
         raise _invalid(where, key, rule, present)
-
-
-def check_catalog_rows(where: str, rows: np.ndarray, n_catalog_rows: int) -> None:
-    """Raise `ValueError` unless each of ``rows`` is a position in ``n_catalog_rows`` rows.
-
-    ``rows`` are in-catalog items' ``catalog_row`` values (see `auditkit.frames`).
-    """
-    if rows.size == 0:
-        return
-    low, high = int(rows.min()), int(rows.max())
-    if low < 0 or high >= n_catalog_rows:
-        rule = RULE_CATALOG_ROWS.format(last=n_catalog_rows - 1)
-        raise _invalid(where, "tables.responses.catalog_row", rule, low if low < 0 else high)
 
 
 def _as_finite(where: str, key: str, values: Any) -> np.ndarray:

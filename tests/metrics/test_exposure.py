@@ -168,26 +168,51 @@ def test_a_product_listed_twice_in_one_catalog_counts_as_two_items():
     assert coverage(tables, n_resamples=50).by_group["shop"] == {"s": 0.75, "t": 0.5}
 
 
-@pytest.mark.parametrize("row", [-1, 6])
+@pytest.mark.parametrize("row", [-2, 6])
 def test_a_catalog_row_outside_the_catalogs_is_a_clear_error(row):
-    # Hand-made tables whose shown item points at no row of the catalogs (which have 6).
+    # Hand-made tables whose list row points at no row of the catalogs (which have 6).
     rows = [{"probe_id": f"p{i}", "shop_id": shop} for i, shop in enumerate("sst")]
-    tables = make_tables(
-        rows,
-        {"p0": ["a1"], "p1": ["a2"], "p2": ["b"]},
-        {
-            "s": catalog({"a1": 3.0, "a2": 2.0, "a3": 1.0, "a4": 5.0}),
-            "t": catalog({"a1": 1.0, "b": 2.0}),
-        },
-    )
+    catalogs = {
+        "s": catalog({"a1": 3.0, "a2": 2.0, "a3": 1.0, "a4": 5.0}),
+        "t": catalog({"a1": 1.0, "b": 2.0}),
+    }
+    tables = make_tables(rows, {"p0": ["a1"], "p1": ["a2"], "p2": ["b"]}, catalogs)
     responses = tables.responses.assign(catalog_row=[0, row, 5])
     broken = dataclasses.replace(tables, responses=responses)
-    for metric in (gini, coverage, signature_retention):
-        with pytest.raises(ValueError, match=rf"{metric.__name__}: tables.responses.catalog_row"):
+    message = r"tables.responses.catalog_row must be -1 or a row of tables.catalogs \(0 to 5\)"
+    for metric in (gini, coverage, signature_retention, arp):
+        with pytest.raises(ValueError, match=message):
             metric(broken, n_resamples=50)
     missing = dataclasses.replace(tables, responses=responses.drop(columns="catalog_row"))
     with pytest.raises(ValueError, match="catalog_row"):
         gini(missing, n_resamples=50)
+
+
+def test_a_list_row_of_catalog_row_minus_one_is_outside_the_catalog():
+    # p1's a2 loses its catalog row: s then shows a1 once, a2 never (Gini of (0, 0, 0, 1)).
+    rows = [{"probe_id": f"p{i}", "shop_id": shop} for i, shop in enumerate("sst")]
+    catalogs = {
+        "s": catalog({"a1": 3.0, "a2": 2.0, "a3": 1.0, "a4": 5.0}),
+        "t": catalog({"a1": 1.0, "b": 2.0}),
+    }
+    tables = make_tables(rows, {"p0": ["a1"], "p1": ["a2"], "p2": ["b"]}, catalogs)
+    unlisted = dataclasses.replace(
+        tables, responses=tables.responses.assign(catalog_row=[0, -1, 5])
+    )
+    assert coverage(unlisted, n_resamples=50).by_group["shop"] == {"s": 0.25, "t": 0.5}
+    assert gini(unlisted, n_resamples=50).by_group["shop"]["s"] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize("n_rows", [1, 300, 301, 5000])
+def test_row_counts_equal_a_unique_count_whether_sorted_or_binned(n_rows):
+    # 300 rows into 1 or 300 possible rows take the bincount; into 301 or 5000 the sort.
+    rows = np.random.default_rng(n_rows).integers(0, n_rows, size=300)
+    cells, counts = _exposure._row_counts(rows, n_rows)
+    expected_cells, expected_counts = np.unique(rows, return_counts=True)
+    np.testing.assert_array_equal(cells, expected_cells)
+    np.testing.assert_array_equal(counts, expected_counts)
+    empty_cells, empty_counts = _exposure._row_counts(rows[:0], n_rows)
+    assert empty_cells.size == 0 and empty_counts.size == 0
 
 
 def test_without_answers_the_shop_metrics_are_inconclusive():

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from tables import random_inputs, shuffle_rows
 
 from auditkit.frames import AuditTables, TableCodes, lookup_codes
 
@@ -168,3 +169,44 @@ def test_response_positions_equal_the_mask_of_their_probes(adjacent):
         expected = np.flatnonzero(codes.response_rows(flags))
         np.testing.assert_array_equal(codes.response_positions(probes_wanted), expected)
     assert (codes._response_extents() is not None) is adjacent
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_codes_read_through_catalog_rows_equal_encoding_every_row(seed):
+    # Columns the join copies from the catalogs are coded by gathering the catalogs' codes;
+    # without ``catalog_row`` every row is encoded. Both must decode to the rows' values, on
+    # tables with unknown items and in any row order.
+    inputs = random_inputs(seed)
+    for tables in (inputs.tables(), shuffle_rows(inputs.tables(), seed)):
+        assert (tables.responses["catalog_row"] < 0).any()  # some items are not listed
+        plain = AuditTables(
+            tables.probes,
+            tables.responses.drop(columns="catalog_row"),
+            tables.histories.drop(columns="catalog_row"),
+            tables.catalogs,
+        )
+        for table in ("responses", "histories"):
+            for column in ("shop_id", "item_id", "item_key", "category"):
+                gathered = tables.codes.of(table, column)
+                encoded = plain.codes.of(table, column)
+                names = tables.codes.dictionary(column)
+                assert list(names) == list(plain.codes.dictionary(column))
+                np.testing.assert_array_equal(gathered, encoded)
+                values = getattr(tables, table)[column]
+                decoded = [None if c < 0 else names[c] for c in gathered]
+                assert decoded == [None if pd.isna(v) else v for v in values]
+        core = tables.core()
+        np.testing.assert_array_equal(
+            core.codes.of("responses", "item_key"), TableCodes(core).of("responses", "item_key")
+        )
+
+
+def test_a_catalog_row_past_the_catalogs_is_a_clear_error():
+    tables = random_inputs(0).tables()
+    rows = tables.responses["catalog_row"].to_numpy().copy()
+    rows[3] = len(tables.catalogs)
+    broken = AuditTables(
+        tables.probes, tables.responses.assign(catalog_row=rows), tables.histories, tables.catalogs
+    )
+    with pytest.raises(ValueError, match=r"tables.responses.catalog_row must be -1 or a row"):
+        broken.codes.of("responses", "item_key")
