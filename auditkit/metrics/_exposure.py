@@ -32,7 +32,7 @@ from auditkit.frames import (
     shared_dictionary,
 )
 from auditkit.metrics._matched import answered_mask, group_mean, read_only
-from auditkit.metrics._overlap import code_counts, index_dtype
+from auditkit.metrics._overlap import code_bounds, code_counts, code_sums, index_dtype
 from auditkit.metrics.stats import (
     bootstrap_ci,
     check_columns,
@@ -271,7 +271,10 @@ def _per_probe_metric(
         if len(array)
         else None
     )
-    no_popularity = not np.isfinite(numbers(tables.catalogs["popularity"])).any()
+    # Why nothing was measured, when nothing was: read the catalogs only then.
+    no_popularity = (
+        len(array) == 0 and not np.isfinite(numbers(tables.catalogs["popularity"])).any()
+    )
     labels = tables.codes.dictionary("persona_id")
     return _result(
         metric_id,
@@ -294,10 +297,13 @@ def shop_popularity(tables: AuditTables) -> tuple[np.ndarray, np.ndarray]:
     """Per shop code: the sum of its catalog's known popularity, and how many items know it."""
     shop = tables.codes.of("catalogs", "shop_id")
     popularity = numbers(tables.catalogs["popularity"])
-    known = np.isfinite(popularity) & (shop >= 0)
     size = len(tables.codes.dictionary("shop_id"))
-    sums = np.bincount(shop[known], weights=popularity[known], minlength=size)
-    return sums, np.bincount(shop[known], minlength=size)
+    known = np.isfinite(popularity)
+    if known.all():
+        return code_sums(shop, popularity, size), code_counts(shop, size)
+    return code_sums(shop, np.where(known, popularity, 0.0), size), code_counts(
+        np.where(known, shop, -1), size
+    )
 
 
 def _shop_mean_popularity(tables: AuditTables) -> np.ndarray:
@@ -345,25 +351,29 @@ def shop_head_cutoffs(
     The head is the ``ceil(head_share · catalog size)`` most popular rows, ties broken by
     item id, and never more than the rows of known popularity.
     """
-    order = np.argsort(shop, kind="stable")
-    bounds = np.searchsorted(shop[order], np.arange(n_shops + 1, dtype=shop.dtype))
+    bounds = code_bounds(shop, n_shops)
+    order: np.ndarray | None = None  # rows in order of shop; None: already (a shop is a slice)
+    if bounds is None:
+        order = np.argsort(shop, kind="stable")
+        bounds = np.searchsorted(shop[order], np.arange(n_shops + 1, dtype=shop.dtype))
     cutoff = np.full(n_shops, np.nan)
     wanted = np.zeros(n_shops, dtype=np.int64)
     tied: list[np.ndarray] = []
     # One pass per shop (not per item or probe): a partial sort finds the head's cutoff.
     for code in range(n_shops):
-        members = order[bounds[code] : bounds[code + 1]]
-        values = popularity[members]
+        lo, hi = int(bounds[code]), int(bounds[code + 1])
+        values = popularity[lo:hi] if order is None else popularity[order[lo:hi]]
         known = np.isfinite(values)
         count = int(known.sum())
-        head = min(math.ceil(head_share * members.size), count)
+        head = min(math.ceil(head_share * (hi - lo)), count)
         if head == 0:
-            tied.append(members[:0])
+            tied.append(np.empty(0, dtype=np.int64))
             continue
         ranked = values[known]
         cutoff[code] = float(np.partition(ranked, count - head)[count - head])
         wanted[code] = head - int((ranked > cutoff[code]).sum())
-        tied.append(members[known & (values == cutoff[code])])
+        at_cutoff = lo + np.flatnonzero(known & (values == cutoff[code]))
+        tied.append(at_cutoff if order is None else order[at_cutoff])
     ids = pc.take(arrow_strings(item_ids), pa.array(np.concatenate(tied), pa.int64()))
     tied_ids, (codes,) = shared_dictionary([ids])
     last = np.full(n_shops, -1, dtype=np.int64)

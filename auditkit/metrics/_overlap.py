@@ -100,16 +100,44 @@ def _sort_order(key: np.ndarray) -> np.ndarray:
     return packed
 
 
+def code_bounds(codes: np.ndarray, size: int) -> np.ndarray | None:
+    """Where the run of each code ``0..size`` begins, when ``codes`` are in order; else None.
+
+    The catalogs come stacked by shop: each shop's rows are then the slice between two bounds.
+    """
+    if codes.size and codes[0] >= 0 and bool((codes[1:] >= codes[:-1]).all()):
+        # Needles of the codes' own type: mixed types would cast every code first.
+        return np.searchsorted(codes, np.arange(size + 1, dtype=codes.dtype))
+    return None
+
+
 def code_counts(codes: np.ndarray, size: int) -> np.ndarray:
     """How many of ``codes`` equal each of ``0..size-1`` (negative codes, NA, are skipped).
 
     Codes already in order (the catalogs come stacked by shop) are counted by bisection,
     without the pass a ``np.bincount`` makes over them.
     """
-    if codes.size and codes[0] >= 0 and bool((codes[1:] >= codes[:-1]).all()):
-        # Needles of the codes' own type: mixed types would cast every code first.
-        return np.diff(np.searchsorted(codes, np.arange(size + 1, dtype=codes.dtype)))
+    bounds = code_bounds(codes, size)
+    if bounds is not None:
+        return np.diff(bounds)
     return np.bincount(codes[codes >= 0], minlength=size)[:size]
+
+
+def code_sums(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """The sum of ``values`` (float64) over the rows of each code ``0..size-1``.
+
+    Negative codes (NA) are skipped. Codes in order are summed run by run
+    (``np.add.reduceat``), several times faster than a weighted ``np.bincount``.
+    """
+    bounds = code_bounds(codes, size)
+    if bounds is None:
+        known = codes >= 0
+        return np.bincount(codes[known], weights=values[known], minlength=size)[:size]
+    sums = np.zeros(size)
+    filled = bounds[1:] > bounds[:-1]  # reduceat reads an empty run as its next value
+    if filled.any():
+        sums[filled] = np.add.reduceat(values[: bounds[-1]], bounds[:-1][filled], dtype=np.float64)
+    return sums
 
 
 def index_dtype(n: int) -> type[np.signedinteger]:

@@ -15,7 +15,7 @@ import pandas as pd
 from auditkit.frames import AuditTables, run_starts
 from auditkit.metrics._exposure import probe_means, shown_items
 from auditkit.metrics._matched import answered_mask, by_label
-from auditkit.metrics._overlap import code_counts
+from auditkit.metrics._overlap import code_counts, code_sums
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
@@ -253,9 +253,8 @@ def signature_retention(
     n_shops = len(shop_names)
     catalog_shop = codes.of("catalogs", "shop_id")
     signature = tables.catalogs["signature"].to_numpy(dtype=bool)
-    listed = catalog_shop >= 0
     items = code_counts(catalog_shop, n_shops)
-    marked = np.bincount(catalog_shop[listed], weights=signature[listed], minlength=n_shops)
+    marked = code_sums(catalog_shop, signature, n_shops)
     with_signature = marked > 0
     share = np.zeros(n_shops)
     np.divide(marked, items, out=share, where=with_signature)

@@ -10,7 +10,7 @@ from tables import catalog, make_tables, random_inputs
 
 from auditkit.frames import mark_trending, stack_catalogs
 from auditkit.metrics import _exposure
-from auditkit.metrics._overlap import code_counts
+from auditkit.metrics._overlap import code_counts, code_sums
 from auditkit.metrics.homogenization import signature_retention
 from auditkit.metrics.popularity import (
     ARP_ID,
@@ -281,6 +281,26 @@ def test_code_counts_equal_a_bincount_sorted_or_not():
     shuffled = rng.permutation(np.append(codes, [-1, -1]))
     np.testing.assert_array_equal(code_counts(shuffled, 12), expected)
     np.testing.assert_array_equal(code_counts(np.empty(0, dtype=np.int32), 3), [0, 0, 0])
+
+
+def test_code_sums_equal_a_weighted_bincount_sorted_or_not():
+    # Codes 0..8 of 12, so runs 9-11 are empty (and code 4 too): reduceat must give them 0.
+    rng = np.random.default_rng(9)
+    codes = np.sort(rng.choice([0, 1, 2, 3, 5, 6, 7, 8], size=500)).astype(np.int32)
+    values = rng.normal(size=500)
+    expected = np.bincount(codes, weights=values, minlength=12)
+    np.testing.assert_allclose(code_sums(codes, values, 12), expected, rtol=1e-12)
+    assert code_sums(codes, values, 12)[[4, 9, 10, 11]].tolist() == [0.0] * 4
+    order = rng.permutation(502)
+    shuffled = np.append(codes, [-1, -1])[order]
+    np.testing.assert_allclose(
+        code_sums(shuffled, np.append(values, [5.0, 7.0])[order], 12), expected, rtol=1e-12
+    )
+    flags = rng.random(500) < 0.3  # booleans sum as counts
+    np.testing.assert_array_equal(
+        code_sums(codes, flags, 12), np.bincount(codes[flags], minlength=12)
+    )
+    assert code_sums(np.empty(0, dtype=np.int32), np.empty(0), 3).tolist() == [0.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize("top_n", [1, 3, 6, 9])
