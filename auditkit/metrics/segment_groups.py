@@ -46,7 +46,14 @@ PROBE_COLUMNS: tuple[str, ...] = (
     "repetition",
     "answered",
 )
-RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "item_id", "item_key", "price")
+RESPONSE_COLUMNS: tuple[str, ...] = (
+    "probe_id",
+    "shop_id",
+    "item_id",
+    "item_key",
+    "price",
+    "catalog_row",
+)
 
 PRICE_GAP_ID = "segment.price_gap"
 # 1 - ratio of group mean list prices: 0.1 means one group's lists cost 10% less than

@@ -72,19 +72,6 @@ def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
     return _codes(values, _text(keys))
 
 
-def pair_positions(
-    first: pd.Series, second: pd.Series, key_first: pd.Series, key_second: pd.Series
-) -> np.ndarray:
-    """Position of each ``(first, second)`` among the unique key pairs; -1 when absent."""
-    one, two = pc.unique(_text(key_first)), pc.unique(_text(key_second))
-    width = max(1, len(two))
-    keys = _codes(key_first, one) * width + _codes(key_second, two)
-    a, b = _codes(first, one), _codes(second, two)
-    wanted = np.where((a >= 0) & (b >= 0), a * width + b, -1)
-    found = pd.Index(keys).get_indexer(wanted)
-    return np.where(wanted >= 0, found, -1)
-
-
 def _shop_price_bands(catalogs: pd.DataFrame) -> pd.DataFrame:
     """``shop_id, item_id, price_band``: price tertiles within each shop's own catalog.
 
@@ -268,11 +255,14 @@ def customer_clusters(
 
 def _in_probe_order(
     frame: pd.DataFrame, code: np.ndarray, within: str
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The rows of listed probes (``code >= 0``) sorted by probe code, then ``within``."""
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The rows of listed probes (``code >= 0``) sorted by probe code, then ``within``.
+
+    Returns them, their probe codes and their positions in ``frame``.
+    """
     keep = np.flatnonzero(code >= 0)
     order = keep[np.lexsort((frame[within].to_numpy()[keep], code[keep]))]
-    return frame.iloc[order], code[order].astype(np.intp)
+    return frame.iloc[order], code[order].astype(np.intp), order
 
 
 def probe_outcomes(
@@ -316,12 +306,10 @@ def probe_outcomes(
     code_all = _codes(responses["probe_id"], probe_keys)
     # Rows in (probe, rank) order: every per-probe sum then adds in the same order, so the
     # outcomes do not depend on the order the table's rows come in, to the last bit.
-    rows, code = _in_probe_order(responses, code_all, "rank")
+    rows, code, order = _in_probe_order(responses, code_all, "rank")
 
     catalogs = tables.catalogs
-    position = pair_positions(
-        rows["shop_id"], rows["item_id"], catalogs["shop_id"], catalogs["item_id"]
-    )
+    position = tables.codes.catalog_rows("responses")[order]
     in_catalog = position >= 0
     # Bands come in the catalogs' row order, so the catalog position finds them too.
     bands = _shop_price_bands(catalogs)["price_band"].to_numpy(dtype=object)
@@ -347,7 +335,7 @@ def probe_outcomes(
     arp_rec = _mean(code, _popularity_share(rows, totals), n)
     histories = tables.histories[["probe_id", "shop_id", "position", "item_key", "popularity"]]
     hist_code_all = _codes(histories["probe_id"], probe_keys)
-    hist_rows, hist_code = _in_probe_order(histories, hist_code_all, "position")
+    hist_rows, hist_code, _ = _in_probe_order(histories, hist_code_all, "position")
     arp_hist = _mean(hist_code, _popularity_share(hist_rows, totals), n)
     out[CUSTOMER] = customer_clusters(probes, hist_rows, hist_code)
     lift = np.full(n, np.nan)

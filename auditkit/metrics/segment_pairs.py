@@ -41,7 +41,14 @@ PROBE_COLUMNS: tuple[str, ...] = (
     "repetition",
     "answered",
 )
-RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "item_id", "item_key", "price")
+RESPONSE_COLUMNS: tuple[str, ...] = (
+    "probe_id",
+    "shop_id",
+    "item_id",
+    "item_key",
+    "price",
+    "catalog_row",
+)
 
 PRICE_GAP_ID = "segment.counterfactual_price_gap"
 POPULARITY_GAP_ID = "segment.counterfactual_popularity_gap"
