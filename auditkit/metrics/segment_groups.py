@@ -25,7 +25,7 @@ from fairlearn.metrics import MetricFrame
 from scipy import stats as _scipy_stats
 
 from auditkit.frames import SEGMENT_PREFIX, AuditTables
-from auditkit.metrics.segment_outcomes import CUSTOMER, probe_outcomes
+from auditkit.metrics.segment_outcomes import CUSTOMER, RESPONSE_COLUMNS, probe_outcomes
 from auditkit.metrics.stats import (
     benjamini_hochberg,
     check_columns,
@@ -45,14 +45,6 @@ PROBE_COLUMNS: tuple[str, ...] = (
     "pair_id",
     "repetition",
     "answered",
-)
-RESPONSE_COLUMNS: tuple[str, ...] = (
-    "probe_id",
-    "shop_id",
-    "item_id",
-    "item_key",
-    "price",
-    "catalog_row",
 )
 
 PRICE_GAP_ID = "segment.price_gap"

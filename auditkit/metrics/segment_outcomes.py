@@ -35,6 +35,16 @@ OUTCOMES: tuple[str, ...] = (
     "signature_share",
     "hit_rate",
 )
+# The list columns the segment metrics require: those `probe_outcomes` reads to tell the
+# rows and their items apart, and the price and catalog row it reads them by.
+RESPONSE_COLUMNS: tuple[str, ...] = (
+    "probe_id",
+    "shop_id",
+    "item_id",
+    "item_key",
+    "price",
+    "catalog_row",
+)
 # Carried from the probes table so that outcomes can be grouped and paired.
 KEY_COLUMNS: tuple[str, ...] = (
     "probe_id",

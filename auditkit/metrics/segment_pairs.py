@@ -20,7 +20,7 @@ import pandas as pd
 
 from auditkit.frames import SEGMENT_PREFIX, AuditTables
 from auditkit.metrics.segment_groups import FAMILY, judge
-from auditkit.metrics.segment_outcomes import CUSTOMER, probe_outcomes
+from auditkit.metrics.segment_outcomes import CUSTOMER, RESPONSE_COLUMNS, probe_outcomes
 from auditkit.metrics.stats import (
     benjamini_hochberg,
     bootstrap_ci,
@@ -40,14 +40,6 @@ PROBE_COLUMNS: tuple[str, ...] = (
     "pair_attribute",
     "repetition",
     "answered",
-)
-RESPONSE_COLUMNS: tuple[str, ...] = (
-    "probe_id",
-    "shop_id",
-    "item_id",
-    "item_key",
-    "price",
-    "catalog_row",
 )
 
 PRICE_GAP_ID = "segment.counterfactual_price_gap"
