@@ -33,11 +33,7 @@ from auditkit.frames import (
 )
 from auditkit.metrics._matched import answered_mask, group_mean, read_only
 from auditkit.metrics._overlap import code_bounds, code_counts, code_sums, index_dtype
-from auditkit.metrics.stats import (
-    bootstrap_ci,
-    check_columns,
-    check_metric_inputs,
-)
+from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 
 FAMILY = "popularity"
@@ -299,11 +295,9 @@ def shop_popularity(tables: AuditTables) -> tuple[np.ndarray, np.ndarray]:
     popularity = numbers(tables.catalogs["popularity"])
     size = len(tables.codes.dictionary("shop_id"))
     known = np.isfinite(popularity)
-    if known.all():
-        return code_sums(shop, popularity, size), code_counts(shop, size)
-    return code_sums(shop, np.where(known, popularity, 0.0), size), code_counts(
-        np.where(known, shop, -1), size
-    )
+    if not known.all():
+        shop = np.where(known, shop, -1)  # an item of unknown popularity counts in no shop
+    return code_sums(shop, popularity, size), code_counts(shop, size)
 
 
 def _shop_mean_popularity(tables: AuditTables) -> np.ndarray:

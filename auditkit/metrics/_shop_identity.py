@@ -45,7 +45,7 @@ SIGNATURE_ID = "homogenization.signature_retention"
 SIGNATURE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
 SIGNATURE_PROBE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "repetition", "answered")
 SIGNATURE_RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "catalog_row")
-SIGNATURE_CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_id", "signature")
+SIGNATURE_CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "signature")
 SIGNATURE_SUMMARY = (
     "Shops' signature products get {value:.2f} times the exposure their share of the "
     "catalog would give them (1 = their fair share)."

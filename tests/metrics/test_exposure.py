@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from tables import catalog, make_tables, random_inputs
+from tables import catalog, make_tables, random_inputs, shuffle_rows
 
 from auditkit.frames import mark_trending, stack_catalogs
 from auditkit.metrics import _exposure
@@ -62,6 +62,25 @@ def test_arp_hand_computed_case(tables):
     }
     assert result.n == 3 and result.details == {"probes": 3, "probes_skipped": 0}
     assert result.id == ARP_ID and result.unit == "probe" and result.verdict == "inconclusive"
+
+
+def test_arp_relates_to_the_mean_of_the_known_popularities_only():
+    # Shop s: popularity 10, unknown, 2 → mean 6 over the two known; t: 3 alone. The unknown
+    # item's list row is skipped. p0: 10/6; p1: (2/6, unknown) → 1/3; p2: 3/3 = 1.
+    s = catalog({"a": 10.0, "b": None, "c": 2.0})
+    rows = [{"probe_id": f"p{i}", "shop_id": shop} for i, shop in enumerate("sst")]
+    tables = make_tables(
+        rows,
+        {"p0": ["a"], "p1": ["c", "b"], "p2": ["d"]},
+        {
+            "s": s,
+            "t": catalog({"d": 3.0}),
+        },
+    )
+    result = arp(tables, n_resamples=50)
+    assert result.value == pytest.approx((10 / 6 + 1 / 3 + 1) / 3)
+    # Shuffled, the catalogs are no longer in order of shop: the sums take the other path.
+    assert arp(shuffle_rows(tables, 4), n_resamples=50).value == pytest.approx(result.value)
 
 
 def test_long_tail_share_hand_computed_case(tables):
