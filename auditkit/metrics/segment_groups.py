@@ -25,7 +25,7 @@ from fairlearn.metrics import MetricFrame
 from scipy import stats as _scipy_stats
 
 from auditkit.frames import SEGMENT_PREFIX, AuditTables
-from auditkit.metrics.segment_outcomes import CUSTOMER, RESPONSE_COLUMNS, probe_outcomes
+from auditkit.metrics.segment_outcomes import CUSTOMER, RESPONSE_COLUMNS, shared_probe_outcomes
 from auditkit.metrics.stats import (
     benjamini_hochberg,
     check_columns,
@@ -390,7 +390,7 @@ def _group_metric(
     """The group comparisons of one outcome over first-repetition probes, and customer count."""
     check_columns(metric_id, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(metric_id, "tables.responses", tables.responses, RESPONSE_COLUMNS)
-    outcomes = probe_outcomes(tables, signatures=signatures)
+    outcomes = shared_probe_outcomes(tables, signatures=signatures)
     outcomes = outcomes[(outcomes["repetition"] == 0).to_numpy(dtype=bool)]
     comparisons = compare_groups(
         outcomes, column, n_resamples=n_resamples, confidence=confidence, seed=seed

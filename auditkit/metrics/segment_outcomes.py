@@ -275,6 +275,20 @@ def _in_probe_order(
     return frame.iloc[order], code[order].astype(np.intp), order
 
 
+def shared_probe_outcomes(
+    tables: AuditTables, *, signatures: Mapping[str, Sequence[str]] | None = None
+) -> pd.DataFrame:
+    """`probe_outcomes`, built once per tables (and signatures) for every segment metric.
+
+    Every segment metric starts from the same outcomes; the first builds them. Callers select
+    rows (a new frame) before changing anything, never the shared frame itself.
+    """
+    marks = None if signatures is None else sorted((k, tuple(v)) for k, v in signatures.items())
+    return tables.codes.shared(
+        f"probe_outcomes:{marks!r}", lambda: probe_outcomes(tables, signatures=signatures)
+    )
+
+
 def probe_outcomes(
     tables: AuditTables, *, signatures: Mapping[str, Sequence[str]] | None = None
 ) -> pd.DataFrame:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from auditkit.frames import SEGMENT_PREFIX, AuditTables
 from auditkit.metrics.segment_groups import FAMILY, judge
-from auditkit.metrics.segment_outcomes import CUSTOMER, RESPONSE_COLUMNS, probe_outcomes
+from auditkit.metrics.segment_outcomes import CUSTOMER, RESPONSE_COLUMNS, shared_probe_outcomes
 from auditkit.metrics.stats import (
     benjamini_hochberg,
     bootstrap_ci,
@@ -178,7 +178,7 @@ def _paired_metric(
     check_columns(spec.metric_id, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(spec.metric_id, "tables.responses", tables.responses, RESPONSE_COLUMNS)
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
-    outcomes = probe_outcomes(tables)
+    outcomes = shared_probe_outcomes(tables)
     outcomes = outcomes[(outcomes["repetition"] == 0).to_numpy(dtype=bool)]
     with np.errstate(divide="ignore", invalid="ignore"):
         values = spec.scale(outcomes[spec.column].to_numpy(dtype=np.float64))

@@ -3,10 +3,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from tables import make_tables, shuffle_rows
+from tables import assert_same_result, make_tables, random_inputs, shuffle_rows
 
 from auditkit.catalogs import validate_catalog
-from auditkit.metrics.segment_outcomes import OUTCOMES, probe_outcomes
+from auditkit.metrics import METRICS, segment_outcomes
+from auditkit.metrics.segment_outcomes import OUTCOMES, probe_outcomes, shared_probe_outcomes
 
 
 def shop(prices, categories, popularity, list_prices=None):
@@ -121,3 +122,24 @@ def test_order_of_rows_does_not_change_a_bit():
     # Every table's rows shuffled (the list rows' catalog_row follows its catalog row).
     shuffled = shuffle_rows(tables, 1)
     pd.testing.assert_frame_equal(probe_outcomes(tables), probe_outcomes(shuffled))
+
+
+def test_segment_metrics_share_one_build_of_the_outcomes(monkeypatch):
+    built = []
+
+    def counted(tables, **options):
+        built.append(options)
+        return probe_outcomes(tables, **options)
+
+    monkeypatch.setattr(segment_outcomes, "probe_outcomes", counted)
+    tables = random_inputs(0).tables()
+    first = METRICS["segment.price_gap"].compute(tables, n_resamples=20)
+    METRICS["segment.counterfactual_price_gap"].compute(tables, n_resamples=20)
+    METRICS["segment.hit_rate_ratio"].compute(tables, n_resamples=20)
+    assert built == [{"signatures": None}]
+    # Other signatures are other outcomes; dropping the shared derivations rebuilds them.
+    shared_probe_outcomes(tables, signatures={"s0": ["cat1"]})
+    assert len(built) == 2
+    tables.codes.drop_shared()
+    assert_same_result(first, METRICS["segment.price_gap"].compute(tables, n_resamples=20))
+    assert len(built) == 3
