@@ -77,11 +77,6 @@ def _codes_of(values: pa.Array, keys: pa.Array) -> np.ndarray:
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
-    """Each value's position in ``keys`` (unique), -1 when absent: a join without a merge."""
-    return _codes(values, _text(keys))
-
-
 def _shop_price_bands(catalogs: pd.DataFrame) -> pd.DataFrame:
     """``shop_id, item_id, price_band``: price tertiles within each shop's own catalog.
 
