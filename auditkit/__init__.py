@@ -4,7 +4,7 @@ Measures whether a vendor makes client shops converge, leans on trending items, 
 customer segments differently, and writes the evidence and a readable report.
 """
 
-from auditkit.audit import compute_metrics, evaluate, read_spec, run_audit
+from auditkit.api import compute_metrics, evaluate, read_spec, run_audit
 from auditkit.errors import (
     AuditkitError,
     CatalogError,
@@ -14,9 +14,9 @@ from auditkit.errors import (
     SpecIssue,
     VendorError,
 )
-from auditkit.frames import AuditTables, build_tables
 from auditkit.results import AuditResult, DataQuality, MetricResult, Threshold
 from auditkit.spec import AuditSpec, load_spec, spec_json_schema
+from auditkit.tables import AuditTables, build_tables
 from auditkit.vendors import RecommendRequest, RecommendResponse, Vendor
 
 __version__ = "0.1.0"

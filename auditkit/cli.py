@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
+from auditkit.api import retain_freed_memory
 from auditkit.errors import AuditkitError, SpecError
-from auditkit.memory import retain_freed_memory
 
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
@@ -40,7 +40,7 @@ def main() -> None:
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 def validate(spec: Path) -> None:
     """Check SPEC and print "ok", or every problem as file:line key.path: message."""
-    from auditkit.audit import read_spec
+    from auditkit.api import read_spec
 
     try:
         read_spec(spec)
@@ -78,7 +78,7 @@ def schema() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(spec: Path, out: Path, resume: bool, fail_on: str | None, quiet: bool) -> None:
     """Run the audit described by SPEC and write its report into --out."""
-    from auditkit.audit import run_audit
+    from auditkit.api import run_audit
 
     bar: Any = None
 
@@ -129,7 +129,7 @@ def run(spec: Path, out: Path, resume: bool, fail_on: str | None, quiet: bool) -
 @click.option("--alpha", type=click.FloatRange(0.001, 0.2), default=0.05, show_default=True)
 def plan(spec: Path, out: Path | None, effect: float | None, power: float, alpha: float) -> None:
     """Print what SPEC would send and the smallest effect each metric can detect."""
-    from auditkit.planning import plan_audit
+    from auditkit.api import plan_audit
 
     try:
         planned = plan_audit(spec, effect=effect, alpha=alpha, power=power)
@@ -223,7 +223,7 @@ def serve_vendor(
     import dataclasses
     import os
 
-    from auditkit.shops import load_shops
+    from auditkit.api import load_shops
     from auditkit.spec import load_spec
     from auditkit.world import Faults, SimulatedVendor, serve_forever, vendor_app
 

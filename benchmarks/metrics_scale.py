@@ -44,9 +44,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables
-from auditkit.memory import retain_freed_memory
+from auditkit.api import retain_freed_memory
 from auditkit.metrics.registry import METRICS
+from auditkit.tables import AuditTables
 
 SHOPS = 50
 ITEMS = 100_000
@@ -684,7 +684,7 @@ def main() -> None:
         "--export", default="", help="write the first-repetition lists to this .npz and stop"
     )
     options = parser.parse_args()
-    # As the auditkit command does (see auditkit.memory); --default-allocator measures without.
+    # As the auditkit command does (see auditkit.api); --default-allocator measures without.
     retained = not options.default_allocator and retain_freed_memory()
     print(f"freed memory retained: {retained}")
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()}")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from auditkit import AuditSpec, run_audit
-from auditkit.planning import plan_audit
+from auditkit.api import plan_audit
 from auditkit.world import generate_world
 
 METRIC = "homogenization.cross_shop_jaccard"

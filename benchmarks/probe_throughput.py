@@ -23,9 +23,8 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from auditkit.audit import plan_probes, read_spec
+from auditkit.api import load_shops, plan_probes, read_spec
 from auditkit.probes import EvidenceStore, RunPolicy, run_probes
-from auditkit.shops import load_shops
 from auditkit.spec import HttpVendorSpec
 from auditkit.vendors._http import HttpVendor
 

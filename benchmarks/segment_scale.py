@@ -22,9 +22,9 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables
 from auditkit.metrics import METRICS
 from auditkit.metrics.segment_outcomes import shared_probe_outcomes
+from auditkit.tables import AuditTables
 
 T = TypeVar("T")
 SHOPS = 10

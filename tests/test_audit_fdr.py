@@ -3,7 +3,7 @@
 import pytest
 from scipy.stats import false_discovery_control
 
-from auditkit.audit import adjust_across_audit
+from auditkit.api import adjust_across_audit
 from auditkit.results import MetricResult
 
 

@@ -1,7 +1,7 @@
 import pandas as pd
 from conftest import make_catalog
 
-from auditkit.frames import build_tables
+from auditkit.tables import build_tables
 
 
 def plan(rows):

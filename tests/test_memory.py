@@ -5,13 +5,13 @@ import sys
 
 import pytest
 
-from auditkit.memory import retain_freed_memory
+from auditkit.api import retain_freed_memory
 
 # Allocates and frees a 128 MB block five times, printing the page faults of the last four.
 PROGRAM = """
 import resource, sys
 import numpy as np
-from auditkit.memory import retain_freed_memory
+from auditkit.api import retain_freed_memory
 if sys.argv[1] == "retain":
     assert retain_freed_memory()
 block = np.ones(16_000_000); del block

@@ -24,17 +24,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditkit.frames import (
+from auditkit.metrics._matched import answered_mask, group_mean, read_only
+from auditkit.metrics._overlap import code_bounds, code_counts, code_sums, index_dtype
+from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
+from auditkit.results import MetricResult, Threshold
+from auditkit.tables import (
     AuditTables,
     arrow_strings,
     lookup_codes,
     run_starts,
     shared_dictionary,
 )
-from auditkit.metrics._matched import answered_mask, group_mean, read_only
-from auditkit.metrics._overlap import code_bounds, code_counts, code_sums, index_dtype
-from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
-from auditkit.results import MetricResult, Threshold
 
 FAMILY = "popularity"
 PROBE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "persona_id", "repetition", "answered")

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables, lookup_codes, run_starts
 from auditkit.metrics._matched import (
     MATCH_PROBE_COLUMNS,
     MATCH_RESPONSE_COLUMNS,
@@ -43,6 +42,7 @@ from auditkit.metrics.stats import (
     percentile_interval,
 )
 from auditkit.results import MetricResult, Threshold
+from auditkit.tables import AuditTables, lookup_codes, run_starts
 
 INDEX_ID = "homogenization.index"
 FAMILY = "homogenization"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables
 from auditkit.metrics._overlap import RankedLists, group_pairs, pair_jaccard, table_lists
+from auditkit.tables import AuditTables
 
 MATCH_PROBE_COLUMNS: tuple[str, ...] = (
     "probe_id",

@@ -1,7 +1,7 @@
 """Integer-coded list-overlap kernels: Jaccard and rank-biased overlap of many pairs at once.
 
 The metrics compare millions of pairs of short ranked lists. Items are the tables' shared
-integer codes (`auditkit.frames.TableCodes`); every pair's shared items come from one
+integer codes (`auditkit.tables.TableCodes`); every pair's shared items come from one
 self-join of the (group, item) entries, done by a value sort of packed int64 keys, so the cost
 is the number of list entries plus the number of shared items, never a Python loop per pair or
 an N × N matrix.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables, run_starts
+from auditkit.tables import AuditTables, run_starts
 
 
 @dataclass(frozen=True)

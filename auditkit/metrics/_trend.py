@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _scipy_stats
 
-from auditkit.frames import AuditTables, lookup_codes
 from auditkit.metrics._exposure import (
     TRENDING_RULES,
     flags,
@@ -27,6 +26,7 @@ from auditkit.metrics._exposure import (
 from auditkit.metrics._matched import answered_mask
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
+from auditkit.tables import AuditTables, lookup_codes
 
 LEAKAGE_ID = "popularity.trend_leakage"
 FAMILY = "popularity"

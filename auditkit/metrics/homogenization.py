@@ -17,7 +17,6 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables, run_starts
 from auditkit.metrics._index import INDEX_ID, INDEX_THRESHOLD, baseline_lists, index
 from auditkit.metrics._matched import (
     MatchedPairs,
@@ -43,6 +42,7 @@ from auditkit.metrics.stats import (
     check_metric_inputs,
 )
 from auditkit.results import MetricResult, Threshold
+from auditkit.tables import AuditTables, run_starts
 
 METRIC_ID = "homogenization.cross_shop_jaccard"
 FAMILY = "homogenization"

@@ -16,7 +16,6 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from auditkit.frames import AuditTables
 from auditkit.metrics._exposure import (
     ARP_ID,
     ARP_THRESHOLD,
@@ -42,6 +41,7 @@ from auditkit.metrics._exposure import (
 from auditkit.metrics._trend import LEAKAGE_ID, LEAKAGE_THRESHOLD, customer_changes, trend_leakage
 from auditkit.metrics.stats import check_columns, check_metric_inputs, cluster_bootstrap_ci
 from auditkit.results import MetricResult, Threshold
+from auditkit.tables import AuditTables
 
 METRIC_ID = "popularity.lift"
 FAMILY = "popularity"

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from auditkit.frames import AuditTables
 from auditkit.metrics import (
     homogenization,
     popularity,
@@ -18,6 +17,7 @@ from auditkit.metrics import (
     segments,
 )
 from auditkit.results import MetricResult, Threshold
+from auditkit.tables import AuditTables
 
 UNKNOWN_METRIC = "get_metric: name must be one of {valid}; got {value!r}"
 

@@ -24,7 +24,6 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame
 from scipy import stats as _scipy_stats
 
-from auditkit.frames import SEGMENT_PREFIX, AuditTables
 from auditkit.metrics.segment_outcomes import CUSTOMER, RESPONSE_COLUMNS, shared_probe_outcomes
 from auditkit.metrics.stats import (
     benjamini_hochberg,
@@ -33,6 +32,7 @@ from auditkit.metrics.stats import (
     draw_indices,
 )
 from auditkit.results import MetricResult, Threshold, Verdict
+from auditkit.tables import SEGMENT_PREFIX, AuditTables
 
 FAMILY = "segment"
 UNIT = "customer"

@@ -22,8 +22,8 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from auditkit.frames import AuditTables, run_starts
 from auditkit.metrics.homogenization import answered_probes
+from auditkit.tables import AuditTables, run_starts
 
 OUTCOMES: tuple[str, ...] = (
     "mean_price",

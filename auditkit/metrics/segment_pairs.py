@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import SEGMENT_PREFIX, AuditTables
 from auditkit.metrics.segment_groups import FAMILY, judge
 from auditkit.metrics.segment_outcomes import CUSTOMER, RESPONSE_COLUMNS, shared_probe_outcomes
 from auditkit.metrics.stats import (
@@ -29,6 +28,7 @@ from auditkit.metrics.stats import (
     sign_flip_p,
 )
 from auditkit.results import MetricResult, Threshold
+from auditkit.tables import SEGMENT_PREFIX, AuditTables
 
 UNIT = "pair group"
 PROBE_COLUMNS: tuple[str, ...] = (

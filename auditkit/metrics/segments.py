@@ -12,7 +12,6 @@ import math
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables
 from auditkit.metrics.homogenization import (
     answered_probes,
     group_means,
@@ -28,6 +27,7 @@ from auditkit.metrics.stats import (
     mann_whitney_p,
 )
 from auditkit.results import MetricResult, Threshold
+from auditkit.tables import AuditTables
 
 METRIC_ID = "segment.counterfactual_divergence"
 FAMILY = "segment"

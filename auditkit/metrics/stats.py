@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _scipy_stats
 
-from auditkit.frames import AuditTables
 from auditkit.results import Threshold
+from auditkit.tables import AuditTables
 
 INVALID_ARGUMENT = "{where}: {key} must be {rule}; got {value!r}"
 RULE_POSITIVE_INT = "a positive integer"

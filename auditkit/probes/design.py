@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import SEGMENT_PREFIX, stack_catalogs
-from auditkit.probes.checks import check_rows
+from auditkit.catalogs import stack_catalogs
 from auditkit.probes.histories import (
     ShopIndex,
     band_products,
@@ -30,8 +29,11 @@ from auditkit.probes.histories import (
     taste_mask,
 )
 from auditkit.probes.planting import choose_planting, planting_rows
+from auditkit.probes.verification import check_rows
 from auditkit.spec import ClaimsSpec, PersonaSpec, ProbesSpec
 
+# The plan's column of each segment attribute is "segment.<attribute>".
+SEGMENT_PREFIX = "segment."
 PLAN_COLUMNS: tuple[str, ...] = (
     "probe_id",
     "shop_id",

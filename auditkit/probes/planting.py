@@ -8,9 +8,9 @@ as a difference in differences. Events go to the vendor only with ``write_events
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,19 +36,6 @@ EVENTS_REFUSED = (
     "The batches accepted before it are recorded: fix the cause and run again with --resume "
     "to send the rest"
 )
-
-
-@runtime_checkable
-class EventSink(Protocol):
-    """A vendor that accepts interaction events (purchases, views) for a shop.
-
-    A vendor may also say how many events one call should carry, as an ``event_batch_size``
-    attribute; without it, all the planting's events go in one call.
-    """
-
-    def send_events(self, shop_id: str, events: Sequence[Mapping[str, Any]]) -> None:
-        """Record the events as if customers of ``shop_id`` had made them."""
-        ...
 
 
 @dataclass(frozen=True)

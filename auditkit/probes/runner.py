@@ -25,8 +25,9 @@ from tenacity import (
 from auditkit.errors import VendorError
 from auditkit.probes.design import request_context
 from auditkit.probes.evidence import Attempt, EvidenceStore
-from auditkit.probes.planting import EVENTS_REFUSED, EventSink
+from auditkit.probes.planting import EVENTS_REFUSED
 from auditkit.vendors import (
+    EventSink,
     InvalidAnswer,
     RecommendRequest,
     RecommendResponse,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from auditkit.frames import AuditTables
 from auditkit.results import ClaimCheck, MetricResult, Score
-from auditkit.scoring._checks import verify_claims
+from auditkit.scoring._claims import verify_claims
 from auditkit.scoring._rubric import RUBRICS, Rubric, RubricItem, load_rubric
 from auditkit.scoring._score import score_rubric
 from auditkit.spec import ClaimsSpec
+from auditkit.tables import AuditTables
 
 __all__ = [
     "RUBRICS",

@@ -1,6 +1,8 @@
 """Vendor adapters: the only place auditkit talks to a recommender."""
 
+from auditkit.vendors._adapters import ADAPTERS, AdapterBuilder
 from auditkit.vendors._base import (
+    EventSink,
     InvalidAnswer,
     RecommendRequest,
     RecommendResponse,
@@ -8,17 +10,17 @@ from auditkit.vendors._base import (
     Vendor,
     coerce_response,
 )
-from auditkit.vendors._build import ADAPTERS, build_vendor
 from auditkit.vendors._python import load_python_vendor
 
 __all__ = [
     "ADAPTERS",
+    "AdapterBuilder",
+    "EventSink",
     "InvalidAnswer",
     "RecommendRequest",
     "RecommendResponse",
     "RequestFailed",
     "Vendor",
-    "build_vendor",
     "coerce_response",
     "load_python_vendor",
 ]

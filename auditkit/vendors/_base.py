@@ -85,6 +85,19 @@ class Vendor(Protocol):
         ...
 
 
+@runtime_checkable
+class EventSink(Protocol):
+    """A vendor that accepts interaction events (purchases, views) for a shop.
+
+    A vendor may also say how many events one call should carry, as an ``event_batch_size``
+    attribute; without it, all the planting's events go in one call.
+    """
+
+    def send_events(self, shop_id: str, events: Sequence[Mapping[str, Any]]) -> None:
+        """Record the events as if customers of ``shop_id`` had made them."""
+        ...
+
+
 def coerce_response(answer: Any) -> RecommendResponse:
     """Normalize what a vendor returned into a `RecommendResponse`.
 

@@ -7,10 +7,10 @@ import yaml
 from click.testing import CliRunner
 
 from auditkit import AuditSpec, run_audit
+from auditkit.api import load_shops
 from auditkit.cli import main
 from auditkit.errors import VendorError
 from auditkit.probes import EvidenceStore
-from auditkit.shops import load_shops
 from auditkit.spec import spec_sha256
 from auditkit.world import Faults, SimulatedVendor, running_server, vendor_app
 

@@ -2,8 +2,8 @@ import pandas as pd
 import yaml
 from click.testing import CliRunner
 
+from auditkit.api import PILOT_VENDOR, plan_audit
 from auditkit.cli import main
-from auditkit.planning import PILOT_VENDOR, plan_audit
 from auditkit.spec import AuditSpec
 
 SPEC = {

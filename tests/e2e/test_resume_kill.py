@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from auditkit import AuditSpec, run_audit
-from auditkit.shops import load_shops
+from auditkit.api import load_shops
 from auditkit.world import Faults, SimulatedVendor, running_server, vendor_app
 
 KEY_ENV = "AKT_RESUME_VENDOR_KEY"

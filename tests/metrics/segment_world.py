@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from auditkit.frames import AuditTables, build_tables
 from auditkit.probes.design import design_probes
 from auditkit.probes.runner import build_requests
 from auditkit.spec import AuditSpec
+from auditkit.tables import AuditTables, build_tables
 from auditkit.world import SimulatedVendor, Steering, World, generate_world
 
 DEMO = Path(__file__).resolve().parents[2] / "audit_specs" / "demo.yaml"

@@ -1,6 +1,6 @@
 """Small `AuditTables` built by hand for the metric tests.
 
-The tables go through the real `auditkit.frames.build_tables`, so their columns are exactly the
+The tables go through the real `auditkit.tables.build_tables`, so their columns are exactly the
 ones an audit produces; only the probe plan, the answers and the catalogs are written by hand.
 
 Catalog items are named by their product (``"P1"``), with ``canonical_id`` set to the same
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from auditkit.catalogs import validate_catalog
-from auditkit.frames import SEGMENT_PREFIX, AuditTables, build_tables
+from auditkit.tables import SEGMENT_PREFIX, AuditTables, build_tables
 
 PLAN_DEFAULTS: dict[str, Any] = {
     "persona_id": "persona",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from tables import catalog, make_tables, random_inputs, shuffle_rows
 
-from auditkit.frames import mark_trending, stack_catalogs
+from auditkit.catalogs import stack_catalogs
 from auditkit.metrics import _exposure
 from auditkit.metrics._overlap import code_counts, code_sums
 from auditkit.metrics.homogenization import signature_retention
@@ -27,6 +27,7 @@ from auditkit.metrics.popularity import (
     trend_share,
     trending_keys,
 )
+from auditkit.tables import mark_trending
 
 # Shop a: ten items, popularity 10 (P1) down to 1 (P10); mean 5.5; head = P1, P2 (top 20%).
 A = {f"P{i}": float(11 - i) for i in range(1, 11)}

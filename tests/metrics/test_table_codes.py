@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from tables import random_inputs, shuffle_rows
 
-from auditkit.frames import AuditTables, TableCodes, lookup_codes
+from auditkit.tables import AuditTables, TableCodes, lookup_codes
 
 
 def _tables() -> AuditTables:

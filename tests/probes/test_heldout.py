@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from conftest import make_catalog
 
-from auditkit.frames import stack_catalogs
+from auditkit.catalogs import stack_catalogs
 from auditkit.probes import design_probes
 from auditkit.probes.design import HELDOUT_SEPARATOR
 from auditkit.spec import PersonaSpec, ProbesSpec

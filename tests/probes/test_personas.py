@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from auditkit.catalogs import stack_catalogs
 from auditkit.errors import DesignError
-from auditkit.frames import stack_catalogs
 from auditkit.probes import design_probes
 from auditkit.probes.histories import HEAD_SHARE, ShopIndex, band_products, carry_history
 from auditkit.spec import PersonaSpec, ProbesSpec

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from auditkit import AuditSpec, run_audit
+from auditkit.catalogs import stack_catalogs
 from auditkit.errors import DesignError, SpecError, VendorError
-from auditkit.frames import stack_catalogs
 from auditkit.probes import design_probes
 from auditkit.probes.histories import band_products
 from auditkit.probes.planting import choose_planting

@@ -5,8 +5,8 @@ import textwrap
 import pytest
 
 from auditkit import run_audit
+from auditkit.api import load_shops
 from auditkit.errors import SpecError
-from auditkit.shops import load_shops
 from auditkit.spec import load_spec, spec_sha256
 
 SPEC = """\

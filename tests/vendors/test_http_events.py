@@ -12,12 +12,11 @@ import pandas as pd
 import pytest
 
 from auditkit import AuditSpec, run_audit
+from auditkit.api import build_vendor, load_shops
+from auditkit.catalogs import stack_catalogs
 from auditkit.errors import SpecError, VendorError
-from auditkit.frames import stack_catalogs
 from auditkit.probes.planting import NO_EVENT_API
-from auditkit.shops import load_shops
 from auditkit.spec import HttpVendorSpec, load_spec
-from auditkit.vendors import build_vendor
 from auditkit.vendors._http import HttpEventVendor
 from auditkit.world import running_server, vendor_app
 

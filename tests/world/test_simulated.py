@@ -443,8 +443,8 @@ def test_calibrated_lists_keep_the_customers_categories_and_explain_them(catalog
 def test_a_specs_simulated_vendor_section_sets_the_calibrated_lift(catalogs):
     import yaml
 
+    from auditkit.api import build_vendor
     from auditkit.spec import AuditSpec, spec_sha256
-    from auditkit.vendors import build_vendor
 
     demo = Path(__file__).resolve().parents[2] / "audit_specs" / "demo.yaml"
     data = yaml.safe_load(demo.read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,18 @@ def validate_catalog(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
     ordered = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
     extra = [c for c in out.columns if c not in ordered]
     return out[ordered + extra].reset_index(drop=True)
+
+
+def stack_catalogs(catalogs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Stack per-shop catalogs into one table with ``shop_id`` and ``item_key``."""
+    parts = []
+    for shop_id in sorted(catalogs):
+        part = catalogs[shop_id].copy()
+        part.insert(0, "shop_id", shop_id)
+        parts.append(part)
+    stacked = pd.concat(parts, ignore_index=True)
+    stacked["shop_id"] = stacked["shop_id"].astype("string")
+    stacked["item_key"] = stacked["canonical_id"].fillna(
+        stacked["shop_id"] + ":" + stacked["item_id"]
+    )
+    return stacked

@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from auditkit.frames import AuditTables
 from auditkit.metrics.homogenization import pairwise_jaccard
 from auditkit.metrics.popularity import trending_keys
 from auditkit.metrics.stats import bootstrap_ci
-from auditkit.probes.checks import NON_PERSONALIZED
+from auditkit.probes.verification import NON_PERSONALIZED
 from auditkit.results import ClaimCheck, ClaimVerdict, MetricResult
 from auditkit.spec import ClaimsSpec, KnobClaim
+from auditkit.tables import AuditTables
 
 # Metrics whose verdicts speak to tenant isolation, strongest evidence first.
 ISOLATION_METRICS: tuple[str, ...] = (

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from auditkit.audit import plan_probes, read_spec, run_audit
+from auditkit.api._run import plan_probes, read_spec, run_audit
+from auditkit.api._shops import load_shops
 from auditkit.metrics.power import minimum_detectable_effect, standard_error_from_ci, units_needed
-from auditkit.shops import load_shops
 from auditkit.spec import AuditSpec, SimulatedVendorSpec
 
 PILOT_VENDOR = "built-in null vendor (no pooling, no trend weight, no steering)"

@@ -14,8 +14,10 @@ from typing import Any, cast
 
 import pandas as pd
 
+from auditkit.api._shops import Shops, load_shops
+from auditkit.api._vendor import build_vendor
+from auditkit.catalogs import stack_catalogs
 from auditkit.errors import EvidenceError, VendorError
-from auditkit.frames import AuditTables, build_tables, stack_catalogs
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.stats import benjamini_hochberg
 from auditkit.probes.design import design_probes
@@ -23,7 +25,6 @@ from auditkit.probes.evidence import EVIDENCE_FILE, EvidenceStore, answers_sha25
 from auditkit.probes.histories import band_products
 from auditkit.probes.planting import (
     NO_EVENT_API,
-    EventSink,
     Planting,
     choose_planting,
     planted_item,
@@ -32,9 +33,9 @@ from auditkit.probes.runner import RunPolicy, RunProgress, run_probes, send_even
 from auditkit.reports import MANIFEST_FILE, write_report, write_results
 from auditkit.results import AuditResult, ClaimCheck, DataQuality, MetricResult, Score
 from auditkit.scoring import score_claims
-from auditkit.shops import Shops, load_shops
 from auditkit.spec import AuditSpec, load_spec, spec_sha256
-from auditkit.vendors import build_vendor
+from auditkit.tables import AuditTables, build_tables
+from auditkit.vendors import EventSink
 
 PLAN_FILE = "plan.parquet"
 SPEC_COPY = "spec.json"

@@ -1,0 +1,31 @@
+"""Evidence → the long tables every metric reads, and the integer codes of their columns."""
+
+from auditkit.tables._codes import (
+    TableCodes,
+    arrow_strings,
+    lookup_codes,
+    run_starts,
+    shared_dictionary,
+)
+from auditkit.tables._tables import (
+    ITEM_COLUMNS,
+    SEGMENT_PREFIX,
+    AuditTables,
+    build_tables,
+    mark_signatures,
+    mark_trending,
+)
+
+__all__ = [
+    "ITEM_COLUMNS",
+    "SEGMENT_PREFIX",
+    "AuditTables",
+    "TableCodes",
+    "arrow_strings",
+    "build_tables",
+    "lookup_codes",
+    "mark_signatures",
+    "mark_trending",
+    "run_starts",
+    "shared_dictionary",
+]
