@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "metrics"
 
 from segment_world import audit_tables, demo_spec, world_of
 
-from auditkit.metrics.segment_groups import exposure_impact_ratio, price_gap
-from auditkit.metrics.segment_outcomes import probe_outcomes
-from auditkit.metrics.segment_pairs import counterfactual_price_gap
+from auditkit.metrics.segments.groups import exposure_impact_ratio, price_gap
+from auditkit.metrics.segments.outcomes import probe_outcomes
+from auditkit.metrics.segments.pairs import counterfactual_price_gap
 from auditkit.world import Steering
 
 

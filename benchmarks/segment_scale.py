@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from auditkit.metrics import METRICS
-from auditkit.metrics.segment_outcomes import shared_probe_outcomes
+from auditkit.metrics.segments.outcomes import shared_probe_outcomes
 from auditkit.tables import AuditTables
 
 T = TypeVar("T")

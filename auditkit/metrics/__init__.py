@@ -4,10 +4,10 @@ Each metric is a pure function ``fn(tables, *, threshold, n_resamples, confidenc
 returning a `MetricResult`; `METRICS` registers them by id. See ``docs/metrics.md``.
 """
 
-from auditkit.metrics.homogenization import cross_shop_jaccard
-from auditkit.metrics.popularity import popularity_lift
+from auditkit.metrics.homogenization.cross_shop import cross_shop_jaccard
+from auditkit.metrics.popularity.lift import popularity_lift
 from auditkit.metrics.registry import METRICS, MetricDef, get_metric, metric_ids
-from auditkit.metrics.segments import counterfactual_divergence
+from auditkit.metrics.segments.counterfactual import counterfactual_divergence
 from auditkit.metrics.stats import (
     benjamini_hochberg,
     bootstrap_ci,

@@ -9,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from auditkit.metrics import (
-    homogenization,
-    popularity,
-    segment_groups,
-    segment_pairs,
-    segments,
-)
+from auditkit.metrics import homogenization, popularity
+from auditkit.metrics.segments import counterfactual as segments
+from auditkit.metrics.segments import groups as segment_groups
+from auditkit.metrics.segments import pairs as segment_pairs
 from auditkit.results import MetricResult, Threshold
 from auditkit.tables import AuditTables
 

@@ -10,7 +10,7 @@ from scipy.spatial.distance import jensenshannon
 from tables import catalog, make_tables
 
 from auditkit.metrics._overlap import group_pairs, pair_rbo, ranked_lists
-from auditkit.metrics.homogenization import (
+from auditkit.metrics.homogenization.cross_shop import (
     DIVERGENCE_ID,
     DIVERGENCE_THRESHOLD,
     RBO_ID,

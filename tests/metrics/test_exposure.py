@@ -9,10 +9,10 @@ import pytest
 from tables import catalog, make_tables, random_inputs, shuffle_rows
 
 from auditkit.catalogs import stack_catalogs
-from auditkit.metrics import _exposure
 from auditkit.metrics._overlap import code_counts, code_sums
-from auditkit.metrics.homogenization import signature_retention
-from auditkit.metrics.popularity import (
+from auditkit.metrics.homogenization.cross_shop import signature_retention
+from auditkit.metrics.popularity import exposure as _exposure
+from auditkit.metrics.popularity.lift import (
     ARP_ID,
     COVERAGE_ID,
     GINI_ID,

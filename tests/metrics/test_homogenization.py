@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from tables import assert_same_result, catalog, make_tables, random_inputs, shuffle_rows
 
-from auditkit.metrics.homogenization import (
+from auditkit.metrics.homogenization.cross_shop import (
     DEFAULT_THRESHOLD,
     METRIC_ID,
     RESPONSE_COLUMNS,

@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 from tables import catalog, make_tables, random_inputs, shuffle_rows
 
-from auditkit.metrics import _index, _overlap
+from auditkit.metrics import _overlap
 from auditkit.metrics._overlap import group_pairs, list_entries, pair_jaccard, pair_rbo
-from auditkit.metrics.homogenization import baseline_lists, signature_retention
+from auditkit.metrics.homogenization import homogenization_index as _index
+from auditkit.metrics.homogenization.cross_shop import baseline_lists, signature_retention
 
 
 def plain_lists(probe, rank, item, n_lists):
@@ -191,8 +192,8 @@ def test_pair_kernels_give_the_same_values_in_blocks_of_groups(monkeypatch, budg
 
 @pytest.mark.parametrize("seed", range(3))
 def test_baseline_jaccard_is_the_same_pair_by_pair_or_probe_by_probe(monkeypatch, seed):
-    from auditkit.metrics import _index
     from auditkit.metrics._matched import matched_pairs
+    from auditkit.metrics.homogenization import homogenization_index as _index
 
     tables = random_inputs(seed, shops=3, customers=40, k=4).tables()
     matched = matched_pairs(tables)

@@ -3,7 +3,7 @@ import math
 import pytest
 from tables import assert_same_result, catalog, make_tables, random_inputs, shuffle_rows
 
-from auditkit.metrics.popularity import (
+from auditkit.metrics.popularity.lift import (
     DEFAULT_THRESHOLD,
     METRIC_ID,
     REASON_NO_POPULARITY,

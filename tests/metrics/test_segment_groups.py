@@ -7,7 +7,7 @@ from fairlearn.metrics import MetricFrame
 from tables import make_tables
 
 from auditkit.catalogs import validate_catalog
-from auditkit.metrics.segment_groups import (
+from auditkit.metrics.segments.groups import (
     EXPOSURE_ID,
     EXPOSURE_THRESHOLD,
     HIT_RATE_ID,

@@ -6,8 +6,9 @@ import pytest
 from tables import assert_same_result, make_tables, random_inputs, shuffle_rows
 
 from auditkit.catalogs import validate_catalog
-from auditkit.metrics import METRICS, segment_outcomes
-from auditkit.metrics.segment_outcomes import OUTCOMES, probe_outcomes, shared_probe_outcomes
+from auditkit.metrics import METRICS
+from auditkit.metrics.segments import outcomes as segment_outcomes
+from auditkit.metrics.segments.outcomes import OUTCOMES, probe_outcomes, shared_probe_outcomes
 
 
 def shop(prices, categories, popularity, list_prices=None):

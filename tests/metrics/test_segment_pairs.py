@@ -6,7 +6,7 @@ import pytest
 from tables import make_tables
 
 from auditkit.catalogs import validate_catalog
-from auditkit.metrics.segment_pairs import (
+from auditkit.metrics.segments.pairs import (
     DEFAULT_THRESHOLD,
     PRICE_GAP_ID,
     counterfactual_popularity_gap,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from tables import assert_same_result, catalog, make_tables, random_inputs, shuffle_rows
 
-from auditkit.metrics.segments import (
+from auditkit.metrics.segments.counterfactual import (
     DEFAULT_THRESHOLD,
     METRIC_ID,
     NOISE_UNAVAILABLE,

@@ -9,9 +9,9 @@ import pytest
 from segment_world import STEERED, audit_tables, demo_spec, world_of
 
 from auditkit.metrics import METRICS
-from auditkit.metrics.segment_groups import exposure_impact_ratio, price_gap
-from auditkit.metrics.segment_outcomes import probe_outcomes
-from auditkit.metrics.segment_pairs import counterfactual_price_gap
+from auditkit.metrics.segments.groups import exposure_impact_ratio, price_gap
+from auditkit.metrics.segments.outcomes import probe_outcomes
+from auditkit.metrics.segments.pairs import counterfactual_price_gap
 from auditkit.world import Steering
 
 SEGMENT_METRICS = [name for name in METRICS if name.startswith("segment.")]

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from tables import catalog, make_tables, random_inputs
 
-from auditkit.metrics._shop_identity import shop_pooled_jaccard
-from auditkit.metrics.homogenization import (
+from auditkit.metrics.homogenization.cross_shop import (
     INDEX_ID,
     SIGNATURE_ID,
     WITHIN_ID,
@@ -16,6 +15,7 @@ from auditkit.metrics.homogenization import (
     signature_retention,
     within_shop_jaccard,
 )
+from auditkit.metrics.homogenization.shop_identity import shop_pooled_jaccard
 
 RANKED = {f"P{i}": float(10 - i) for i in range(1, 7)}  # P1 the bestseller
 REVERSED = {f"P{i}": float(i) for i in range(1, 7)}  # P6 the bestseller

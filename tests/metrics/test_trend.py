@@ -6,7 +6,7 @@ import math
 import pytest
 from tables import catalog, make_tables
 
-from auditkit.metrics.popularity import LEAKAGE_ID, trend_leakage
+from auditkit.metrics.popularity.lift import LEAKAGE_ID, trend_leakage
 from auditkit.tables import mark_trending
 
 CATALOGS = {shop: catalog(["P1", "P2", "P3", "PL", "PC"]) for shop in ("src", "o1", "o2")}

@@ -17,7 +17,6 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from auditkit.metrics._index import INDEX_ID, INDEX_THRESHOLD, baseline_lists, index
 from auditkit.metrics._matched import (
     MatchedPairs,
     by_label,
@@ -27,7 +26,13 @@ from auditkit.metrics._matched import (
     matched_pairs,
 )
 from auditkit.metrics._overlap import index_dtype, pair_rbo, pair_sums
-from auditkit.metrics._shop_identity import (
+from auditkit.metrics.homogenization.homogenization_index import (
+    INDEX_ID,
+    INDEX_THRESHOLD,
+    baseline_lists,
+    index,
+)
+from auditkit.metrics.homogenization.shop_identity import (
     SIGNATURE_ID,
     SIGNATURE_THRESHOLD,
     WITHIN_ID,

@@ -1,6 +1,6 @@
 """Segment groups compared through fairlearn's MetricFrame, with cluster-bootstrap intervals.
 
-For one per-probe outcome (see `auditkit.metrics.segment_outcomes`), `compare_groups` builds a
+For one per-probe outcome (see `auditkit.metrics.segments.outcomes`), `compare_groups` builds a
 `fairlearn.metrics.MetricFrame` per segment attribute and one over the intersection of all of
 them (each group entering as its sum of outcomes weighted by its probe count): per-group means,
 ``difference()`` (highest minus lowest) and ``ratio()`` (lowest over highest, the impact
@@ -24,7 +24,7 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame
 from scipy import stats as _scipy_stats
 
-from auditkit.metrics.segment_outcomes import CUSTOMER, RESPONSE_COLUMNS, shared_probe_outcomes
+from auditkit.metrics.segments.outcomes import CUSTOMER, RESPONSE_COLUMNS, shared_probe_outcomes
 from auditkit.metrics.stats import (
     benjamini_hochberg,
     check_columns,

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditkit.metrics.segment_groups import FAMILY, judge
-from auditkit.metrics.segment_outcomes import CUSTOMER, RESPONSE_COLUMNS, shared_probe_outcomes
+from auditkit.metrics.segments.groups import FAMILY, judge
+from auditkit.metrics.segments.outcomes import CUSTOMER, RESPONSE_COLUMNS, shared_probe_outcomes
 from auditkit.metrics.stats import (
     benjamini_hochberg,
     bootstrap_ci,

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _scipy_stats
 
-from auditkit.metrics._exposure import (
+from auditkit.metrics._matched import answered_mask
+from auditkit.metrics.popularity.exposure import (
     TRENDING_RULES,
     flags,
     label_means,
     padded,
     trending_codes,
 )
-from auditkit.metrics._matched import answered_mask
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 from auditkit.tables import AuditTables, lookup_codes

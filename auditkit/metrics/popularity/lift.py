@@ -16,7 +16,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from auditkit.metrics._exposure import (
+from auditkit.metrics.popularity.exposure import (
     ARP_ID,
     ARP_THRESHOLD,
     COVERAGE_ID,
@@ -38,7 +38,12 @@ from auditkit.metrics._exposure import (
     trend_share,
     trending_keys,
 )
-from auditkit.metrics._trend import LEAKAGE_ID, LEAKAGE_THRESHOLD, customer_changes, trend_leakage
+from auditkit.metrics.popularity.trend import (
+    LEAKAGE_ID,
+    LEAKAGE_THRESHOLD,
+    customer_changes,
+    trend_leakage,
+)
 from auditkit.metrics.stats import check_columns, check_metric_inputs, cluster_bootstrap_ci
 from auditkit.results import MetricResult, Threshold
 from auditkit.tables import AuditTables
