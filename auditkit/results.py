@@ -20,6 +20,7 @@ class Threshold:
     direction: Direction = "higher_is_worse"
     min_units: int = 10
 
+    # Transitional: the judging layer owns this rule (auditkit.judging.verdict).
     def verdict(self, value: float, ci: tuple[float, float] | None, n: int) -> Verdict:
         """Judge a value against the thresholds.
 
@@ -36,6 +37,28 @@ class Threshold:
         if sign * (value - self.warn) >= 0:
             return "warn"
         return "pass"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a metric measured, before any verdict: the value, its uncertainty and its units.
+
+    Metrics return estimates; `auditkit.judging` turns each into a `MetricResult` (verdict and
+    words). ``words`` holds the names and numbers the metric's sentence needs beyond the value;
+    ``reason`` says why the value could not be measured (then it is NaN).
+    """
+
+    id: str
+    family: str
+    value: float
+    ci: tuple[float, float] | None
+    n: int
+    unit: str
+    p_value: float | None = None
+    by_group: dict[str, dict[str, float]] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    words: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

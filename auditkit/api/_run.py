@@ -18,6 +18,7 @@ from auditkit.api._shops import Shops, load_shops
 from auditkit.api._vendor import build_vendor
 from auditkit.catalogs import stack_catalogs
 from auditkit.errors import EvidenceError, VendorError
+from auditkit.judging import judge
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.stats import benjamini_hochberg
 from auditkit.probes.design import design_probes
@@ -35,7 +36,7 @@ from auditkit.results import AuditResult, ClaimCheck, DataQuality, MetricResult,
 from auditkit.scoring import score_claims
 from auditkit.spec import AuditSpec, load_spec, spec_sha256
 from auditkit.tables import AuditTables, build_tables
-from auditkit.vendors import EventSink
+from auditkit.vendors import EventSink, Vendor
 
 PLAN_FILE = "plan.parquet"
 SPEC_COPY = "spec.json"
@@ -69,15 +70,25 @@ def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
         if override is not None:
             changes = {k: v for k, v in override.model_dump().items() if v is not None}
             threshold = dataclasses.replace(threshold, **changes)
-        results.append(
-            definition.compute(
-                tables if definition.full_tables else core,
-                threshold=threshold,
-                n_resamples=spec.inference.n_resamples,
-                confidence=spec.inference.confidence,
-                seed=_metric_seed(spec.seed, metric_id),
+        source = tables if definition.full_tables else core
+        options = {
+            "n_resamples": spec.inference.n_resamples,
+            "confidence": spec.inference.confidence,
+            "seed": _metric_seed(spec.seed, metric_id),
+        }
+        if definition.estimate is not None:
+            estimate = definition.estimate(source, **options)
+            results.append(
+                judge(
+                    estimate,
+                    threshold,
+                    rule=definition.rule,
+                    confidence=spec.inference.confidence,
+                )
             )
-        )
+        else:
+            assert definition.compute is not None  # transitional
+            results.append(definition.compute(source, threshold=threshold, **options))
     return adjust_across_audit(results)
 
 
@@ -197,21 +208,22 @@ def run_audit(
         )
         with EvidenceStore(evidence_path, spec_sha256=spec_sha256(spec)) as store:
             planting = _planting(spec, shops)
-            if planting is not None and not isinstance(vendor, EventSink):
+            capabilities = vendor.capabilities
+            if planting is not None and not capabilities.events:
                 raise VendorError(NO_EVENT_API.format(vendor=spec.vendor.name))
             phase = plan["phase"]
             after = phase.eq("after").fillna(False).to_numpy(dtype=bool)
             first = ~after
-            if planting is not None and _keeps_events(spec) and not store.events().empty:
+            if planting is not None and capabilities.keeps_events and not store.events().empty:
                 # A remote vendor already holds the planted trend: a "before" probe sent now
                 # would measure after the planting, so those left unanswered stay unanswered.
                 first &= ~phase.eq("before").fillna(False).to_numpy(dtype=bool)
-            policy = RunPolicy.for_vendor(spec.vendor)
+            policy = RunPolicy.for_vendor(vendor)
             run_probes(
                 plan[first], vendor, store, shops.catalogs, policy=policy, on_progress=on_progress
             )
             if planting is not None:
-                _plant(spec, cast(EventSink, vendor), store, planting, shops, policy)
+                _plant(vendor, store, planting, shops, policy)
                 run_probes(
                     plan[after],
                     vendor,
@@ -222,9 +234,7 @@ def run_audit(
                 )
             result = evaluate(spec, plan, store, shops)
     finally:
-        close = getattr(vendor, "close", None)
-        if callable(close):
-            close()
+        vendor.close()
     result = dataclasses.replace(result, run_dir=str(run_dir))
     write_results(result, run_dir)
     manifest = {"versions": _versions(), "files": [EVIDENCE_FILE, PLAN_FILE, SPEC_COPY]}
@@ -251,14 +261,8 @@ def _planting(spec: AuditSpec, shops: Shops) -> Planting | None:
     return choose_planting(spec.probes.trend_planting, banded)
 
 
-def _keeps_events(spec: AuditSpec) -> bool:
-    """Whether the vendor outlives the run (and so keeps the events an earlier run sent)."""
-    return spec.vendor.adapter != "simulated"
-
-
 def _plant(
-    spec: AuditSpec,
-    vendor: EventSink,
+    vendor: Vendor,
     store: EvidenceStore,
     planting: Planting,
     shops: Shops,
@@ -266,21 +270,23 @@ def _plant(
 ) -> None:
     """Plant the trend, recording each batch the vendor accepts; on resume, send the rest.
 
-    A remote vendor keeps the batches an earlier run recorded, so they are not sent again;
-    the in-process simulated vendor forgot them with the interrupted run, so it gets them
-    replayed first.
+    A vendor that keeps events (a remote one) keeps the batches an earlier run recorded, so
+    they are not sent again; one that does not (the in-process simulated vendor) forgot them
+    with the interrupted run, so it gets them replayed first.
     """
+    capabilities = vendor.capabilities
+    sink = cast(EventSink, vendor)  # its capabilities say it takes events
     shop_id = planting.source_shop
     item_id = planted_item(planting, shops.catalogs)
     events = planting.event_batch(item_id)
     sent = int(store.events()["count"].sum())
-    if sent and not _keeps_events(spec):
-        vendor.send_events(shop_id, events[:sent])
+    if sent and not capabilities.keeps_events:
+        sink.send_events(shop_id, events[:sent])
     send_event_batches(
-        vendor,
+        sink,
         shop_id,
         events[sent:],
-        batch_size=getattr(vendor, "event_batch_size", None),
+        batch_size=capabilities.event_batch_size,
         policy=policy,
         on_sent=lambda batch: store.record_events(shop_id, item_id, len(batch)),
     )

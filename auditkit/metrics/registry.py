@@ -7,13 +7,13 @@ each ``compute`` with the same keyword options.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from auditkit.metrics import homogenization, popularity
 from auditkit.metrics.segments import counterfactual as segments
 from auditkit.metrics.segments import groups as segment_groups
 from auditkit.metrics.segments import pairs as segment_pairs
-from auditkit.results import MetricResult, Threshold
+from auditkit.results import Estimate, MetricResult, Threshold
 from auditkit.tables import AuditTables
 
 UNKNOWN_METRIC = "get_metric: name must be one of {valid}; got {value!r}"
@@ -35,6 +35,21 @@ class MetricFunction(Protocol):
         ...
 
 
+class MetricEstimator(Protocol):
+    """The signature every metric shares: tables and inference options in, an estimate out."""
+
+    def __call__(
+        self,
+        tables: AuditTables,
+        *,
+        n_resamples: int = ...,
+        confidence: float = ...,
+        seed: int = ...,
+    ) -> Estimate:
+        """Estimate the metric over the audit's tables."""
+        ...
+
+
 @dataclass(frozen=True)
 class MetricDef:
     """A registered metric: its id, family, function, default threshold and a description.
@@ -45,10 +60,15 @@ class MetricDef:
 
     id: str
     family: str
-    compute: MetricFunction
     default_threshold: Threshold
     description: str
+    estimate: MetricEstimator | None = None
     full_tables: bool = False
+    # How `auditkit.judging` turns the estimate into a verdict ("tested": warn and fail also
+    # need the estimate's test to reject chance).
+    rule: Literal["interval", "tested"] = "interval"
+    # Transitional: a metric not yet returning an estimate judges itself.
+    compute: MetricFunction | None = None
 
 
 METRICS: dict[str, MetricDef] = {

@@ -1,0 +1,72 @@
+"""The judging layer: metrics' estimates become verdicts and the words every format prints.
+
+Metrics measure (`auditkit.results.Estimate`); this stage alone decides what a measurement
+means against its threshold (`verdict`) and says it (`sentence`), so the report, Markdown,
+terminal and results.json agree by construction.
+"""
+
+from __future__ import annotations
+
+from auditkit.judging._verdict import RULES, Rule, interval_verdict, verdict
+from auditkit.judging._words import SENTENCES, sentence
+from auditkit.metrics.registry import get_metric
+from auditkit.results import Estimate, MetricResult, Threshold
+from auditkit.tables import AuditTables
+
+__all__ = [
+    "RULES",
+    "SENTENCES",
+    "Rule",
+    "interval_verdict",
+    "judge",
+    "judge_metric",
+    "sentence",
+    "verdict",
+]
+
+
+def judge(
+    estimate: Estimate, threshold: Threshold, *, rule: Rule = "interval", confidence: float = 0.95
+) -> MetricResult:
+    """The metric result of ``estimate``: its verdict under ``threshold`` and its sentence."""
+    alpha = 1.0 - confidence
+    return MetricResult(
+        id=estimate.id,
+        family=estimate.family,
+        value=estimate.value,
+        ci=estimate.ci,
+        n=estimate.n,
+        unit=estimate.unit,
+        verdict=verdict(estimate, threshold, rule=rule, alpha=alpha),
+        threshold=threshold,
+        p_value=estimate.p_value,
+        by_group=estimate.by_group,
+        details=estimate.details,
+        summary=sentence(estimate, alpha),
+    )
+
+
+def judge_metric(
+    metric_id: str,
+    tables: AuditTables,
+    *,
+    threshold: Threshold | None = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> MetricResult:
+    """Estimate a registered metric on ``tables`` and judge it (its default threshold if none).
+
+    The tables are used as given: `AuditTables.core` is the caller's choice, as in the audit.
+    """
+    definition = get_metric(metric_id)
+    estimate = definition.estimate(
+        tables, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+    return judge(
+        estimate,
+        definition.default_threshold if threshold is None else threshold,
+        rule=definition.rule,
+        confidence=confidence,
+    )
+

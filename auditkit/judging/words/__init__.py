@@ -1,0 +1,1 @@
+"""Each family's sentences, one module per metric family."""

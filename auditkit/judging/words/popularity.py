@@ -1,0 +1,9 @@
+"""The sentences of the popularity metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from auditkit.results import Estimate
+
+SENTENCES: dict[str, Callable[[Estimate, float], str]] = {}
