@@ -14,7 +14,7 @@ import pandas as pd
 
 from auditkit.metrics._matched import answered_mask, by_label
 from auditkit.metrics._overlap import code_counts, code_sums
-from auditkit.metrics.popularity.exposure import probe_means, shown_items
+from auditkit.metrics._shown import probe_means, shown_items
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
 from auditkit.results import MetricResult, Threshold
 from auditkit.tables import AuditTables, run_starts
