@@ -83,12 +83,13 @@ class RunPolicy:
     max_backoff_seconds: float = 30.0
 
     @classmethod
-    def for_vendor(cls, vendor: Any) -> RunPolicy:
-        """The policy a vendor spec asks for (its ``concurrency``, ``rate_per_second``, ...)."""
-        retries = getattr(vendor, "retries", None)
+    def for_vendor(cls, vendor: Vendor) -> RunPolicy:
+        """The policy a vendor's capabilities ask for (concurrency, rate and retries)."""
+        capabilities = vendor.capabilities
+        retries = capabilities.retries
         return cls(
-            concurrency=getattr(vendor, "concurrency", 1),
-            rate_per_second=getattr(vendor, "rate_per_second", None),
+            concurrency=capabilities.concurrency,
+            rate_per_second=capabilities.rate_per_second,
             max_attempts=1 if retries is None else retries.max_attempts,
             backoff_seconds=0.5 if retries is None else retries.backoff_seconds,
             max_backoff_seconds=30.0 if retries is None else retries.max_backoff_seconds,

@@ -8,6 +8,8 @@ from auditkit.vendors._base import (
     RecommendResponse,
     RequestFailed,
     Vendor,
+    VendorAdapter,
+    VendorCapabilities,
     coerce_response,
 )
 from auditkit.vendors._python import load_python_vendor
@@ -21,6 +23,8 @@ __all__ = [
     "RecommendResponse",
     "RequestFailed",
     "Vendor",
+    "VendorAdapter",
+    "VendorCapabilities",
     "coerce_response",
     "load_python_vendor",
 ]

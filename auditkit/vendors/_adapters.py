@@ -19,14 +19,14 @@ AdapterBuilder = Callable[[AuditSpec, Mapping[str, pd.DataFrame]], Vendor]
 
 def _python(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame]) -> Vendor:
     vendor = cast(PythonVendorSpec, spec.vendor)
-    return load_python_vendor(vendor.target, dict(vendor.options))
+    return load_python_vendor(vendor.target, dict(vendor.options), settings=vendor)
 
 
 def _http(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame]) -> Vendor:
     from auditkit.vendors._http import HttpEventVendor, HttpVendor
 
     vendor = cast(HttpVendorSpec, spec.vendor)
-    # Only a vendor with an event API satisfies EventSink (trend planting checks for it).
+    # Only a vendor with an event API takes events (its capabilities say so).
     if vendor.events is not None:
         return HttpEventVendor(vendor, catalogs)
     return HttpVendor(vendor, catalogs)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+
+if TYPE_CHECKING:
+    from auditkit.spec import RetrySpec
 
 INVALID_RESPONSE = (
     "vendor response must be a list of item ids or an object with 'items'; got {kind}"
@@ -76,21 +80,84 @@ class InvalidAnswer(Exception):
         self.raw = raw
 
 
+@dataclass(frozen=True)
+class VendorCapabilities:
+    """What a vendor lets the runner do: how hard to call it, and whether it takes events."""
+
+    concurrency: int = 1
+    """Calls the runner may have in flight at once (one thread each)."""
+    rate_per_second: float | None = None
+    """Most calls the runner starts per second, retries included (None: no cap)."""
+    retries: RetrySpec | None = None
+    """How the runner sends a retryable failure again (None: one attempt, no retries)."""
+    events: bool = False
+    """Whether the vendor takes interaction events (``send_events``), so a trend can be planted."""
+    event_batch_size: int | None = None
+    """Most events the runner puts in one ``send_events`` call (None: all in one)."""
+    keeps_events: bool = True
+    """Whether events sent by an earlier run are still held on resume (False: sent again)."""
+
+
 @runtime_checkable
 class Vendor(Protocol):
-    """Anything with ``recommend(request)``; adapters wrap real vendors in this shape."""
+    """A recommender behind the seam: its capabilities, ``recommend(request)`` and ``close()``.
+
+    Adapters wrap real vendors in this shape (most by subclassing `VendorAdapter`).
+    """
+
+    @property
+    def capabilities(self) -> VendorCapabilities:
+        """What the runner may do with this vendor."""
+        ...
 
     def recommend(self, request: RecommendRequest) -> RecommendResponse | Sequence[str]:
         """Return ranked item ids for the request, best first."""
         ...
+
+    def close(self) -> None:
+        """Release what the vendor holds (connections, files); called once, after the run."""
+        ...
+
+
+class VendorAdapter:
+    """Base of the adapters: default capabilities, a ``close()`` that does nothing, ``with``.
+
+    A subclass implements ``recommend`` and sets ``_capabilities`` when it can do more than
+    the defaults (one call at a time, no retries, no events); ``with vendor:`` closes it.
+    """
+
+    _capabilities: VendorCapabilities = VendorCapabilities()
+
+    @property
+    def capabilities(self) -> VendorCapabilities:
+        """What the runner may do with this vendor."""
+        return self._capabilities
+
+    def recommend(self, request: RecommendRequest) -> RecommendResponse | Sequence[str]:
+        """Return ranked item ids for the request, best first."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the vendor holds; nothing, unless a subclass holds something."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 @runtime_checkable
 class EventSink(Protocol):
     """A vendor that accepts interaction events (purchases, views) for a shop.
 
-    A vendor may also say how many events one call should carry, as an ``event_batch_size``
-    attribute; without it, all the planting's events go in one call.
+    It says so, and how many events one call should carry, in its capabilities (``events``,
+    ``event_batch_size``).
     """
 
     def send_events(self, shop_id: str, events: Sequence[Mapping[str, Any]]) -> None:

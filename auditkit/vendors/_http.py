@@ -25,7 +25,7 @@ import os
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import quote, quote_plus
@@ -40,6 +40,8 @@ from auditkit.vendors._base import (
     RecommendRequest,
     RecommendResponse,
     RequestFailed,
+    VendorAdapter,
+    VendorCapabilities,
 )
 
 MISSING_SECRET = "{where}: {key} must be set in the environment; got {value!r}"
@@ -212,8 +214,10 @@ class _Templates:
     body: Any
 
 
-class HttpVendor:
+class HttpVendor(VendorAdapter):
     """A vendor reached over HTTP as its spec describes.
+
+    Its capabilities are the spec's ``concurrency``, ``rate_per_second`` and ``retries``.
 
     Parameters
     ----------
@@ -290,6 +294,11 @@ class HttpVendor:
             name: None if path is None else jmespath.compile(path)
             for name, path in spec.response.model_dump().items()
         }
+        self._capabilities = VendorCapabilities(
+            concurrency=spec.concurrency,
+            rate_per_second=spec.rate_per_second,
+            retries=spec.retries,
+        )
         self._client = httpx.Client(
             timeout=httpx.Timeout(spec.timeout_seconds),
             limits=httpx.Limits(
@@ -441,8 +450,9 @@ class HttpVendor:
 class HttpEventVendor(HttpVendor):
     """An `HttpVendor` whose spec has an ``events`` section: it also takes events.
 
-    ``event_batch_size`` is the most events one ``send_events`` call should carry (the
-    spec's ``events.batch_size``); trend planting splits its events accordingly.
+    Its capabilities say so (``events``), with the most events one ``send_events`` call
+    should carry (``event_batch_size``, the spec's ``events.batch_size``); trend planting
+    splits its events accordingly.
     """
 
     def __init__(
@@ -456,7 +466,9 @@ class HttpEventVendor(HttpVendor):
         if spec.events is None:
             raise ValueError("HttpEventVendor needs a spec with an events section")
         super().__init__(spec, shop_ids, environ=environ, transport=transport)
-        self.event_batch_size = spec.events.batch_size
+        self._capabilities = replace(
+            self._capabilities, events=True, event_batch_size=spec.events.batch_size
+        )
 
     def send_events(self, shop_id: str, events: Sequence[Mapping[str, Any]]) -> None:
         """Send ``events`` as customers of ``shop_id`` in one request (any 2xx accepts them).

@@ -12,7 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from auditkit.errors import VendorError
-from auditkit.vendors._base import RecommendRequest, RecommendResponse, RequestFailed
+from auditkit.vendors._base import (
+    RecommendRequest,
+    RecommendResponse,
+    RequestFailed,
+    VendorAdapter,
+)
 
 BAD_RECORDING = "{where}: {key} must be {rule}; got {value!r}"
 NOT_RECORDED = "not_recorded: the recording has no answer for this probe"
@@ -41,7 +46,7 @@ def _read(path: Path) -> pd.DataFrame:
         raise VendorError(f"{path}: cannot read the recording ({exc})") from None
 
 
-class ReplayVendor:
+class ReplayVendor(VendorAdapter):
     """Answers each probe with what the vendor answered when it was recorded.
 
     Parameters

@@ -32,7 +32,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from auditkit.vendors._base import RecommendRequest, RecommendResponse
+from auditkit.vendors._base import (
+    RecommendRequest,
+    RecommendResponse,
+    VendorAdapter,
+    VendorCapabilities,
+)
 from auditkit.world._generator import _integer, _invalid, _number, trending_keys
 
 if TYPE_CHECKING:
@@ -129,10 +134,12 @@ def _noise_seed(seed: int, shop_id: str, customer_id: str) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-class SimulatedVendor:
+class SimulatedVendor(VendorAdapter):
     """A recommender whose homogenization, trend reliance and segment steering are knobs.
 
     It serves the given catalogs, so tests can check that an audit detects what was planted.
+    It takes events (all in one call) and, living in the run's process, forgets them when the
+    run ends.
 
     Parameters
     ----------
@@ -180,6 +187,8 @@ class SimulatedVendor:
     (0–1) re-ranks against repeated categories, ``boost: ["signature" | category, ...]``
     lifts those categories, ``exclude: [item ids]`` never shows those items.
     """
+
+    _capabilities = VendorCapabilities(events=True, keeps_events=False)
 
     def __init__(
         self,

@@ -7,14 +7,9 @@ from collections import Counter, defaultdict
 import pytest
 
 from auditkit.probes import EvidenceStore, RunPolicy, design_probes, run_probes
-from auditkit.spec import (
-    HttpVendorSpec,
-    PersonaSpec,
-    ProbesSpec,
-    PythonVendorSpec,
-    SimulatedVendorSpec,
-)
+from auditkit.spec import HttpVendorSpec, PersonaSpec, ProbesSpec
 from auditkit.vendors import RecommendRequest, RequestFailed
+from auditkit.vendors._http import HttpVendor
 from auditkit.world import SimulatedVendor
 
 FAST = {"backoff_seconds": 0.01, "max_backoff_seconds": 0.05}
@@ -200,7 +195,7 @@ def test_a_stopping_run_does_not_wait_out_its_backoff(small_catalogs, tmp_path):
     assert time.perf_counter() - started < 5
 
 
-def test_policy_comes_from_the_vendor_spec():
+def test_policy_comes_from_the_vendor_capabilities(small_catalogs):
     http = HttpVendorSpec.model_validate(
         {
             "adapter": "http",
@@ -211,7 +206,6 @@ def test_policy_comes_from_the_vendor_spec():
             "retries": {"max_attempts": 6, "backoff_seconds": 0.1, "max_backoff_seconds": 3},
         }
     )
-    assert RunPolicy.for_vendor(http) == RunPolicy(12, 40.0, 6, 0.1, 3.0)
-    python = PythonVendorSpec.model_validate({"adapter": "python", "target": "m:f"})
-    assert RunPolicy.for_vendor(python) == RunPolicy(1, None, 1, 0.5, 30.0)
-    assert RunPolicy.for_vendor(SimulatedVendorSpec(adapter="simulated")) == RunPolicy()
+    with HttpVendor(http, ()) as vendor:
+        assert RunPolicy.for_vendor(vendor) == RunPolicy(12, 40.0, 6, 0.1, 3.0)
+    assert RunPolicy.for_vendor(SimulatedVendor(small_catalogs)) == RunPolicy()

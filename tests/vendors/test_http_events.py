@@ -294,7 +294,7 @@ def test_event_templates_fill_each_batch(tmp_path):
     vendor.send_events("shop02", events)
     vendor.send_events("shop02", events[:1])
     vendor.close()
-    assert vendor.event_batch_size == 2
+    assert vendor.capabilities.event_batch_size == 2
     first = seen[0]
     assert (first.method, first.url.path, first.url.params["key"]) == (
         "PUT",
