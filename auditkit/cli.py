@@ -223,7 +223,7 @@ def serve_vendor(
     import dataclasses
     import os
 
-    from auditkit.api import load_shops
+    from auditkit.api import AuditSeeds, load_shops
     from auditkit.spec import load_spec
     from auditkit.world import Faults, SimulatedVendor, serve_forever, vendor_app
 
@@ -250,7 +250,7 @@ def serve_vendor(
         _fail(error)
     vendor = SimulatedVendor(
         shops.catalogs,
-        seed=audit.seed,
+        seed=AuditSeeds(audit.seed).vendor,
         pooling=pooling,
         trend_weight=trend_weight,
         noise=noise,
@@ -258,7 +258,7 @@ def serve_vendor(
         calibrated_lift=calibrated_lift,
     )
     click.echo(f"serving {len(shops.catalogs)} shops on http://127.0.0.1:{port}", err=True)
-    faults = dataclasses.replace(faults, seed=audit.seed)
+    faults = dataclasses.replace(faults, seed=AuditSeeds(audit.seed).vendor)
     serve_forever(vendor_app(vendor, faults=faults, api_key=api_key), port=port)
 
 

@@ -14,12 +14,14 @@ from auditkit.api._run import (
     read_spec,
     run_audit,
 )
+from auditkit.api._seeds import AuditSeeds
 from auditkit.api._shops import Shops, check_trending, load_shops
 from auditkit.api._vendor import build_vendor
 
 __all__ = [
     "PILOT_VENDOR",
     "AuditPlan",
+    "AuditSeeds",
     "MetricPower",
     "Shops",
     "adjust_across_audit",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import platform
@@ -14,6 +13,7 @@ from typing import Any, cast
 
 import pandas as pd
 
+from auditkit.api._seeds import AuditSeeds
 from auditkit.api._shops import Shops, load_shops
 from auditkit.api._vendor import build_vendor
 from auditkit.catalogs import stack_catalogs
@@ -53,12 +53,6 @@ def read_spec(spec: AuditSpec | str | Path) -> AuditSpec:
     return load_spec(spec, metric_ids=METRICS)
 
 
-def _metric_seed(seed: int, metric_id: str) -> int:
-    """A child seed per metric, so adding a metric never shifts another's resamples."""
-    digest = hashlib.sha256(f"{seed}:{metric_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "little")
-
-
 def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
     """Compute the spec's metrics on the tables, then adjust p-values across the audit (BH)."""
     wanted = spec.metrics if spec.metrics is not None else {name: None for name in METRICS}
@@ -74,7 +68,7 @@ def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
         options = {
             "n_resamples": spec.inference.n_resamples,
             "confidence": spec.inference.confidence,
-            "seed": _metric_seed(spec.seed, metric_id),
+            "seed": AuditSeeds(spec.seed).metric(metric_id),
         }
         if definition.estimate is not None:
             estimate = definition.estimate(source, **options)
@@ -248,7 +242,7 @@ def plan_probes(spec: AuditSpec, shops: Shops) -> pd.DataFrame:
     return design_probes(
         spec.probes,
         shops.catalogs,
-        seed=spec.seed,
+        seed=AuditSeeds(spec.seed).probes,
         signatures=shops.signatures(),
         claims=spec.claims,
     )
@@ -311,7 +305,7 @@ def evaluate(
             signatures=shops.signatures(),
             n_resamples=spec.inference.n_resamples,
             confidence=spec.inference.confidence,
-            seed=_metric_seed(spec.seed, "claims"),
+            seed=AuditSeeds(spec.seed).metric("claims"),
         )
     return AuditResult(
         name=spec.name,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from auditkit.api._seeds import AuditSeeds
 from auditkit.catalogs import load_catalog
 from auditkit.errors import SpecError
 from auditkit.spec import AuditSpec, spec_issue
@@ -65,7 +66,7 @@ def _shops(spec: AuditSpec) -> Shops:
         from auditkit.world import generate_world
 
         world = generate_world(
-            seed=spec.seed,
+            seed=AuditSeeds(spec.seed).world,
             n_shops=spec.world.shops,
             items_per_shop=spec.world.items_per_shop,
             n_categories=spec.world.categories,
