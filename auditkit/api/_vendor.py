@@ -7,9 +7,10 @@ from typing import cast
 
 import pandas as pd
 
-from auditkit.spec import AuditSpec, SimulatedVendorSpec
+from auditkit.api._seeds import AuditSeeds
+from auditkit.spec import AuditSpec, SimulatedVendorSpec, TrainedVendorSpec
 from auditkit.vendors import ADAPTERS, Vendor
-from auditkit.world import SimulatedVendor, Steering
+from auditkit.world import SimulatedVendor, Steering, TrainedVendor
 
 Signatures = Mapping[str, tuple[str, ...]]
 
@@ -24,7 +25,7 @@ def _simulated(
     ]
     return SimulatedVendor(
         catalogs,
-        seed=spec.seed,
+        seed=AuditSeeds(spec.seed).vendor,
         pooling=options.pooling,
         trend_weight=options.trend_weight,
         personalization=options.personalization,
@@ -36,12 +37,28 @@ def _simulated(
     )
 
 
+def _trained(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame]) -> Vendor:
+    options = cast(TrainedVendorSpec, spec.vendor).options
+    return TrainedVendor(
+        catalogs,
+        seed=AuditSeeds(spec.seed).vendor,
+        training=options.training,
+        algorithm=options.algorithm,
+        neighbours=options.neighbours,
+        factors=options.factors,
+        customers_per_shop=options.customers_per_shop,
+        noise=options.noise,
+    )
+
+
 def build_vendor(
     spec: AuditSpec,
     catalogs: Mapping[str, pd.DataFrame],
     signatures: Signatures | None = None,
 ) -> Vendor:
-    """The vendor object for ``spec.vendor``; the simulated one serves ``catalogs``."""
+    """The vendor object for ``spec.vendor``; the built-in ones serve ``catalogs``."""
     if spec.vendor.adapter == "simulated":
         return _simulated(spec, catalogs, signatures or {})
+    if spec.vendor.adapter == "trained":
+        return _trained(spec, catalogs)
     return ADAPTERS[spec.vendor.adapter](spec, catalogs)

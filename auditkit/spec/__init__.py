@@ -32,6 +32,8 @@ from auditkit.spec._models import (
     SimulatedOptions,
     SimulatedVendorSpec,
     SteeringSpec,
+    TrainedOptions,
+    TrainedVendorSpec,
     TrendPlantingSpec,
     WorldSpec,
 )
@@ -56,6 +58,8 @@ __all__ = [
     "SimulatedOptions",
     "SimulatedVendorSpec",
     "SteeringSpec",
+    "TrainedOptions",
+    "TrainedVendorSpec",
     "TrendPlantingSpec",
     "WorldSpec",
     "load_spec",

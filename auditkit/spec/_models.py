@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -105,6 +106,65 @@ class SimulatedVendorSpec(_Model):
     adapter: Literal["simulated"]
     name: str = "simulated vendor"
     options: SimulatedOptions = Field(default_factory=SimulatedOptions)
+
+
+TRAINING_RULE = "'isolated', 'pooled' or 'mixed:ALPHA' with ALPHA a number from 0 to 1"
+"""What the trained vendor's ``training`` option may be (`pooled_weight` reads it)."""
+
+
+def pooled_weight(training: object) -> float:
+    """The pooled model's weight in a trained vendor's ``training`` value.
+
+    ``isolated`` is 0 (one model per shop), ``pooled`` 1 (one model for all shops) and
+    ``mixed:ALPHA`` is ALPHA. Raises ``ValueError`` saying `TRAINING_RULE` otherwise.
+    """
+    if training == "isolated":
+        return 0.0
+    if training == "pooled":
+        return 1.0
+    head, colon, tail = training.partition(":") if isinstance(training, str) else ("", "", "")
+    try:
+        alpha = float(tail) if head == "mixed" and colon else math.nan
+    except ValueError:
+        alpha = math.nan
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"must be {TRAINING_RULE}; got {training!r}")
+    return alpha
+
+
+class TrainedOptions(_Model):
+    """Settings of the built-in trained vendor: a real recommender fit to synthetic logs."""
+
+    training: str = Field(
+        "isolated",
+        description="isolated = one model per shop, pooled = one model for all shops, "
+        "mixed:ALPHA = similarity ALPHA * pooled + (1 - ALPHA) * the shop's own.",
+    )
+    algorithm: Literal["item_knn", "als"] = Field(
+        "item_knn", description="item_knn = cosine item-item kNN; als = least-squares factors."
+    )
+    neighbours: PositiveInt = Field(50, description="Neighbours kept per item.")
+    factors: PositiveInt = Field(32, description="Latent factors (als only).")
+    customers_per_shop: PositiveInt = Field(
+        2000, description="Synthetic customers in each shop's training log."
+    )
+    noise: Annotated[float, Field(ge=0.0)] = Field(
+        0.0, description="Per (shop, customer) noise on the ranking; 0 = deterministic."
+    )
+
+    @field_validator("training")
+    @classmethod
+    def _training(cls, value: str) -> str:
+        pooled_weight(value)
+        return value
+
+
+class TrainedVendorSpec(_Model):
+    """Audit the built-in trained vendor: item-kNN or ALS fit to synthetic interaction logs."""
+
+    adapter: Literal["trained"]
+    name: str = "trained vendor"
+    options: TrainedOptions = Field(default_factory=TrainedOptions)
 
 
 class RetrySpec(_Model):
@@ -400,7 +460,7 @@ class ReplayVendorSpec(_Model):
 
 
 VendorSpec = Annotated[
-    SimulatedVendorSpec | PythonVendorSpec | HttpVendorSpec | ReplayVendorSpec,
+    SimulatedVendorSpec | PythonVendorSpec | HttpVendorSpec | ReplayVendorSpec | TrainedVendorSpec,
     Field(discriminator="adapter"),
 ]
 EXECUTION_KEYS = ("concurrency", "rate_per_second", "retries", "timeout_seconds")

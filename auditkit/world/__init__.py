@@ -1,18 +1,25 @@
-"""The built-in synthetic world: seeded shops and a simulated vendor with planted effects.
+"""The built-in synthetic world: seeded shops, a simulated vendor, a trained recommender.
 
-Used as the embedded default of an audit and as the planted-effect fixture of every test.
+Used as the embedded default of an audit and as the planted-effect fixture of every test. The
+simulated vendor plants each effect by a knob; the trained one is a real algorithm fit to
+synthetic interaction logs, so verdicts can be checked on it too.
 """
 
 from auditkit.world._generator import Shop, World, generate_world, trending_keys
+from auditkit.world._interactions import InteractionLog, generate_interactions
+from auditkit.world._recommender import TrainedVendor
 from auditkit.world._server import Faults, running_server, serve_forever, vendor_app
 from auditkit.world._simulated import SimulatedVendor, Steering
 
 __all__ = [
     "Faults",
+    "InteractionLog",
     "Shop",
     "SimulatedVendor",
     "Steering",
+    "TrainedVendor",
     "World",
+    "generate_interactions",
     "generate_world",
     "running_server",
     "serve_forever",

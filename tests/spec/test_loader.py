@@ -57,8 +57,8 @@ BAD = [
     (
         "adapter: simulated",
         "adapter: magic",
-        "spec.yaml:5 vendor.adapter: must be one of 'simulated', 'python', 'http', 'replay'; "
-        "got 'magic'",
+        "spec.yaml:5 vendor.adapter: must be one of 'simulated', 'python', 'http', 'replay', "
+        "'trained'; got 'magic'",
     ),
     ("auditkit: 1", "auditkit: 2", "spec.yaml:1 auditkit: must be one of 1; got 2"),
     (

@@ -16,10 +16,13 @@ def world() -> World:
 def test_public_surface_is_pinned():
     assert auditkit.world.__all__ == [
         "Faults",
+        "InteractionLog",
         "Shop",
         "SimulatedVendor",
         "Steering",
+        "TrainedVendor",
         "World",
+        "generate_interactions",
         "generate_world",
         "running_server",
         "serve_forever",
