@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "metrics"
 
 from segment_world import STEERED, audit_tables, demo_spec, world_of
 
+from auditkit.judging import judge_metric
 from auditkit.metrics import METRICS
 
 SEGMENT_METRICS = [name for name in METRICS if name.startswith("segment.")]
@@ -32,7 +33,7 @@ def verdicts(seed: int, resamples: int, *, steered: bool) -> dict[str, tuple[str
     spec = demo_spec(seed)
     tables = audit_tables(spec, world_of(spec), steering=[STEERED] if steered else [])
     results = {
-        name: METRICS[name].compute(tables, n_resamples=resamples, seed=seed)
+        name: judge_metric(name, tables, n_resamples=resamples, seed=seed)
         for name in SEGMENT_METRICS
     }
     return {name: (r.verdict, r.value) for name, r in results.items()}

@@ -22,6 +22,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
+from auditkit.judging import judge_metric
 from auditkit.metrics import METRICS
 from auditkit.metrics.segments.outcomes import shared_probe_outcomes
 from auditkit.tables import AuditTables
@@ -194,7 +195,7 @@ def main() -> None:
             continue
         result = measure(
             name,
-            lambda name=name: METRICS[name].compute(tables, n_resamples=args.resamples, seed=1),
+            lambda name=name: judge_metric(name, tables, n_resamples=args.resamples, seed=1),
         )
         ci = "none" if result.ci is None else f"({result.ci[0]:.4f}, {result.ci[1]:.4f})"
         print(

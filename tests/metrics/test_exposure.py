@@ -9,24 +9,26 @@ import pytest
 from tables import catalog, make_tables, random_inputs, shuffle_rows
 
 from auditkit.catalogs import stack_catalogs
+from auditkit.judging import judge_metric
 from auditkit.metrics._overlap import code_counts, code_sums
 from auditkit.metrics.homogenization.cross_shop import signature_retention
-from auditkit.metrics.popularity import exposure as _exposure
-from auditkit.metrics.popularity.lift import (
+from auditkit.metrics.popularity import (
     ARP_ID,
     COVERAGE_ID,
     GINI_ID,
     LONG_TAIL_ID,
     TREND_SHARE_ID,
+    _gini,
     arp,
     coverage,
     gini,
-    gini_coefficient,
-    head_cutoffs,
     long_tail_share,
     trend_share,
     trending_keys,
 )
+from auditkit.metrics.popularity import catalog_exposure as _catalog_exposure
+from auditkit.metrics.popularity._gini import gini_coefficient
+from auditkit.metrics.popularity.long_tail import head_cutoffs
 from auditkit.tables import mark_trending
 
 # Shop a: ten items, popularity 10 (P1) down to 1 (P10); mean 5.5; head = P1, P2 (top 20%).
@@ -56,7 +58,7 @@ def tables():
 
 def test_arp_hand_computed_case(tables):
     # p1: (10 + 9) / 2 / 5.5 = 19/11; p2: 1 / 5.5 = 2/11; p3: (1 + 1) / 2 / 1 = 1.
-    result = arp(tables, n_resamples=100)
+    result = judge_metric(ARP_ID, tables, n_resamples=100)
     assert result.value == pytest.approx((19 / 11 + 2 / 11 + 1) / 3)
     assert result.by_group == {
         "persona": {"x": pytest.approx((19 / 11 + 1) / 2), "y": pytest.approx(2 / 11)}
@@ -86,7 +88,7 @@ def test_arp_relates_to_the_mean_of_the_known_popularities_only():
 
 def test_long_tail_share_hand_computed_case(tables):
     # p1: P1, P2 both in a's head → 0; p2: P10 in the tail → 1; p3: P1 head, P5 tail → 1/2.
-    result = long_tail_share(tables, n_resamples=100)
+    result = judge_metric(LONG_TAIL_ID, tables, n_resamples=100)
     assert result.value == pytest.approx(0.5)
     assert result.id == LONG_TAIL_ID and result.threshold.direction == "lower_is_worse"
 
@@ -105,14 +107,14 @@ def test_trend_share_hand_computed_case(tables):
 def test_trend_share_uses_the_spec_list_when_given(tables):
     # With the spec's list {P5, P10}: p1 (P1, P2) 0; p2 (P10) 1; p3 (P1, P5) 1/2.
     listed = dataclasses.replace(tables, catalogs=mark_trending(tables.catalogs, ["P10", "P5"]))
-    result = trend_share(listed, n_resamples=100)
+    result = judge_metric(TREND_SHARE_ID, listed, n_resamples=100)
     assert result.value == pytest.approx(0.5)
     assert result.details["trending_rule"] == "spec"
     assert result.details["trending_products"] == 2
     assert "the 2 products the audit spec names as trending" in result.summary
     assert trending_keys(listed.catalogs) == trending_keys(listed) == {"P5", "P10"}
     # Without the list the set is the catalogs' top products, and the value as before.
-    derived = trend_share(tables, n_resamples=100)
+    derived = judge_metric(TREND_SHARE_ID, tables, n_resamples=100)
     assert derived.value == 1.0 and derived.details["trending_rule"] == "top_popularity"
     assert derived.details["trending_products"] == 10
     assert "trending across all shops" in derived.summary
@@ -169,9 +171,12 @@ def test_gini_and_coverage_match_a_direct_count_on_random_audits():
 
 def test_no_popularity_is_inconclusive_with_a_reason():
     unknown = {"a": catalog(dict.fromkeys(A, None)), "b": catalog(dict.fromkeys(B, None))}
-    result = arp(make_tables(ROWS, ANSWERS, unknown), n_resamples=100)
+    result = judge_metric(ARP_ID, make_tables(ROWS, ANSWERS, unknown), n_resamples=100)
     assert math.isnan(result.value) and result.verdict == "inconclusive"
     assert result.details["reason"] == "no shop catalog gives item popularity"
+    assert result.summary == (
+        "popularity.arp could not be measured: no shop catalog gives item popularity."
+    )
 
 
 def test_a_product_listed_twice_in_one_catalog_counts_as_two_items():
@@ -227,19 +232,19 @@ def test_a_list_row_of_catalog_row_minus_one_is_outside_the_catalog():
 def test_row_counts_equal_a_unique_count_whether_sorted_or_binned(n_rows):
     # 300 rows into 1 or 300 possible rows take the bincount; into 301 or 5000 the sort.
     rows = np.random.default_rng(n_rows).integers(0, n_rows, size=300)
-    cells, counts = _exposure._row_counts(rows, n_rows)
+    cells, counts = _catalog_exposure._row_counts(rows, n_rows)
     expected_cells, expected_counts = np.unique(rows, return_counts=True)
     np.testing.assert_array_equal(cells, expected_cells)
     np.testing.assert_array_equal(counts, expected_counts)
-    empty_cells, empty_counts = _exposure._row_counts(rows[:0], n_rows)
+    empty_cells, empty_counts = _catalog_exposure._row_counts(rows[:0], n_rows)
     assert empty_cells.size == 0 and empty_counts.size == 0
 
 
 def test_without_answers_the_shop_metrics_are_inconclusive():
     rows = [{"probe_id": "p1", "shop_id": "a"}, {"probe_id": "p2", "shop_id": "b"}]
     tables = make_tables(rows, {}, CATALOGS)
-    for metric in (gini, coverage):
-        result = metric(tables, n_resamples=50)
+    for metric_id in (GINI_ID, COVERAGE_ID):
+        result = judge_metric(metric_id, tables, n_resamples=50)
         assert math.isnan(result.value) and result.verdict == "inconclusive"
         assert result.details["reason"] == "no shop has an answered probe and a catalog"
 
@@ -285,7 +290,7 @@ def test_gini_by_count_equals_the_sorted_ranks():
     sizes = np.bincount(shops, minlength=7) + rng.integers(0, 30, size=7)
     by_count = gini_coefficient(counts, shops, sizes)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_exposure, "_CELLS_PER_COUNT", -1000)
+        patch.setattr(_gini, "_CELLS_PER_COUNT", -1000)
         by_rank = gini_coefficient(counts, shops, sizes)
     np.testing.assert_allclose(by_count, by_rank, rtol=1e-12)
     for s in range(7):

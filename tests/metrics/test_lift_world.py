@@ -14,6 +14,8 @@ import yaml
 
 from auditkit import AuditSpec, run_audit
 
+pytestmark = pytest.mark.slow
+
 DEMO = Path(__file__).resolve().parents[2] / "audit_specs" / "demo.yaml"
 METRIC = "popularity.lift"
 WORLDS = {

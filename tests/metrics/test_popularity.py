@@ -3,6 +3,7 @@ import math
 import pytest
 from tables import assert_same_result, catalog, make_tables, random_inputs, shuffle_rows
 
+from auditkit.judging import judge_metric
 from auditkit.metrics.popularity.lift import (
     DEFAULT_THRESHOLD,
     METRIC_ID,
@@ -42,7 +43,7 @@ def test_hand_computed_case():
         {"probe_id": "p6", "shop_id": "b", "persona_id": "y", "history": ["j1"]},
     ]
     answers = {"p1": ["i3", "i4"], "p2": ["j1"], "p3": ["i4"], "p4": ["zz"], "p5": ["i4"]}
-    result = popularity_lift(make_tables(rows, answers, catalogs), n_resamples=200)
+    result = judge_metric(METRIC_ID, make_tables(rows, answers, catalogs), n_resamples=200)
     # ΔGAP = (mean ARP_rec - mean ARP_hist) / mean ARP_hist = ((.35 + .25) / 2 - .45) / .45,
     # with mean ARP_hist = (.15 + .75) / 2 = .45: (.3 - .45) / .45 = -1/3.
     assert result.value == pytest.approx(-1 / 3)
@@ -69,7 +70,8 @@ def test_a_niche_history_does_not_dominate_the_value():
     rows = [{"probe_id": f"p{n}", "shop_id": "a", "history": ["i2"]} for n in range(9)]
     rows.append({"probe_id": "p9", "shop_id": "a", "history": ["i1"]})
     answers = {f"p{n}": ["i3"] for n in range(10)}
-    result = popularity_lift(make_tables(rows, answers, {"a": catalog(items)}), n_resamples=200)
+    tables = make_tables(rows, answers, {"a": catalog(items)})
+    result = judge_metric(METRIC_ID, tables, n_resamples=200)
     # The mean of ratios says 9.9 (ten times as popular); the ratio of means 1000 / 901 - 1.
     assert result.details["mean_probe_lift"] == pytest.approx(9.9)
     assert result.value == pytest.approx(1000 / 901 - 1)
@@ -109,7 +111,8 @@ def planted(lists_for_persona):
 def test_a_persona_pushed_to_bestsellers_shows_a_high_lift():
     # History ARP = (9 + 10 + 11) / 3 = 10 (shares scale both sides alike). "trendy" gets
     # 18, 19, 20: ARP 19, lift 0.9; "faithful" gets 8, 10, 12: ARP 10, lift 0.
-    result = popularity_lift(
+    result = judge_metric(
+        METRIC_ID,
         planted(
             lambda persona: ["i18", "i19", "i20"] if persona == "trendy" else ["i8", "i10", "i12"]
         ),
@@ -120,15 +123,17 @@ def test_a_persona_pushed_to_bestsellers_shows_a_high_lift():
     # (14.5 - 10) / 10 over both personas: past warn (0.25), below fail (1.0).
     assert result.value == pytest.approx(0.45) and result.verdict == "warn"
     assert result.n == 30
-    everyone = popularity_lift(planted(lambda persona: ["i19", "i20"]), n_resamples=200)
+    everyone = judge_metric(METRIC_ID, planted(lambda persona: ["i19", "i20"]), n_resamples=200)
     # ARP 19.5 against 10: lift 0.95, the whole CI below 1.0 → warn.
     assert everyone.value == pytest.approx(0.95) and everyone.verdict == "warn"
-    top = popularity_lift(planted(lambda persona: ["i20"]), n_resamples=200)
+    top = judge_metric(METRIC_ID, planted(lambda persona: ["i20"]), n_resamples=200)
     assert top.value == pytest.approx(1.0) and top.verdict == "fail"
 
 
 def test_recommendations_as_popular_as_the_history_give_zero():
-    result = popularity_lift(planted(lambda persona: ["i10", "i8", "i12"]), n_resamples=200)
+    result = judge_metric(
+        METRIC_ID, planted(lambda persona: ["i10", "i8", "i12"]), n_resamples=200
+    )
     assert result.value == pytest.approx(0.0, abs=1e-12)
     assert result.verdict == "pass"
     assert "0% more popular" in result.summary
@@ -176,20 +181,23 @@ def test_a_customers_probes_at_every_shop_are_resampled_together():
 def test_no_popularity_known_is_inconclusive_with_a_reason():
     catalogs = {"a": catalog({"i1": None, "i2": None})}
     rows = [{"probe_id": f"p{n}", "shop_id": "a", "history": ["i1"]} for n in range(12)]
-    result = popularity_lift(
-        make_tables(rows, {r["probe_id"]: ["i2"] for r in rows}, catalogs), n_resamples=100
-    )
-    assert math.isnan(result.value) and result.ci is None and result.n == 0
+    tables = make_tables(rows, {r["probe_id"]: ["i2"] for r in rows}, catalogs)
+    estimate = popularity_lift(tables, n_resamples=100)
+    assert math.isnan(estimate.value) and estimate.ci is None and estimate.n == 0
+    assert estimate.reason == estimate.details["reason"] == REASON_NO_POPULARITY
+    assert estimate.by_group == {"persona": {}}
+    result = judge_metric(METRIC_ID, tables, n_resamples=100)
     assert result.verdict == "inconclusive"
-    assert result.details["reason"] == REASON_NO_POPULARITY
-    assert result.by_group == {"persona": {}}
+    assert result.summary == f"The popularity lift could not be measured: {REASON_NO_POPULARITY}."
 
 
 def test_no_history_is_inconclusive_with_a_reason():
     catalogs = {"a": catalog({"i1": 1.0, "i2": 2.0})}
     rows = [{"probe_id": f"p{n}", "shop_id": "a"} for n in range(12)]
-    result = popularity_lift(
-        make_tables(rows, {r["probe_id"]: ["i2"] for r in rows}, catalogs), n_resamples=100
+    result = judge_metric(
+        METRIC_ID,
+        make_tables(rows, {r["probe_id"]: ["i2"] for r in rows}, catalogs),
+        n_resamples=100,
     )
     assert result.verdict == "inconclusive"
     assert result.details["reason"] == REASON_NO_PROBES
@@ -205,10 +213,13 @@ def test_history_of_zero_popularity_has_no_lift():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_invariant_to_row_order_and_shop_labels(seed):
     inputs = random_inputs(seed)
-    base = popularity_lift(inputs.tables(), n_resamples=200, seed=3)
+    base = judge_metric(METRIC_ID, inputs.tables(), n_resamples=200, seed=3)
     assert base.n > 10
-    shuffled = popularity_lift(shuffle_rows(inputs.tables(), seed), n_resamples=200, seed=3)
-    relabelled = popularity_lift(
+    shuffled = judge_metric(
+        METRIC_ID, shuffle_rows(inputs.tables(), seed), n_resamples=200, seed=3
+    )
+    relabelled = judge_metric(
+        METRIC_ID,
         inputs.relabel_shops({"s0": "zeta", "s1": "alpha", "s2": "mid"}).tables(),
         n_resamples=200,
         seed=3,

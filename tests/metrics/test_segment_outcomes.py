@@ -6,7 +6,7 @@ import pytest
 from tables import assert_same_result, make_tables, random_inputs, shuffle_rows
 
 from auditkit.catalogs import validate_catalog
-from auditkit.metrics import METRICS
+from auditkit.judging import judge_metric
 from auditkit.metrics.segments import outcomes as segment_outcomes
 from auditkit.metrics.segments.outcomes import OUTCOMES, probe_outcomes, shared_probe_outcomes
 
@@ -134,13 +134,13 @@ def test_segment_metrics_share_one_build_of_the_outcomes(monkeypatch):
 
     monkeypatch.setattr(segment_outcomes, "probe_outcomes", counted)
     tables = random_inputs(0).tables()
-    first = METRICS["segment.price_gap"].compute(tables, n_resamples=20)
-    METRICS["segment.counterfactual_price_gap"].compute(tables, n_resamples=20)
-    METRICS["segment.hit_rate_ratio"].compute(tables, n_resamples=20)
+    first = judge_metric("segment.price_gap", tables, n_resamples=20)
+    judge_metric("segment.counterfactual_price_gap", tables, n_resamples=20)
+    judge_metric("segment.hit_rate_ratio", tables, n_resamples=20)
     assert built == [{"signatures": None}]
     # Other signatures are other outcomes; dropping the shared derivations rebuilds them.
     shared_probe_outcomes(tables, signatures={"s0": ["cat1"]})
     assert len(built) == 2
     tables.codes.drop_shared()
-    assert_same_result(first, METRICS["segment.price_gap"].compute(tables, n_resamples=20))
+    assert_same_result(first, judge_metric("segment.price_gap", tables, n_resamples=20))
     assert len(built) == 3

@@ -12,6 +12,8 @@ import yaml
 
 from auditkit import AuditSpec, run_audit
 
+pytestmark = pytest.mark.slow
+
 DEMO = Path(__file__).resolve().parents[2] / "audit_specs" / "demo.yaml"
 WORLDS = {
     "pooled": {"pooling": 0.9, "trend_weight": 0.5},

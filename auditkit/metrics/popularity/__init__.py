@@ -1,25 +1,32 @@
-"""Reliance on trending items: popularity of lists over histories, exposure, trends."""
+"""Reliance on popular and trending items: popularity of lists over histories, exposure, trends.
 
-from auditkit.metrics.popularity.exposure import (
-    ARP_ID,
-    ARP_THRESHOLD,
+Each metric returns an `auditkit.results.Estimate`; `auditkit.judging` judges it against the
+default threshold exported beside it.
+"""
+
+from auditkit.metrics.popularity._inputs import FAMILY
+from auditkit.metrics.popularity.arp import ARP_ID, ARP_THRESHOLD, arp
+from auditkit.metrics.popularity.catalog_exposure import (
     COVERAGE_ID,
     COVERAGE_THRESHOLD,
     GINI_ID,
     GINI_THRESHOLD,
-    LONG_TAIL_ID,
-    LONG_TAIL_THRESHOLD,
-    TREND_SHARE_ID,
-    TREND_SHARE_THRESHOLD,
-    arp,
     coverage,
     gini,
-    long_tail_share,
-    trend_share,
-    trending_keys,
 )
-from auditkit.metrics.popularity.lift import DEFAULT_THRESHOLD, FAMILY, METRIC_ID, popularity_lift
-from auditkit.metrics.popularity.trend import LEAKAGE_ID, LEAKAGE_THRESHOLD, trend_leakage
+from auditkit.metrics.popularity.lift import DEFAULT_THRESHOLD, METRIC_ID, popularity_lift
+from auditkit.metrics.popularity.long_tail import (
+    LONG_TAIL_ID,
+    LONG_TAIL_THRESHOLD,
+    long_tail_share,
+)
+from auditkit.metrics.popularity.trend_leakage import LEAKAGE_ID, LEAKAGE_THRESHOLD, trend_leakage
+from auditkit.metrics.popularity.trend_share import (
+    TREND_SHARE_ID,
+    TREND_SHARE_THRESHOLD,
+    trend_share,
+)
+from auditkit.metrics.popularity.trending import trending_keys
 
 __all__ = [
     "ARP_ID",

@@ -3,9 +3,9 @@
 `popularity_lift` follows the popularity lift of Abdollahpouri et al. (2021), in its group form
 ΔGAP: the average popularity of the recommended items against that of the customers' own
 histories, as a ratio of means over the probes (and per persona).
-`arp`, `long_tail_share`, `gini`, `coverage` and `trend_share` (in ``_exposure``) describe what
-the vendor exposes; `trend_leakage` (in ``_trend``) tests whether a trend planted in one shop
-reaches the others.
+The other popularity metrics describe what the vendor exposes (`arp`, `long_tail_share`,
+`trend_share`, `gini`, `coverage`) or test whether a trend planted in one shop reaches the
+others (`trend_leakage`).
 """
 
 from __future__ import annotations
@@ -16,40 +16,14 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from auditkit.metrics.popularity.exposure import (
-    ARP_ID,
-    ARP_THRESHOLD,
-    COVERAGE_ID,
-    COVERAGE_THRESHOLD,
-    GINI_ID,
-    GINI_THRESHOLD,
-    LONG_TAIL_ID,
-    LONG_TAIL_THRESHOLD,
-    TREND_SHARE_ID,
-    TREND_SHARE_THRESHOLD,
-    TRENDING_TOP_N,
-    arp,
-    coverage,
-    gini,
-    gini_coefficient,
-    head_cutoffs,
-    long_tail_share,
-    shop_popularity,
-    trend_share,
-    trending_keys,
-)
-from auditkit.metrics.popularity.trend import (
-    LEAKAGE_ID,
-    LEAKAGE_THRESHOLD,
-    customer_changes,
-    trend_leakage,
-)
+from auditkit.metrics.popularity._catalog import shop_popularity
+from auditkit.metrics.popularity._inputs import FAMILY
+from auditkit.metrics.popularity._means import REASON_NO_POPULARITY
 from auditkit.metrics.stats import check_columns, check_metric_inputs, cluster_bootstrap_ci
-from auditkit.results import MetricResult, Threshold
+from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables
 
 METRIC_ID = "popularity.lift"
-FAMILY = "popularity"
 UNIT = "customer"
 # ΔGAP: 0.25 = recommendations a quarter more popular than the customers' own choices (far
 # beyond the built-in null world's ±0.03); 1.0 = twice as popular. See docs/metrics.md.
@@ -59,12 +33,6 @@ PROBE_COLUMNS: tuple[str, ...] = ("probe_id", "persona_id", "repetition", "answe
 ITEM_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "popularity")
 CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "popularity")
 
-SUMMARY = (
-    "Recommended products are {amount:.0%} {direction} popular in their shop, on average, than "
-    "the products in the customers' own histories."
-)
-SUMMARY_NONE = "The popularity lift could not be measured: {reason}."
-REASON_NO_POPULARITY = "no shop catalog gives item popularity"
 REASON_NO_PROBES = (
     "no answered probe has both a history and recommendations with known, positive popularity"
 )
@@ -142,11 +110,10 @@ def _ratio_lift(rec: np.ndarray, hist: np.ndarray, groups: np.ndarray, n: int) -
 def popularity_lift(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Popularity lift of recommendations over the customers' own histories (ΔGAP).
 
     Per answered first-repetition probe, ``ARP_rec`` is the mean popularity of its recommended
@@ -166,8 +133,6 @@ def popularity_lift(
     ----------
     tables : AuditTables
         Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
-    threshold : Threshold, optional
-        Judges the value; `DEFAULT_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of customers.
     confidence : float, default 0.95
@@ -177,14 +142,14 @@ def popularity_lift(
 
     Returns
     -------
-    MetricResult
+    Estimate
         ``n`` counts customers (see `customer_codes`): the CI is the cluster bootstrap of the
         ratio of means, customers resampled. ``by_group = {"persona": {persona_id: ΔGAP}}``
         over each persona's probes, so niche customers pushed to the mainstream show up.
         ``details`` counts the probes used and skipped, and gives the mean ``ARP_rec`` and
         ``ARP_hist`` shares and ``mean_probe_lift``, the mean of per-probe ratios
         ``(ARP_rec - ARP_hist) / ARP_hist`` (the paper's per-user form). When no popularity is
-        known the value is NaN, the verdict ``inconclusive`` and ``details["reason"]`` says why.
+        known the value is NaN and ``reason`` (and ``details["reason"]``) says why.
 
     Raises
     ------
@@ -192,13 +157,12 @@ def popularity_lift(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        METRIC_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+        METRIC_ID, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(METRIC_ID, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(METRIC_ID, "tables.responses", tables.responses, ITEM_COLUMNS)
     check_columns(METRIC_ID, "tables.histories", tables.histories, ITEM_COLUMNS)
     check_columns(METRIC_ID, "tables.catalogs", tables.catalogs, CATALOG_COLUMNS)
-    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
 
     probes = tables.probes
     codes = tables.codes
@@ -226,11 +190,11 @@ def popularity_lift(
     named = personas >= 0
     by_persona = _ratio_lift(rec[named], hist[named], personas[named], len(names))
     n = 0
+    reason = None
     if n_probes == 0:
         reason = REASON_NO_POPULARITY if np.isnan(totals).all() else REASON_NO_PROBES
         value, ci = math.nan, None
         details["reason"] = reason
-        summary = SUMMARY_NONE.format(reason=reason)
     else:
         mean_rec, mean_hist = float(rec.mean()), float(hist.mean())
         value = float(rec.sum() / hist.sum() - 1.0)
@@ -251,16 +215,13 @@ def popularity_lift(
             # The per-probe form: dominated by the few histories of near-zero popularity.
             mean_probe_lift=float(((rec - hist) / hist).mean()),
         )
-        summary = SUMMARY.format(amount=abs(value), direction="more" if value >= 0 else "less")
-    return MetricResult(
+    return Estimate(
         id=METRIC_ID,
         family=FAMILY,
         value=value,
         ci=ci,
         n=n,
         unit=UNIT,
-        verdict=threshold.verdict(value, ci, n),
-        threshold=threshold,
         by_group={
             "persona": {
                 str(names[code]): float(by_persona[code])
@@ -268,36 +229,5 @@ def popularity_lift(
             }
         },
         details=details,
-        summary=summary,
+        reason=reason,
     )
-
-
-__all__ = [
-    "ARP_ID",
-    "ARP_THRESHOLD",
-    "COVERAGE_ID",
-    "COVERAGE_THRESHOLD",
-    "DEFAULT_THRESHOLD",
-    "FAMILY",
-    "GINI_ID",
-    "GINI_THRESHOLD",
-    "LEAKAGE_ID",
-    "LEAKAGE_THRESHOLD",
-    "LONG_TAIL_ID",
-    "LONG_TAIL_THRESHOLD",
-    "METRIC_ID",
-    "TRENDING_TOP_N",
-    "TREND_SHARE_ID",
-    "TREND_SHARE_THRESHOLD",
-    "arp",
-    "coverage",
-    "customer_changes",
-    "gini",
-    "gini_coefficient",
-    "head_cutoffs",
-    "long_tail_share",
-    "popularity_lift",
-    "trend_leakage",
-    "trend_share",
-    "trending_keys",
-]

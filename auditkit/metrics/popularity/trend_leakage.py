@@ -17,19 +17,14 @@ import pandas as pd
 from scipy import stats as _scipy_stats
 
 from auditkit.metrics._matched import answered_mask
-from auditkit.metrics.popularity.exposure import (
-    TRENDING_RULES,
-    flags,
-    label_means,
-    padded,
-    trending_codes,
-)
+from auditkit.metrics.popularity._arrays import flags, label_means, padded
+from auditkit.metrics.popularity._inputs import FAMILY
+from auditkit.metrics.popularity.trending import TRENDING_CATALOG_COLUMNS, trending_set
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
-from auditkit.results import MetricResult, Threshold
+from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables, lookup_codes
 
 LEAKAGE_ID = "popularity.trend_leakage"
-FAMILY = "popularity"
 # 0.1: one customer in ten at other shops newly shown the planted product beyond the control;
 # 0.3: three in ten. See docs/metrics.md.
 LEAKAGE_THRESHOLD = Threshold(warn=0.1, fail=0.3)
@@ -45,14 +40,6 @@ PROBE_COLUMNS: tuple[str, ...] = (
 )
 RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "item_key")
 
-SUMMARY = (
-    "After a product was made to trend in one shop, customers at the other shops were "
-    "{value:+.0%} more often shown it than a comparable control product."
-)
-TRENDING_NOTE = " The {which} {products} among {trending} already, which weakens the comparison."
-SUMMARY_NONE = "Trend leakage could not be measured: {reason}."
-# What the trending set needs from the catalogs.
-TRENDING_CATALOG_COLUMNS: tuple[str, ...] = ("item_key", "canonical_id", "popularity")
 REASON_NO_PLANTING = "the audit has no trend-planting probes"
 REASON_NO_CUSTOMERS = "no customer at another shop was answered both before and after planting"
 
@@ -157,11 +144,10 @@ def customer_changes(tables: AuditTables) -> pd.DataFrame:
 def trend_leakage(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Difference in differences of the planted product's exposure at the other shops.
 
     For each trend-planting customer at a shop other than the source (answered before and
@@ -173,8 +159,6 @@ def trend_leakage(
     ----------
     tables : AuditTables
         Reads ``probes`` (with the planting columns) and ``responses``.
-    threshold : Threshold, optional
-        Judges the value; `LEAKAGE_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of customers.
     confidence : float, default 0.95
@@ -184,12 +168,13 @@ def trend_leakage(
 
     Returns
     -------
-    MetricResult
+    Estimate
         ``p_value``: one-sided Wilcoxon signed-rank test (zeros split) that ``did`` tends to
         be positive; ``by_group = {"shop": {shop_id: mean did}}``; ``details`` has
         ``customers``, ``planted_change`` and ``control_change`` (means), the two keys, and
         whether each was already in the global trending set (``planted_trending``,
-        ``control_trending``; the set by ``trending_rule``, as in `trend_share`).
+        ``control_trending``; the set by ``trending_rule``, as in `trend_share`); ``words`` names
+        those already trending (``already``) for the sentence.
 
     Raises
     ------
@@ -197,15 +182,14 @@ def trend_leakage(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        LEAKAGE_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+        LEAKAGE_ID, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(LEAKAGE_ID, "tables.responses", tables.responses, RESPONSE_COLUMNS)
-    threshold = LEAKAGE_THRESHOLD if threshold is None else threshold
     planting = planting_rows(tables.probes)
     details: dict[str, object] = {}
     value, ci, p_value, n = math.nan, None, None, 0
     by_shop: dict[str, float] = {}
-    reason = REASON_NO_PLANTING
+    reason: str | None = REASON_NO_PLANTING
     if planting.size:
         check_columns(LEAKAGE_ID, "tables.probes", tables.probes, PROBE_COLUMNS)
         changes = _changes(tables, planting)
@@ -228,33 +212,28 @@ def trend_leakage(
             ci = bootstrap_ci(did, n_resamples=n_resamples, confidence=confidence, seed=seed)
             p_value = _signed_rank_p(did)
             by_shop = label_means(changes.shop, did, tables.codes.dictionary("shop_id"))
+    words: dict[str, object] = {}
     if math.isnan(value):
         details["reason"] = reason
-        summary = SUMMARY_NONE.format(reason=reason)
     else:
-        summary = SUMMARY.format(value=value)
-        already = [k for k in ("planted", "control") if details.get(f"{k}_trending")]
-        if already:
-            summary += TRENDING_NOTE.format(
-                which=" and the ".join(already),
-                products="product is" if len(already) == 1 else "products are",
-                trending=TRENDING_RULES[str(details["trending_rule"])].format(
-                    count=details["trending_products"]
-                ),
-            )
-    return MetricResult(
+        reason = None
+        words = {
+            "already": [k for k in ("planted", "control") if details.get(f"{k}_trending")],
+            "trending_rule": details.get("trending_rule"),
+            "trending_products": details.get("trending_products"),
+        }
+    return Estimate(
         id=LEAKAGE_ID,
         family=FAMILY,
         value=value,
         ci=ci,
         n=n,
         unit="customer",
-        verdict=threshold.verdict(value, ci, n),
-        threshold=threshold,
         p_value=p_value,
         by_group={"shop": by_shop},
         details=details,
-        summary=summary,
+        words=words,
+        reason=reason,
     )
 
 
@@ -262,11 +241,11 @@ def _trending_details(tables: AuditTables, planted: pd.DataFrame) -> dict[str, o
     """Whether the planted and control products were already in the global trending set."""
     if not set(TRENDING_CATALOG_COLUMNS) <= set(tables.catalogs.columns):
         return {}
-    keys, rule = trending_codes(tables)
-    names = set(tables.codes.dictionary("item_key")[keys].tolist())
+    trending = trending_set(tables)
+    names = trending.names()
     return {
-        "trending_rule": rule,
-        "trending_products": len(keys),
+        "trending_rule": trending.rule,
+        "trending_products": len(trending.keys),
         "planted_trending": bool(planted["planted_key"].isin(names).any()),
         "control_trending": bool(planted["control_key"].isin(names).any()),
     }
