@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from auditkit.metrics.homogenization.cross_shop import pairwise_jaccard
-from auditkit.metrics.popularity.lift import trending_keys
+from auditkit.metrics._lists import pairwise_jaccard
+from auditkit.metrics.popularity import trending_keys
 from auditkit.metrics.stats import bootstrap_ci
 from auditkit.probes.verification import NON_PERSONALIZED
 from auditkit.results import ClaimCheck, ClaimVerdict, MetricResult

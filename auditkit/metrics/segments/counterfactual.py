@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from auditkit.metrics.homogenization.cross_shop import (
+from auditkit.metrics._lists import (
     answered_probes,
     group_means,
     item_sets,

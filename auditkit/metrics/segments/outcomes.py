@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from auditkit.metrics.homogenization.cross_shop import answered_probes
+from auditkit.metrics._lists import answered_probes
 from auditkit.tables import AuditTables, run_starts
 
 OUTCOMES: tuple[str, ...] = (
