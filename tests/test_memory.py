@@ -7,6 +7,8 @@ import pytest
 
 from auditkit.api import retain_freed_memory
 
+pytestmark = pytest.mark.slow
+
 # Allocates and frees a 128 MB block five times, printing the page faults of the last four.
 PROGRAM = """
 import resource, sys

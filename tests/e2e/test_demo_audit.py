@@ -46,6 +46,7 @@ def test_demo_writes_results_report_and_evidence(pooled):
     assert set(result.to_frame().columns) >= {"id", "value", "ci_low", "ci_high", "verdict"}
 
 
+@pytest.mark.slow
 def test_pooling_vendor_is_flagged_and_isolated_one_is_not(pooled, tmp_path):
     _, result = pooled
     flagged = result.metric("homogenization.cross_shop_jaccard")
@@ -59,12 +60,14 @@ def test_pooling_vendor_is_flagged_and_isolated_one_is_not(pooled, tmp_path):
     assert isolated.metric("homogenization.index").verdict == "pass"
 
 
+@pytest.mark.slow
 def test_same_spec_and_evidence_give_identical_results(pooled, tmp_path):
     out, _ = pooled
     run_audit(demo_spec(), out=tmp_path)
     assert (tmp_path / "results.json").read_bytes() == (out / "results.json").read_bytes()
 
 
+@pytest.mark.slow
 def test_steered_segment_moves_counterfactual_divergence(tmp_path):
     steered = run_audit(
         demo_spec(
@@ -79,6 +82,7 @@ def test_steered_segment_moves_counterfactual_divergence(tmp_path):
     assert moved.verdict in ("warn", "fail") and still.verdict == "pass"
 
 
+@pytest.mark.slow
 def test_cli_run_resume_report_and_fail_on(tmp_path):
     runner = CliRunner()
     spec_path = tmp_path / "spec.yaml"

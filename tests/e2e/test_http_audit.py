@@ -98,6 +98,7 @@ def in_process(served, tmp_path_factory):
     return run_audit(reference, out=out), out
 
 
+@pytest.mark.slow
 def test_flaky_throttled_slow_vendor_gives_complete_results(
     served, in_process, tmp_path, monkeypatch
 ):
@@ -120,6 +121,7 @@ def test_flaky_throttled_slow_vendor_gives_complete_results(
         assert got[key] == want[key], key
 
 
+@pytest.mark.slow
 def test_secret_never_reaches_evidence_results_or_report(served, tmp_path, monkeypatch):
     monkeypatch.setenv(SECRET_ENV, SECRET)
     _, serve = served
@@ -146,6 +148,7 @@ def test_wrong_key_is_recorded_not_retried(served, tmp_path, monkeypatch):
     assert quality.attempts == quality.probes_planned
 
 
+@pytest.mark.slow
 def test_results_are_byte_identical_whatever_the_concurrency(served, tmp_path, monkeypatch):
     monkeypatch.setenv(SECRET_ENV, SECRET)
     _, serve = served
@@ -158,6 +161,7 @@ def test_results_are_byte_identical_whatever_the_concurrency(served, tmp_path, m
     ).read_bytes()
 
 
+@pytest.mark.slow
 def test_malformed_answers_are_kept_and_counted_in_data_quality(served, tmp_path, monkeypatch):
     monkeypatch.setenv(SECRET_ENV, SECRET)
     _, serve = served
@@ -179,6 +183,7 @@ def test_malformed_answers_are_kept_and_counted_in_data_quality(served, tmp_path
     assert unparseable["raw"].notna().all()  # what the vendor said is kept as evidence
 
 
+@pytest.mark.slow
 def test_cli_run_shows_progress_unless_quiet(served, tmp_path, monkeypatch):
     monkeypatch.setenv(SECRET_ENV, SECRET)
     _, serve = served

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -24,6 +25,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_serve_vendor_answers_over_http_and_stops(tmp_path):
     spec = tmp_path / "small.yaml"
     data = yaml.safe_load(DEMO.read_text())

@@ -15,6 +15,8 @@ from auditkit import AuditSpec, run_audit
 from auditkit.api import load_shops
 from auditkit.world import Faults, SimulatedVendor, running_server, vendor_app
 
+pytestmark = pytest.mark.slow
+
 KEY_ENV = "AKT_RESUME_VENDOR_KEY"
 KEY = "resume-key-41"
 CLI = "from auditkit.cli import main; main()"

@@ -33,6 +33,7 @@ def test_grouped_ratio_interval_has_the_delta_method_spread():
     assert (high - low) / 2 == pytest.approx(_normal_half_width(values, weights), rel=0.1)
 
 
+@pytest.mark.slow
 def test_grouped_strata_keep_the_design_spread():
     # Strata far apart: only the within-stratum spread may reach the interval.
     rng = np.random.default_rng(5)

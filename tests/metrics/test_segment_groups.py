@@ -108,6 +108,7 @@ def test_bootstrap_recomputes_the_group_means_of_resampled_clusters():
             np.testing.assert_allclose(boot[resample, group], expected, equal_nan=True)
 
 
+@pytest.mark.slow
 def test_vectorized_interval_agrees_with_metricframes_own_bootstrap():
     rng = np.random.default_rng(4)
     n = 60
@@ -142,6 +143,7 @@ def test_vectorized_interval_agrees_with_metricframes_own_bootstrap():
     assert abs(theirs_diff[1] - ours.difference_ci[1]) < 0.25 * width
 
 
+@pytest.mark.slow
 def test_equal_means_test_is_calibrated_with_clusters():
     rng = np.random.default_rng(8)
     p_values = []

@@ -52,6 +52,7 @@ def test_hand_computed_exact_case():
     assert sign_flip_p([1, 2, 3], alternative="less", n_resamples=8) == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_monte_carlo_agrees_with_scipy(seed):
     rng = np.random.default_rng(100 + seed)

@@ -126,6 +126,7 @@ def planted_exposure(out: Path) -> pd.DataFrame:
     return trend.groupby("phase")["shown"].mean()
 
 
+@pytest.mark.slow
 def test_pooled_vendor_leaks_the_trend_and_isolated_one_does_not(tmp_path):
     run_audit(AuditSpec.model_validate(spec_data(1.0)), out=tmp_path / "pooled")
     run_audit(AuditSpec.model_validate(spec_data(0.0)), out=tmp_path / "isolated")
@@ -156,6 +157,7 @@ def test_vendor_without_event_api_is_refused_before_any_request(tmp_path, monkey
     assert db.execute("SELECT COUNT(*) FROM attempts").fetchone() == (0,)
 
 
+@pytest.mark.slow
 def test_resumed_run_replays_events_into_the_simulated_vendor(tmp_path):
     spec = AuditSpec.model_validate(spec_data(1.0))
     out = tmp_path / "run"

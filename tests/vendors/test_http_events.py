@@ -155,6 +155,7 @@ def recorded_events(out: Path) -> list[tuple[str, int]]:
     return rows
 
 
+@pytest.mark.slow
 def test_trend_planted_over_http_leaks_as_it_does_in_process(serve, environ, tmp_path):
     url, server = serve(1.0)
     run_audit(AuditSpec.model_validate(spec_data(http_vendor(url))), out=tmp_path / "http")
@@ -172,6 +173,7 @@ def test_trend_planted_over_http_leaks_as_it_does_in_process(serve, environ, tmp
     assert server.paths("/events") == ["/v1/tenants/t-101/events"] * 3
 
 
+@pytest.mark.slow
 def test_isolated_vendor_keeps_the_planted_trend_in_its_shop(serve, environ, tmp_path):
     url, _ = serve(0.0)
     run_audit(AuditSpec.model_validate(spec_data(http_vendor(url))), out=tmp_path / "run")
@@ -190,6 +192,7 @@ def test_http_vendor_without_events_is_refused_before_any_request(serve, environ
     assert server.requests == []
 
 
+@pytest.mark.slow
 def test_event_secrets_reach_the_vendor_and_nothing_else(serve, environ, tmp_path, caplog):
     url, server = serve(1.0)
     with caplog.at_level(logging.DEBUG):
@@ -206,6 +209,7 @@ def test_event_secrets_reach_the_vendor_and_nothing_else(serve, environ, tmp_pat
     assert SECRET not in caplog.text and API_KEY not in caplog.text  # ... without secrets
 
 
+@pytest.mark.slow
 def test_refused_batch_stops_the_audit_and_resume_sends_only_the_rest(serve, environ, tmp_path):
     refusing = True
     url, server = serve(1.0, refuse=lambda index: refusing and index >= 1)
@@ -242,6 +246,7 @@ def test_retried_batches_are_recorded_once(serve, environ, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_resume_after_the_plant_sends_no_events_and_no_before_probes(serve, environ, tmp_path):
     url, server = serve(1.0)
     spec = AuditSpec.model_validate(spec_data(http_vendor(url)))
