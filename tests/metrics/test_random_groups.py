@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from auditkit.metrics import stats
+from auditkit.metrics import _bootstrap, stats
 from auditkit.metrics.stats import MAX_RESAMPLED_UNITS, bootstrap_ci
 
 N = 4 * MAX_RESAMPLED_UNITS
@@ -56,15 +56,15 @@ def test_grouped_interval_ignores_unit_order_and_repeats_with_its_seed():
 
 def test_units_stay_units_below_the_limit_or_when_a_stratum_is_small():
     rng = np.random.default_rng(10)
-    assert stats._random_groups(np.zeros(100, int), rng) is None
+    assert _bootstrap.random_groups(np.zeros(100, int), rng) is None
     # One stratum of 60 units cannot hold MIN_GROUPS_PER_STRATUM groups of two.
-    assert stats._random_groups(np.sort(np.r_[np.zeros(N, int), np.ones(60, int)]), rng) is None
+    assert _bootstrap.random_groups(np.sort(np.r_[np.zeros(N, int), np.ones(60, int)]), rng) is None
 
 
 def test_groups_partition_the_units_within_their_strata():
     rng = np.random.default_rng(11)
     codes = np.sort(rng.integers(0, 3, size=N))
-    group, group_strata = stats._random_groups(codes, rng)
+    group, group_strata = _bootstrap.random_groups(codes, rng)
     assert group_strata.size <= MAX_RESAMPLED_UNITS + 3
     assert np.all(np.diff(group_strata) >= 0)
     assert np.array_equal(group_strata[group], codes)  # each unit's group is in its stratum

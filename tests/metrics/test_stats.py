@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from auditkit.metrics import stats
+from auditkit.metrics import _bootstrap, stats
 from auditkit.metrics.stats import (
     INVALID_ARGUMENT,
     RULE_ALTERNATIVE,
@@ -103,7 +103,7 @@ def test_bootstrap_intervals_do_not_depend_on_the_order_of_units():
 def test_bootstrap_ci_does_not_depend_on_the_chunk_size(monkeypatch):
     x = np.random.default_rng(2).normal(size=101)
     whole = bootstrap_ci(x, n_resamples=999, seed=5)
-    monkeypatch.setattr(stats, "_CHUNK_ELEMENTS", 101 * 7)  # 143 chunks, the last one short
+    monkeypatch.setattr(_bootstrap, "CHUNK_ELEMENTS", 101 * 7)  # 143 chunks, the last one short
     assert bootstrap_ci(x, n_resamples=999, seed=5) == whole
 
 
@@ -289,3 +289,23 @@ def test_permutation_diff_p_is_calibrated_under_the_null():
         for s in range(200)
     ]
     assert 0.02 <= np.mean(np.array(p) <= 0.05) <= 0.09
+
+
+def test_the_engine_sums_the_drawn_units_by_gathering_or_by_counting():
+    columns = np.random.default_rng(3).normal(size=(3, 17))
+    gathered = _bootstrap.resampled_sums(columns, 40, np.random.default_rng(8))
+    counted = _bootstrap.resampled_sums(columns, 40, np.random.default_rng(8), reduce="counts")
+    # By hand: the same draws (the engine's int32 draws of 17 units per resample), summed.
+    index = np.random.default_rng(8).integers(0, 17, size=(40, 17), dtype=np.int32)
+    expected = columns[:, index].sum(axis=2).T
+    np.testing.assert_allclose(gathered, expected, rtol=1e-12)
+    np.testing.assert_allclose(counted, expected, rtol=1e-12)
+
+
+def test_the_engine_keeps_draws_inside_each_stratum():
+    codes = np.repeat([0, 1, 2], [4, 6, 5])
+    bounds = _bootstrap.stratum_bounds(codes)
+    # Each unit's value is its stratum: a resample's sum is fixed by the strata sizes alone.
+    columns = codes[None, :].astype(float)
+    sums = _bootstrap.resampled_sums(columns, 25, np.random.default_rng(1), bounds=bounds)
+    np.testing.assert_array_equal(sums[:, 0], np.full(25, 0 * 4 + 1 * 6 + 2 * 5))

@@ -29,7 +29,8 @@ from auditkit.metrics.stats import (
     benjamini_hochberg,
     check_columns,
     check_metric_inputs,
-    draw_indices,
+    cluster_bootstrap_means,
+    percentile_interval,
 )
 from auditkit.results import MetricResult, Threshold, Verdict
 from auditkit.tables import SEGMENT_PREFIX, AuditTables
@@ -76,10 +77,6 @@ SUMMARY_NOISE = (
 )
 REASON_NO_ATTRIBUTE = "no segment attribute has two or more groups of answered probes"
 
-# Per chunk of resamples: resamples x customers index draws, counts and their float copy.
-_CHUNK_ELEMENTS = 1 << 22
-
-
 def _weighted_mean(y_true: np.ndarray, y_pred: np.ndarray, counts: np.ndarray) -> float:
     """MetricFrame's metric: a group's mean outcome from its rows' sums and probe counts."""
     return float(np.sum(y_pred) / np.sum(counts))
@@ -114,78 +111,6 @@ class GroupComparison:
     def highest(self) -> str:
         """The group with the highest mean."""
         return self.levels[int(np.argmax(self.means))]
-
-
-def cluster_bootstrap_means(
-    values: np.ndarray,
-    groups: np.ndarray,
-    clusters: np.ndarray,
-    n_groups: int,
-    *,
-    n_resamples: int,
-    seed: int,
-) -> np.ndarray:
-    """Group means of ``n_resamples`` bootstrap resamples of clusters.
-
-    Parameters
-    ----------
-    values : ndarray of float, shape (n,)
-        One finite outcome per row.
-    groups : ndarray of int, shape (n, m)
-        Each row's group code (``0 .. n_groups - 1``) in each of ``m`` groupings; ``-1``
-        leaves the row out of that grouping.
-    clusters : ndarray of int, shape (n,)
-        Each row's cluster code (``0 .. C - 1``), the unit that is resampled.
-    n_groups : int
-        Number of group codes over all groupings.
-    n_resamples, seed : int
-        Resamples, and the seed of ``np.random.default_rng(np.random.SeedSequence(seed))``.
-
-    Returns
-    -------
-    ndarray of float, shape (n_resamples, n_groups)
-        NaN where a resample holds no row of a group. Each resample draws ``C`` clusters with
-        replacement; a cluster's rows contribute their sums and counts to every group at
-        once, so the cost is one ``(resamples x C) @ (C x n_groups)`` product per chunk.
-    """
-    n_clusters = int(clusters.max()) + 1 if len(clusters) else 0
-    sums = np.zeros((n_clusters, n_groups))
-    counts = np.zeros((n_clusters, n_groups))
-    for column in range(groups.shape[1]):
-        member = groups[:, column] >= 0
-        cell = clusters[member] * n_groups + groups[member, column]
-        size = n_clusters * n_groups
-        sums += np.bincount(cell, weights=values[member], minlength=size).reshape(sums.shape)
-        counts += np.bincount(cell, minlength=size).reshape(counts.shape)
-    stacked = np.ascontiguousarray(np.hstack([sums, counts]).T)
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    out = np.empty((n_resamples, n_groups))
-    per_chunk = max(1, min(n_resamples, _CHUNK_ELEMENTS // max(1, n_clusters)))
-    weights = np.empty((per_chunk, n_clusters))
-    for start in range(0, n_resamples, per_chunk):
-        size = min(per_chunk, n_resamples - start)
-        draws = draw_indices(rng, 0, n_clusters, (size, n_clusters)).astype(np.int64)
-        draws += (np.arange(size) * n_clusters)[:, None]
-        rows = weights[:size]
-        np.copyto(
-            rows, np.bincount(draws.ravel(), minlength=size * n_clusters).reshape(rows.shape)
-        )
-        # Written as (groups x C) @ (C x resamples): OpenBLAS is many times slower on the
-        # same product with a short first dimension and a long inner one.
-        both = (stacked @ rows.T).T
-        total, number = both[:, :n_groups], both[:, n_groups:]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[start : start + size] = np.where(number > 0, total / number, np.nan)
-    return out
-
-
-def _interval(statistics: np.ndarray, confidence: float) -> tuple[float, float]:
-    finite = statistics[np.isfinite(statistics)]
-    if finite.size == 0:
-        return (math.nan, math.nan)
-    alpha = 1.0 - confidence
-    low, high = np.quantile(finite, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return (float(low), float(high))
 
 
 def _equal_means_p(boot: np.ndarray, means: np.ndarray, clusters: np.ndarray) -> float:
@@ -313,8 +238,8 @@ def compare_groups(
                 counts=counts,
                 difference=float(frame.difference()["mean"]),
                 ratio=float(frame.ratio()["mean"]),
-                difference_ci=_interval(difference_boot, confidence),
-                ratio_ci=_interval(ratio_boot, confidence),
+                difference_ci=percentile_interval(difference_boot, confidence),
+                ratio_ci=percentile_interval(ratio_boot, confidence),
                 p_value=_equal_means_p(part, means, customers),
             )
         )

@@ -1,0 +1,548 @@
+"""The one bootstrap engine: every interval in auditkit resamples through `resampled_sums`.
+
+`resampled_sums` draws units with replacement (within strata, when asked) in bounded chunks and
+returns each resample's column sums; the interval functions build their statistic (a mean, a
+ratio of sums, means of clusters or of groups) from those sums and take the percentile interval.
+Every random draw comes from ``np.random.default_rng(np.random.SeedSequence(seed))``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from auditkit.metrics._arguments import (
+    RULE_CLUSTERS,
+    RULE_FINITE_2D,
+    RULE_STRATA,
+    RULE_WEIGHTS,
+    as_finite,
+    check_inference_options,
+    invalid,
+)
+
+# Above this many units a bootstrap resamples random groups of units (`random_groups`):
+# at a million units and 1000 resamples the unit-level draws alone take seconds per metric,
+# while intervals from this many independent groups are as good in practice.
+MAX_RESAMPLED_UNITS = 50_000
+MIN_GROUPS_PER_STRATUM = 50
+# Index draws per chunk of resamples (resamples x units): 8 MiB of int32 indices and 16 MiB
+# of gathered values (twice that for a ratio), so memory stays bounded whatever the units,
+# and a chunk's arrays stay near the cache: 2**23 draws per chunk made a first call of 1000
+# resamples of 50,000 groups 2-3 times slower, paying for fresh memory.
+CHUNK_ELEMENTS = 1 << 21
+# Draws per chunk when resamples are reduced by counts (`resampled_sums` with
+# ``reduce="counts"``): a chunk is one matrix product, and fewer, larger products are faster.
+COUNT_CHUNK_ELEMENTS = 1 << 22
+
+
+def draw_indices(
+    rng: np.random.Generator, low: int | np.ndarray, high: int | np.ndarray, size: tuple[int, ...]
+) -> np.ndarray:
+    """Uniform integer draws in ``[low, high)``, as int32 when they fit.
+
+    numpy's bounded 32-bit generator is several times faster than its 64-bit one, and
+    gathering through int32 indices halves their memory: at a million units and a thousand
+    resamples the draws are most of a bootstrap's cost.
+    """
+    if int(np.max(high)) <= np.iinfo(np.int32).max:
+        low = low.astype(np.int32) if isinstance(low, np.ndarray) else low
+        high = high.astype(np.int32) if isinstance(high, np.ndarray) else high
+        return rng.integers(low, high, size=size, dtype=np.int32)
+    return rng.integers(low, high, size=size)
+
+
+def draw_chunks(
+    rng: np.random.Generator,
+    n: int,
+    n_resamples: int,
+    *,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    chunk_elements: int | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Bootstrap draws by chunk: ``(start, index)``, ``index[r]`` the units of ``start + r``.
+
+    With ``bounds = (low, high)``, unit ``i`` is redrawn from ``[low[i], high[i])``: the units
+    of its own stratum, so every resample keeps the design's stratum sizes. A chunk holds at
+    most ``chunk_elements`` draws (`CHUNK_ELEMENTS` by default; at least one resample), so
+    memory stays bounded.
+    """
+    budget = CHUNK_ELEMENTS if chunk_elements is None else chunk_elements
+    per_chunk = max(1, min(n_resamples, budget // max(1, n)))
+    for start in range(0, n_resamples, per_chunk):
+        size = min(per_chunk, n_resamples - start)
+        if bounds is None:
+            yield start, draw_indices(rng, 0, n, (size, n))
+        else:
+            yield start, draw_indices(rng, bounds[0], bounds[1], (size, n))
+
+
+def resampled_sums(
+    columns: np.ndarray,
+    n_resamples: int,
+    rng: np.random.Generator,
+    *,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    reduce: Literal["gather", "counts"] = "gather",
+) -> np.ndarray:
+    """Column sums of ``n_resamples`` bootstrap resamples of the units (the columns' entries).
+
+    Parameters
+    ----------
+    columns : ndarray of float, shape (m, n)
+        One row per quantity, one column per unit.
+    n_resamples : int
+        Resamples, each of ``n`` units drawn with replacement.
+    rng : Generator
+        The source of every draw.
+    bounds : pair of ndarray, optional
+        Each unit's stratum as an index range (`stratum_bounds`): draws stay in the stratum.
+    reduce : {"gather", "counts"}
+        ``"gather"`` sums the drawn units' values (cheap for a few quantities); ``"counts"``
+        counts how often each unit was drawn and multiplies (one ``(m x n) @ (n x resamples)``
+        product per chunk, cheap for many quantities, e.g. every group's sum at once).
+
+    Returns
+    -------
+    ndarray of float, shape (n_resamples, m)
+    """
+    m, n = columns.shape
+    out = np.empty((n_resamples, m), dtype=np.float64)
+    if reduce == "gather":
+        for start, index in draw_chunks(rng, n, n_resamples, bounds=bounds):
+            for row in range(m):
+                out[start : start + len(index), row] = columns[row][index].sum(axis=1)
+        return out
+    chunks = draw_chunks(rng, n, n_resamples, bounds=bounds, chunk_elements=COUNT_CHUNK_ELEMENTS)
+    counts = np.empty((max(1, min(n_resamples, COUNT_CHUNK_ELEMENTS // max(1, n))), n))
+    for start, index in chunks:
+        size = len(index)
+        draws = index.astype(np.int64) + (np.arange(size) * n)[:, None]
+        rows = counts[:size]
+        np.copyto(rows, np.bincount(draws.ravel(), minlength=size * n).reshape(rows.shape))
+        # Written as (m x n) @ (n x resamples): OpenBLAS is many times slower on the same
+        # product with a short first dimension and a long inner one.
+        out[start : start + size] = (columns @ rows.T).T
+    return out
+
+
+def _resample_statistics(
+    values: np.ndarray,
+    weights: np.ndarray | None,
+    n_resamples: int,
+    rng: np.random.Generator,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """The statistic (mean, or ratio of sums) of ``n_resamples`` bootstrap resamples."""
+    if weights is None:
+        return resampled_sums(values[None, :], n_resamples, rng, bounds=bounds)[:, 0] / len(values)
+    sums = resampled_sums(np.vstack([values, weights]), n_resamples, rng, bounds=bounds)
+    # A resample whose weights are all zero has no ratio; it is dropped from the interval.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sums[:, 1] > 0, sums[:, 0] / sums[:, 1], np.nan)
+
+
+def stable_order(codes: np.ndarray) -> np.ndarray:
+    """The stable sort order of non-negative integer ``codes``.
+
+    Codes below 2**16 are sorted as ``uint16``, which numpy sorts stably by radix sort in
+    linear time (several times faster than a merge sort of wider integers).
+    """
+    if codes.size and int(codes.min()) >= 0 and int(codes.max()) <= np.iinfo(np.uint16).max:
+        codes = codes.astype(np.uint16)
+    return np.argsort(codes, kind="stable")
+
+
+def random_groups(
+    codes: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A random group per unit within its stratum, or None when the units stay units.
+
+    The random group method (Wolter, *Introduction to Variance Estimation*, ch. 2): units
+    dealt at random into groups of ``m`` make independent groups, so resampling the groups'
+    sums (of values, and of weights or unit counts as the ratio's denominator) has the units'
+    bootstrap distribution in the limit, at a cost set by the number of groups instead of the
+    number of units. ``m`` keeps at most `MAX_RESAMPLED_UNITS` groups and at least
+    `MIN_GROUPS_PER_STRATUM` in every stratum; when that leaves ``m = 1`` the units are
+    resampled as they are. ``codes`` (stratum per unit) must be sorted. Returns each unit's
+    group and each group's stratum code (groups numbered in stratum order).
+    """
+    n = codes.size
+    _, starts, sizes = np.unique(codes, return_index=True, return_counts=True)
+    size = min(math.ceil(n / MAX_RESAMPLED_UNITS), int(sizes.min()) // MIN_GROUPS_PER_STRATUM)
+    if size <= 1:
+        return None
+    # A random order within each stratum (a shuffle, then a stable sort by stratum: a radix
+    # sort on small codes), then consecutive runs of ``size`` units per group.
+    order = rng.permutation(n)
+    if sizes.size > 1:
+        order = order[stable_order(np.repeat(np.arange(sizes.size), sizes)[order])]
+    rank = np.arange(n) - np.repeat(starts, sizes)
+    groups_per_stratum = -(-sizes // size)
+    offset = np.repeat(np.cumsum(groups_per_stratum) - groups_per_stratum, sizes)
+    group = np.empty(n, dtype=np.int64)
+    group[order] = offset + rank // size
+    return group, np.repeat(np.arange(sizes.size), groups_per_stratum)
+
+
+def group_sums(group: np.ndarray, values: np.ndarray | None, n_groups: int) -> np.ndarray:
+    """Per group, the sum of ``values`` (the unit count when ``values`` is None)."""
+    return np.bincount(group, weights=values, minlength=n_groups).astype(np.float64)
+
+
+def stratum_bounds(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, the index range of its stratum, for units already sorted by stratum code."""
+    _, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    low = np.repeat(first, counts)
+    return low, low + np.repeat(counts, counts)
+
+
+def rescaled(values: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Units spread about their stratum mean by ``sqrt(n_h / (n_h - 1))`` (Rao and Wu, 1988).
+
+    Resampling ``n_h`` units within a stratum shrinks the variance of its mean by
+    ``(n_h - 1) / n_h``; with the few customers a persona has, that makes intervals too
+    narrow. Spreading the units first gives the resampled means the unbiased variance, and
+    leaves every stratum mean, hence the estimate, unchanged. A stratum of one unit is kept.
+    """
+    starts = np.unique(bounds[0])
+    sizes = (bounds[1] - bounds[0])[starts]
+    means = np.repeat(np.add.reduceat(values, starts) / sizes, sizes)
+    counts = np.repeat(sizes, sizes).astype(np.float64)
+    scale = np.sqrt(np.divide(counts, counts - 1.0, out=np.ones_like(counts), where=counts > 1))
+    return means + scale * (values - means)
+
+
+def stratum_codes(where: str, strata: Any, n: int) -> np.ndarray:
+    """Integer codes of the stratum labels (any hashable labels), checked against ``n``."""
+    labels = np.asarray(strata, dtype=object)
+    if labels.shape != (n,):
+        raise invalid(where, "strata", RULE_STRATA, labels.shape)
+    return pd.factorize(pd.Series(labels).astype("string"), sort=True)[0]
+
+
+def percentile_interval(statistics: Any, confidence: float) -> tuple[float, float]:
+    """The central ``confidence`` interval of the finite values of a bootstrap distribution.
+
+    Parameters
+    ----------
+    statistics : array-like of float
+        The statistic of each resample; NaN and infinite entries (undefined resamples) are
+        dropped.
+    confidence : float
+        Coverage, strictly between 0 and 1.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``, or ``(nan, nan)`` when no resample is finite.
+    """
+    array = np.asarray(statistics, dtype=np.float64)
+    finite = array[np.isfinite(array)]
+    if finite.size == 0:
+        return (math.nan, math.nan)
+    alpha = 1.0 - float(confidence)
+    low, high = np.quantile(finite, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return (float(low), float(high))
+
+
+def bootstrap_ci(
+    values: Any,
+    *,
+    weights: Any = None,
+    strata: Any = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of a mean over independent units.
+
+    With ``weights``, the statistic is the ratio of sums ``sum(values) / sum(weights)``, and
+    values and weights are resampled jointly (unit by unit).
+
+    Parameters
+    ----------
+    values : array-like of float, shape (n,)
+        One finite value per independent unit.
+    weights : array-like of float, shape (n,), optional
+        Non-negative finite denominators of a ratio estimator, one per unit.
+    strata : array-like, shape (n,), optional
+        The design stratum of each unit (e.g. its persona). Units are then resampled within
+        their stratum, so every resample has the design's stratum sizes: variation between
+        strata that the design fixes does not widen the interval.
+    n_resamples : int, default 1000
+        Bootstrap resamples. They are drawn in chunks so that memory stays bounded
+        (at most about 40 MiB whatever ``n``). Above `MAX_RESAMPLED_UNITS` units, random
+        groups of units are resampled instead (the random group method, `random_groups`),
+        so the cost stops growing with ``n``.
+    confidence : float, default 0.95
+        Coverage of the interval, strictly between 0 and 1.
+    seed : int, default 0
+        Seeds ``np.random.default_rng(np.random.SeedSequence(seed))``.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; ``(nan, nan)`` when there are fewer than two units (or no resample
+        has a positive sum of weights). The units are sorted before resampling, so the
+        interval depends on the units and the seed, never on the order they come in.
+
+    Raises
+    ------
+    ValueError
+        When an option or array is invalid (message `INVALID_ARGUMENT`).
+    """
+    where = "bootstrap_ci"
+    check_inference_options(where, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    array = as_finite(where, "values", values)
+    weight_array = None
+    if weights is not None:
+        weight_array = as_finite(where, "weights", weights)
+        if weight_array.shape != array.shape or (weight_array < 0).any():
+            raise invalid(where, "weights", RULE_WEIGHTS, weight_array.shape)
+    if array.size < 2:
+        return (math.nan, math.nan)
+    codes = None if strata is None else stratum_codes(where, strata, array.size)
+    # Sorted units make the interval a function of the set of units, not of their order.
+    # Equal values are interchangeable units: one key needs no stable sort.
+    order = np.argsort(array) if weight_array is None else np.lexsort([array, weight_array])
+    if codes is not None:
+        order = order[stable_order(codes[order])]
+    array = array[order]
+    weight_array = None if weight_array is None else weight_array[order]
+    codes = None if codes is None else codes[order]
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    if array.size > MAX_RESAMPLED_UNITS:
+        grouped = random_groups(np.zeros(array.size, np.int64) if codes is None else codes, rng)
+        if grouped is not None:
+            group, group_strata = grouped
+            array = group_sums(group, array, group_strata.size)
+            weight_array = group_sums(group, weight_array, group_strata.size)
+            codes = None if codes is None else group_strata
+    bounds = None
+    if codes is not None:
+        bounds = stratum_bounds(codes)
+        array = rescaled(array, bounds)
+        weight_array = None if weight_array is None else rescaled(weight_array, bounds)
+    statistics = _resample_statistics(array, weight_array, int(n_resamples), rng, bounds)
+    return percentile_interval(statistics, float(confidence))
+
+
+def bootstrap_diff_ci(
+    a: Any,
+    b: Any,
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of ``mean(a) - mean(b)``.
+
+    The two samples are independent, so each is resampled on its own (with its own child
+    seed of ``seed``).
+
+    Parameters
+    ----------
+    a, b : array-like of float
+        One finite value per independent unit of each sample.
+    n_resamples : int, default 1000
+        Bootstrap resamples of each sample.
+    confidence : float, default 0.95
+        Coverage of the interval, strictly between 0 and 1.
+    seed : int, default 0
+        Root of the two samples' child seeds (``SeedSequence(seed).spawn(2)``).
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; ``(nan, nan)`` when either sample has fewer than two units. As in
+        `bootstrap_ci`, the order of the units does not matter.
+
+    Raises
+    ------
+    ValueError
+        When an option or array is invalid (message `INVALID_ARGUMENT`).
+    """
+    where = "bootstrap_diff_ci"
+    check_inference_options(where, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    first = np.sort(as_finite(where, "a", a))
+    second = np.sort(as_finite(where, "b", b))
+    if first.size < 2 or second.size < 2:
+        return (math.nan, math.nan)
+    seed_a, seed_b = np.random.SeedSequence(seed).spawn(2)
+    stats_a = _resample_statistics(first, None, int(n_resamples), np.random.default_rng(seed_a))
+    stats_b = _resample_statistics(second, None, int(n_resamples), np.random.default_rng(seed_b))
+    return percentile_interval(stats_a - stats_b, float(confidence))
+
+
+def bootstrap_means(columns: Any, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Bootstrap distribution of column means, rows resampled jointly.
+
+    The building block of intervals whose statistic combines several per-unit quantities
+    (a ratio of means, a difference of means of the same units): every resample draws the
+    same rows for every column.
+
+    Parameters
+    ----------
+    columns : array-like of float, shape (n, m)
+        One row per independent unit, one column per quantity; finite values.
+    n_resamples : int, default 1000
+        Bootstrap resamples, drawn in bounded chunks as in `bootstrap_ci`.
+    seed : int, default 0
+        Seeds ``np.random.default_rng(np.random.SeedSequence(seed))``.
+
+    Returns
+    -------
+    ndarray of float, shape (n_resamples, m)
+        Each resample's column means. Rows are sorted before resampling, so the result
+        depends on the set of units and the seed, not on their order. Above
+        `MAX_RESAMPLED_UNITS` rows, random groups of rows are resampled, as in `bootstrap_ci`.
+
+    Raises
+    ------
+    ValueError
+        When an option is invalid or ``columns`` is not a 2-D array of finite numbers with at
+        least one row (message `INVALID_ARGUMENT`).
+    """
+    where = "bootstrap_means"
+    check_inference_options(where, n_resamples=n_resamples, seed=seed)
+    try:
+        matrix = np.asarray(columns, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise invalid(where, "columns", RULE_FINITE_2D, columns) from None
+    if matrix.ndim != 2 or matrix.shape[0] == 0 or not np.isfinite(matrix).all():
+        raise invalid(where, "columns", RULE_FINITE_2D, matrix.shape)
+    matrix = matrix[np.lexsort(matrix.T[::-1])] if matrix.shape[1] else matrix
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    n, m = matrix.shape
+    counts = None
+    grouped = random_groups(np.zeros(n, np.int64), rng) if n > MAX_RESAMPLED_UNITS else None
+    if grouped is not None:
+        group, n_groups = grouped[0], grouped[1].size
+        counts = group_sums(group, None, n_groups)
+        matrix = np.column_stack([group_sums(group, matrix[:, c], n_groups) for c in range(m)])
+        n = n_groups
+    if counts is None:
+        return resampled_sums(matrix.T.copy(), int(n_resamples), rng) / float(n)
+    sums = resampled_sums(np.vstack([matrix.T, counts]), int(n_resamples), rng)
+    return sums[:, :m] / sums[:, m:]
+
+
+def cluster_bootstrap_ci(
+    values: Any,
+    clusters: Any,
+    *,
+    weights: Any = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a mean when units come in clusters.
+
+    When the same unit appears several times (repeated probes of one customer, the lists of one
+    match group), its rows are not independent; the clusters, not the rows, are resampled. The
+    statistic is ``sum(values) / sum(weights)`` over all rows (the plain mean with unit weights),
+    so each resample is a ratio of resampled cluster sums: one `bincount` per input and the
+    chunked resampler of `bootstrap_ci`, no loop over resamples or clusters.
+
+    Parameters
+    ----------
+    values : array-like of float, shape (n,)
+        One finite value per row.
+    clusters : array-like, shape (n,)
+        The cluster label of each row (any hashable, sortable labels).
+    weights : array-like of float, shape (n,), optional
+        Non-negative row weights (the denominator of the ratio); 1 per row when omitted.
+    n_resamples : int, default 1000
+        Bootstrap resamples of clusters.
+    confidence : float, default 0.95
+        Coverage of the interval, strictly between 0 and 1.
+    seed : int, default 0
+        Seeds the resampling as in `bootstrap_ci`.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; ``(nan, nan)`` with fewer than two clusters. With one row per
+        cluster it is exactly `bootstrap_ci` of the same values and weights.
+
+    Raises
+    ------
+    ValueError
+        When an option or array is invalid (message `INVALID_ARGUMENT`).
+    """
+    where = "cluster_bootstrap_ci"
+    check_inference_options(where, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    array = as_finite(where, "values", values)
+    labels = np.asarray(clusters)
+    if labels.shape != array.shape:
+        raise invalid(where, "clusters", RULE_CLUSTERS, labels.shape)
+    weight_array = np.ones_like(array)
+    if weights is not None:
+        weight_array = as_finite(where, "weights", weights)
+        if weight_array.shape != array.shape or (weight_array < 0).any():
+            raise invalid(where, "weights", RULE_WEIGHTS, weight_array.shape)
+    try:
+        _, codes = np.unique(labels, return_inverse=True)
+    except TypeError:
+        raise invalid(where, "clusters", RULE_CLUSTERS, labels.shape) from None
+    sums = np.bincount(codes, weights=array)
+    totals = np.bincount(codes, weights=weight_array)
+    if sums.size < 2:
+        return (math.nan, math.nan)
+    return bootstrap_ci(
+        sums, weights=totals, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+
+
+def cluster_bootstrap_means(
+    values: np.ndarray,
+    groups: np.ndarray,
+    clusters: np.ndarray,
+    n_groups: int,
+    *,
+    n_resamples: int,
+    seed: int,
+) -> np.ndarray:
+    """Group means of ``n_resamples`` bootstrap resamples of clusters.
+
+    Parameters
+    ----------
+    values : ndarray of float, shape (n,)
+        One finite outcome per row.
+    groups : ndarray of int, shape (n, m)
+        Each row's group code (``0 .. n_groups - 1``) in each of ``m`` groupings; ``-1``
+        leaves the row out of that grouping.
+    clusters : ndarray of int, shape (n,)
+        Each row's cluster code (``0 .. C - 1``), the unit that is resampled.
+    n_groups : int
+        Number of group codes over all groupings.
+    n_resamples, seed : int
+        Resamples, and the seed of ``np.random.default_rng(np.random.SeedSequence(seed))``.
+
+    Returns
+    -------
+    ndarray of float, shape (n_resamples, n_groups)
+        NaN where a resample holds no row of a group. Each resample draws ``C`` clusters with
+        replacement; a cluster's rows contribute their sums and counts to every group at
+        once (`resampled_sums` by counts), so nothing loops over clusters or resamples.
+    """
+    n_clusters = int(clusters.max()) + 1 if len(clusters) else 0
+    sums = np.zeros((n_clusters, n_groups))
+    counts = np.zeros((n_clusters, n_groups))
+    size = n_clusters * n_groups
+    for column in range(groups.shape[1]):
+        member = groups[:, column] >= 0
+        cell = clusters[member] * n_groups + groups[member, column]
+        sums += np.bincount(cell, weights=values[member], minlength=size).reshape(sums.shape)
+        counts += np.bincount(cell, minlength=size).reshape(counts.shape)
+    stacked = np.ascontiguousarray(np.hstack([sums, counts]).T)
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    both = resampled_sums(stacked, n_resamples, rng, reduce="counts")
+    total, number = both[:, :n_groups], both[:, n_groups:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(number > 0, total / number, np.nan)
