@@ -15,6 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The one message of a bad argument or option, wherever it is checked (metrics, world, vendors).
+INVALID_ARGUMENT = "{where}: {key} must be {rule}; got {value!r}"
+
+
+def invalid_argument(where: object, key: str, rule: str, value: object) -> str:
+    """`INVALID_ARGUMENT` filled in: who checked, which key, the rule it broke, what it got."""
+    return INVALID_ARGUMENT.format(where=where, key=key, rule=rule, value=value)
+
 
 class AuditkitError(Exception):
     """Base of every error auditkit raises on purpose."""

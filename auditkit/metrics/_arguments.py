@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from auditkit.errors import invalid_argument
 from auditkit.results import Threshold
 from auditkit.tables import AuditTables
 
-INVALID_ARGUMENT = "{where}: {key} must be {rule}; got {value!r}"
 RULE_POSITIVE_INT = "a positive integer"
 RULE_SEED = "a non-negative integer"
 RULE_CONFIDENCE = "a number strictly between 0 and 1"
@@ -35,7 +35,7 @@ ALTERNATIVES: tuple[str, ...] = ("greater", "less", "two-sided")
 
 def invalid(where: str, key: str, rule: str, value: object) -> ValueError:
     """The `ValueError` of `INVALID_ARGUMENT`: who checked, which key, the rule, the value."""
-    return ValueError(INVALID_ARGUMENT.format(where=where, key=key, rule=rule, value=value))
+    return ValueError(invalid_argument(where, key, rule, value))
 
 
 def check_inference_options(

@@ -11,12 +11,12 @@ import math
 
 from scipy.stats import norm
 
-BAD_OPTION = "{where}: {key} must be {rule}; got {value!r}"
+from auditkit.errors import invalid_argument
 
 
 def _check_probability(where: str, key: str, value: float) -> None:
     if not 0.0 < value < 1.0:
-        raise ValueError(BAD_OPTION.format(where=where, key=key, rule="in (0, 1)", value=value))
+        raise ValueError(invalid_argument(where, key, "in (0, 1)", value))
 
 
 def standard_error_from_ci(low: float, high: float, *, confidence: float = 0.95) -> float:
@@ -49,8 +49,6 @@ def units_needed(
 ) -> int:
     """Units needed to detect ``effect``, given the standard error seen with ``units`` units."""
     if effect <= 0:
-        raise ValueError(
-            BAD_OPTION.format(where="units_needed", key="effect", rule="positive", value=effect)
-        )
+        raise ValueError(invalid_argument("units_needed", "effect", "positive", effect))
     mde = minimum_detectable_effect(standard_error, alpha=alpha, power=power)
     return max(2, math.ceil(units * (mde / effect) ** 2))

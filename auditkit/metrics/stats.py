@@ -8,9 +8,9 @@ All are pure functions over arrays with keyword-only options, seeded through
 (``_arguments``) raise the one message template `INVALID_ARGUMENT`.
 """
 
+from auditkit.errors import INVALID_ARGUMENT
 from auditkit.metrics._arguments import (
     ALTERNATIVES,
-    INVALID_ARGUMENT,
     RULE_ALTERNATIVE,
     RULE_CLUSTERS,
     RULE_COLUMNS,

@@ -14,12 +14,11 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from auditkit.errors import VendorError
+from auditkit.errors import VendorError, invalid_argument
 from auditkit.spec import PythonVendorSpec, RetrySpec
 from auditkit.vendors._base import RecommendRequest, VendorAdapter, VendorCapabilities
 
 BAD_TARGET = "vendor.target {target!r}: {reason}"
-BAD_CAPABILITY = "{where}: {key} must be {rule}; got {value!r}"
 CAPABILITY_RULES = {
     "concurrency": "a positive integer",
     "rate_per_second": "a positive number",
@@ -107,11 +106,7 @@ def _declared(vendor: Any, target: str) -> dict[str, Any]:
         elif key in ("concurrency", "event_batch_size") and _positive_int(value):
             found[key] = int(value)
         else:
-            raise VendorError(
-                BAD_CAPABILITY.format(
-                    where=where, key=key, rule=CAPABILITY_RULES[key], value=value
-                )
-            )
+            raise VendorError(invalid_argument(where, key, CAPABILITY_RULES[key], value))
     return found
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from auditkit.errors import VendorError
+from auditkit.errors import VendorError, invalid_argument
 from auditkit.vendors._base import (
     RecommendRequest,
     RecommendResponse,
@@ -19,7 +19,6 @@ from auditkit.vendors._base import (
     VendorAdapter,
 )
 
-BAD_RECORDING = "{where}: {key} must be {rule}; got {value!r}"
 NOT_RECORDED = "not_recorded: the recording has no answer for this probe"
 READERS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 ID_COLUMNS = ("shop_id", "probe_id", "customer_id", "item_id")
@@ -29,7 +28,7 @@ def _read(path: Path) -> pd.DataFrame:
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise VendorError(
-            BAD_RECORDING.format(
+            invalid_argument(
                 where=path,
                 key="the file type",
                 rule=f"one of {sorted(READERS)}",
@@ -70,7 +69,7 @@ class ReplayVendor(VendorAdapter):
         for column in [*keys, "rank", "item_id"]:
             if column not in frame.columns:
                 raise VendorError(
-                    BAD_RECORDING.format(
+                    invalid_argument(
                         where=where,
                         key="the columns",
                         rule=f"a superset of {[*keys, 'rank', 'item_id']}",
@@ -81,7 +80,7 @@ class ReplayVendor(VendorAdapter):
         if rank.isna().any():
             bad = frame.loc[rank.isna(), "rank"].iloc[0]
             raise VendorError(
-                BAD_RECORDING.format(where=where, key="rank", rule="a number", value=bad)
+                invalid_argument(where=where, key="rank", rule="a number", value=bad)
             )
         frame = frame.assign(rank=rank).sort_values([*keys, "rank"], kind="stable")
         for column in keys:

@@ -20,8 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditkit.catalogs import validate_catalog
-
-INVALID_PARAMETER = "{where}: {key} must be {rule}; got {value!r}"
+from auditkit.errors import invalid_argument
 
 # Shops carry shared products with probability rising as popularity ** CARRY_EXPONENT:
 # bestsellers are everywhere, the long tail at one or two shops.
@@ -85,7 +84,7 @@ class World:
 
 
 def _invalid(where: str, key: str, rule: str, value: object) -> ValueError:
-    return ValueError(INVALID_PARAMETER.format(where=where, key=key, rule=rule, value=value))
+    return ValueError(invalid_argument(where, key, rule, value))
 
 
 def _integer(where: str, key: str, value: object, *, low: int) -> int:
@@ -269,7 +268,7 @@ def generate_world(
     Raises
     ------
     ValueError
-        When a parameter is out of range, with the message ``INVALID_PARAMETER``.
+        When a parameter is out of range, with the message `auditkit.errors.INVALID_ARGUMENT`.
     """
     where = "generate_world"
     seed = _integer(where, "seed", seed, low=0)

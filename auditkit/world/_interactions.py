@@ -119,7 +119,7 @@ def generate_interactions(
     Raises
     ------
     ValueError
-        When a parameter is out of range, with the message ``INVALID_PARAMETER``.
+        When a parameter is out of range, with the message `auditkit.errors.INVALID_ARGUMENT`.
     """
     where = "generate_interactions"
     seed = _integer(where, "seed", seed, low=0)
