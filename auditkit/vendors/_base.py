@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
@@ -51,6 +51,20 @@ class RecommendResponse:
     scores: tuple[float, ...] | None = None
     explanations: tuple[str | None, ...] | None = None
     raw: Any = field(default=None, compare=False)
+
+    @classmethod
+    def read(
+        cls, items: Iterable[Any], scores: Any, explanations: Any, *, raw: Any
+    ) -> RecommendResponse:
+        """The response of a vendor's parsed fields: ids and texts as ``str``, scores as floats."""
+        return cls(
+            items=tuple(str(item) for item in items),
+            scores=None if scores is None else tuple(float(s) for s in scores),
+            explanations=None
+            if explanations is None
+            else tuple(None if e is None else str(e) for e in explanations),
+            raw=raw,
+        )
 
 
 class RequestFailed(Exception):
@@ -187,13 +201,4 @@ def coerce_response(answer: Any) -> RecommendResponse:
     items = get("items")
     if not isinstance(items, list | tuple):
         raise ValueError(INVALID_RESPONSE.format(kind=type(items).__name__))
-    scores = get("scores")
-    explanations = get("explanations")
-    return RecommendResponse(
-        items=tuple(str(item) for item in items),
-        scores=None if scores is None else tuple(float(s) for s in scores),
-        explanations=None
-        if explanations is None
-        else tuple(None if e is None else str(e) for e in explanations),
-        raw=answer,
-    )
+    return RecommendResponse.read(items, get("scores"), get("explanations"), raw=answer)

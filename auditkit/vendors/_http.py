@@ -415,14 +415,7 @@ class HttpVendor(VendorAdapter):
             )
         scores = self._optional(paths["scores"], document, len(items), numbers=True)
         explanations = self._optional(paths["explanations"], document, len(items), numbers=False)
-        return RecommendResponse(
-            items=tuple(str(item) for item in items),
-            scores=None if scores is None else tuple(float(s) for s in scores),
-            explanations=None
-            if explanations is None
-            else tuple(None if e is None else str(e) for e in explanations),
-            raw=document,
-        )
+        return RecommendResponse.read(items, scores, explanations, raw=document)
 
     @staticmethod
     def _optional(
