@@ -9,6 +9,7 @@ import ranked_overlap
 from scipy.spatial.distance import jensenshannon
 from tables import catalog, make_tables
 
+from auditkit.judging import judge_metric
 from auditkit.metrics._overlap import group_pairs, pair_rbo, ranked_lists
 from auditkit.metrics.homogenization.cross_shop import (
     DIVERGENCE_ID,
@@ -16,7 +17,6 @@ from auditkit.metrics.homogenization.cross_shop import (
     RBO_ID,
     RBO_THRESHOLD,
     RULE_PERSISTENCE,
-    category_divergence,
     cross_shop_jaccard,
     cross_shop_rbo,
     pair_js_divergence,
@@ -60,7 +60,7 @@ def test_rbo_hand_computed_case():
     tables = two_shop_tables(
         [["P1", "P2", "P3"], ["P1", "P2"]], [["P1", "P3", "P2"], ["P3", "P4"]]
     )
-    result = cross_shop_rbo(tables, n_resamples=100)
+    result = judge_metric(RBO_ID, tables, n_resamples=100)
     assert result.value == pytest.approx(expected / 2)
     assert result.n == 2 and result.details == {"match_groups": 2, "probe_pairs": 2, "p": 0.9}
     assert result.id == RBO_ID and result.threshold == RBO_THRESHOLD
@@ -93,7 +93,7 @@ def test_rbo_matches_the_rbo_package_on_uneven_lengths():
 
 def test_identical_lists_give_rbo_one_and_fail():
     same = [PRODUCTS[g : g + 5] for g in range(12)]
-    result = cross_shop_rbo(two_shop_tables(same, same), n_resamples=100)
+    result = judge_metric(RBO_ID, two_shop_tables(same, same), n_resamples=100)
     assert result.value == pytest.approx(1.0) and result.verdict == "fail"
 
 
@@ -111,7 +111,7 @@ def test_category_divergence_hand_computed_case():
     # JS = (log2(1/.75) + .5 log2(.5/.75) + .5 log2(.5/.25)) / 2 ≈ .311.
     # m1: both show one x and one y → 0.
     tables = two_shop_tables([["P1", "P2"], ["P3", "P11"]], [["P4", "P12"], ["P12", "P5"]])
-    result = category_divergence(tables, n_resamples=100)
+    result = judge_metric(DIVERGENCE_ID, tables, n_resamples=100)
     by_hand = (math.log2(1 / 0.75) + 0.5 * math.log2(0.5 / 0.75) + 0.5 * math.log2(2)) / 2
     assert result.value == pytest.approx(by_hand / 2)
     assert by_hand == pytest.approx(jensenshannon([1, 0], [0.5, 0.5], base=2) ** 2)
@@ -137,8 +137,8 @@ def test_category_divergence_matches_scipy_jensenshannon():
 def test_converged_category_mix_is_flagged_and_distinct_mix_passes():
     x_lists = [PRODUCTS[g % 5 : g % 5 + 4] for g in range(12)]
     y_lists = [PRODUCTS[10 + g % 5 : 14 + g % 5] for g in range(12)]
-    same = category_divergence(two_shop_tables(x_lists, x_lists), n_resamples=100)
-    apart = category_divergence(two_shop_tables(x_lists, y_lists), n_resamples=100)
+    same = judge_metric(DIVERGENCE_ID, two_shop_tables(x_lists, x_lists), n_resamples=100)
+    apart = judge_metric(DIVERGENCE_ID, two_shop_tables(x_lists, y_lists), n_resamples=100)
     assert same.value == 0.0 and same.verdict == "fail"
     assert apart.value == pytest.approx(1.0) and apart.verdict == "pass"
 

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from tables import assert_same_result, catalog, make_tables, random_inputs, shuffle_rows
 
+from auditkit.judging import judge_metric
 from auditkit.metrics.homogenization.cross_shop import (
     DEFAULT_THRESHOLD,
     METRIC_ID,
@@ -61,7 +62,7 @@ def test_hand_computed_case():
         "p6": ["P1", "P2"],
         "p8": ["P1"],
     }
-    result = cross_shop_jaccard(make_tables(rows, answers, SHOPS), n_resamples=200)
+    result = judge_metric(METRIC_ID, make_tables(rows, answers, SHOPS), n_resamples=200)
     # Value = mean over the two match groups = (5/9 + 0) / 2 = 5/18.
     assert result.value == pytest.approx(5 / 18)
     assert result.n == 2
@@ -77,7 +78,7 @@ def test_hand_computed_case():
 
 def test_identical_lists_across_shops_give_one_and_fail():
     rows, answers = matched(12, lambda g, shop: PRODUCTS[g : g + 5])
-    result = cross_shop_jaccard(make_tables(rows, answers, SHOPS), n_resamples=200)
+    result = judge_metric(METRIC_ID, make_tables(rows, answers, SHOPS), n_resamples=200)
     assert result.value == 1.0 and result.ci == (1.0, 1.0)
     assert result.verdict == "fail"
     assert result.details == {"match_groups": 12, "probe_pairs": 36}
@@ -86,7 +87,7 @@ def test_identical_lists_across_shops_give_one_and_fail():
 def test_disjoint_lists_give_zero_and_pass():
     offsets = {"a": 0, "b": 5, "c": 10}
     rows, answers = matched(12, lambda g, shop: PRODUCTS[offsets[shop] : offsets[shop] + 5])
-    result = cross_shop_jaccard(make_tables(rows, answers, SHOPS), n_resamples=200)
+    result = judge_metric(METRIC_ID, make_tables(rows, answers, SHOPS), n_resamples=200)
     assert result.value == 0.0 and result.ci == (0.0, 0.0)
     assert result.verdict == "pass"
 
@@ -114,7 +115,7 @@ def test_empty_lists_count_as_no_overlap_unless_both_are_empty():
 
 def test_no_match_group_at_two_shops_is_inconclusive_without_warnings():
     rows = [{"probe_id": "p1", "shop_id": "a", "match_id": "m1"}]
-    result = cross_shop_jaccard(make_tables(rows, {"p1": ["P1"]}, SHOPS), n_resamples=100)
+    result = judge_metric(METRIC_ID, make_tables(rows, {"p1": ["P1"]}, SHOPS), n_resamples=100)
     assert math.isnan(result.value) and result.ci is None and result.n == 0
     assert result.verdict == "inconclusive"
     assert result.details["reason"]
@@ -125,9 +126,9 @@ def test_a_given_threshold_is_used():
     rows, answers = matched(12, lambda g, shop: PRODUCTS[:5] if shop != "c" else PRODUCTS[5:10])
     tables = make_tables(rows, answers, SHOPS)
     # Each group: J(a,b) = 1, J(a,c) = J(b,c) = 0 → 1/3.
-    assert cross_shop_jaccard(tables, n_resamples=100).verdict == "warn"
+    assert judge_metric(METRIC_ID, tables, n_resamples=100).verdict == "warn"
     strict = Threshold(warn=0.1, fail=0.2)
-    result = cross_shop_jaccard(tables, threshold=strict, n_resamples=100)
+    result = judge_metric(METRIC_ID, tables, threshold=strict, n_resamples=100)
     assert result.value == pytest.approx(1 / 3)
     assert result.verdict == "fail" and result.threshold == strict
 
@@ -145,9 +146,12 @@ def test_pairwise_jaccard_kernel():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_invariant_to_row_order_and_shop_labels(seed):
     inputs = random_inputs(seed)
-    base = cross_shop_jaccard(inputs.tables(), n_resamples=200, seed=3)
-    shuffled = cross_shop_jaccard(shuffle_rows(inputs.tables(), seed), n_resamples=200, seed=3)
-    relabelled = cross_shop_jaccard(
+    base = judge_metric(METRIC_ID, inputs.tables(), n_resamples=200, seed=3)
+    shuffled = judge_metric(
+        METRIC_ID, shuffle_rows(inputs.tables(), seed), n_resamples=200, seed=3
+    )
+    relabelled = judge_metric(
+        METRIC_ID,
         inputs.relabel_shops({"s0": "zeta", "s1": "alpha", "s2": "mid"}).tables(),
         n_resamples=200,
         seed=3,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from tables import catalog, make_tables, random_inputs
 
+from auditkit.judging import judge_metric
 from auditkit.metrics.homogenization.cross_shop import (
     INDEX_ID,
     SIGNATURE_ID,
@@ -35,7 +36,7 @@ def test_index_hand_computed_case():
         {"probe_id": "p4", "shop_id": "b", "match_id": "m", "k": 2, "repetition": 1},
     ]
     answers = {"p1": ["P1", "P2"], "p2": ["P1", "P3"], "p3": ["P1", "P3"], "p4": ["P1", "P3"]}
-    result = index(make_tables(rows, answers, catalogs), n_resamples=100)
+    result = judge_metric(INDEX_ID, make_tables(rows, answers, catalogs), n_resamples=100)
     assert result.value == pytest.approx(0.5)
     assert result.details["observed"] == pytest.approx(1 / 3)
     assert result.details["catalog_baseline"] == 0.0
@@ -78,7 +79,7 @@ def test_signature_retention_hand_computed_case():
     ]
     answers = {"p1": ["P1", "P2"], "p2": ["P3", "P4"], "p3": ["P1"]}
     tables = make_tables(rows, answers, catalogs, signatures={"a": ["sig"], "b": []})
-    result = signature_retention(tables, n_resamples=100)
+    result = judge_metric(SIGNATURE_ID, tables, n_resamples=100)
     assert result.value == pytest.approx(1.0) and result.n == 2
     assert result.details["catalog_share"] == {"a": 0.25}
     assert result.by_group == {"shop": {"a": pytest.approx(1.0)}}
@@ -95,8 +96,8 @@ def test_signature_pushed_out_fails_and_no_signature_is_inconclusive():
     answers = {f"p{i}": ["P3", "P4", "P5"] for i in range(12)}
     tables = make_tables(rows, answers, catalogs, signatures={"a": ["sig"]})
     assert signature_retention(tables, n_resamples=100).value == 0.0
-    assert signature_retention(tables, n_resamples=100).verdict == "fail"
-    none = signature_retention(make_tables(rows, answers, catalogs), n_resamples=100)
+    assert judge_metric(SIGNATURE_ID, tables, n_resamples=100).verdict == "fail"
+    none = judge_metric(SIGNATURE_ID, make_tables(rows, answers, catalogs), n_resamples=100)
     assert math.isnan(none.value) and none.verdict == "inconclusive" and none.details["reason"]
 
 
@@ -122,7 +123,7 @@ def test_within_shop_jaccard_hand_computed_case():
         "p6": ["P1", "P2"],
         "p7": ["P2", "P1"],
     }
-    result = within_shop_jaccard(make_tables(rows, answers, catalogs), n_resamples=100)
+    result = judge_metric(WITHIN_ID, make_tables(rows, answers, catalogs), n_resamples=100)
     assert result.by_group == {"shop": {"a": pytest.approx(1 / 11), "b": 1.0}}
     assert result.value == pytest.approx((1 / 11 + 1) / 2)
     assert result.n == 2 and result.details["lists"] == 5 and result.unit == "shop"

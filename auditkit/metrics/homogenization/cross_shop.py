@@ -51,7 +51,7 @@ from auditkit.metrics.stats import (
     check_columns,
     check_metric_inputs,
 )
-from auditkit.results import MetricResult, Threshold
+from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables, run_starts
 
 METRIC_ID = "homogenization.cross_shop_jaccard"
@@ -78,27 +78,11 @@ RBO_P = 0.9
 # identical top-3s alone already give about 0.27. See docs/metrics.md.
 RBO_THRESHOLD = Threshold(warn=0.3, fail=0.5)
 RULE_PERSISTENCE = "a number strictly between 0 and 1"
-RBO_SUMMARY = (
-    "Matched customers at different shops get lists that agree, weighted toward the top, "
-    "{value:.0%} (rank-biased overlap)."
-)
 
 DIVERGENCE_ID = "homogenization.category_divergence"
 # Lower is worse: matched customers' category mixes at two shops barely differ.
 DIVERGENCE_THRESHOLD = Threshold(warn=0.2, fail=0.1, direction="lower_is_worse")
-DIVERGENCE_SUMMARY = (
-    "Matched customers' lists at different shops differ in their mix of categories by "
-    "{value:.2f} bits of Jensen–Shannon divergence (0 = the same mix)."
-)
 
-SUMMARY = (
-    "Matched customers at different shops get overlapping recommendations: on average "
-    "{value:.0%} of the products in two shops' lists appear in both."
-)
-SUMMARY_NONE = (
-    "There were not enough matched customers answered at two or more shops to measure "
-    "overlap between shops."
-)
 REASON_NONE = "no match group has answered probes at two or more shops"
 
 
@@ -114,20 +98,18 @@ def _per_group(
     return means[present], persona[present]
 
 
-def _cross_shop_result(
+def _cross_shop_estimate(
     metric_id: str,
     tables: AuditTables,
     matched: MatchedPairs,
     pair_values: np.ndarray,
     *,
-    threshold: Threshold,
     n_resamples: int,
     confidence: float,
     seed: int,
-    summary: str,
     details: dict[str, object] | None = None,
-) -> MetricResult:
-    """The result of a mean over match groups of the mean over their cross-shop pairs."""
+) -> Estimate:
+    """The estimate of a mean over match groups of the mean over their cross-shop pairs."""
     values, persona = _per_group(tables, matched, pair_values)
     n = len(values)
     info: dict[str, object] = {
@@ -135,34 +117,35 @@ def _cross_shop_result(
         "probe_pairs": int(np.isfinite(pair_values).sum()),
         **(details or {}),
     }
+    reason = None
     if n == 0:
         value, ci = math.nan, None
-        info["reason"] = REASON_NONE
-        text = SUMMARY_NONE
+        reason = info["reason"] = REASON_NONE
     else:
         value = float(values.mean())
         # Each persona has a fixed number of customers by design: resample within personas.
         ci = bootstrap_ci(
             values, strata=persona, n_resamples=n_resamples, confidence=confidence, seed=seed
         )
-        text = summary.format(value=value)
-    return MetricResult(
+    return Estimate(
         id=metric_id,
         family=FAMILY,
         value=value,
         ci=ci,
         n=n,
         unit=UNIT,
-        verdict=threshold.verdict(value, ci, n),
-        threshold=threshold,
         by_group={"persona": by_label(pd.Series(persona, dtype="string"), values)},
         details=info,
-        summary=text,
+        reason=reason,
     )
 
 
-def _check(metric_id: str, tables: AuditTables, threshold: object, **options: object) -> None:
-    check_metric_inputs(metric_id, tables, threshold, **options)
+def _check(
+    metric_id: str, tables: AuditTables, n_resamples: int, confidence: float, seed: int
+) -> None:
+    check_metric_inputs(
+        metric_id, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
     check_columns(metric_id, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(metric_id, "tables.responses", tables.responses, RESPONSE_COLUMNS)
 
@@ -170,11 +153,10 @@ def _check(metric_id: str, tables: AuditTables, threshold: object, **options: ob
 def cross_shop_jaccard(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Mean Jaccard overlap of matched customers' lists at different shops.
 
     For each match group (the same synthetic customer carried into every shop), the Jaccard
@@ -187,8 +169,6 @@ def cross_shop_jaccard(
     ----------
     tables : AuditTables
         Reads ``probes`` and ``responses``.
-    threshold : Threshold, optional
-        Judges the value; `DEFAULT_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of match groups.
     confidence : float, default 0.95
@@ -198,7 +178,7 @@ def cross_shop_jaccard(
 
     Returns
     -------
-    MetricResult
+    Estimate
         ``by_group = {"persona": {persona_id: mean over its match groups}}``;
         ``details = {"match_groups": n, "probe_pairs": m}``.
 
@@ -207,30 +187,28 @@ def cross_shop_jaccard(
     ValueError
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
-    options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
-    _check(METRIC_ID, tables, threshold, **options)
+    _check(METRIC_ID, tables, n_resamples, confidence, seed)
     matched = matched_pairs(tables)
     jaccard = matched_jaccard(tables)
-    return _cross_shop_result(
+    return _cross_shop_estimate(
         METRIC_ID,
         tables,
         matched,
         jaccard,
-        threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
-        summary=SUMMARY,
-        **options,  # type: ignore[arg-type]
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
     )
 
 
 def cross_shop_rbo(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
     p: float = RBO_P,
-) -> MetricResult:
+) -> Estimate:
     """Mean rank-biased overlap of matched customers' lists at different shops.
 
     As `cross_shop_jaccard`, with the extrapolated rank-biased overlap of Webber, Moffat &
@@ -241,8 +219,6 @@ def cross_shop_rbo(
     ----------
     tables : AuditTables
         Reads ``probes`` and ``responses`` (with ``rank``).
-    threshold : Threshold, optional
-        Judges the value; `RBO_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of match groups.
     confidence : float, default 0.95
@@ -255,7 +231,7 @@ def cross_shop_rbo(
 
     Returns
     -------
-    MetricResult
+    Estimate
         ``by_group = {"persona": {...}}``; ``details`` has ``match_groups``, ``probe_pairs``
         and ``p``.
 
@@ -264,23 +240,22 @@ def cross_shop_rbo(
     ValueError
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
-    options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
-    _check(RBO_ID, tables, threshold, **options)
+    _check(RBO_ID, tables, n_resamples, confidence, seed)
     if isinstance(p, bool) or not isinstance(p, Real) or not 0.0 < float(p) < 1.0:
         raise ValueError(
             INVALID_ARGUMENT.format(where=RBO_ID, key="p", rule=RULE_PERSISTENCE, value=p)
         )
     matched = matched_pairs(tables)
     rbo = pair_rbo(matched.lists, matched.group, matched.pair_a, matched.pair_b, p=float(p))
-    return _cross_shop_result(
+    return _cross_shop_estimate(
         RBO_ID,
         tables,
         matched,
         rbo,
-        threshold=RBO_THRESHOLD if threshold is None else threshold,
-        summary=RBO_SUMMARY,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
         details={"p": float(p)},
-        **options,  # type: ignore[arg-type]
     )
 
 
@@ -377,11 +352,10 @@ def pair_js_divergence(counts: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarra
 def category_divergence(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Mean Jensen–Shannon divergence of matched customers' category mixes at different shops.
 
     For each pair of a match group's answered first-repetition probes at different shops, the
@@ -394,8 +368,6 @@ def category_divergence(
     ----------
     tables : AuditTables
         Reads ``probes`` and ``responses`` (with ``category``).
-    threshold : Threshold, optional
-        Judges the value; `DIVERGENCE_THRESHOLD` (lower is worse) when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of match groups.
     confidence : float, default 0.95
@@ -405,7 +377,7 @@ def category_divergence(
 
     Returns
     -------
-    MetricResult
+    Estimate
         ``by_group = {"persona": {...}}``; ``details = {"match_groups", "probe_pairs"}``.
 
     Raises
@@ -413,19 +385,18 @@ def category_divergence(
     ValueError
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
-    options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
-    _check(DIVERGENCE_ID, tables, threshold, **options)
+    _check(DIVERGENCE_ID, tables, n_resamples, confidence, seed)
     check_columns(DIVERGENCE_ID, "tables.responses", tables.responses, ("probe_id", "category"))
     matched = matched_pairs(tables)
     divergence = _matched_js_divergence(tables, matched)
-    return _cross_shop_result(
+    return _cross_shop_estimate(
         DIVERGENCE_ID,
         tables,
         matched,
         divergence,
-        threshold=DIVERGENCE_THRESHOLD if threshold is None else threshold,
-        summary=DIVERGENCE_SUMMARY,
-        **options,  # type: ignore[arg-type]
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
     )
 
 

@@ -41,7 +41,7 @@ from auditkit.metrics.stats import (
     check_metric_inputs,
     percentile_interval,
 )
-from auditkit.results import MetricResult, Threshold
+from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables, lookup_codes, run_starts
 
 INDEX_ID = "homogenization.index"
@@ -53,11 +53,6 @@ INDEX_THRESHOLD = Threshold(warn=0.25, fail=0.5)
 HISTORY_COLUMNS: tuple[str, ...] = ("probe_id", "category")
 CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_id", "item_key", "category", "popularity")
 
-SUMMARY = (
-    "Shops' lists for matched customers are {value:.0%} of the way from as alike as their "
-    "catalogs make them (0%) to as alike as the vendor is with itself (100%)."
-)
-SUMMARY_NONE = "The homogenization index could not be measured: {reason}."
 REASON_NO_GROUPS = "no match group has answered probes at two or more shops"
 REASON_NO_ROOM = (
     "the noise ceiling is not above the catalog baseline, so there is no room to place the "
@@ -402,11 +397,10 @@ def _observed_and_baseline(
 def index(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Homogenization index: observed cross-shop overlap scaled by baseline and ceiling.
 
     With ``O`` the mean over match groups of the observed cross-shop Jaccard (as in
@@ -418,8 +412,6 @@ def index(
     ----------
     tables : AuditTables
         Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
-    threshold : Threshold, optional
-        Judges the value; `INDEX_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples: match groups (observed and baseline jointly) and, independently,
         repeat groups.
@@ -430,7 +422,7 @@ def index(
 
     Returns
     -------
-    MetricResult
+    Estimate
         ``details`` has ``observed``, ``catalog_baseline``, ``noise_ceiling`` (or
         ``"unavailable"``), ``match_groups`` and ``repeat_groups``; ``by_group`` the index per
         persona (with the audit-wide baseline and ceiling).
@@ -441,13 +433,12 @@ def index(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        INDEX_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+        INDEX_ID, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(INDEX_ID, "tables.probes", tables.probes, (*MATCH_PROBE_COLUMNS, "k"))
     check_columns(INDEX_ID, "tables.responses", tables.responses, MATCH_RESPONSE_COLUMNS)
     check_columns(INDEX_ID, "tables.histories", tables.histories, HISTORY_COLUMNS)
     check_columns(INDEX_ID, "tables.catalogs", tables.catalogs, CATALOG_COLUMNS)
-    threshold = INDEX_THRESHOLD if threshold is None else threshold
 
     matched = matched_pairs(tables)
     observed, baseline, persona = _observed_and_baseline(tables, matched)
@@ -472,21 +463,16 @@ def index(
             ci = _index_interval(observed, baseline, ceiling_groups, n_resamples, confidence, seed)
     if math.isnan(value):
         details["reason"] = reason
-        summary = SUMMARY_NONE.format(reason=reason)
-    else:
-        summary = SUMMARY.format(value=value)
-    return MetricResult(
+    return Estimate(
         id=INDEX_ID,
         family=FAMILY,
         value=value,
         ci=ci,
         n=n,
         unit=UNIT,
-        verdict=threshold.verdict(value, ci, n),
-        threshold=threshold,
         by_group={"persona": by_persona},
         details=details,
-        summary=summary,
+        reason=reason if math.isnan(value) else None,
     )
 
 

@@ -16,7 +16,7 @@ from auditkit.metrics._matched import answered_mask, by_label
 from auditkit.metrics._overlap import code_counts, code_sums
 from auditkit.metrics._shown import probe_means, shown_items
 from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
-from auditkit.results import MetricResult, Threshold
+from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables, run_starts
 
 FAMILY = "homogenization"
@@ -32,11 +32,6 @@ WITHIN_PROBE_COLUMNS: tuple[str, ...] = (
     "repetition",
     "answered",
 )
-WITHIN_SUMMARY = (
-    "At the same shop, two different customers' lists have on average {value:.0%} as many "
-    "products in common as they have products between them."
-)
-WITHIN_SUMMARY_NONE = "No shop has two different customers answered, so nothing to compare."
 WITHIN_REASON = "no shop has two or more answered customers"
 
 SIGNATURE_ID = "homogenization.signature_retention"
@@ -46,11 +41,6 @@ SIGNATURE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
 SIGNATURE_PROBE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "repetition", "answered")
 SIGNATURE_RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "shop_id", "catalog_row")
 SIGNATURE_CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "signature")
-SIGNATURE_SUMMARY = (
-    "Shops' signature products get {value:.2f} times the exposure their share of the "
-    "catalog would give them (1 = their fair share)."
-)
-SIGNATURE_SUMMARY_NONE = "Signature retention could not be measured: {reason}."
 SIGNATURE_REASON_NONE = "no shop declares a signature that its catalog contains"
 SIGNATURE_REASON_PROBES = "no answered probe at a shop with a signature recommended a known item"
 
@@ -102,11 +92,10 @@ def shop_pooled_jaccard(
 def within_shop_jaccard(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """How alike different customers' lists are at one shop, averaged over shops.
 
     At each shop, over every pair of the lists of different customers (answered probes with
@@ -119,8 +108,6 @@ def within_shop_jaccard(
     ----------
     tables : AuditTables
         Reads ``probes`` and ``responses``.
-    threshold : Threshold, optional
-        Judges the value; `WITHIN_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of shops.
     confidence : float, default 0.95
@@ -130,7 +117,7 @@ def within_shop_jaccard(
 
     Returns
     -------
-    MetricResult
+    Estimate
         ``by_group = {"shop": {shop_id: pooled Jaccard}}``; ``details`` has ``shops`` and
         ``lists`` (the lists of the shops counted).
 
@@ -140,13 +127,12 @@ def within_shop_jaccard(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        WITHIN_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+        WITHIN_ID, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(WITHIN_ID, "tables.probes", tables.probes, WITHIN_PROBE_COLUMNS)
     check_columns(
         WITHIN_ID, "tables.responses", tables.responses, ("probe_id", "rank", "item_key")
     )
-    threshold = WITHIN_THRESHOLD if threshold is None else threshold
 
     probes = tables.probes
     keep = (
@@ -175,39 +161,35 @@ def within_shop_jaccard(
     values = per_shop[present]
     n = len(values)
     details: dict[str, object] = {"shops": n, "lists": int(lists[present].sum())}
+    reason = None
     if n == 0:
         value, ci = math.nan, None
-        details["reason"] = WITHIN_REASON
-        summary = WITHIN_SUMMARY_NONE
+        reason = details["reason"] = WITHIN_REASON
     else:
         value = float(values.mean())
         ci = bootstrap_ci(values, n_resamples=n_resamples, confidence=confidence, seed=seed)
-        summary = WITHIN_SUMMARY.format(value=value)
-    return MetricResult(
+    return Estimate(
         id=WITHIN_ID,
         family=FAMILY,
         value=value,
         ci=ci,
         n=n,
         unit="shop",
-        verdict=threshold.verdict(value, ci, n),
-        threshold=threshold,
         by_group={
             "shop": {str(s): float(v) for s, v in zip(shop_names[present], values, strict=True)}
         },
         details=details,
-        summary=summary,
+        reason=reason,
     )
 
 
 def signature_retention(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Exposure of each shop's signature products relative to their share of its catalog.
 
     Per answered first-repetition probe at a shop whose catalog has signature items (the
@@ -220,8 +202,6 @@ def signature_retention(
     ----------
     tables : AuditTables
         Reads ``probes``, ``responses`` and ``catalogs`` (with ``signature``).
-    threshold : Threshold, optional
-        Judges the value; `SIGNATURE_THRESHOLD` (lower is worse) when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of probes (the ratio of sums resampled jointly).
     confidence : float, default 0.95
@@ -231,7 +211,7 @@ def signature_retention(
 
     Returns
     -------
-    MetricResult
+    Estimate
         ``by_group = {"shop": {shop_id: its retention}}``; ``details`` has ``probes``,
         ``shops``, and per shop ``catalog_share``.
 
@@ -241,12 +221,11 @@ def signature_retention(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        SIGNATURE_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+        SIGNATURE_ID, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(SIGNATURE_ID, "tables.probes", tables.probes, SIGNATURE_PROBE_COLUMNS)
     check_columns(SIGNATURE_ID, "tables.responses", tables.responses, SIGNATURE_RESPONSE_COLUMNS)
     check_columns(SIGNATURE_ID, "tables.catalogs", tables.catalogs, SIGNATURE_CATALOG_COLUMNS)
-    threshold = SIGNATURE_THRESHOLD if threshold is None else threshold
 
     codes = tables.codes
     shop_names = codes.dictionary("shop_id")
@@ -281,25 +260,22 @@ def signature_retention(
             str(shop_names[i]): float(share[i]) for i in np.flatnonzero(with_signature)
         },
     }
+    reason = None
     if n == 0:
         reason = SIGNATURE_REASON_PROBES if with_signature.any() else SIGNATURE_REASON_NONE
         value, ci = math.nan, None
         details["reason"] = reason
-        summary = SIGNATURE_SUMMARY_NONE.format(reason=reason)
     else:
         value = float(e.sum() / c.sum())
         ci = bootstrap_ci(e, weights=c, n_resamples=n_resamples, confidence=confidence, seed=seed)
-        summary = SIGNATURE_SUMMARY.format(value=value)
-    return MetricResult(
+    return Estimate(
         id=SIGNATURE_ID,
         family=FAMILY,
         value=value,
         ci=ci,
         n=n,
         unit="probe",
-        verdict=threshold.verdict(value, ci, n),
-        threshold=threshold,
         by_group={"shop": by_label(pd.Series(shop_names[present], dtype="string"), retention)},
         details=details,
-        summary=summary,
+        reason=reason,
     )
