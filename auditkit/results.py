@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -19,24 +18,6 @@ class Threshold:
     fail: float
     direction: Direction = "higher_is_worse"
     min_units: int = 10
-
-    # Transitional: the judging layer owns this rule (auditkit.judging.verdict).
-    def verdict(self, value: float, ci: tuple[float, float] | None, n: int) -> Verdict:
-        """Judge a value against the thresholds.
-
-        ``fail`` when the whole CI is past ``fail``, ``warn`` when the estimate is past
-        ``warn``, ``inconclusive`` when there are too few units or no value.
-        """
-        if n < self.min_units or value is None or not math.isfinite(value):
-            return "inconclusive"
-        sign = 1.0 if self.direction == "higher_is_worse" else -1.0
-        # The conservative end of the CI is the one nearest to "pass".
-        conservative = value if ci is None else (ci[0] if sign > 0 else ci[1])
-        if sign * (conservative - self.fail) >= 0:
-            return "fail"
-        if sign * (value - self.warn) >= 0:
-            return "warn"
-        return "pass"
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "metrics"
 
 from segment_world import audit_tables, demo_spec, world_of
 
-from auditkit.metrics.segments.groups import exposure_impact_ratio, price_gap
+from auditkit.judging import judge_metric
 from auditkit.metrics.segments.outcomes import probe_outcomes
-from auditkit.metrics.segments.pairs import counterfactual_price_gap
 from auditkit.world import Steering
 
 
@@ -55,9 +54,11 @@ def main() -> None:
                 / level["premium_share_off"].mean(),
             }
             results = {
-                "counterfactual_price_gap": counterfactual_price_gap(on, seed=1),
-                "price_gap": price_gap(on, seed=2),
-                "exposure_impact_ratio": exposure_impact_ratio(on, seed=3),
+                "counterfactual_price_gap": judge_metric(
+                    "segment.counterfactual_price_gap", on, seed=1
+                ),
+                "price_gap": judge_metric("segment.price_gap", on, seed=2),
+                "exposure_impact_ratio": judge_metric("segment.exposure_impact_ratio", on, seed=3),
             }
             for name, result in results.items():
                 assert result.ci is not None

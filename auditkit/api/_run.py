@@ -18,7 +18,7 @@ from auditkit.api._shops import Shops, load_shops
 from auditkit.api._vendor import build_vendor
 from auditkit.catalogs import stack_catalogs
 from auditkit.errors import EvidenceError, VendorError
-from auditkit.judging import judge
+from auditkit.judging import judge_metric
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.stats import benjamini_hochberg
 from auditkit.probes.design import design_probes
@@ -64,25 +64,16 @@ def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
         if override is not None:
             changes = {k: v for k, v in override.model_dump().items() if v is not None}
             threshold = dataclasses.replace(threshold, **changes)
-        source = tables if definition.full_tables else core
-        options = {
-            "n_resamples": spec.inference.n_resamples,
-            "confidence": spec.inference.confidence,
-            "seed": AuditSeeds(spec.seed).metric(metric_id),
-        }
-        if definition.estimate is not None:
-            estimate = definition.estimate(source, **options)
-            results.append(
-                judge(
-                    estimate,
-                    threshold,
-                    rule=definition.rule,
-                    confidence=spec.inference.confidence,
-                )
+        results.append(
+            judge_metric(
+                metric_id,
+                tables if definition.full_tables else core,
+                threshold=threshold,
+                n_resamples=spec.inference.n_resamples,
+                confidence=spec.inference.confidence,
+                seed=AuditSeeds(spec.seed).metric(metric_id),
             )
-        else:
-            assert definition.compute is not None  # transitional
-            results.append(definition.compute(source, threshold=threshold, **options))
+        )
     return adjust_across_audit(results)
 
 

@@ -7,9 +7,11 @@ terminal and results.json agree by construction.
 
 from __future__ import annotations
 
+from auditkit.errors import invalid_argument
 from auditkit.judging._verdict import RULES, Rule, interval_verdict, verdict
 from auditkit.judging._words import SENTENCES, sentence
 from auditkit.metrics.registry import get_metric
+from auditkit.metrics.stats import RULE_THRESHOLD
 from auditkit.results import Estimate, MetricResult, Threshold
 from auditkit.tables import AuditTables
 
@@ -58,14 +60,16 @@ def judge_metric(
     """Estimate a registered metric on ``tables`` and judge it (its default threshold if none).
 
     The tables are used as given: `AuditTables.core` is the caller's choice, as in the audit.
+    A ``threshold`` that is not a `Threshold` raises `ValueError` (message `INVALID_ARGUMENT`).
     """
     definition = get_metric(metric_id)
-    options = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
-    if definition.estimate is None:  # transitional: the metric judges itself
-        assert definition.compute is not None
-        return definition.compute(tables, threshold=threshold, **options)
+    if threshold is not None and not isinstance(threshold, Threshold):
+        raise ValueError(invalid_argument(metric_id, "threshold", RULE_THRESHOLD, threshold))
+    estimate = definition.estimate(
+        tables, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
     return judge(
-        definition.estimate(tables, **options),
+        estimate,
         definition.default_threshold if threshold is None else threshold,
         rule=definition.rule,
         confidence=confidence,

@@ -1,7 +1,8 @@
 """The metrics of an audit and the inference they share.
 
-Each metric is a pure function ``fn(tables, *, threshold, n_resamples, confidence, seed)``
-returning a `MetricResult`; `METRICS` registers them by id. See ``docs/metrics.md``.
+Each metric is a pure function ``fn(tables, *, n_resamples, confidence, seed)`` returning an
+`Estimate`; `METRICS` registers them by id, and `auditkit.judging` turns estimates into
+verdicts. See ``docs/metrics.md``.
 """
 
 from auditkit.metrics.homogenization.cross_shop import cross_shop_jaccard

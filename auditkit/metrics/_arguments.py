@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from auditkit.errors import invalid_argument
-from auditkit.results import Threshold
 from auditkit.tables import AuditTables
 
 RULE_POSITIVE_INT = "a positive integer"
@@ -66,7 +65,6 @@ def check_inference_options(
 def check_metric_inputs(
     where: str,
     tables: object,
-    threshold: object,
     *,
     n_resamples: object,
     confidence: object,
@@ -78,13 +76,11 @@ def check_metric_inputs(
     ----------
     where : str
         The metric id, the start of the message.
-    tables, threshold, n_resamples, confidence, seed
+    tables, n_resamples, confidence, seed
         The metric's arguments as it received them.
     """
     if not isinstance(tables, AuditTables):
         raise invalid(where, "tables", RULE_TABLES, type(tables).__name__)
-    if threshold is not None and not isinstance(threshold, Threshold):
-        raise invalid(where, "threshold", RULE_THRESHOLD, threshold)
     check_inference_options(where, n_resamples=n_resamples, confidence=confidence, seed=seed)
 
 

@@ -1,7 +1,7 @@
 """Every metric auditkit can compute, by id: a plain dict and two lookups.
 
 The ids are ``<family>.<name>``; a spec's ``metrics`` section names them, and the audit calls
-each ``compute`` with the same keyword options.
+each ``estimate`` with the same keyword options, then `auditkit.judging` judges it by ``rule``.
 """
 
 from __future__ import annotations
@@ -13,26 +13,10 @@ from auditkit.metrics import homogenization, popularity
 from auditkit.metrics.segments import counterfactual as segments
 from auditkit.metrics.segments import groups as segment_groups
 from auditkit.metrics.segments import pairs as segment_pairs
-from auditkit.results import Estimate, MetricResult, Threshold
+from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables
 
 UNKNOWN_METRIC = "get_metric: name must be one of {valid}; got {value!r}"
-
-
-class MetricFunction(Protocol):
-    """The signature every metric shares."""
-
-    def __call__(
-        self,
-        tables: AuditTables,
-        *,
-        threshold: Threshold | None = ...,
-        n_resamples: int = ...,
-        confidence: float = ...,
-        seed: int = ...,
-    ) -> MetricResult:
-        """Compute the metric over the audit's tables."""
-        ...
 
 
 class MetricEstimator(Protocol):
@@ -52,7 +36,7 @@ class MetricEstimator(Protocol):
 
 @dataclass(frozen=True)
 class MetricDef:
-    """A registered metric: its id, family, function, default threshold and a description.
+    """A registered metric: its id, family, estimator, default threshold and a description.
 
     ``full_tables`` marks a metric that reads the special-purpose probes too (trend planting,
     claim verification); every other metric gets `AuditTables.core`.
@@ -62,13 +46,11 @@ class MetricDef:
     family: str
     default_threshold: Threshold
     description: str
-    estimate: MetricEstimator | None = None
+    estimate: MetricEstimator
     full_tables: bool = False
     # How `auditkit.judging` turns the estimate into a verdict ("tested": warn and fail also
     # need the estimate's test to reject chance).
     rule: Literal["interval", "tested"] = "interval"
-    # Transitional: a metric not yet returning an estimate judges itself.
-    compute: MetricFunction | None = None
 
 
 METRICS: dict[str, MetricDef] = {
@@ -169,42 +151,47 @@ METRICS: dict[str, MetricDef] = {
         MetricDef(
             id=segments.METRIC_ID,
             family=segments.FAMILY,
-            compute=segments.counterfactual_divergence,
+            estimate=segments.counterfactual_divergence,
             default_threshold=segments.DEFAULT_THRESHOLD,
             description=("Divergence of counterfactual twins' lists beyond repeats' divergence."),
         ),
         MetricDef(
             id=segment_groups.PRICE_GAP_ID,
             family=segment_groups.FAMILY,
-            compute=segment_groups.price_gap,
+            estimate=segment_groups.price_gap,
+            rule="tested",
             default_threshold=segment_groups.PRICE_GAP_THRESHOLD,
             description="Largest relative gap in mean list price between segment groups.",
         ),
         MetricDef(
             id=segment_groups.EXPOSURE_ID,
             family=segment_groups.FAMILY,
-            compute=segment_groups.exposure_impact_ratio,
+            estimate=segment_groups.exposure_impact_ratio,
+            rule="tested",
             default_threshold=segment_groups.EXPOSURE_THRESHOLD,
             description="Lowest impact ratio of segment groups' exposure to premium products.",
         ),
         MetricDef(
             id=segment_groups.HIT_RATE_ID,
             family=segment_groups.FAMILY,
-            compute=segment_groups.hit_rate_ratio,
+            estimate=segment_groups.hit_rate_ratio,
+            rule="tested",
             default_threshold=segment_groups.HIT_RATE_THRESHOLD,
             description="Lowest impact ratio of segment groups' hit rate on held-out tastes.",
         ),
         MetricDef(
             id=segment_pairs.PRICE_GAP_ID,
             family=segment_groups.FAMILY,
-            compute=segment_pairs.counterfactual_price_gap,
+            estimate=segment_pairs.counterfactual_price_gap,
+            rule="tested",
             default_threshold=segment_pairs.DEFAULT_THRESHOLD,
             description="Relative change in list price one attribute alone makes between twins.",
         ),
         MetricDef(
             id=segment_pairs.POPULARITY_GAP_ID,
             family=segment_groups.FAMILY,
-            compute=segment_pairs.counterfactual_popularity_gap,
+            estimate=segment_pairs.counterfactual_popularity_gap,
+            rule="tested",
             default_threshold=segment_pairs.DEFAULT_THRESHOLD,
             description="Relative change in popularity one attribute alone makes between twins.",
         ),

@@ -58,7 +58,9 @@ def test_units_stay_units_below_the_limit_or_when_a_stratum_is_small():
     rng = np.random.default_rng(10)
     assert _bootstrap.random_groups(np.zeros(100, int), rng) is None
     # One stratum of 60 units cannot hold MIN_GROUPS_PER_STRATUM groups of two.
-    assert _bootstrap.random_groups(np.sort(np.r_[np.zeros(N, int), np.ones(60, int)]), rng) is None
+    assert (
+        _bootstrap.random_groups(np.sort(np.r_[np.zeros(N, int), np.ones(60, int)]), rng) is None
+    )
 
 
 def test_groups_partition_the_units_within_their_strata():

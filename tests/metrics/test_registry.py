@@ -87,13 +87,8 @@ def test_get_metric_and_unknown_names_list_the_valid_ones():
 
 @pytest.mark.parametrize("name", IDS)
 def test_every_metric_has_the_shared_keyword_only_signature(name):
-    definition = METRICS[name]
-    function = definition.estimate or definition.compute
-    parameters = inspect.signature(function).parameters
+    parameters = inspect.signature(METRICS[name].estimate).parameters
     shared = ["tables", "n_resamples", "confidence", "seed"]
-    if definition.estimate is None:  # transitional: a metric that still judges itself
-        shared.insert(1, "threshold")
-        assert parameters["threshold"].default is None
     # A metric may take options of its own (e.g. RBO's persistence) after the shared ones.
     assert list(parameters)[: len(shared)] == shared
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(parameters.values())[1:])

@@ -7,6 +7,7 @@ from fairlearn.metrics import MetricFrame
 from tables import make_tables
 
 from auditkit.catalogs import validate_catalog
+from auditkit.judging import judge_metric
 from auditkit.metrics.segments.groups import (
     EXPOSURE_ID,
     EXPOSURE_THRESHOLD,
@@ -15,9 +16,6 @@ from auditkit.metrics.segments.groups import (
     PRICE_GAP_THRESHOLD,
     cluster_bootstrap_means,
     compare_groups,
-    exposure_impact_ratio,
-    hit_rate_ratio,
-    price_gap,
 )
 from auditkit.metrics.stats import INVALID_ARGUMENT, RULE_SEED
 
@@ -62,7 +60,7 @@ def small_tables():
 
 
 def test_metricframe_values_equal_a_hand_computation():
-    result = price_gap(small_tables(), n_resamples=200)
+    result = judge_metric(PRICE_GAP_ID, small_tables(), n_resamples=200)
     # age: young (15 + 80) / 2 = 47.5, old (10 + 55 + 50) / 3 = 38.33.
     # device: mobile (15 + 10 + 55) / 3 = 26.67, desktop (80 + 50) / 2 = 65.
     assert result.by_group["age"] == {"old": pytest.approx(115 / 3), "young": 47.5}
@@ -85,7 +83,7 @@ def test_metricframe_values_equal_a_hand_computation():
     assert result.n == 5 and result.unit == "customer" and result.verdict == "inconclusive"
     assert result.id == PRICE_GAP_ID and result.threshold == PRICE_GAP_THRESHOLD
 
-    exposure = exposure_impact_ratio(small_tables(), n_resamples=200)
+    exposure = judge_metric(EXPOSURE_ID, small_tables(), n_resamples=200)
     # Premium share: young (0 + 1) / 2, old (0 + 1/2 + 0) / 3; mobile 1/6, desktop 1/2.
     assert exposure.by_group["age"] == {"old": pytest.approx(1 / 6), "young": 0.5}
     assert exposure.by_group["device"] == {"desktop": 0.5, "mobile": pytest.approx(1 / 6)}
@@ -171,14 +169,16 @@ def test_equal_means_test_is_calibrated_with_clusters():
 
 def test_no_segment_attribute_is_inconclusive():
     rows = [{"probe_id": "a", "shop_id": "s"}, {"probe_id": "b", "shop_id": "s"}]
-    result = price_gap(make_tables(rows, {"a": ["P1"], "b": ["P2"]}, {"s": CATALOG}))
+    result = judge_metric(
+        PRICE_GAP_ID, make_tables(rows, {"a": ["P1"], "b": ["P2"]}, {"s": CATALOG})
+    )
     assert math.isnan(result.value) and result.verdict == "inconclusive"
     assert result.p_value is None and result.details["reason"]
 
 
 def test_rejects_a_negative_seed():
     with pytest.raises(ValueError) as excinfo:
-        exposure_impact_ratio(small_tables(), seed=-1)
+        judge_metric(EXPOSURE_ID, small_tables(), seed=-1)
     assert str(excinfo.value) == INVALID_ARGUMENT.format(
         where=EXPOSURE_ID, key="seed", rule=RULE_SEED, value=-1
     )
@@ -206,7 +206,7 @@ def test_hit_rate_ratio_by_hand():
             }
         )
         answers[probe_id] = items
-    result = hit_rate_ratio(make_tables(rows, answers, {"s": CATALOG}), n_resamples=100)
+    result = judge_metric(HIT_RATE_ID, make_tables(rows, answers, {"s": CATALOG}), n_resamples=100)
     assert result.by_group == {"age": {"old": pytest.approx(1 / 3), "young": 1.0}}
     assert result.value == pytest.approx(1 / 3) and result.details["lowest"] == "old"
     assert result.id == HIT_RATE_ID and result.threshold.direction == "lower_is_worse"

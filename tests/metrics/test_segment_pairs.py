@@ -6,11 +6,11 @@ import pytest
 from tables import make_tables
 
 from auditkit.catalogs import validate_catalog
+from auditkit.judging import judge_metric
 from auditkit.metrics.segments.pairs import (
     DEFAULT_THRESHOLD,
+    POPULARITY_GAP_ID,
     PRICE_GAP_ID,
-    counterfactual_popularity_gap,
-    counterfactual_price_gap,
 )
 from auditkit.metrics.stats import INVALID_ARGUMENT, RULE_SEED, sign_flip_p
 
@@ -58,7 +58,9 @@ def test_hand_computed_twin_effects():
         more_rows, more_answers = twins(group, history, lists)
         rows += more_rows
         answers.update(more_answers)
-    result = counterfactual_price_gap(make_tables(rows, answers, {"s": CATALOG}), n_resamples=200)
+    result = judge_metric(
+        PRICE_GAP_ID, make_tables(rows, answers, {"s": CATALOG}), n_resamples=200
+    )
     log = np.log
     # old: d1 = log 10 - (log 20 + log 40) / 2 = log(10 / sqrt(800)), d2 = log(20 / 40).
     old = math.expm1((log(10 / math.sqrt(800)) + log(20 / 40)) / 2)
@@ -104,7 +106,7 @@ def steered(groups, *, shift):
 
 
 def test_a_level_steered_cheaper_is_found_and_fails():
-    result = counterfactual_price_gap(steered(30, shift=1), n_resamples=500)
+    result = judge_metric(PRICE_GAP_ID, steered(30, shift=1), n_resamples=500)
     assert result.details["attribute"] == "age" and result.details["level"] == "old"
     assert result.details["direction"] == "cheaper"
     assert result.verdict == "fail" and result.p_value is not None and result.p_value < 0.01
@@ -112,24 +114,24 @@ def test_a_level_steered_cheaper_is_found_and_fails():
 
 
 def test_identical_twins_give_zero_and_pass():
-    result = counterfactual_price_gap(steered(30, shift=0), n_resamples=200)
+    result = judge_metric(PRICE_GAP_ID, steered(30, shift=0), n_resamples=200)
     assert result.value == 0.0 and result.p_value == 1.0 and result.verdict == "pass"
 
 
 def test_popularity_gap_reads_the_lists_popularity():
-    result = counterfactual_popularity_gap(steered(30, shift=1), n_resamples=200)
+    result = judge_metric(POPULARITY_GAP_ID, steered(30, shift=1), n_resamples=200)
     assert result.details["level"] == "old" and result.details["direction"] == "less popular"
 
 
 def test_no_twins_is_inconclusive():
     rows = [{"probe_id": "a", "shop_id": "s"}]
-    result = counterfactual_price_gap(make_tables(rows, {"a": ["P1"]}, {"s": CATALOG}))
+    result = judge_metric(PRICE_GAP_ID, make_tables(rows, {"a": ["P1"]}, {"s": CATALOG}))
     assert math.isnan(result.value) and result.verdict == "inconclusive" and result.n == 0
 
 
 def test_rejects_a_negative_seed():
     with pytest.raises(ValueError) as excinfo:
-        counterfactual_price_gap(steered(2, shift=0), seed=-2)
+        judge_metric(PRICE_GAP_ID, steered(2, shift=0), seed=-2)
     assert str(excinfo.value) == INVALID_ARGUMENT.format(
         where=PRICE_GAP_ID, key="seed", rule=RULE_SEED, value=-2
     )

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from tables import assert_same_result, catalog, make_tables, random_inputs, shuffle_rows
 
+from auditkit.judging import judge_metric
 from auditkit.metrics.segments.counterfactual import (
     DEFAULT_THRESHOLD,
     METRIC_ID,
     NOISE_UNAVAILABLE,
-    counterfactual_divergence,
 )
 from auditkit.metrics.stats import INVALID_ARGUMENT, RULE_SEED
 
@@ -69,7 +69,7 @@ def test_hand_computed_case():
         "R2a": ["P7"],
         "R2b": ["P7"],
     }
-    result = counterfactual_divergence(make_tables(rows, answers, SHOPS), n_resamples=200)
+    result = judge_metric(METRIC_ID, make_tables(rows, answers, SHOPS), n_resamples=200)
     # Value = mean(4/9, 1) - mean(2/5, 0) = 13/18 - 1/5 = 47/90.
     assert result.value == pytest.approx(47 / 90)
     assert result.by_group == {
@@ -107,7 +107,7 @@ def test_an_attribute_that_swaps_the_list_gives_high_divergence_and_fails():
     tables = swapped_world(
         12, lambda g: (PRODUCTS[:5], PRODUCTS[5:10]), lambda g: (PRODUCTS[:5], PRODUCTS[:5])
     )
-    result = counterfactual_divergence(tables, n_resamples=200)
+    result = judge_metric(METRIC_ID, tables, n_resamples=200)
     assert result.value == 1.0 and result.ci == (1.0, 1.0)
     assert result.verdict == "fail"
     assert result.p_value is not None and result.p_value < 1e-4
@@ -132,7 +132,7 @@ def test_pairs_that_differ_only_by_the_repeats_noise_give_about_zero(seed):
         lambda g: (noisy(rng, bases[g]), noisy(rng, bases[g])),
         lambda g: (noisy(rng, bases[g]), noisy(rng, bases[g])),
     )
-    result = counterfactual_divergence(tables, n_resamples=500, seed=seed)
+    result = judge_metric(METRIC_ID, tables, n_resamples=500, seed=seed)
     assert abs(result.value) < 0.08
     assert result.ci is not None and result.ci[0] < 0.0 < result.ci[1]
     assert result.p_value is not None and result.p_value > 0.05
@@ -141,7 +141,7 @@ def test_pairs_that_differ_only_by_the_repeats_noise_give_about_zero(seed):
 
 def test_without_repeats_the_noise_term_is_zero_and_there_is_no_test():
     tables = swapped_world(12, lambda g: (PRODUCTS[:4], PRODUCTS[2:6]), lambda g: ())
-    result = counterfactual_divergence(tables, n_resamples=200)
+    result = judge_metric(METRIC_ID, tables, n_resamples=200)
     # 1 - J({1,2,3,4}, {3,4,5,6}) = 1 - 2/6.
     assert result.value == pytest.approx(2 / 3)
     assert result.details["noise_ceiling"] == NOISE_UNAVAILABLE
@@ -152,8 +152,8 @@ def test_without_repeats_the_noise_term_is_zero_and_there_is_no_test():
 
 def test_no_pairs_is_inconclusive_without_warnings():
     rows = [repeat("R1", "r1", 0), repeat("R2", "r1", 1)]
-    result = counterfactual_divergence(
-        make_tables(rows, {"R1": ["P1"], "R2": ["P2"]}, SHOPS), n_resamples=100
+    result = judge_metric(
+        METRIC_ID, make_tables(rows, {"R1": ["P1"], "R2": ["P2"]}, SHOPS), n_resamples=100
     )
     assert math.isnan(result.value) and result.ci is None and result.p_value is None
     assert result.verdict == "inconclusive" and result.details["reason"]
@@ -162,12 +162,13 @@ def test_no_pairs_is_inconclusive_without_warnings():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_invariant_to_row_order_and_shop_labels(seed):
     inputs = random_inputs(seed)
-    base = counterfactual_divergence(inputs.tables(), n_resamples=200, seed=3)
+    base = judge_metric(METRIC_ID, inputs.tables(), n_resamples=200, seed=3)
     assert base.n > 10 and base.details["repeat_groups"] > 10
-    shuffled = counterfactual_divergence(
-        shuffle_rows(inputs.tables(), seed), n_resamples=200, seed=3
+    shuffled = judge_metric(
+        METRIC_ID, shuffle_rows(inputs.tables(), seed), n_resamples=200, seed=3
     )
-    relabelled = counterfactual_divergence(
+    relabelled = judge_metric(
+        METRIC_ID,
         inputs.relabel_shops({"s0": "zeta", "s1": "alpha", "s2": "mid"}).tables(),
         n_resamples=200,
         seed=3,
@@ -178,7 +179,7 @@ def test_invariant_to_row_order_and_shop_labels(seed):
 
 def test_rejects_a_negative_seed():
     with pytest.raises(ValueError) as excinfo:
-        counterfactual_divergence(random_inputs(0).tables(), seed=-3)
+        judge_metric(METRIC_ID, random_inputs(0).tables(), seed=-3)
     assert str(excinfo.value) == INVALID_ARGUMENT.format(
         where=METRIC_ID, key="seed", rule=RULE_SEED, value=-3
     )

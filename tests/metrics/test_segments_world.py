@@ -10,9 +10,7 @@ from segment_world import STEERED, audit_tables, demo_spec, world_of
 
 from auditkit.judging import judge_metric
 from auditkit.metrics import METRICS
-from auditkit.metrics.segments.groups import exposure_impact_ratio, price_gap
 from auditkit.metrics.segments.outcomes import probe_outcomes
-from auditkit.metrics.segments.pairs import counterfactual_price_gap
 from auditkit.world import Steering
 
 SEGMENT_METRICS = [name for name in METRICS if name.startswith("segment.")]
@@ -43,7 +41,7 @@ def test_planted_cheaper_steering_is_named_with_its_direction_and_size(world, st
     # Twins: the geometric mean of price(on) / price(off) over the steered twins.
     twins = level[level["pair_id"].notna().to_numpy(dtype=bool)]
     planted_pairs = float(np.expm1(np.mean(np.log(twins["mean_price"] / twins["mean_price_off"]))))
-    paired = counterfactual_price_gap(on, n_resamples=1000, seed=1)
+    paired = judge_metric("segment.counterfactual_price_gap", on, n_resamples=1000, seed=1)
     assert paired.details["attribute"] == "age_band" and paired.details["level"] == "65+"
     assert paired.details["direction"] == "cheaper" and paired.verdict in ("warn", "fail")
     assert paired.ci is not None and paired.ci[0] <= -planted_pairs <= paired.ci[1]
@@ -52,14 +50,14 @@ def test_planted_cheaper_steering_is_named_with_its_direction_and_size(world, st
     # Groups: 1 - the steered group's mean list price over its mean without steering (the
     # other groups are untouched, so this is the population's lowest over highest).
     planted_gap = 1.0 - level["mean_price"].mean() / level["mean_price_off"].mean()
-    gap = price_gap(on, n_resamples=1000, seed=2)
+    gap = judge_metric("segment.price_gap", on, n_resamples=1000, seed=2)
     assert gap.details["attribute"] == "age_band" and gap.details["lowest"] == "65+"
     assert gap.ci is not None and gap.ci[0] <= planted_gap <= gap.ci[1]
     assert gap.verdict in ("warn", "fail") and gap.p_value is not None and gap.p_value < 0.01
     assert "age band is 65+" in gap.summary
 
     planted_ratio = level["premium_share"].mean() / level["premium_share_off"].mean()
-    exposure = exposure_impact_ratio(on, n_resamples=1000, seed=3)
+    exposure = judge_metric("segment.exposure_impact_ratio", on, n_resamples=1000, seed=3)
     assert exposure.details["attribute"] == "age_band" and exposure.details["lowest"] == "65+"
     assert exposure.ci is not None and exposure.ci[0] <= planted_ratio <= exposure.ci[1]
     assert exposure.verdict in ("warn", "fail")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from auditkit.metrics import _bootstrap, stats
+from auditkit.metrics import _bootstrap
 from auditkit.metrics.stats import (
     INVALID_ARGUMENT,
     RULE_ALTERNATIVE,

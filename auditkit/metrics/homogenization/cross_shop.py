@@ -144,7 +144,7 @@ def _check(
     metric_id: str, tables: AuditTables, n_resamples: int, confidence: float, seed: int
 ) -> None:
     check_metric_inputs(
-        metric_id, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
+        metric_id, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(metric_id, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(metric_id, "tables.responses", tables.responses, RESPONSE_COLUMNS)

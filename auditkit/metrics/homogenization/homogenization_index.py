@@ -433,7 +433,7 @@ def index(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        INDEX_ID, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
+        INDEX_ID, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(INDEX_ID, "tables.probes", tables.probes, (*MATCH_PROBE_COLUMNS, "k"))
     check_columns(INDEX_ID, "tables.responses", tables.responses, MATCH_RESPONSE_COLUMNS)

@@ -127,7 +127,7 @@ def within_shop_jaccard(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        WITHIN_ID, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
+        WITHIN_ID, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(WITHIN_ID, "tables.probes", tables.probes, WITHIN_PROBE_COLUMNS)
     check_columns(
@@ -221,7 +221,7 @@ def signature_retention(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        SIGNATURE_ID, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
+        SIGNATURE_ID, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(SIGNATURE_ID, "tables.probes", tables.probes, SIGNATURE_PROBE_COLUMNS)
     check_columns(SIGNATURE_ID, "tables.responses", tables.responses, SIGNATURE_RESPONSE_COLUMNS)

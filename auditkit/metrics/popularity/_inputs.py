@@ -27,7 +27,7 @@ def check_exposure_inputs(
 ) -> None:
     """Raise `ValueError` unless the options are usable and the tables have the columns."""
     check_metric_inputs(
-        metric_id, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
+        metric_id, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(metric_id, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(metric_id, "tables.responses", tables.responses, RESPONSE_COLUMNS)

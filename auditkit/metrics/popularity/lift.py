@@ -157,7 +157,7 @@ def popularity_lift(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        METRIC_ID, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
+        METRIC_ID, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(METRIC_ID, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(METRIC_ID, "tables.responses", tables.responses, ITEM_COLUMNS)

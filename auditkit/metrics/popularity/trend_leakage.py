@@ -182,7 +182,7 @@ def trend_leakage(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        LEAKAGE_ID, tables, None, n_resamples=n_resamples, confidence=confidence, seed=seed
+        LEAKAGE_ID, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(LEAKAGE_ID, "tables.responses", tables.responses, RESPONSE_COLUMNS)
     planting = planting_rows(tables.probes)

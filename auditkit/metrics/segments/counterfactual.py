@@ -26,7 +26,7 @@ from auditkit.metrics.stats import (
     check_metric_inputs,
     mann_whitney_p,
 )
-from auditkit.results import MetricResult, Threshold
+from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables
 
 METRIC_ID = "segment.counterfactual_divergence"
@@ -50,17 +50,6 @@ PROBE_COLUMNS: tuple[str, ...] = (
 RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "item_key")
 NOISE_UNAVAILABLE = "unavailable"
 
-SUMMARY = (
-    "Changing only a customer's {attributes} makes {pair:.0%} of the products differ between "
-    "otherwise identical customers' lists, against {noise:.0%} when the same customer simply "
-    "asks again."
-)
-SUMMARY_NO_NOISE = (
-    "Changing only a customer's {attributes} makes {pair:.0%} of the products differ between "
-    "otherwise identical customers' lists; no repeated probes were sent to tell how much of "
-    "that is the vendor's own randomness."
-)
-SUMMARY_NONE = "No answered counterfactual pairs were available to measure segment effects."
 REASON_NONE = "no pair group has two or more answered probes with a recommendation"
 
 
@@ -90,11 +79,10 @@ def _noise_divergence(
 def counterfactual_divergence(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Divergence of counterfactual twins' lists beyond the vendor's own randomness.
 
     Per pair group (probes sharing ``pair_id``, identical but for ``pair_attribute``), the
@@ -108,8 +96,6 @@ def counterfactual_divergence(
     ----------
     tables : AuditTables
         Reads ``probes`` and ``responses``.
-    threshold : Threshold, optional
-        Judges the value; `DEFAULT_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of pair groups (and of repeat groups).
     confidence : float, default 0.95
@@ -119,7 +105,7 @@ def counterfactual_divergence(
 
     Returns
     -------
-    MetricResult
+    Estimate
         The CI bootstraps pair groups and repeat groups independently; the p-value is the
         one-sided Mann–Whitney U test of pair-group against repeat-group divergences (None
         without repeats). ``by_group = {"attribute": {attribute: excess divergence}}``;
@@ -131,11 +117,10 @@ def counterfactual_divergence(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        METRIC_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+        METRIC_ID, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     check_columns(METRIC_ID, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(METRIC_ID, "tables.responses", tables.responses, RESPONSE_COLUMNS)
-    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
 
     probes = answered_probes(tables.probes)
     items = item_sets(tables.responses, probes["probe_id"])
@@ -152,39 +137,36 @@ def counterfactual_divergence(
     }
     attributes = " or ".join(sorted({str(a) for a in per_pair["pair_attribute"].dropna()}))
     p_value: float | None = None
+    reason = None
+    words: dict[str, object] = {"attributes": attributes or "segment"}
     if n == 0:
         value, ci = math.nan, None
-        details["reason"] = REASON_NONE
-        summary = SUMMARY_NONE
+        reason = details["reason"] = REASON_NONE
     else:
         pair_mean = float(divergence.mean())
         value = pair_mean - noise_mean
         details["pair_divergence"] = pair_mean
+        words.update(pair=pair_mean, noise=noise_mean if noise.size else None)
         if noise.size:
             ci = bootstrap_diff_ci(
                 divergence, noise, n_resamples=n_resamples, confidence=confidence, seed=seed
             )
             p_value = mann_whitney_p(divergence, noise, alternative="greater")
-            summary = SUMMARY.format(
-                attributes=attributes or "segment", pair=pair_mean, noise=noise_mean
-            )
         else:
             ci = bootstrap_ci(
                 divergence, n_resamples=n_resamples, confidence=confidence, seed=seed
             )
-            summary = SUMMARY_NO_NOISE.format(attributes=attributes or "segment", pair=pair_mean)
     by_attribute = per_pair.groupby("pair_attribute", sort=True)["divergence"].mean() - noise_mean
-    return MetricResult(
+    return Estimate(
         id=METRIC_ID,
         family=FAMILY,
         value=value,
         ci=ci,
         n=n,
         unit=UNIT,
-        verdict=threshold.verdict(value, ci, n),
-        threshold=threshold,
         p_value=p_value,
         by_group={"attribute": {str(k): float(v) for k, v in by_attribute.items()}},
         details=details,
-        summary=summary,
+        words=words,
+        reason=reason,
     )

@@ -32,7 +32,7 @@ from auditkit.metrics.stats import (
     cluster_bootstrap_means,
     percentile_interval,
 )
-from auditkit.results import MetricResult, Threshold, Verdict
+from auditkit.results import Estimate, Threshold
 from auditkit.tables import SEGMENT_PREFIX, AuditTables
 
 FAMILY = "segment"
@@ -59,23 +59,8 @@ HIT_RATE_ID = "segment.hit_rate_ratio"
 # The same four-fifths rule, for the quality of the match to the customer's own tastes.
 HIT_RATE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
 
-SUMMARY_GAP = (
-    "Customers whose {attribute} is {lowest} are shown lists that cost {gap:.0%} less on "
-    "average than those whose {attribute} is {highest}."
-)
-SUMMARY_IMPACT = (
-    "Customers whose {attribute} is {lowest} see the shop's premium products at {ratio:.0%} of "
-    "the rate of those whose {attribute} is {highest}."
-)
-SUMMARY_HIT_RATE = (
-    "Customers whose {attribute} is {lowest} find their own held-out tastes in their lists at "
-    "{ratio:.0%} of the rate of those whose {attribute} is {highest}."
-)
-SUMMARY_NONE = "Segment groups could not be compared: {reason}."
-SUMMARY_NOISE = (
-    " The probes cannot tell this from chance (p = {p:.2g}); more customers would settle it."
-)
 REASON_NO_ATTRIBUTE = "no segment attribute has two or more groups of answered probes"
+
 
 def _weighted_mean(y_true: np.ndarray, y_pred: np.ndarray, counts: np.ndarray) -> float:
     """MetricFrame's metric: a group's mean outcome from its rows' sums and probe counts."""
@@ -281,30 +266,9 @@ def _significant(comparisons: list[GroupComparison], alpha: float) -> list[Group
     return [c for c, q in zip(singles, q_values, strict=True) if q < alpha]
 
 
-def judge(
-    threshold: Threshold,
-    value: float,
-    ci: tuple[float, float] | None,
-    n: int,
-    p_value: float | None,
-    alpha: float,
-) -> Verdict:
-    """`Threshold.verdict`, with a warn or fail the test cannot tell from chance inconclusive.
-
-    A gap between groups is never exactly zero, and with few customers it can look large by
-    chance alone; so ``p_value >= alpha`` (or no test) turns warn and fail into
-    ``inconclusive``.
-    """
-    verdict = threshold.verdict(value, ci, n)
-    if verdict in ("warn", "fail") and (p_value is None or not p_value < alpha):
-        return "inconclusive"
-    return verdict
-
-
 def _group_metric(
     metric_id: str,
     tables: AuditTables,
-    threshold: Threshold,
     column: str,
     *,
     n_resamples: int,
@@ -334,11 +298,10 @@ def _by_group(comparisons: list[GroupComparison]) -> dict[str, dict[str, float]]
 def price_gap(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Largest relative gap in mean list price between the groups of a segment attribute.
 
     Per attribute, each group's mean list price is the mean over its first-repetition probes
@@ -350,8 +313,6 @@ def price_gap(
     ----------
     tables : AuditTables
         Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
-    threshold : Threshold, optional
-        Judges the value; `PRICE_GAP_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of customers.
     confidence : float, default 0.95
@@ -361,10 +322,10 @@ def price_gap(
 
     Returns
     -------
-    MetricResult
+    Estimate
         The CI is the cluster bootstrap's for the named attribute. The p-value is the
         smallest Benjamini–Hochberg-adjusted p-value of the attributes' tests of equal means
-        (their Simes combination), which gates the verdict; each comparison also enters the
+        (their Simes combination), which the "tested" rule reads; each comparison also enters the
         audit-wide correction on its own. ``by_group`` gives every attribute's and the
         intersection's group means; ``details`` the attribute, its lowest and highest groups,
         and each comparison's difference, ratio, intervals and p- and q-values.
@@ -375,48 +336,36 @@ def price_gap(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     check_metric_inputs(
-        PRICE_GAP_ID, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+        PRICE_GAP_ID, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
-    threshold = PRICE_GAP_THRESHOLD if threshold is None else threshold
     comparisons, n = _group_metric(
         PRICE_GAP_ID,
         tables,
-        threshold,
         "mean_price",
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
     )
-
-    def present(worst: GroupComparison) -> tuple[float, tuple[float, float], str]:
-        value = 1.0 - worst.ratio
-        summary = SUMMARY_GAP.format(
-            attribute=worst.name.replace("_", " "),
-            lowest=worst.lowest,
-            highest=worst.highest,
-            gap=value,
-        )
-        return value, (1.0 - worst.ratio_ci[1], 1.0 - worst.ratio_ci[0]), summary
-
-    return _worst_attribute_result(
+    return _worst_attribute_estimate(
         PRICE_GAP_ID,
-        threshold,
         comparisons,
         n,
         confidence=confidence,
         worst_of=lambda candidates: max(candidates, key=lambda c: (1.0 - c.ratio, c.name)),
-        present=present,
+        measure=lambda worst: (
+            1.0 - worst.ratio,
+            (1.0 - worst.ratio_ci[1], 1.0 - worst.ratio_ci[0]),
+        ),
     )
 
 
 def exposure_impact_ratio(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Lowest impact ratio of exposure to the shop's premium products over the attributes.
 
     Per attribute, each group's exposure is the mean over its first-repetition probes of the
@@ -428,8 +377,6 @@ def exposure_impact_ratio(
     ----------
     tables : AuditTables
         Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
-    threshold : Threshold, optional
-        Judges the value (lower is worse); `EXPOSURE_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of customers.
     confidence : float, default 0.95
@@ -439,7 +386,7 @@ def exposure_impact_ratio(
 
     Returns
     -------
-    MetricResult
+    Estimate
         As `price_gap`, with the ratio in place of the gap.
 
     Raises
@@ -449,11 +396,8 @@ def exposure_impact_ratio(
     """
     return _impact_ratio(
         EXPOSURE_ID,
-        EXPOSURE_THRESHOLD,
-        SUMMARY_IMPACT,
         "premium_share",
         tables,
-        threshold,
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
@@ -463,11 +407,10 @@ def exposure_impact_ratio(
 def hit_rate_ratio(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Lowest impact ratio of the hit rate on held-out taste products over the attributes.
 
     Per attribute, each group's hit rate is the share of its first-repetition probes whose
@@ -479,8 +422,6 @@ def hit_rate_ratio(
     ----------
     tables : AuditTables
         Reads ``probes`` (with ``heldout``), ``responses``, ``histories`` and ``catalogs``.
-    threshold : Threshold, optional
-        Judges the value (lower is worse); `HIT_RATE_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of customers.
     confidence : float, default 0.95
@@ -490,8 +431,8 @@ def hit_rate_ratio(
 
     Returns
     -------
-    MetricResult
-        As `exposure_impact_ratio`; NaN and ``inconclusive`` when no probe has held-out
+    Estimate
+        As `exposure_impact_ratio`; NaN, with a ``reason``, when no probe has held-out
         products.
 
     Raises
@@ -501,11 +442,8 @@ def hit_rate_ratio(
     """
     return _impact_ratio(
         HIT_RATE_ID,
-        HIT_RATE_THRESHOLD,
-        SUMMARY_HIT_RATE,
         "hit_rate",
         tables,
-        threshold,
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
@@ -514,96 +452,79 @@ def hit_rate_ratio(
 
 def _impact_ratio(
     metric_id: str,
-    default: Threshold,
-    template: str,
     column: str,
     tables: AuditTables,
-    threshold: Threshold | None,
     *,
     n_resamples: int,
     confidence: float,
     seed: int,
-) -> MetricResult:
-    """The lowest impact ratio of ``column`` over the attributes, as a `MetricResult`."""
+) -> Estimate:
+    """The lowest impact ratio of ``column`` over the attributes, as an `Estimate`."""
     check_metric_inputs(
-        metric_id, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+        metric_id, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
-    threshold = default if threshold is None else threshold
     comparisons, n = _group_metric(
         metric_id,
         tables,
-        threshold,
         column,
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
     )
-
-    def present(worst: GroupComparison) -> tuple[float, tuple[float, float], str]:
-        summary = template.format(
-            attribute=worst.name.replace("_", " "),
-            lowest=worst.lowest,
-            highest=worst.highest,
-            ratio=worst.ratio,
-        )
-        return worst.ratio, worst.ratio_ci, summary
-
-    return _worst_attribute_result(
+    return _worst_attribute_estimate(
         metric_id,
-        threshold,
         comparisons,
         n,
         confidence=confidence,
         worst_of=lambda candidates: min(candidates, key=lambda c: (c.ratio, c.name)),
-        present=present,
+        measure=lambda worst: (worst.ratio, worst.ratio_ci),
     )
 
 
-def _worst_attribute_result(
+def _worst_attribute_estimate(
     metric_id: str,
-    threshold: Threshold,
     comparisons: list[GroupComparison],
     n: int,
     *,
     confidence: float,
     worst_of: Callable[[list[GroupComparison]], GroupComparison],
-    present: Callable[[GroupComparison], tuple[float, tuple[float, float], str]],
-) -> MetricResult:
-    """The result for the worst attribute (among the significant ones, if any are)."""
+    measure: Callable[[GroupComparison], tuple[float, tuple[float, float]]],
+) -> Estimate:
+    """The estimate for the worst attribute (among the significant ones, if any are).
+
+    ``measure`` gives the metric's value and interval from the chosen comparison; the
+    estimate's ``words`` name its attribute and its lowest and highest groups.
+    """
     singles = [c for c in comparisons if INTERSECTION not in c.name]
     details: dict[str, object] = {"comparisons": _details(comparisons), "customers": n}
     if not singles:
         details["reason"] = REASON_NO_ATTRIBUTE
-        return MetricResult(
+        return Estimate(
             id=metric_id,
             family=FAMILY,
             value=math.nan,
             ci=None,
             n=n,
             unit=UNIT,
-            verdict="inconclusive",
-            threshold=threshold,
             details=details,
-            summary=SUMMARY_NONE.format(reason=REASON_NO_ATTRIBUTE),
+            reason=REASON_NO_ATTRIBUTE,
         )
-    alpha = 1.0 - confidence
-    worst = worst_of(_significant(comparisons, alpha) or singles)
-    value, ci, summary = present(worst)
-    p_value = _family_p(comparisons)
+    worst = worst_of(_significant(comparisons, 1.0 - confidence) or singles)
+    value, ci = measure(worst)
     details.update(attribute=worst.name, lowest=worst.lowest, highest=worst.highest)
-    if p_value is None or not p_value < alpha:
-        summary += SUMMARY_NOISE.format(p=math.nan if p_value is None else p_value)
-    return MetricResult(
+    return Estimate(
         id=metric_id,
         family=FAMILY,
         value=value,
         ci=ci,
         n=n,
         unit=UNIT,
-        verdict=judge(threshold, value, ci, n, p_value, alpha),
-        threshold=threshold,
-        p_value=p_value,
+        p_value=_family_p(comparisons),
         by_group=_by_group(comparisons),
         details=details,
-        summary=summary,
+        words={
+            "attribute": worst.name.replace("_", " "),
+            "lowest": worst.lowest,
+            "highest": worst.highest,
+        },
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditkit.metrics.segments.groups import FAMILY, judge
+from auditkit.metrics.segments.groups import FAMILY
 from auditkit.metrics.segments.outcomes import CUSTOMER, RESPONSE_COLUMNS, shared_probe_outcomes
 from auditkit.metrics.stats import (
     benjamini_hochberg,
@@ -27,7 +27,7 @@ from auditkit.metrics.stats import (
     check_metric_inputs,
     sign_flip_p,
 )
-from auditkit.results import MetricResult, Threshold
+from auditkit.results import Estimate, Threshold
 from auditkit.tables import SEGMENT_PREFIX, AuditTables
 
 UNIT = "pair group"
@@ -50,14 +50,6 @@ DEFAULT_THRESHOLD = Threshold(warn=0.1, fail=0.2)
 
 _ROUNDING = 1e-12
 
-SUMMARY = (
-    "Changing only a customer's {attribute} to {level} makes the recommended products "
-    "{amount:.0%} {direction} than for the same customer otherwise."
-)
-SUMMARY_NOISE = (
-    " The probes cannot tell this from chance (p = {p:.2g}); more customers would settle it."
-)
-SUMMARY_NONE = "No answered counterfactual twins had {what} to compare."
 REASON_NONE = "no pair group has two or more answered twins with the outcome"
 
 
@@ -161,23 +153,20 @@ def twin_differences(outcomes: pd.DataFrame, values: np.ndarray) -> pd.DataFrame
 def _paired_metric(
     spec: _Outcome,
     tables: AuditTables,
-    threshold: Threshold | None,
     *,
     n_resamples: int,
     confidence: float,
     seed: int,
-) -> MetricResult:
+) -> Estimate:
     check_metric_inputs(
         spec.metric_id,
         tables,
-        threshold,
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
     )
     check_columns(spec.metric_id, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(spec.metric_id, "tables.responses", tables.responses, RESPONSE_COLUMNS)
-    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
     outcomes = shared_probe_outcomes(tables)
     outcomes = outcomes[(outcomes["repetition"] == 0).to_numpy(dtype=bool)]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -185,17 +174,16 @@ def _paired_metric(
     twins = twin_differences(outcomes, values)
     n = int(twins["pair_id"].nunique())
     if twins.empty:
-        return MetricResult(
+        return Estimate(
             id=spec.metric_id,
             family=FAMILY,
             value=math.nan,
             ci=None,
             n=0,
             unit=UNIT,
-            verdict="inconclusive",
-            threshold=threshold,
             details={"reason": REASON_NONE},
-            summary=SUMMARY_NONE.format(what=spec.what),
+            words={"what": spec.what},
+            reason=REASON_NONE,
         )
     # The unit is the customer: sums and counts of its twins' differences per level.
     per_customer = (
@@ -238,14 +226,6 @@ def _paired_metric(
     worst = max(significant or tests, key=lambda t: (abs(t.log_effect), t.attribute, t.level))
     value, ci = worst.magnitude()
     direction = spec.up if worst.log_effect >= 0 else spec.down
-    summary = SUMMARY.format(
-        attribute=worst.attribute.replace("_", " "),
-        level=worst.level,
-        amount=value,
-        direction=direction,
-    )
-    if p_value is None or not p_value < alpha:
-        summary += SUMMARY_NOISE.format(p=math.nan if p_value is None else p_value)
     by_group: dict[str, dict[str, float]] = {}
     for test in tests:
         by_group.setdefault(test.attribute, {})[test.level] = test.effect
@@ -260,19 +240,21 @@ def _paired_metric(
             for test, q in zip(tests, q_values, strict=True)
         ],
     }
-    return MetricResult(
+    return Estimate(
         id=spec.metric_id,
         family=FAMILY,
         value=value,
         ci=ci,
         n=n,
         unit=UNIT,
-        verdict=judge(threshold, value, ci, n, p_value, alpha),
-        threshold=threshold,
         p_value=p_value,
         by_group=by_group,
         details=details,
-        summary=summary,
+        words={
+            "attribute": worst.attribute.replace("_", " "),
+            "level": worst.level,
+            "direction": direction,
+        },
     )
 
 
@@ -285,11 +267,10 @@ POPULARITY = _Outcome(
 def counterfactual_price_gap(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Relative change in list price that one segment attribute alone makes, between twins.
 
     Per twin, ``d = log(mean price) - mean over its other twins of log(mean price)``; a
@@ -301,8 +282,6 @@ def counterfactual_price_gap(
     ----------
     tables : AuditTables
         Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
-    threshold : Threshold, optional
-        Judges the value; `DEFAULT_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of customers (and at least 999 sign flips).
     confidence : float, default 0.95
@@ -312,32 +291,29 @@ def counterfactual_price_gap(
 
     Returns
     -------
-    MetricResult
+    Estimate
         ``value`` and ``ci`` are in the direction of the named level's effect (a CI below 0
         means the direction is uncertain). The p-value is the smallest BH-adjusted sign-flip
         p-value of the levels (their Simes combination). ``by_group = {attribute: {level:
         effect}}``; ``details`` names the attribute, level and direction and lists every
-        level's test. A warn or fail that the test cannot tell from chance is
-        ``inconclusive``.
+        level's test. Judged by the "tested" rule: a warn or fail that the test cannot tell
+        from chance is inconclusive.
 
     Raises
     ------
     ValueError
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
-    return _paired_metric(
-        PRICE, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
-    )
+    return _paired_metric(PRICE, tables, n_resamples=n_resamples, confidence=confidence, seed=seed)
 
 
 def counterfactual_popularity_gap(
     tables: AuditTables,
     *,
-    threshold: Threshold | None = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
-) -> MetricResult:
+) -> Estimate:
     """Relative change in the popularity of listed products that one attribute alone makes.
 
     As `counterfactual_price_gap`, on ``log(1 + popularity lift)``: twins share a history, so
@@ -348,8 +324,6 @@ def counterfactual_popularity_gap(
     ----------
     tables : AuditTables
         Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
-    threshold : Threshold, optional
-        Judges the value; `DEFAULT_THRESHOLD` when omitted.
     n_resamples : int, default 1000
         Bootstrap resamples of customers (and at least 999 sign flips).
     confidence : float, default 0.95
@@ -359,7 +333,7 @@ def counterfactual_popularity_gap(
 
     Returns
     -------
-    MetricResult
+    Estimate
         As `counterfactual_price_gap`.
 
     Raises
@@ -368,5 +342,5 @@ def counterfactual_popularity_gap(
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
     return _paired_metric(
-        POPULARITY, tables, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed
+        POPULARITY, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
