@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,15 +40,12 @@ from auditkit.spec._models import TRAINING_RULE, pooled_weight
 from auditkit.vendors._base import (
     RecommendRequest,
     RecommendResponse,
-    VendorAdapter,
     VendorCapabilities,
 )
 from auditkit.world._generator import _integer, _invalid, _number
 from auditkit.world._interactions import InteractionLog, generate_interactions
+from auditkit.world._served import WorldVendor
 from auditkit.world._simulated import _noise_seed
-
-if TYPE_CHECKING:
-    from auditkit.world._generator import World
 
 UNKNOWN_SHOP = "TrainedVendor: shop_id must be one of {shops}; got {shop_id!r}"
 ALGORITHMS = ("item_knn", "als")
@@ -158,7 +154,7 @@ def _shop_similarity(
     return _keep_top(row, col, data, n, neighbours)
 
 
-class TrainedVendor(VendorAdapter):
+class TrainedVendor(WorldVendor[_ShopModel]):
     """An item-kNN (or ALS) recommender trained per shop, pooled over shops, or a mix.
 
     Parameters
@@ -234,25 +230,6 @@ class TrainedVendor(VendorAdapter):
             )
         self.logs = {shop: _check_log(where, shop, frames[shop], logs) for shop in sorted(frames)}
         self._shops = self._train(frames)
-
-    @classmethod
-    def from_world(cls, world: World, **options: Any) -> TrainedVendor:
-        """Train the vendor over a generated world's catalogs (seed defaults to the world's).
-
-        Parameters
-        ----------
-        world : World
-            The shops to serve.
-        **options
-            Any keyword argument of `TrainedVendor`.
-        """
-        options.setdefault("seed", world.seed)
-        return cls(world.catalogs(), **options)
-
-    @property
-    def shop_ids(self) -> tuple[str, ...]:
-        """The shops this vendor serves, sorted."""
-        return tuple(self._shops)
 
     def _train(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, _ShopModel]:
         """Fit the own and/or pooled models, then each shop's pruned similarity."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,13 +35,10 @@ import pandas as pd
 from auditkit.vendors._base import (
     RecommendRequest,
     RecommendResponse,
-    VendorAdapter,
     VendorCapabilities,
 )
 from auditkit.world._generator import _integer, _invalid, _number, trending_keys
-
-if TYPE_CHECKING:
-    from auditkit.world._generator import World
+from auditkit.world._served import WorldVendor
 
 UNKNOWN_SHOP = "SimulatedVendor: shop_id must be one of {shops}; got {shop_id!r}"
 
@@ -134,7 +131,7 @@ def _noise_seed(seed: int, shop_id: str, customer_id: str) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-class SimulatedVendor(VendorAdapter):
+class SimulatedVendor(WorldVendor[_ShopArrays]):
     """A recommender whose homogenization, trend reliance and segment steering are knobs.
 
     It serves the given catalogs, so tests can check that an audit detects what was planted.
@@ -232,25 +229,6 @@ class SimulatedVendor(VendorAdapter):
         self._catalogs = {str(shop): frame.copy() for shop, frame in catalogs.items()}
         self.trending = frozenset(trending_keys(self._catalogs, trending_top_n))
         self._shops = self._precompute(self._catalogs)
-
-    @classmethod
-    def from_world(cls, world: World, **knobs: Any) -> SimulatedVendor:
-        """Build the vendor over a generated world's catalogs (seed defaults to the world's).
-
-        Parameters
-        ----------
-        world : World
-            The shops to serve.
-        **knobs
-            Any keyword argument of `SimulatedVendor`.
-        """
-        knobs.setdefault("seed", world.seed)
-        return cls(world.catalogs(), **knobs)
-
-    @property
-    def shop_ids(self) -> tuple[str, ...]:
-        """The shops this vendor serves, sorted."""
-        return tuple(self._shops)
 
     def _precompute(self, catalogs: Mapping[str, pd.DataFrame]) -> dict[str, _ShopArrays]:
         """Per-shop score components that do not depend on the request."""

@@ -1,0 +1,47 @@
+"""What the world's two vendors share: built over a world's shops, and serving them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+
+import pandas as pd
+
+from auditkit.vendors._base import VendorAdapter
+
+if TYPE_CHECKING:
+    from auditkit.world._generator import World
+
+State = TypeVar("State")
+
+
+class WorldVendor(VendorAdapter, Generic[State]):
+    """A vendor adapter over catalogs keyed by shop id, built from a world or from catalogs.
+
+    A subclass keeps its per-shop ``State`` in ``_shops`` (keyed by shop id, sorted) and takes
+    the catalogs as its first argument and a ``seed`` keyword.
+    """
+
+    _shops: dict[str, State]
+
+    def __init__(self, catalogs: Mapping[str, pd.DataFrame], **options: Any) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def from_world(cls, world: World, **options: Any) -> Self:
+        """The vendor over a generated world's catalogs (seed defaults to the world's).
+
+        Parameters
+        ----------
+        world : World
+            The shops to serve.
+        **options
+            Any keyword argument of the vendor's constructor.
+        """
+        options.setdefault("seed", world.seed)
+        return cls(world.catalogs(), **options)
+
+    @property
+    def shop_ids(self) -> tuple[str, ...]:
+        """The shops this vendor serves, sorted."""
+        return tuple(self._shops)
