@@ -1,5 +1,5 @@
 import pandas as pd
-from conftest import make_catalog
+from support import make_catalog
 
 from auditkit.tables import build_tables
 

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import support
 import yaml
 from click.testing import CliRunner
 
@@ -20,13 +21,10 @@ SECRET = "planted-secret-7f3a9c"
 
 
 def spec_data(vendor: dict) -> dict:
-    return {
-        "auditkit": 1,
-        "name": "over http",
-        "seed": 11,
-        "world": {"shops": 3, "items_per_shop": 80, "categories": 6},
-        "vendor": vendor,
-        "probes": {
+    return support.spec_data(
+        "over http",
+        vendor,
+        {
             "k": 6,
             "personas": [
                 {"id": "fan", "categories": ["cat01"], "history_length": 3, "customers": 4},
@@ -35,7 +33,10 @@ def spec_data(vendor: dict) -> dict:
             "segments": {"age_band": ["18-34", "65+"]},
             "counterfactual": ["age_band"],
         },
-        "claims": {
+        seed=11,
+        world={"shops": 3, "items_per_shop": 80, "categories": 6},
+        n_resamples=200,
+        claims={
             "data_pooled_across_shops": False,
             "explanations": True,
             "knobs": [
@@ -48,8 +49,7 @@ def spec_data(vendor: dict) -> dict:
             ],
             "verification_customers": 2,
         },
-        "inference": {"n_resamples": 200},
-    }
+    )
 
 
 def http_vendor(url: str, **changes) -> dict:

@@ -9,6 +9,7 @@ import time
 
 import pandas as pd
 import pytest
+import support
 import yaml
 
 from auditkit import AuditSpec, run_audit
@@ -23,12 +24,9 @@ CLI = "from auditkit.cli import main; main()"
 
 
 def spec_data(url: str) -> dict:
-    return {
-        "auditkit": 1,
-        "name": "killed and resumed",
-        "seed": 5,
-        "world": {"shops": 3, "items_per_shop": 60, "categories": 5},
-        "vendor": {
+    return support.spec_data(
+        "killed and resumed",
+        {
             "adapter": "http",
             "url": url + "/v1/tenants/{tenant_id}/recommendations",
             "headers": {"Authorization": "Bearer ${" + KEY_ENV + "}"},
@@ -39,14 +37,15 @@ def spec_data(url: str) -> dict:
             "response": {"items": "data.recommendations[].sku"},
             "concurrency": 3,
         },
-        "probes": {
+        {
             "k": 5,
             "personas": [{"id": "p", "history_length": 3, "customers": 8}],
             "segments": {"age_band": ["18-34", "65+"]},
             "counterfactual": ["age_band"],
         },
-        "inference": {"n_resamples": 200},
-    }
+        seed=5,
+        n_resamples=200,
+    )
 
 
 def count_attempts(path) -> int:

@@ -1,6 +1,6 @@
 import pandas as pd
 import pytest
-from conftest import make_catalog
+from support import make_catalog
 
 from auditkit.probes import design_probes, request_context
 from auditkit.spec import PersonaSpec, ProbesSpec

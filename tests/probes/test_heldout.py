@@ -2,7 +2,7 @@
 
 import pandas as pd
 import pytest
-from conftest import make_catalog
+from support import make_catalog
 
 from auditkit.catalogs import stack_catalogs
 from auditkit.probes import design_probes

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import support
 import yaml
 
 from auditkit import AuditSpec, run_audit
@@ -20,21 +21,19 @@ PLANTING = {"write_events": True, "customers": 15, "events": 20000}
 
 
 def spec_data(pooling: float, **planting) -> dict:
-    return {
-        "auditkit": 1,
-        "name": "planting",
-        "seed": 3,
-        "world": {"shops": 4, "items_per_shop": 150},
-        "vendor": {"adapter": "simulated", "options": {"pooling": pooling}},
-        "probes": {
+    return support.spec_data(
+        "planting",
+        {"adapter": "simulated", "options": {"pooling": pooling}},
+        {
             "k": 10,
             "repetitions": 0,
             "personas": [{"id": "p", "history_length": 2, "customers": 2}],
             "trend_planting": {**PLANTING, **planting},
         },
-        "metrics": {"homogenization.cross_shop_jaccard": {}},
-        "inference": {"n_resamples": 100},
-    }
+        seed=3,
+        world={"shops": 4, "items_per_shop": 150},
+        metrics={"homogenization.cross_shop_jaccard": {}},
+    )
 
 
 @pytest.fixture(scope="module")

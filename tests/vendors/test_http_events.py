@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
+import support
 
 from auditkit import AuditSpec, run_audit
 from auditkit.api import build_vendor, load_shops
@@ -29,21 +30,19 @@ BATCH = 8000  # three batches: 8000, 8000, 4000
 
 
 def spec_data(vendor: dict, *, events: int = EVENTS) -> dict:
-    return {
-        "auditkit": 1,
-        "name": "planting over http",
-        "seed": 3,
-        "world": {"shops": 4, "items_per_shop": 150},
-        "vendor": vendor,
-        "probes": {
+    return support.spec_data(
+        "planting over http",
+        vendor,
+        {
             "k": 10,
             "repetitions": 0,
             "personas": [{"id": "p", "history_length": 2, "customers": 2}],
             "trend_planting": {"write_events": True, "customers": 12, "events": events},
         },
-        "metrics": {"homogenization.cross_shop_jaccard": {}},
-        "inference": {"n_resamples": 100},
-    }
+        seed=3,
+        world={"shops": 4, "items_per_shop": 150},
+        metrics={"homogenization.cross_shop_jaccard": {}},
+    )
 
 
 def simulated_vendor(pooling: float) -> dict:

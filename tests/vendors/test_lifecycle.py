@@ -4,6 +4,7 @@ import sys
 import textwrap
 
 import pytest
+import support
 
 import auditkit.vendors
 from auditkit import AuditSpec, run_audit
@@ -90,21 +91,18 @@ def calls(log) -> list[str]:
 
 
 def spec_data(vendor: dict, **probes) -> dict:
-    return {
-        "auditkit": 1,
-        "name": "lifecycle",
-        "seed": 2,
-        "world": {"shops": 3, "items_per_shop": 60, "categories": 5},
-        "vendor": vendor,
-        "probes": {
+    return support.spec_data(
+        "lifecycle",
+        vendor,
+        {
             "k": 4,
             "repetitions": 0,
             "personas": [{"id": "p", "history_length": 2, "customers": 2}],
             **probes,
         },
-        "metrics": {"homogenization.cross_shop_jaccard": {}},
-        "inference": {"n_resamples": 100},
-    }
+        seed=2,
+        metrics={"homogenization.cross_shop_jaccard": {}},
+    )
 
 
 HTTP = {

@@ -4,6 +4,7 @@ import json
 
 import pandas as pd
 import pytest
+import support
 
 from auditkit import AuditSpec, run_audit
 from auditkit.errors import VendorError
@@ -13,20 +14,18 @@ from auditkit.vendors._replay import NOT_RECORDED, ReplayVendor
 
 
 def spec_data(vendor: dict) -> dict:
-    return {
-        "auditkit": 1,
-        "name": "replayed",
-        "seed": 2,
-        "world": {"shops": 3, "items_per_shop": 60, "categories": 5},
-        "vendor": vendor,
-        "probes": {
+    return support.spec_data(
+        "replayed",
+        vendor,
+        {
             "k": 5,
             "personas": [{"id": "p", "history_length": 3, "customers": 5}],
             "segments": {"age_band": ["18-34", "65+"]},
             "counterfactual": ["age_band"],
         },
-        "inference": {"n_resamples": 200},
-    }
+        seed=2,
+        n_resamples=200,
+    )
 
 
 @pytest.fixture(scope="module")
