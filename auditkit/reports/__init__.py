@@ -10,13 +10,7 @@ from auditkit.reports._compare import (
     compare_runs,
     write_comparison,
 )
-from auditkit.reports._html import (
-    MANIFEST_FILE,
-    REPORT_FILE,
-    build_report,
-    render_html,
-    write_report,
-)
+from auditkit.reports._html import REPORT_FILE, render_html
 from auditkit.reports._json import (
     RESULTS_FILE,
     RESULTS_SCHEMA,
@@ -26,6 +20,8 @@ from auditkit.reports._json import (
     write_results,
 )
 from auditkit.reports._markdown import MARKDOWN_REPORT_FILE, escape_markdown, render_markdown
+from auditkit.reports._view import build_report
+from auditkit.reports._write import MANIFEST_FILE, write_report
 
 __all__ = [
     "COMPARISON_DATA_FILE",

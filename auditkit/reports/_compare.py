@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from auditkit.errors import ResultsError
-from auditkit.reports._html import CLAIM_WORDS, VERDICT_WORDS, _environment, _format
+from auditkit.reports._html import _environment
 from auditkit.reports._json import dumps_results, read_results
+from auditkit.reports._view import CLAIM_WORDS, VERDICT_WORDS, _format
 
 COMPARISON_FILE = "comparison.html"
 COMPARISON_DATA_FILE = "comparison.json"

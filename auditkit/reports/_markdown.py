@@ -12,6 +12,8 @@ from typing import Any
 
 import jinja2
 
+from auditkit.reports._view import ReportView
+
 MARKDOWN_REPORT_FILE = "report.md"
 # Characters with a meaning inside a CommonMark line or a GitHub table cell, and raw HTML's
 # angle brackets and entities. Values are collapsed to one line and never start one, so the
@@ -38,6 +40,6 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def render_markdown(view: dict[str, Any]) -> str:
+def render_markdown(view: ReportView) -> str:
     """Render ``report.md`` from the view data `build_report` made."""
     return _environment().get_template("report.md.j2").render(**view)
