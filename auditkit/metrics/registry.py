@@ -20,7 +20,12 @@ UNKNOWN_METRIC = "get_metric: name must be one of {valid}; got {value!r}"
 
 
 class MetricEstimator(Protocol):
-    """The signature every metric shares: tables and inference options in, an estimate out."""
+    """The signature every metric shares: tables and inference options in, an estimate out.
+
+    ``n_resamples`` (default 1000) counts the bootstrap's resamples of the metric's unit,
+    ``confidence`` (0.95) is the coverage of its interval and ``1 - confidence`` the level of
+    its tests, and ``seed`` (0) seeds every random draw; a metric may add options of its own.
+    """
 
     def __call__(
         self,

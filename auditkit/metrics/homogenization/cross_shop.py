@@ -169,12 +169,8 @@ def cross_shop_jaccard(
     ----------
     tables : AuditTables
         Reads ``probes`` and ``responses``.
-    n_resamples : int, default 1000
-        Bootstrap resamples of match groups.
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap.
+    n_resamples, confidence, seed
+        The bootstrap over match groups.
 
     Returns
     -------
@@ -219,12 +215,8 @@ def cross_shop_rbo(
     ----------
     tables : AuditTables
         Reads ``probes`` and ``responses`` (with ``rank``).
-    n_resamples : int, default 1000
-        Bootstrap resamples of match groups.
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap.
+    n_resamples, confidence, seed
+        The bootstrap over match groups.
     p : float, default `RBO_P`
         Persistence, strictly between 0 and 1: at 0.9 the first 10 ranks carry 86% of the
         weight.
@@ -368,12 +360,8 @@ def category_divergence(
     ----------
     tables : AuditTables
         Reads ``probes`` and ``responses`` (with ``category``).
-    n_resamples : int, default 1000
-        Bootstrap resamples of match groups.
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap.
+    n_resamples, confidence, seed
+        The bootstrap over match groups.
 
     Returns
     -------

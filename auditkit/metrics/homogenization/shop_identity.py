@@ -108,12 +108,8 @@ def within_shop_jaccard(
     ----------
     tables : AuditTables
         Reads ``probes`` and ``responses``.
-    n_resamples : int, default 1000
-        Bootstrap resamples of shops.
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap.
+    n_resamples, confidence, seed
+        The bootstrap over shops.
 
     Returns
     -------
@@ -202,12 +198,8 @@ def signature_retention(
     ----------
     tables : AuditTables
         Reads ``probes``, ``responses`` and ``catalogs`` (with ``signature``).
-    n_resamples : int, default 1000
-        Bootstrap resamples of probes (the ratio of sums resampled jointly).
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap.
+    n_resamples, confidence, seed
+        The bootstrap over probes (the ratio of sums resampled jointly).
 
     Returns
     -------

@@ -133,12 +133,8 @@ def popularity_lift(
     ----------
     tables : AuditTables
         Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
-    n_resamples : int, default 1000
-        Bootstrap resamples of customers.
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap.
+    n_resamples, confidence, seed
+        The bootstrap over customers.
 
     Returns
     -------

@@ -159,12 +159,8 @@ def trend_leakage(
     ----------
     tables : AuditTables
         Reads ``probes`` (with the planting columns) and ``responses``.
-    n_resamples : int, default 1000
-        Bootstrap resamples of customers.
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap.
+    n_resamples, confidence, seed
+        The bootstrap over customers.
 
     Returns
     -------

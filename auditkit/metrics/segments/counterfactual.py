@@ -96,12 +96,8 @@ def counterfactual_divergence(
     ----------
     tables : AuditTables
         Reads ``probes`` and ``responses``.
-    n_resamples : int, default 1000
-        Bootstrap resamples of pair groups (and of repeat groups).
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap.
+    n_resamples, confidence, seed
+        The bootstrap over pair groups (and of repeat groups).
 
     Returns
     -------

@@ -313,12 +313,8 @@ def price_gap(
     ----------
     tables : AuditTables
         Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
-    n_resamples : int, default 1000
-        Bootstrap resamples of customers.
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap.
+    n_resamples, confidence, seed
+        The bootstrap over customers.
 
     Returns
     -------
@@ -377,12 +373,8 @@ def exposure_impact_ratio(
     ----------
     tables : AuditTables
         Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
-    n_resamples : int, default 1000
-        Bootstrap resamples of customers.
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap.
+    n_resamples, confidence, seed
+        The bootstrap over customers.
 
     Returns
     -------
@@ -422,12 +414,8 @@ def hit_rate_ratio(
     ----------
     tables : AuditTables
         Reads ``probes`` (with ``heldout``), ``responses``, ``histories`` and ``catalogs``.
-    n_resamples : int, default 1000
-        Bootstrap resamples of customers.
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap.
+    n_resamples, confidence, seed
+        The bootstrap over customers.
 
     Returns
     -------

@@ -320,26 +320,7 @@ def counterfactual_popularity_gap(
     the paired difference is the log ratio of their lists' mean popularity (each item's share
     of its shop's sales). A level steered toward trending products shows a positive effect.
 
-    Parameters
-    ----------
-    tables : AuditTables
-        Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
-    n_resamples : int, default 1000
-        Bootstrap resamples of customers (and at least 999 sign flips).
-    confidence : float, default 0.95
-        Coverage of the confidence interval.
-    seed : int, default 0
-        Seeds the bootstrap and the sign flips.
-
-    Returns
-    -------
-    Estimate
-        As `counterfactual_price_gap`.
-
-    Raises
-    ------
-    ValueError
-        When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
+    Parameters, returns and errors are those of `counterfactual_price_gap`.
     """
     return _paired_metric(
         POPULARITY, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
