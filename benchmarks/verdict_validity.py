@@ -43,7 +43,9 @@ VENDORS: dict[str, dict[str, Any]] = {
 }
 
 
-def spec_data(seed: int, shared_fraction: float, vendor: dict[str, Any]) -> dict[str, Any]:
+def spec_data(
+    seed: int, shared_fraction: float, vendor: dict[str, Any], carry: str = "substitute"
+) -> dict[str, Any]:
     """A demo-sized audit of the built-in world: homogenization and popularity metrics."""
     metrics = [m for m in METRICS if m.split(".")[0] in ("homogenization", "popularity")]
     metrics.remove("popularity.trend_leakage")  # needs trend planting (events)
@@ -56,9 +58,14 @@ def spec_data(seed: int, shared_fraction: float, vendor: dict[str, Any]) -> dict
         "probes": {
             "k": 10,
             "personas": [
-                {"id": "tea_lover", "categories": ["cat01", "cat02"], "customers": 6},
-                {"id": "gadget_fan", "categories": ["cat05"], "customers": 6},
-                {"id": "explorer", "history_length": 8, "customers": 6},
+                {
+                    "id": "tea_lover",
+                    "categories": ["cat01", "cat02"],
+                    "customers": 6,
+                    "carry": carry,
+                },
+                {"id": "gadget_fan", "categories": ["cat05"], "customers": 6, "carry": carry},
+                {"id": "explorer", "history_length": 8, "customers": 6, "carry": carry},
                 {"id": "regular", "history_from": "typical", "customers": 4},
                 {"id": "newcomer", "history_length": 0, "customers": 4},
             ],
@@ -75,6 +82,7 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--shared-fractions", type=float, nargs="+", default=[0.15, 0.45])
     parser.add_argument("--vendors", nargs="+", default=list(VENDORS))
+    parser.add_argument("--carry", choices=("substitute", "exact"), default="substitute")
     args = parser.parse_args()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     print(f"{'overlap':>8} {'vendor':<22} {'cross-shop flagged':>19} {'any flagged':>12}  worst")
@@ -86,7 +94,7 @@ def main() -> None:
                 by_metric: dict[str, int] = {}
                 for seed in seeds:
                     spec = auditkit.AuditSpec.model_validate(
-                        spec_data(seed, fraction, VENDORS[label])
+                        spec_data(seed, fraction, VENDORS[label], args.carry)
                     )
                     out = Path(scratch) / f"{fraction:g}-{label.replace(' ', '_')}-{seed}"
                     result = auditkit.run_audit(spec, out=out)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from auditkit.catalogs import stack_catalogs
 from auditkit.probes.histories import (
+    EXACT_WHERE,
     ShopIndex,
     band_products,
     carry_history,
@@ -214,6 +215,10 @@ def design_probes(
         )
     )
     shop_tables = {shop_id: banded[banded["shop_id"] == shop_id] for shop_id in shops}
+    # The products every shop sells: the only ones an exact-carry history is drawn from.
+    everywhere = (
+        banded.groupby("item_key")["shop_id"].nunique().loc[lambda n: n == len(shops)].index
+    )
     indexes = {shop_id: ShopIndex.build(table) for shop_id, table in shop_tables.items()}
     signatures = signatures or {}
     root = np.random.SeedSequence(seed)
@@ -221,9 +226,12 @@ def design_probes(
 
     rows: list[dict[str, object]] = []
     for persona, persona_seed in zip(spec.personas, persona_seeds, strict=False):
-        pool = products[taste_mask(products, persona)].reset_index()
+        mask = taste_mask(products, persona)
+        if persona.carry == "exact":
+            mask &= products.index.isin(everywhere)
+        pool = products[mask].reset_index()
         if persona.history_from == "taste" and persona.history_length and pool.empty:
-            raise no_match(persona)
+            raise no_match(persona, EXACT_WHERE if persona.carry == "exact" else "")
         for customer in _customers(spec, persona, persona_seed, len(shops)):
             draw_seed, *shop_seeds = customer.seeds
             keys: tuple[str, ...] = ()

@@ -473,7 +473,9 @@ class PersonaSpec(_Model):
     ``history_from`` says where the history comes from: ``taste`` (products matching the
     persona's categories and bands, the same products carried into every shop), ``typical``
     (each shop's own typical customer: drawn by that shop's popularity) or ``signature`` (each
-    shop's signature categories).
+    shop's signature categories). ``carry`` says how a taste history reaches each shop:
+    ``substitute`` maps a product a shop does not sell to its closest product there;
+    ``exact`` draws only products every shop sells, so the customer is the same everywhere.
     """
 
     id: Identifier
@@ -492,6 +494,20 @@ class PersonaSpec(_Model):
     )
     history_length: NonNegativeInt = Field(5, description="0 = a cold-start customer.")
     customers: PositiveInt = Field(4, description="Distinct synthetic customers of this persona.")
+    carry: Literal["substitute", "exact"] = Field(
+        "substitute",
+        description="exact: draw the history only from products every shop sells, so the same "
+        "customer (the same products) is asked at every shop.",
+    )
+
+    @model_validator(mode="after")
+    def _exact_needs_taste(self) -> PersonaSpec:
+        if self.carry == "exact" and self.history_from != "taste":
+            raise ValueError(
+                f"carry 'exact' needs history_from 'taste' (got {self.history_from!r}): only a "
+                "taste history is carried from shop to shop"
+            )
+        return self
 
 
 class TrendPlantingSpec(_Model):

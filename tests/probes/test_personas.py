@@ -162,3 +162,47 @@ def test_sampled_profiles_cycle_through_the_cross(world_catalogs):
     )
     per_level = plan[plan["shop_id"] == "shop01"]["segment.age"].value_counts()
     assert per_level.to_dict() == {"a": 2, "b": 2, "c": 2}
+
+
+def test_exact_carry_asks_the_same_products_at_every_shop(world_catalogs):
+    exact = PersonaSpec(id="p", history_length=5, customers=8, carry="exact")
+    substitute = PersonaSpec(id="p", history_length=5, customers=8)
+    plan = probes_for(exact, world_catalogs)
+    keys = {
+        shop: dict(zip(c["item_id"], c["canonical_id"], strict=True))
+        for shop, c in world_catalogs.items()
+    }
+    carried = plan.assign(
+        products=[
+            tuple(sorted(keys[s][i] for i in h))
+            for s, h in zip(plan["shop_id"], plan["history"], strict=True)
+        ]
+    )
+    # One customer, one set of products, every shop; and every history item mapped exactly.
+    assert (carried.groupby("match_id")["products"].nunique() == 1).all()
+    assert (plan["history_mapped"] == 1.0).all() and (plan["history"].map(len) == 5).all()
+    # The substituting carry, on the same world, does not manage that for every customer.
+    assert (probes_for(substitute, world_catalogs)["history_mapped"] < 1.0).any()
+
+
+def test_exact_carry_without_a_product_every_shop_sells_says_so():
+    catalogs = {
+        shop: pd.DataFrame(
+            {
+                "item_id": [f"{shop}{n}" for n in range(4)],
+                "canonical_id": [f"{shop}-only-{n}" for n in range(4)],
+                "category": "tea",
+                "price": [1.0, 2.0, 3.0, 4.0],
+                "popularity": [4.0, 3.0, 2.0, 1.0],
+            }
+        )
+        for shop in ("a", "b")
+    }
+    persona = PersonaSpec(id="p", history_length=2, carry="exact")
+    with pytest.raises(DesignError, match="among the products every shop sells"):
+        probes_for(persona, catalogs)
+
+
+def test_exact_carry_needs_a_taste_history():
+    with pytest.raises(ValueError, match="carry 'exact' needs history_from 'taste'"):
+        PersonaSpec(id="p", history_from="typical", carry="exact")

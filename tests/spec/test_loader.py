@@ -90,6 +90,18 @@ BAD = [
         "",
         "spec.yaml:1: give exactly one of 'world' (built-in shops) or 'shops' (catalog files)",
     ),
+    (
+        "history_length: 3}",
+        "history_length: 3, carry: same}",
+        "spec.yaml:11 probes.personas[0].carry: must be one of 'substitute' or 'exact'; "
+        "got 'same'",
+    ),
+    (
+        "history_length: 3}",
+        "history_length: 3, history_from: typical, carry: exact}",
+        "spec.yaml:11 probes.personas[0]: carry 'exact' needs history_from 'taste' (got "
+        "'typical'): only a taste history is carried from shop to shop",
+    ),
     ("seed: 1", "seed: 1\nseed: 2", "spec.yaml:4 seed: appears twice (first at line 3)"),
     ("k: 5", "k: [5", "spec.yaml:10: invalid YAML: expected ',' or ']', but got ':'"),
 ]
