@@ -1,13 +1,15 @@
 """Do the homogenization verdicts hold on a real algorithm? The trained vendor, three ways.
 
-A full `auditkit.run_audit` of a small built-in world, its vendor the item-kNN recommender
-trained on synthetic logs, ``training`` isolated, mixed:0.5 and pooled; the simulated vendor
-at pooling 0 and 0.9 beside it for reference. For each run the script prints every
-homogenization metric's value, confidence interval and verdict. ``--shared-fractions`` varies
-the catalogs' overlap (a shop sells about two thirds of ``shared_fraction`` of what another
-does: 0.15 is about 10%, 0.45 about 30%, the default 0.6 about 40%).
+A full `auditkit.run_audit` of verdict_validity.py's audit (one seed, every run shown), its
+vendor the item-kNN recommender trained on synthetic logs, ``training`` isolated, mixed:0.5
+and pooled; the simulated vendor at pooling 0 and 0.9 beside it for reference. For each run
+the script prints every homogenization metric's value, confidence interval and verdict.
+``--shared-fractions`` varies the catalogs' overlap (a shop sells about two thirds of
+``shared_fraction`` of what another does: 0.15 is about 10%, 0.45 about 30%, the default 0.6
+about 40%); ``--carry exact`` gives the taste personas exact-carry histories.
 
 Run: python benchmarks/trained_vendor.py [--seed 20261122] [--shared-fractions 0.15 0.45 0.6]
+     [--carry exact]
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from verdict_validity import spec_data
 
 import auditkit
 from auditkit.catalogs import stack_catalogs
@@ -34,29 +38,6 @@ VENDORS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def spec_data(seed: int, shared_fraction: float, vendor: dict[str, Any]) -> dict[str, Any]:
-    """The demo's world and personas, homogenization metrics only, no claims."""
-    return {
-        "auditkit": 1,
-        "name": "trained vendor benchmark",
-        "seed": seed,
-        "world": {"shops": 6, "items_per_shop": 300, "shared_fraction": shared_fraction},
-        "vendor": vendor,
-        "probes": {
-            "k": 10,
-            "personas": [
-                {"id": "tea_lover", "categories": ["cat01", "cat02"], "customers": 6},
-                {"id": "gadget_fan", "categories": ["cat05"], "customers": 6},
-                {"id": "explorer", "history_length": 8, "customers": 6},
-                {"id": "newcomer", "history_length": 0, "customers": 4},
-            ],
-            "repetitions": 1,
-        },
-        "metrics": {name: {} for name in HOMOGENIZATION},
-        "inference": {"n_resamples": 1000},
-    }
-
-
 def catalog_overlap(seed: int, shared_fraction: float) -> float:
     """Mean share of one shop's items (by item_key) that another shop also sells."""
     stacked = stack_catalogs(generate_world(seed=seed, shared_fraction=shared_fraction).catalogs())
@@ -69,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--shared-fractions", type=float, nargs="+", default=[0.15, 0.45, 0.6])
+    parser.add_argument("--carry", choices=("substitute", "exact"), default="substitute")
     args = parser.parse_args()
     short = {name: name.removeprefix("homogenization.") for name in HOMOGENIZATION}
     with tempfile.TemporaryDirectory(prefix="auditkit-trained-") as scratch:
@@ -83,11 +65,11 @@ def main() -> None:
                 out = Path(scratch) / f"{shared_fraction:g}-{label.replace(' ', '_')}"
                 start = time.perf_counter()
                 spec = auditkit.AuditSpec.model_validate(
-                    spec_data(args.seed, shared_fraction, vendor)
+                    spec_data(args.seed, shared_fraction, vendor, args.carry)
                 )
                 result = auditkit.run_audit(spec, out=out)
                 seconds = time.perf_counter() - start
-                for metric in result.metrics:
+                for metric in (m for m in result.metrics if m.id in short):
                     ci = "" if metric.ci is None else f"[{metric.ci[0]:.3f}, {metric.ci[1]:.3f}]"
                     print(
                         f"{label:<22} {short[metric.id]:<20} {metric.value:7.3f}  {ci:<17} "
