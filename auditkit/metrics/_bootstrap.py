@@ -437,6 +437,7 @@ def cluster_bootstrap_ci(
     clusters: Any,
     *,
     weights: Any = None,
+    strata: Any = None,
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
@@ -457,6 +458,9 @@ def cluster_bootstrap_ci(
         The cluster label of each row (any hashable, sortable labels).
     weights : array-like of float, shape (n,), optional
         Non-negative row weights (the denominator of the ratio); 1 per row when omitted.
+    strata : array-like, shape (n,), optional
+        Each row's design stratum (e.g. its persona), one per cluster: clusters are then
+        resampled within their stratum, as units are in `bootstrap_ci`.
     n_resamples : int, default 1000
         Bootstrap resamples of clusters.
     confidence : float, default 0.95
@@ -494,8 +498,18 @@ def cluster_bootstrap_ci(
     totals = np.bincount(codes, weights=weight_array)
     if sums.size < 2:
         return (math.nan, math.nan)
+    cluster_strata = None
+    if strata is not None:
+        stratum = stratum_codes(where, strata, array.size)
+        cluster_strata = np.zeros(sums.size, dtype=np.int64)
+        cluster_strata[codes] = stratum
     return bootstrap_ci(
-        sums, weights=totals, n_resamples=n_resamples, confidence=confidence, seed=seed
+        sums,
+        weights=totals,
+        strata=cluster_strata,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
     )
 
 

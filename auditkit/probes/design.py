@@ -40,6 +40,7 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "shop_id",
     "persona_id",
     "customer_id",
+    "customer",
     "match_id",
     "pair_id",
     "pair_attribute",
@@ -71,11 +72,13 @@ TEXT_COLUMNS: tuple[str, ...] = tuple(
 class _Customer:
     """One synthetic customer of a persona, under one combination of segment levels.
 
-    ``seeds`` are the customer's own: one for drawing its history, then one per shop for
-    carrying it there; every profile of the same customer shares them.
+    ``customer`` names the customer itself, the same under every profile, and ``match`` the
+    customer under this profile; ``seeds`` are the customer's own: one for drawing its
+    history, then one per shop for carrying it there; every profile shares them.
     """
 
     persona: PersonaSpec
+    customer: str
     match: str
     levels: dict[str, str]
     seeds: tuple[np.random.SeedSequence, ...]
@@ -116,7 +119,8 @@ def _customers(
         seeds = tuple(child.spawn(1 + n_shops))
         for levels in levels_list:
             suffix = "/" + "/".join(levels[name] for name in sorted(levels)) if cross else ""
-            customers.append(_Customer(persona, f"{persona.id}-{index}{suffix}", levels, seeds))
+            name = f"{persona.id}-{index}"
+            customers.append(_Customer(persona, name, name + suffix, levels, seeds))
     return customers
 
 
@@ -264,6 +268,7 @@ def design_probes(
                         {
                             "shop_id": shop_id,
                             "persona_id": persona.id,
+                            "customer": customer.customer,
                             "match_id": match_id,
                             "pair_id": None if pair_group is None else f"{pair_group}@{shop_id}",
                             "pair_attribute": pair_attribute,

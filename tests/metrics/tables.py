@@ -72,7 +72,12 @@ def plan(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         full["history"] = list(full["history"])
         filled.append(full)
     frame = pd.DataFrame(filled)
-    for column in (*STRING_COLUMNS, *(c for c in frame.columns if c.startswith(SEGMENT_PREFIX))):
+    named = [c for c in ("customer",) if c in frame.columns]
+    for column in (
+        *STRING_COLUMNS,
+        *named,
+        *(c for c in frame.columns if c.startswith(SEGMENT_PREFIX)),
+    ):
         frame[column] = frame[column].astype("string")
     frame["repetition"] = frame["repetition"].astype("int64")
     frame["k"] = frame["k"].astype("int64")
@@ -198,6 +203,7 @@ def random_inputs(
                             "probe_id": f"q{len(rows):04d}",
                             "shop_id": shop,
                             "persona_id": f"persona{persona}",
+                            "customer": base,
                             "match_id": match_id,
                             "pair_id": None if pair_group is None else f"{pair_group}@{shop}",
                             "pair_attribute": None if pair_group is None else "age",

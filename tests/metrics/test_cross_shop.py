@@ -62,7 +62,12 @@ def test_rbo_hand_computed_case():
     )
     result = judge_metric(RBO_ID, tables, n_resamples=100)
     assert result.value == pytest.approx(expected / 2)
-    assert result.n == 2 and result.details == {"match_groups": 2, "probe_pairs": 2, "p": 0.9}
+    assert result.n == 2 and result.details == {
+        "match_groups": 2,
+        "customers": 2,
+        "probe_pairs": 2,
+        "p": 0.9,
+    }
     assert result.id == RBO_ID and result.threshold == RBO_THRESHOLD
     assert result.verdict == "inconclusive"
     # p = .5: 3/3 · .125 + (.5/.5)(.5 + .25/2 + .125) = .875 for the first group.

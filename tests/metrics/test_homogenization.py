@@ -66,11 +66,11 @@ def test_hand_computed_case():
     # Value = mean over the two match groups = (5/9 + 0) / 2 = 5/18.
     assert result.value == pytest.approx(5 / 18)
     assert result.n == 2
-    assert result.details == {"match_groups": 2, "probe_pairs": 4}
+    assert result.details == {"match_groups": 2, "customers": 2, "probe_pairs": 4}
     assert result.by_group == {"persona": {"x": pytest.approx(5 / 9), "y": 0.0}}
     assert result.ci is not None and result.ci[0] <= result.value <= result.ci[1]
     assert result.id == METRIC_ID and result.family == "homogenization"
-    assert result.unit == "match group" and result.p_value is None
+    assert result.unit == "customer" and result.p_value is None
     assert result.verdict == "inconclusive"  # 2 match groups < min_units
     assert result.threshold == DEFAULT_THRESHOLD
     assert "28%" in result.summary
@@ -81,7 +81,7 @@ def test_identical_lists_across_shops_give_one_and_fail():
     result = judge_metric(METRIC_ID, make_tables(rows, answers, SHOPS), n_resamples=200)
     assert result.value == 1.0 and result.ci == (1.0, 1.0)
     assert result.verdict == "fail"
-    assert result.details == {"match_groups": 12, "probe_pairs": 36}
+    assert result.details == {"match_groups": 12, "customers": 12, "probe_pairs": 36}
 
 
 def test_disjoint_lists_give_zero_and_pass():
@@ -181,3 +181,36 @@ def test_rejects_bad_options_and_tables():
         rule=RULE_COLUMNS.format(columns=list(RESPONSE_COLUMNS)),
         value=list(broken.responses.columns),
     )
+
+
+def varied(g, shop):
+    """Lists that overlap by a different amount in each match group."""
+    offsets = {"a": 0, "b": g % 4, "c": (g * 3) % 5}
+    return PRODUCTS[offsets[shop] : offsets[shop] + 5]
+
+
+def seen_in_contexts(contexts):
+    """Twelve customers, each seen under ``contexts`` contexts (a match group each), alike."""
+    rows, answers = matched(12, varied)
+    customers = [{**row, "customer": row["match_id"]} for row in rows]
+    copies = [
+        {**row, "probe_id": f"{row['probe_id']}/{c}", "match_id": f"{row['match_id']}/{c}"}
+        for c in range(contexts)
+        for row in customers
+    ]
+    copied = {f"{p}/{c}": items for c in range(contexts) for p, items in answers.items()}
+    return make_tables(copies, copied, SHOPS)
+
+
+@pytest.mark.parametrize("metric_id", [METRIC_ID, "homogenization.cross_shop_rbo"])
+def test_a_customers_match_groups_are_one_unit_of_the_interval(metric_id):
+    # Three contexts of the same twelve customers add match groups, not customers: the
+    # interval stays that of twelve customers (resampling match groups would narrow it by
+    # about the square root of three).
+    once = judge_metric(metric_id, seen_in_contexts(1), n_resamples=400, seed=5)
+    thrice = judge_metric(metric_id, seen_in_contexts(3), n_resamples=400, seed=5)
+    assert once.n == thrice.n == 12
+    assert thrice.details["match_groups"] == 3 * once.details["match_groups"] == 36
+    assert thrice.value == pytest.approx(once.value)
+    assert thrice.ci == pytest.approx(once.ci)
+    assert once.ci[1] - once.ci[0] > 0.05

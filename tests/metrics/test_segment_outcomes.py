@@ -82,34 +82,41 @@ def test_no_list_price_and_no_signatures_leave_those_outcomes_empty():
     assert out["hit_rate"].isna().all()
 
 
-def test_customers_link_shops_twins_and_the_same_history():
-    rows = [
-        # One customer at two shops (match m1), its twins at shop s (pair g1) sharing its history.
-        {"probe_id": "a1", "shop_id": "s", "match_id": "m1", "history": ["P1", "P2"]},
-        {"probe_id": "a2", "shop_id": "t", "match_id": "m1", "history": ["P3"]},
-        {
-            "probe_id": "t1",
-            "shop_id": "s",
-            "match_id": "m1~x",
-            "pair_id": "g1",
-            "history": ["P1", "P2"],
-        },
-        {
-            "probe_id": "t2",
-            "shop_id": "s",
-            "match_id": "m1~y",
-            "pair_id": "g1",
-            "history": ["P1", "P2"],
-        },
-        # Another customer: same items in another order is another history.
-        {"probe_id": "b1", "shop_id": "s", "match_id": "m2", "history": ["P2", "P1"]},
-    ]
+TWINNED = [
+    # One customer at two shops (match m1) and its twins at shop s (pair g1).
+    {"probe_id": "a1", "shop_id": "s", "match_id": "m1", "history": ["P1", "P2"]},
+    {"probe_id": "a2", "shop_id": "t", "match_id": "m1", "history": ["P3"]},
+    {"probe_id": "t1", "shop_id": "s", "match_id": "m1~x", "pair_id": "g1", "history": ["P1"]},
+    {"probe_id": "t2", "shop_id": "s", "match_id": "m1~y", "pair_id": "g1", "history": ["P1"]},
+    # Another customer.
+    {"probe_id": "b1", "shop_id": "s", "match_id": "m2", "history": ["P2", "P1"]},
+]
+
+
+def customers_of(rows):
     answers = {p["probe_id"]: ["P4"] for p in rows}
     out = probe_outcomes(make_tables(rows, answers, {"s": CATALOG, "t": CHEAP}))
-    customer = dict(zip(out["probe_id"], out["customer"], strict=True))
-    assert customer["a1"] == customer["a2"] == customer["t1"] == customer["t2"]
-    assert customer["b1"] != customer["a1"]
-    assert sorted(set(customer.values())) == [0, 1]
+    return dict(zip(out["probe_id"], out["customer"], strict=True))
+
+
+def test_the_plan_names_each_customer_and_every_probe_of_it_is_one_unit():
+    named = [{**row, "customer": "c2" if row["probe_id"] == "b1" else "c1"} for row in TWINNED]
+    customer = customers_of(named)
+    assert customer["a1"] == customer["a2"] == customer["t1"] == customer["t2"] == 0
+    assert customer["b1"] == 1
+
+
+def test_without_names_customers_are_linked_by_match_and_pair_groups():
+    customer = customers_of(TWINNED)
+    assert customer["a1"] == customer["a2"] and customer["t1"] == customer["t2"]
+    # Only the plan knows the twins are a1's: without it they are a customer of their own.
+    assert len({customer["a1"], customer["t1"], customer["b1"]}) == 3
+    assert sorted(set(customer.values())) == [0, 1, 2]
+
+
+def test_customer_codes_do_not_follow_the_row_order():
+    shuffled = [TWINNED[i] for i in (4, 2, 0, 3, 1)]
+    assert customers_of(shuffled) == customers_of(TWINNED)
 
 
 def test_order_of_rows_does_not_change_a_bit():

@@ -64,6 +64,42 @@ def test_index_baseline_follows_the_history_categories():
     assert result.details["noise_ceiling"] == "unavailable" and result.details["reason"]
 
 
+def index_customers(contexts):
+    """Twelve customers at shops a and b (and a repeat at a), each under ``contexts`` contexts."""
+    catalogs = {"a": catalog(RANKED), "b": catalog(REVERSED)}
+    rows, answers = [], {}
+    for g in range(12):
+        for c in range(contexts):
+            for shop, rep in (("a", 0), ("b", 0), ("a", 1)):
+                probe_id = f"g{g}/{c}-{shop}{rep}"
+                rows.append(
+                    {
+                        "probe_id": probe_id,
+                        "shop_id": shop,
+                        "match_id": f"m{g}/{c}",
+                        "customer": f"m{g}",
+                        "persona_id": "x",
+                        "repetition": rep,
+                        "k": 2,
+                    }
+                )
+                # Lists overlap across shops by the customer's own amount.
+                answers[probe_id] = ["P1", "P2"] if shop == "a" or g % 3 else ["P1", "P6"]
+                if rep:
+                    answers[probe_id] = ["P1", "P2"] if g % 2 else ["P1", "P3"]
+    return make_tables(rows, answers, catalogs)
+
+
+def test_the_index_resamples_customers_not_their_match_or_repeat_groups():
+    once = index(index_customers(1), n_resamples=400, seed=2)
+    thrice = index(index_customers(3), n_resamples=400, seed=2)
+    assert once.n == thrice.n == 12 and thrice.details["match_groups"] == 36
+    assert thrice.details["repeat_groups"] == 3 * once.details["repeat_groups"] == 36
+    assert thrice.value == pytest.approx(once.value)
+    assert thrice.ci == pytest.approx(once.ci)
+    assert once.ci[1] - once.ci[0] > 0.05
+
+
 def test_signature_retention_hand_computed_case():
     # Shop a: one of four items (P1) is in the signature category → catalog share 1/4.
     # Probe p1 shows P1 and P2 (share 1/2), p2 shows P3, P4 (0): (1/2 + 0) / (1/4 + 1/4) = 1.

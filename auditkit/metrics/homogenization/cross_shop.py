@@ -15,6 +15,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
+from auditkit.metrics._customers import customer_codes
 from auditkit.metrics._lists import (
     answered_probes,
     group_means,
@@ -47,16 +48,16 @@ from auditkit.metrics.homogenization.shop_identity import (
 )
 from auditkit.metrics.stats import (
     INVALID_ARGUMENT,
-    bootstrap_ci,
     check_columns,
     check_metric_inputs,
+    cluster_bootstrap_ci,
 )
 from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables, run_starts
 
 METRIC_ID = "homogenization.cross_shop_jaccard"
 FAMILY = "homogenization"
-UNIT = "match group"
+UNIT = "customer"
 # Jaccard J of two k-lists sharing s items is s / (2k - s): 0.3 means about 46% of a 10-item
 # list is shared, 0.5 means two thirds are. See docs/metrics.md.
 DEFAULT_THRESHOLD = Threshold(warn=0.3, fail=0.5)
@@ -88,14 +89,16 @@ REASON_NONE = "no match group has answered probes at two or more shops"
 
 def _per_group(
     tables: AuditTables, matched: MatchedPairs, pair_values: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean pair value per match group, and each such group's persona (groups with a value)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per match group with a value: its mean pair value, persona and customer."""
     n_groups = int(matched.group.max()) + 1 if matched.group.size else 0
     means = group_mean(matched.pair_group, pair_values, n_groups)
     persona = np.empty(n_groups, dtype=object)
     persona[matched.group] = column_labels(tables, "persona_id", matched.rows)
+    customer = np.zeros(n_groups, dtype=np.int64)
+    customer[matched.group] = customer_codes(tables, matched.rows)
     present = np.isfinite(means)
-    return means[present], persona[present]
+    return means[present], persona[present], customer[present]
 
 
 def _cross_shop_estimate(
@@ -109,11 +112,16 @@ def _cross_shop_estimate(
     seed: int,
     details: dict[str, object] | None = None,
 ) -> Estimate:
-    """The estimate of a mean over match groups of the mean over their cross-shop pairs."""
-    values, persona = _per_group(tables, matched, pair_values)
-    n = len(values)
+    """The estimate of a mean over match groups of the mean over their cross-shop pairs.
+
+    A customer's match groups (one per context, its twins') are one unit: the interval
+    resamples customers, within their persona (each has a fixed number by design).
+    """
+    values, persona, customer = _per_group(tables, matched, pair_values)
+    n = int(np.unique(customer).size)
     info: dict[str, object] = {
-        "match_groups": n,
+        "match_groups": len(values),
+        "customers": n,
         "probe_pairs": int(np.isfinite(pair_values).sum()),
         **(details or {}),
     }
@@ -123,9 +131,13 @@ def _cross_shop_estimate(
         reason = info["reason"] = REASON_NONE
     else:
         value = float(values.mean())
-        # Each persona has a fixed number of customers by design: resample within personas.
-        ci = bootstrap_ci(
-            values, strata=persona, n_resamples=n_resamples, confidence=confidence, seed=seed
+        ci = cluster_bootstrap_ci(
+            values,
+            customer,
+            strata=persona,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
         )
     return Estimate(
         id=metric_id,
@@ -170,13 +182,13 @@ def cross_shop_jaccard(
     tables : AuditTables
         Reads ``probes`` and ``responses``.
     n_resamples, confidence, seed
-        The bootstrap over match groups.
+        The bootstrap over customers (all of a customer's match groups at once).
 
     Returns
     -------
     Estimate
-        ``by_group = {"persona": {persona_id: mean over its match groups}}``;
-        ``details = {"match_groups": n, "probe_pairs": m}``.
+        ``n`` counts customers; ``by_group = {"persona": {persona_id: mean over its match
+        groups}}``; ``details`` counts ``match_groups``, ``customers`` and ``probe_pairs``.
 
     Raises
     ------
@@ -216,7 +228,7 @@ def cross_shop_rbo(
     tables : AuditTables
         Reads ``probes`` and ``responses`` (with ``rank``).
     n_resamples, confidence, seed
-        The bootstrap over match groups.
+        The bootstrap over customers (all of a customer's match groups at once).
     p : float, default `RBO_P`
         Persistence, strictly between 0 and 1: at 0.9 the first 10 ranks carry 86% of the
         weight.
@@ -361,7 +373,7 @@ def category_divergence(
     tables : AuditTables
         Reads ``probes`` and ``responses`` (with ``category``).
     n_resamples, confidence, seed
-        The bootstrap over match groups.
+        The bootstrap over customers (all of a customer's match groups at once).
 
     Returns
     -------

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from auditkit.metrics._customers import customer_codes
 from auditkit.metrics._matched import (
     MATCH_PROBE_COLUMNS,
     MATCH_RESPONSE_COLUMNS,
@@ -46,7 +47,7 @@ from auditkit.tables import AuditTables, lookup_codes, run_starts
 
 INDEX_ID = "homogenization.index"
 FAMILY = "homogenization"
-UNIT = "match group"
+UNIT = "customer"
 # 0.25: a quarter of the way from what the catalogs explain to the vendor's own repeatability;
 # 0.5: half way. See docs/metrics.md.
 INDEX_THRESHOLD = Threshold(warn=0.25, fail=0.5)
@@ -326,12 +327,12 @@ def _repeat_groups(tables: AuditTables, rows: np.ndarray, columns: list[str]) ->
     return groups.astype(np.int64)
 
 
-def _noise_ceiling(tables: AuditTables) -> np.ndarray:
-    """Mean Jaccard of each repeat group (the same request sent again at one shop)."""
+def _noise_ceiling(tables: AuditTables) -> tuple[np.ndarray, np.ndarray]:
+    """Per repeat group (the same request sent again at one shop): mean Jaccard, customer."""
     rows, probe_codes = sorted_rows(tables, answered_mask(tables.probes))
     keys = ["match_id", "shop_id", "persona_id", *tables.segment_columns]
     if rows.size == 0:
-        return np.empty(0)
+        return np.empty(0), np.empty(0, dtype=np.int64)
     groups = _repeat_groups(tables, rows, keys)
     repetition = tables.probes["repetition"].to_numpy()[rows]
     pair_group, pair_a, pair_b = group_pairs(groups, repetition)
@@ -341,8 +342,12 @@ def _noise_ceiling(tables: AuditTables) -> np.ndarray:
     local[members] = np.arange(members.size)
     lists = table_lists(tables, probe_codes[members])
     jaccard = pair_jaccard(lists, groups[members], local[pair_a], local[pair_b])
-    means = group_mean(pair_group, jaccard, int(groups.max()) + 1)
-    return means[np.isfinite(means)]
+    n_groups = int(groups.max()) + 1
+    means = group_mean(pair_group, jaccard, n_groups)
+    customer = np.zeros(n_groups, dtype=np.int64)
+    customer[groups] = customer_codes(tables, rows)
+    present = np.isfinite(means)
+    return means[present], customer[present]
 
 
 # Distinct pairs of baseline lists, per probe, under which they are built pair by pair.
@@ -378,8 +383,8 @@ def _baseline_jaccard(
 
 def _observed_and_baseline(
     tables: AuditTables, matched: MatchedPairs
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per match group with a defined pair: observed and baseline mean Jaccard, and persona."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per match group with a pair: observed and baseline mean Jaccard, persona, customer."""
     observed = matched_jaccard(tables)
     probe_k = tables.probes["k"].to_numpy(dtype=np.int64)[matched.rows]
     shop = tables.codes.of("probes", "shop_id")[matched.rows]
@@ -390,8 +395,10 @@ def _observed_and_baseline(
     per_baseline = group_mean(matched.pair_group, baseline, n_groups)
     persona = np.empty(n_groups, dtype=object)
     persona[matched.group] = column_labels(tables, "persona_id", matched.rows)
+    customer = np.zeros(n_groups, dtype=np.int64)
+    customer[matched.group] = customer_codes(tables, matched.rows)
     both = np.isfinite(per_observed) & np.isfinite(per_baseline)
-    return per_observed[both], per_baseline[both], persona[both]
+    return per_observed[both], per_baseline[both], persona[both], customer[both]
 
 
 def index(
@@ -413,8 +420,8 @@ def index(
     tables : AuditTables
         Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
     n_resamples : int, default 1000
-        Bootstrap resamples: match groups (observed and baseline jointly) and, independently,
-        repeat groups.
+        Bootstrap resamples of customers: their match groups (observed and baseline jointly)
+        and, independently, their repeat groups.
     confidence : float, default 0.95
         Coverage of the confidence interval.
     seed : int, default 0
@@ -423,9 +430,10 @@ def index(
     Returns
     -------
     Estimate
-        ``details`` has ``observed``, ``catalog_baseline``, ``noise_ceiling`` (or
-        ``"unavailable"``), ``match_groups`` and ``repeat_groups``; ``by_group`` the index per
-        persona (with the audit-wide baseline and ceiling).
+        ``n`` counts customers. ``details`` has ``observed``, ``catalog_baseline``,
+        ``noise_ceiling`` (or ``"unavailable"``), ``match_groups``, ``customers`` and
+        ``repeat_groups``; ``by_group`` the index per persona (with the audit-wide baseline
+        and ceiling).
 
     Raises
     ------
@@ -441,12 +449,13 @@ def index(
     check_columns(INDEX_ID, "tables.catalogs", tables.catalogs, CATALOG_COLUMNS)
 
     matched = matched_pairs(tables)
-    observed, baseline, persona = _observed_and_baseline(tables, matched)
-    ceiling_groups = _noise_ceiling(tables)
-    n = len(observed)
+    observed, baseline, persona, customer = _observed_and_baseline(tables, matched)
+    ceiling_groups, ceiling_customers = _noise_ceiling(tables)
+    n = int(np.unique(customer).size)
     ceiling = float(ceiling_groups.mean()) if ceiling_groups.size else 1.0
     details: dict[str, object] = {
-        "match_groups": n,
+        "match_groups": len(observed),
+        "customers": n,
         "repeat_groups": int(ceiling_groups.size),
         "noise_ceiling": ceiling if ceiling_groups.size else "unavailable",
     }
@@ -460,7 +469,13 @@ def index(
         if room > 0:
             value = (mean_observed - mean_baseline) / room
             by_persona = by_label(pd.Series(persona, dtype="string"), (observed - baseline) / room)
-            ci = _index_interval(observed, baseline, ceiling_groups, n_resamples, confidence, seed)
+            ci = _index_interval(
+                (observed, baseline, customer),
+                (ceiling_groups, ceiling_customers),
+                n_resamples,
+                confidence,
+                seed,
+            )
     if math.isnan(value):
         details["reason"] = reason
     return Estimate(
@@ -476,27 +491,46 @@ def index(
     )
 
 
+def _customer_means(
+    columns: tuple[np.ndarray, ...], customer: np.ndarray, n_resamples: int, seed: int
+) -> np.ndarray:
+    """Bootstrap means of ``columns`` (per match or repeat group), customers resampled.
+
+    Each customer enters as its groups' sums and count, so a resample's mean is a ratio of
+    resampled sums: one `bootstrap_means` of the customers' rows.
+    """
+    _, code = np.unique(customer, return_inverse=True)
+    sums = [np.bincount(code, weights=column) for column in columns]
+    draws = bootstrap_means(
+        np.column_stack([*sums, np.bincount(code)]), n_resamples=n_resamples, seed=seed
+    )
+    return draws[:, :-1] / draws[:, -1:]
+
+
 def _index_interval(
-    observed: np.ndarray,
-    baseline: np.ndarray,
-    ceiling_groups: np.ndarray,
+    matched: tuple[np.ndarray, np.ndarray, np.ndarray],
+    repeats: tuple[np.ndarray, np.ndarray],
     n_resamples: int,
     confidence: float,
     seed: int,
 ) -> tuple[float, float] | None:
-    """Percentile interval of the index; match and repeat groups resampled independently."""
-    if len(observed) < 2:
+    """Percentile interval of the index: the customers of match and of repeat groups resampled.
+
+    The two are resampled independently. ``matched`` is (observed, baseline, customer) per
+    match group, ``repeats`` (Jaccard, customer) per repeat group.
+    """
+    observed, baseline, customer = matched
+    ceiling_groups, ceiling_customers = repeats
+    if np.unique(customer).size < 2:
         return None
     seed_groups, seed_repeats = (
         int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2)
     )
-    draws = bootstrap_means(
-        np.column_stack([observed, baseline]), n_resamples=n_resamples, seed=seed_groups
-    )
-    if ceiling_groups.size >= 2:
-        ceiling = bootstrap_means(
-            ceiling_groups[:, None], n_resamples=n_resamples, seed=seed_repeats
-        )[:, 0]
+    draws = _customer_means((observed, baseline), customer, n_resamples, seed_groups)
+    if np.unique(ceiling_customers).size >= 2:
+        ceiling = _customer_means((ceiling_groups,), ceiling_customers, n_resamples, seed_repeats)[
+            :, 0
+        ]
     else:
         ceiling = np.full(
             n_resamples, float(ceiling_groups.mean()) if ceiling_groups.size else 1.0

@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from auditkit.metrics._customers import customer_codes
 from auditkit.metrics.popularity._catalog import shop_popularity
 from auditkit.metrics.popularity._inputs import FAMILY
 from auditkit.metrics.popularity._means import REASON_NO_POPULARITY
@@ -67,36 +66,6 @@ def _mean_share(
     counts = np.bincount(bins, minlength=n + 1)[:n]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / counts, np.nan)
-
-
-def customer_codes(tables: AuditTables, rows: np.ndarray) -> np.ndarray:
-    """Per probe row in ``rows``: its customer, the unit the interval resamples.
-
-    One synthetic customer's probes share a ``match_id`` (the customer carried into every
-    shop) or a ``pair_id`` (counterfactual twins at one shop) and the same history, so they
-    are not independent; a customer is a connected component of those links.
-    """
-    n = len(rows)
-    # A column without a value links nothing: not worth coding (a million strings at scale).
-    groups = {
-        column: tables.codes.of("probes", column)[rows]
-        for column in ("match_id", "pair_id")
-        if column in tables.probes.columns and tables.probes[column].notna().any()
-    }
-    linked = {column: group >= 0 for column, group in groups.items()}
-    if not any(mask.any() for column, mask in linked.items() if column != "match_id"):
-        # Match groups alone (no twins): they are the customers; an unmatched probe is its own.
-        match = groups.get("match_id", np.full(n, -1, dtype=np.int64)).astype(np.int64)
-        return np.where(match >= 0, match, match.max(initial=-1) + 1 + np.arange(n))
-    offset = n
-    sources, targets = [], []
-    for column, group in groups.items():
-        sources.append(np.flatnonzero(linked[column]))
-        targets.append(group[linked[column]].astype(np.int64) + offset)
-        offset += len(tables.codes.dictionary(column))
-    source, target = np.concatenate(sources), np.concatenate(targets)
-    graph = coo_matrix((np.ones(len(source)), (source, target)), shape=(offset, offset))
-    return connected_components(graph, directed=False)[1][:n]
 
 
 def _ratio_lift(rec: np.ndarray, hist: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:

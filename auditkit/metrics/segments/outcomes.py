@@ -19,11 +19,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from auditkit.metrics._customers import CUSTOMER, customer_codes
 from auditkit.metrics._lists import answered_probes
-from auditkit.tables import AuditTables, run_starts
+from auditkit.tables import AuditTables
 
 OUTCOMES: tuple[str, ...] = (
     "mean_price",
@@ -55,7 +54,6 @@ KEY_COLUMNS: tuple[str, ...] = (
     "pair_attribute",
     "repetition",
 )
-CUSTOMER = "customer"
 LIST_PRICE = "list_price"
 HELDOUT = "heldout"
 HELDOUT_SEPARATOR = "|"
@@ -187,77 +185,6 @@ def _hits(probes: pd.DataFrame, rows: pd.DataFrame, code: np.ndarray, n: int) ->
     return np.where(has_heldout, hit.astype(np.float64), np.nan)
 
 
-def _history_fingerprints(histories: pd.DataFrame, code: np.ndarray, n: int) -> np.ndarray:
-    """Per probe code: a 64-bit hash of its ordered history (0 for an empty one)."""
-    rows = pd.DataFrame(
-        {
-            "item_key": histories["item_key"].astype("string").to_numpy(),
-            "position": histories["position"].to_numpy(dtype=np.int64),
-        }
-    )
-    hashed = pd.util.hash_pandas_object(rows, index=False).to_numpy(dtype=np.uint64)
-    order = np.argsort(code, kind="stable")
-    fingerprint = np.zeros(n, dtype=np.uint64)
-    if len(order):
-        sorted_code = code[order]
-        starts = run_starts(sorted_code)
-        # Wrapping uint64 sums: order-free within a probe, and position is hashed in.
-        fingerprint[sorted_code[starts]] = np.add.reduceat(hashed[order], starts)
-    return fingerprint
-
-
-def _linked(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Edges joining each row to the first row of its group (codes < 0 join nothing)."""
-    rows = np.flatnonzero(codes >= 0)
-    if rows.size == 0:
-        return rows, rows
-    first = pd.Series(rows).groupby(codes[rows]).transform("min").to_numpy()
-    return rows, first
-
-
-def customer_clusters(
-    probes: pd.DataFrame, histories: pd.DataFrame, history_code: np.ndarray
-) -> np.ndarray:
-    """Per probe: the code of its customer, the independent unit of the segment metrics.
-
-    Probes are linked when they share a ``match_id`` (the same customer at every shop), a
-    ``pair_id`` (counterfactual twins) or, at one shop, a persona and the same history (a
-    customer's twins and its own probe); a customer is a connected component of those links.
-    Codes follow the first probe of each component in the order of ``probes``.
-    """
-    n = len(probes)
-    if n == 0:
-        return np.zeros(0, dtype=np.intp)
-    fingerprint = _history_fingerprints(histories, history_code, n)
-    keys = [
-        probes.groupby("match_id", dropna=True, sort=True).ngroup().to_numpy(),
-        probes.groupby("pair_id", dropna=True, sort=True).ngroup().to_numpy(),
-        pd.DataFrame(
-            {
-                "shop_id": probes["shop_id"].to_numpy(),
-                "persona_id": probes["persona_id"].to_numpy(),
-                "history": fingerprint,
-            }
-        )
-        .groupby(["shop_id", "persona_id", "history"], dropna=False, sort=True)
-        .ngroup()
-        .to_numpy(),
-    ]
-    edges = [
-        _linked(np.nan_to_num(np.asarray(k, dtype=np.float64), nan=-1).astype(np.int64))
-        for k in keys
-    ]
-    source = np.concatenate([e[0] for e in edges])
-    target = np.concatenate([e[1] for e in edges])
-    graph = coo_matrix((np.ones(len(source)), (source, target)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    # Relabel by first appearance, so codes depend on the probes' order only.
-    _, first = np.unique(labels, return_index=True)
-    rank = np.empty(len(first), dtype=np.intp)
-    rank[np.argsort(first)] = np.arange(len(first))
-    return rank[labels]
-
-
 def _in_probe_order(
     frame: pd.DataFrame, code: np.ndarray, within: str
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -300,8 +227,8 @@ def probe_outcomes(
     -------
     DataFrame
         Sorted by ``probe_id``; `KEY_COLUMNS`, every ``segment.<attribute>`` column,
-        ``customer`` (the independent unit, see `customer_clusters`) and `OUTCOMES`, each NaN
-        where the probe's list gives no evidence:
+        ``customer`` (the independent unit, see `auditkit.metrics._customers`) and
+        `OUTCOMES`, each NaN where the probe's list gives no evidence:
 
         - ``mean_price``: mean price of the listed items of known price;
         - ``premium_share`` / ``budget_share``: share of them in the top / bottom price third
@@ -316,6 +243,7 @@ def probe_outcomes(
           column ``heldout``, item keys joined by ``|``), 0 when not.
     """
     probes = answered_probes(tables.probes).sort_values("probe_id", kind="stable")
+    probe_rows = tables.probes.index.get_indexer(probes.index)
     probes = probes.reset_index(drop=True)
     n = len(probes)
     probe_keys = _text(probes["probe_id"])
@@ -356,7 +284,7 @@ def probe_outcomes(
     hist_code_all = _codes(histories["probe_id"], probe_keys)
     hist_rows, hist_code, _ = _in_probe_order(histories, hist_code_all, "position")
     arp_hist = _mean(hist_code, _popularity_share(hist_rows, totals), n)
-    out[CUSTOMER] = customer_clusters(probes, hist_rows, hist_code)
+    out[CUSTOMER] = customer_codes(tables, probe_rows)
     lift = np.full(n, np.nan)
     usable = np.isfinite(arp_rec) & (arp_hist > 0)
     lift[usable] = (arp_rec[usable] - arp_hist[usable]) / arp_hist[usable]

@@ -5,8 +5,8 @@ outcome ``y`` (on a log scale for prices and popularity), each twin's paired dif
 ``y - mean of y over the other twins of its group``; the effect of a level is the mean of its
 twins' differences. Under the null hypothesis the twins are exchangeable, so the differences
 have mean zero; the sign-flip test (`auditkit.metrics.stats.sign_flip_p`) and the bootstrap
-both resample customers (`auditkit.metrics.segment_outcomes.customer_clusters`), since the
-same customer's pair groups at different shops share a history.
+both resample customers (`auditkit.metrics._customers`), since the same customer's pair
+groups at different shops share a history.
 """
 
 from __future__ import annotations
