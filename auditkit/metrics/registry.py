@@ -157,6 +157,8 @@ METRICS: dict[str, MetricDef] = {
             id=segments.METRIC_ID,
             family=segments.FAMILY,
             estimate=segments.counterfactual_divergence,
+            # Without repeats there is no measured noise to exceed: no test, no verdict.
+            rule="tested",
             default_threshold=segments.DEFAULT_THRESHOLD,
             description=("Divergence of counterfactual twins' lists beyond repeats' divergence."),
         ),
