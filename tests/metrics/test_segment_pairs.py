@@ -135,3 +135,24 @@ def test_rejects_a_negative_seed():
     assert str(excinfo.value) == INVALID_ARGUMENT.format(
         where=PRICE_GAP_ID, key="seed", rule=RULE_SEED, value=-2
     )
+
+
+@pytest.mark.parametrize(("cheap", "other"), [("old", "young"), ("aa", "zz"), ("zz", "aa")])
+def test_a_two_level_attribute_names_the_level_pushed_down_whatever_its_name(cheap, other):
+    # Two levels: the effects are exact mirrors (one cheaper by as much as the other is
+    # pricier); the named level is the cheaper one, not whichever rounding or sorting favours.
+    rng = np.random.default_rng(3)
+    rows, answers = [], {}
+    for g in range(20):
+        base = rng.choice(NAMES[1:4], size=2, replace=False).tolist()
+        cheaper = [NAMES[NAMES.index(i) - 1] for i in base]
+        more_rows, more_answers = twins(f"g{g}", [f"h{g}"], {other: base, cheap: cheaper})
+        rows += more_rows
+        answers.update(more_answers)
+    result = judge_metric(
+        PRICE_GAP_ID, make_tables(rows, answers, {"s": CATALOG}), n_resamples=300
+    )
+    effects = result.by_group["age"]
+    assert math.log1p(effects[cheap]) == pytest.approx(-math.log1p(effects[other]))
+    assert result.details["level"] == cheap and result.details["direction"] == "cheaper"
+    assert result.value == pytest.approx(-effects[cheap])

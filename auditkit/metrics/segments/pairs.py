@@ -49,6 +49,8 @@ POPULARITY_GAP_ID = "segment.counterfactual_popularity_gap"
 DEFAULT_THRESHOLD = Threshold(warn=0.1, fail=0.2)
 
 _ROUNDING = 1e-12
+# Effects equal to this many decimals (on the log scale) are the same size.
+_TIE_DIGITS = 9
 
 REASON_NONE = "no pair group has two or more answered twins with the outcome"
 
@@ -150,6 +152,18 @@ def twin_differences(outcomes: pd.DataFrame, values: np.ndarray) -> pd.DataFrame
     ).dropna(subset=["attribute", "level"])
 
 
+def _named_first(test: LevelEffect) -> tuple[float, bool, str, str]:
+    """The order in which a level is named: largest effect, then the one pushed down.
+
+    Effects compare on the log scale, where a level pushed down and its twins pushed up are
+    alike, rounded so that mirror images tie: the two levels of a two-level attribute always
+    have effects of the same size and opposite signs, and the one named is then the one whose
+    lists go down (cheaper, less popular), whatever the rounding or the levels' names.
+    """
+    size = round(abs(test.log_effect), _TIE_DIGITS)
+    return (size, test.log_effect < 0, test.attribute, test.level)
+
+
 def _paired_metric(
     spec: _Outcome,
     tables: AuditTables,
@@ -222,8 +236,7 @@ def _paired_metric(
     present = [float(q) for q in q_values if np.isfinite(q)]
     p_value = min(present) if present else None
     significant = [t for t, q in zip(tests, q_values, strict=True) if q < alpha]
-    # Compared on the log scale, where a level pushed down and its twins pushed up are alike.
-    worst = max(significant or tests, key=lambda t: (abs(t.log_effect), t.attribute, t.level))
+    worst = max(significant or tests, key=_named_first)
     value, ci = worst.magnitude()
     direction = spec.up if worst.log_effect >= 0 else spec.down
     by_group: dict[str, dict[str, float]] = {}
