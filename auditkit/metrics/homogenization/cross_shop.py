@@ -24,6 +24,7 @@ from auditkit.metrics._lists import (
     probe_pairs,
 )
 from auditkit.metrics._matched import (
+    MATCH_PROBE_COLUMNS,
     MatchedPairs,
     by_label,
     column_labels,
@@ -62,14 +63,7 @@ UNIT = "customer"
 # list is shared, 0.5 means two thirds are. See docs/metrics.md.
 DEFAULT_THRESHOLD = Threshold(warn=0.3, fail=0.5)
 
-PROBE_COLUMNS: tuple[str, ...] = (
-    "probe_id",
-    "shop_id",
-    "persona_id",
-    "match_id",
-    "repetition",
-    "answered",
-)
+PROBE_COLUMNS = MATCH_PROBE_COLUMNS
 RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "rank", "item_key")
 
 RBO_ID = "homogenization.cross_shop_rbo"

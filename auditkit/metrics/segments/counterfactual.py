@@ -19,6 +19,7 @@ from auditkit.metrics._lists import (
     pairwise_jaccard,
     probe_pairs,
 )
+from auditkit.metrics.segments.outcomes import PROBE_COLUMNS
 from auditkit.metrics.stats import (
     bootstrap_ci,
     bootstrap_diff_ci,
@@ -37,16 +38,6 @@ UNIT = "pair group"
 # docs/metrics.md.
 DEFAULT_THRESHOLD = Threshold(warn=0.1, fail=0.25)
 
-PROBE_COLUMNS: tuple[str, ...] = (
-    "probe_id",
-    "shop_id",
-    "persona_id",
-    "match_id",
-    "pair_id",
-    "pair_attribute",
-    "repetition",
-    "answered",
-)
 RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "item_key")
 NOISE_UNAVAILABLE = "unavailable"
 

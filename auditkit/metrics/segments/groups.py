@@ -24,7 +24,12 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame
 from scipy import stats as _scipy_stats
 
-from auditkit.metrics.segments.outcomes import CUSTOMER, RESPONSE_COLUMNS, shared_probe_outcomes
+from auditkit.metrics.segments.outcomes import (
+    CUSTOMER,
+    PROBE_COLUMNS,
+    RESPONSE_COLUMNS,
+    shared_probe_outcomes,
+)
 from auditkit.metrics.stats import (
     benjamini_hochberg,
     check_columns,
@@ -38,15 +43,6 @@ from auditkit.tables import SEGMENT_PREFIX, AuditTables
 FAMILY = "segment"
 UNIT = "customer"
 INTERSECTION = " × "
-PROBE_COLUMNS: tuple[str, ...] = (
-    "probe_id",
-    "shop_id",
-    "persona_id",
-    "match_id",
-    "pair_id",
-    "repetition",
-    "answered",
-)
 
 PRICE_GAP_ID = "segment.price_gap"
 # 1 - ratio of group mean list prices: 0.1 means one group's lists cost 10% less than

@@ -54,6 +54,8 @@ KEY_COLUMNS: tuple[str, ...] = (
     "pair_attribute",
     "repetition",
 )
+# What every outcome metric reads of the probes table.
+PROBE_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, "answered")
 LIST_PRICE = "list_price"
 HELDOUT = "heldout"
 HELDOUT_SEPARATOR = "|"

@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 
 from auditkit.metrics.segments.groups import FAMILY
-from auditkit.metrics.segments.outcomes import CUSTOMER, RESPONSE_COLUMNS, shared_probe_outcomes
+from auditkit.metrics.segments.outcomes import (
+    CUSTOMER,
+    PROBE_COLUMNS,
+    RESPONSE_COLUMNS,
+    shared_probe_outcomes,
+)
 from auditkit.metrics.stats import (
     benjamini_hochberg,
     bootstrap_ci,
@@ -31,16 +36,6 @@ from auditkit.results import Estimate, Threshold
 from auditkit.tables import SEGMENT_PREFIX, AuditTables
 
 UNIT = "pair group"
-PROBE_COLUMNS: tuple[str, ...] = (
-    "probe_id",
-    "shop_id",
-    "persona_id",
-    "match_id",
-    "pair_id",
-    "pair_attribute",
-    "repetition",
-    "answered",
-)
 
 PRICE_GAP_ID = "segment.counterfactual_price_gap"
 POPULARITY_GAP_ID = "segment.counterfactual_popularity_gap"
