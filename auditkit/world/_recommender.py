@@ -47,7 +47,6 @@ from auditkit.world._interactions import InteractionLog, generate_interactions
 from auditkit.world._served import WorldVendor
 from auditkit.world._simulated import _noise_seed
 
-UNKNOWN_SHOP = "TrainedVendor: shop_id must be one of {shops}; got {shop_id!r}"
 ALGORITHMS = ("item_knn", "als")
 
 # Mixed into the seed so the factors' starting values never reuse the logs' streams.
@@ -325,9 +324,7 @@ class TrainedVendor(WorldVendor[_ShopModel]):
         KeyError
             When the vendor does not serve ``request.shop_id``.
         """
-        shop = self._shops.get(request.shop_id)
-        if shop is None:
-            raise KeyError(UNKNOWN_SHOP.format(shops=list(self._shops), shop_id=request.shop_id))
+        shop = self._shop(request.shop_id)
         history = () if request.options.get("personalized", True) is False else request.history
         seen = np.unique(
             np.fromiter(

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from auditkit.world._generator import World
 
 State = TypeVar("State")
+UNKNOWN_SHOP = "{vendor}: shop_id must be one of {shops}; got {shop_id!r}"
 
 
 class WorldVendor(VendorAdapter, Generic[State]):
@@ -45,3 +46,13 @@ class WorldVendor(VendorAdapter, Generic[State]):
     def shop_ids(self) -> tuple[str, ...]:
         """The shops this vendor serves, sorted."""
         return tuple(self._shops)
+
+    def _shop(self, shop_id: str) -> State:
+        """The state of the shop ``shop_id`` (``KeyError`` names the shops served)."""
+        try:
+            return self._shops[shop_id]
+        except KeyError:
+            message = UNKNOWN_SHOP.format(
+                vendor=type(self).__name__, shops=list(self._shops), shop_id=shop_id
+            )
+            raise KeyError(message) from None

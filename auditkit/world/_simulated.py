@@ -40,8 +40,6 @@ from auditkit.vendors._base import (
 from auditkit.world._generator import _integer, _invalid, _number, trending_keys
 from auditkit.world._served import WorldVendor
 
-UNKNOWN_SHOP = "SimulatedVendor: shop_id must be one of {shops}; got {shop_id!r}"
-
 # A trending item with trend_weight = 1 jumps two within-shop standard deviations of
 # (log) popularity: a strong, unmistakable effect.
 TREND_SCALE = 2.0
@@ -291,8 +289,7 @@ class SimulatedVendor(WorldVendor[_ShopArrays]):
         events : sequence of mappings
             Each with an ``item_id`` of that shop.
         """
-        if shop_id not in self._catalogs:
-            raise KeyError(UNKNOWN_SHOP.format(shops=list(self._shops), shop_id=shop_id))
+        self._shop(shop_id)  # a shop it serves
         sales = pd.Series([str(event["item_id"]) for event in events]).value_counts()
         catalog = self._catalogs[shop_id]
         added = catalog["item_id"].astype("string").map(sales).fillna(0).astype("float64")
@@ -320,9 +317,7 @@ class SimulatedVendor(WorldVendor[_ShopArrays]):
         KeyError
             When the vendor does not serve ``request.shop_id``.
         """
-        shop = self._shops.get(request.shop_id)
-        if shop is None:
-            raise KeyError(UNKNOWN_SHOP.format(shops=list(self._shops), shop_id=request.shop_id))
+        shop = self._shop(request.shop_id)
         options = {k: v for k, v in request.options.items() if k not in self.ignored_options}
         for name in options:
             if name not in OPTIONS:
