@@ -9,8 +9,7 @@ recommenders"): a pooled vendor flagged in >= 90% of seeds, an isolated one in <
 mixed:0.5 between; the own-sales vendor flagged by no metric in more than 5%.
 
 ``--carry exact`` gives the three taste personas exact-carry histories (docs/probes.md); a seed
-whose world has no product of a persona's taste in every shop is refused at design time and
-counted apart.
+whose design is refused (a taste no two shops share) is counted apart.
 
 Run: python benchmarks/verdict_validity.py [--seeds 50] [--shared-fractions 0.15 0.45]
      [--carry exact]

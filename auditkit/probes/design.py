@@ -219,10 +219,9 @@ def design_probes(
         )
     )
     shop_tables = {shop_id: banded[banded["shop_id"] == shop_id] for shop_id in shops}
-    # The products every shop sells: the only ones an exact-carry history is drawn from.
-    everywhere = (
-        banded.groupby("item_key")["shop_id"].nunique().loc[lambda n: n == len(shops)].index
-    )
+    # How many shops sell each product: an exact-carry history is drawn from those of its
+    # taste sold by the most shops (every shop, where some product is).
+    sold_by = banded.groupby("item_key")["shop_id"].nunique().reindex(products.index, fill_value=0)
     indexes = {shop_id: ShopIndex.build(table) for shop_id, table in shop_tables.items()}
     signatures = signatures or {}
     root = np.random.SeedSequence(seed)
@@ -231,8 +230,9 @@ def design_probes(
     rows: list[dict[str, object]] = []
     for persona, persona_seed in zip(spec.personas, persona_seeds, strict=False):
         mask = taste_mask(products, persona)
-        if persona.carry == "exact":
-            mask &= products.index.isin(everywhere)
+        if persona.carry == "exact" and mask.any():
+            widest = int(sold_by[mask].max())
+            mask &= (sold_by == widest).to_numpy() & (widest >= 2)
         pool = products[mask].reset_index()
         if persona.history_from == "taste" and persona.history_length and pool.empty:
             raise no_match(persona, EXACT_WHERE if persona.carry == "exact" else "")

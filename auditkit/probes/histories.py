@@ -22,7 +22,7 @@ NO_MATCH = (
     "persona {persona!r}: no product matches its taste (categories {categories}, "
     "price_band {price!r}, popularity_band {popularity!r}){where}"
 )
-EXACT_WHERE = " among the products every shop sells (carry 'exact')"
+EXACT_WHERE = " among the products two or more shops sell (carry 'exact')"
 NEEDS_POPULARITY = "persona {persona!r}: {what} needs the catalogs' popularity column"
 NO_SIGNATURE = "persona {persona!r}: history_from 'signature' needs a signature for shop {shop!r}"
 

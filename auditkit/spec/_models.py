@@ -475,7 +475,8 @@ class PersonaSpec(_Model):
     (each shop's own typical customer: drawn by that shop's popularity) or ``signature`` (each
     shop's signature categories). ``carry`` says how a taste history reaches each shop:
     ``substitute`` maps a product a shop does not sell to its closest product there;
-    ``exact`` draws only products every shop sells, so the customer is the same everywhere.
+    ``exact`` draws only products of the taste sold by the most shops (every shop, where
+    some product is), so the customer is the same customer wherever those are sold.
     """
 
     id: Identifier
@@ -496,8 +497,8 @@ class PersonaSpec(_Model):
     customers: PositiveInt = Field(4, description="Distinct synthetic customers of this persona.")
     carry: Literal["substitute", "exact"] = Field(
         "substitute",
-        description="exact: draw the history only from products every shop sells, so the same "
-        "customer (the same products) is asked at every shop.",
+        description="exact: draw the history only from the taste's products sold by the most "
+        "shops (every shop where possible), so the same customer is asked wherever they are sold.",
     )
 
     @model_validator(mode="after")

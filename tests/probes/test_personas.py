@@ -185,7 +185,7 @@ def test_exact_carry_asks_the_same_products_at_every_shop(world_catalogs):
     assert (probes_for(substitute, world_catalogs)["history_mapped"] < 1.0).any()
 
 
-def test_exact_carry_without_a_product_every_shop_sells_says_so():
+def test_exact_carry_without_a_product_two_shops_sell_says_so():
     catalogs = {
         shop: pd.DataFrame(
             {
@@ -199,10 +199,41 @@ def test_exact_carry_without_a_product_every_shop_sells_says_so():
         for shop in ("a", "b")
     }
     persona = PersonaSpec(id="p", history_length=2, carry="exact")
-    with pytest.raises(DesignError, match="among the products every shop sells"):
+    with pytest.raises(DesignError, match="among the products two or more shops sell"):
         probes_for(persona, catalogs)
 
 
 def test_exact_carry_needs_a_taste_history():
     with pytest.raises(ValueError, match="carry 'exact' needs history_from 'taste'"):
         PersonaSpec(id="p", history_from="typical", carry="exact")
+
+
+def test_exact_carry_falls_back_to_the_products_most_shops_sell():
+    # Shops a and b share two teas; c shares nothing. No tea is sold everywhere, so the
+    # history is drawn from the two that a and b sell: the same customer at a and b, and a
+    # substituted one at c.
+    def shop(name, canonical):
+        return pd.DataFrame(
+            {
+                "item_id": [f"{name}{n}" for n in range(4)],
+                "canonical_id": canonical,
+                "category": "tea",
+                "price": [1.0, 2.0, 3.0, 4.0],
+                "popularity": [4.0, 3.0, 2.0, 1.0],
+            }
+        )
+
+    catalogs = {
+        "a": shop("a", ["T1", "T2", "a-2", "a-3"]),
+        "b": shop("b", ["T1", "T2", "b-2", "b-3"]),
+        "c": shop("c", ["c-0", "c-1", "c-2", "c-3"]),
+    }
+    persona = PersonaSpec(id="p", history_length=2, customers=3, carry="exact")
+    plan = probes_for(persona, catalogs)
+    mapped = plan.groupby("shop_id")["history_mapped"].agg(["min", "max"])
+    assert (mapped.loc[["a", "b"]] == 1.0).all().all()
+    assert mapped.loc["c", "max"] == 0.0
+    names = {"a": ("a0", "a1"), "b": ("b0", "b1")}
+    for shop_id, items in names.items():
+        histories = plan.loc[plan["shop_id"] == shop_id, "history"]
+        assert all(sorted(h) == list(items) for h in histories)
