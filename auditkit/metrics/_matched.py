@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from auditkit.metrics._customers import customer_codes
 from auditkit.metrics._overlap import RankedLists, group_pairs, pair_jaccard, table_lists
 from auditkit.tables import AuditTables
 
@@ -65,8 +66,9 @@ class MatchedPairs:
     """First-repetition answered probes (sorted by id), their lists, and cross-shop pairs.
 
     Probe code ``c`` is row ``rows[c]`` of ``tables.probes`` (table probe code
-    ``probe_codes[c]``); ``group[c]`` its match group code; ``pair_a < pair_b`` the probe codes
-    of every pair in one match group at different shops, ``pair_group`` that group's code.
+    ``probe_codes[c]``); ``group[c]`` its match group code and ``customer[c]`` its customer
+    (`customer_codes`); ``pair_a < pair_b`` the probe codes of every pair in one match group at
+    different shops, ``pair_group`` that group's code.
     """
 
     rows: np.ndarray
@@ -76,6 +78,14 @@ class MatchedPairs:
     pair_group: np.ndarray
     pair_a: np.ndarray
     pair_b: np.ndarray
+    customer: np.ndarray
+
+    def group_customers(self) -> np.ndarray:
+        """Per match group code: its customer (all of a group's probes share one)."""
+        n_groups = int(self.group.max()) + 1 if self.group.size else 0
+        out = np.zeros(n_groups, dtype=np.int64)
+        out[self.group] = self.customer
+        return out
 
 
 def matched_pairs(tables: AuditTables) -> MatchedPairs:
@@ -120,7 +130,8 @@ def _matched_pairs(tables: AuditTables) -> MatchedPairs:
     group = column_codes(tables, "match_id", rows)
     shop = tables.codes.of("probes", "shop_id")[rows]
     pair_group, pair_a, pair_b = group_pairs(group, shop)
-    return MatchedPairs(rows, probe_codes, lists, group, pair_group, pair_a, pair_b)
+    customer = customer_codes(tables, rows)
+    return MatchedPairs(rows, probe_codes, lists, group, pair_group, pair_a, pair_b, customer)
 
 
 def group_mean(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:

@@ -15,7 +15,6 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from auditkit.metrics._customers import customer_codes
 from auditkit.metrics._lists import (
     answered_probes,
     group_means,
@@ -89,10 +88,8 @@ def _per_group(
     means = group_mean(matched.pair_group, pair_values, n_groups)
     persona = np.empty(n_groups, dtype=object)
     persona[matched.group] = column_labels(tables, "persona_id", matched.rows)
-    customer = np.zeros(n_groups, dtype=np.int64)
-    customer[matched.group] = customer_codes(tables, matched.rows)
     present = np.isfinite(means)
-    return means[present], persona[present], customer[present]
+    return means[present], persona[present], matched.group_customers()[present]
 
 
 def _cross_shop_estimate(

@@ -395,9 +395,8 @@ def _observed_and_baseline(
     per_baseline = group_mean(matched.pair_group, baseline, n_groups)
     persona = np.empty(n_groups, dtype=object)
     persona[matched.group] = column_labels(tables, "persona_id", matched.rows)
-    customer = np.zeros(n_groups, dtype=np.int64)
-    customer[matched.group] = customer_codes(tables, matched.rows)
     both = np.isfinite(per_observed) & np.isfinite(per_baseline)
+    customer = matched.group_customers()
     return per_observed[both], per_baseline[both], persona[both], customer[both]
 
 

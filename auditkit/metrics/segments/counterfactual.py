@@ -88,7 +88,7 @@ def counterfactual_divergence(
     tables : AuditTables
         Reads ``probes`` and ``responses``.
     n_resamples, confidence, seed
-        The bootstrap over pair groups (and of repeat groups).
+        The bootstrap over pair groups and repeat groups.
 
     Returns
     -------

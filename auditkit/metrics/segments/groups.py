@@ -273,6 +273,9 @@ def _group_metric(
     signatures: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[list[GroupComparison], int]:
     """The group comparisons of one outcome over first-repetition probes, and customer count."""
+    check_metric_inputs(
+        metric_id, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
     check_columns(metric_id, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(metric_id, "tables.responses", tables.responses, RESPONSE_COLUMNS)
     outcomes = shared_probe_outcomes(tables, signatures=signatures)
@@ -327,9 +330,6 @@ def price_gap(
     ValueError
         When an option is invalid or a table lacks a column (message `INVALID_ARGUMENT`).
     """
-    check_metric_inputs(
-        PRICE_GAP_ID, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
-    )
     comparisons, n = _group_metric(
         PRICE_GAP_ID,
         tables,
@@ -444,9 +444,6 @@ def _impact_ratio(
     seed: int,
 ) -> Estimate:
     """The lowest impact ratio of ``column`` over the attributes, as an `Estimate`."""
-    check_metric_inputs(
-        metric_id, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
-    )
     comparisons, n = _group_metric(
         metric_id,
         tables,
