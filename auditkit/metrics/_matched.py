@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 
 from auditkit.metrics._customers import customer_codes
-from auditkit.metrics._overlap import RankedLists, group_pairs, pair_jaccard, table_lists
+from auditkit.metrics._overlap import (
+    RankedLists,
+    group_pairs,
+    pair_jaccard,
+    sold_counts,
+    table_lists,
+)
 from auditkit.tables import AuditTables
 
 MATCH_PROBE_COLUMNS: tuple[str, ...] = (
@@ -97,14 +103,52 @@ def matched_pairs(tables: AuditTables) -> MatchedPairs:
 
 
 def matched_jaccard(tables: AuditTables) -> np.ndarray:
-    """The Jaccard overlap of every pair of `matched_pairs` (shared like them)."""
+    """The Jaccard overlap of every pair of `matched_pairs` on the products both shops sell.
+
+    Shared like the pairs. A pair whose lists hold no product that both shops sell is NaN:
+    it says nothing about whether the vendor shows both shops the same things.
+    """
     matched = matched_pairs(tables)
-    return tables.codes.shared(
-        "matched_jaccard",
-        lambda: read_only(
-            pair_jaccard(matched.lists, matched.group, matched.pair_a, matched.pair_b)
-        ),
-    )
+
+    def build() -> np.ndarray:
+        shop = tables.codes.of("probes", "shop_id")[matched.rows]
+        comparable = comparable_lengths(
+            tables, matched.lists, shop, matched.pair_a, matched.pair_b
+        )
+        return read_only(
+            pair_jaccard(
+                matched.lists, matched.group, matched.pair_a, matched.pair_b, comparable=comparable
+            )
+        )
+
+    return tables.codes.shared("matched_jaccard", build)
+
+
+def comparable_lengths(
+    tables: AuditTables,
+    lists: RankedLists,
+    shop: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: how many items of list ``pair_a`` the shop of ``pair_b`` sells, and back.
+
+    ``shop[c]`` is list ``c``'s shop code. Items are ``item_key`` codes, so a product is sold by
+    another shop when that shop's catalog has the same canonical id.
+    """
+    n_items = len(tables.codes.dictionary("item_key"))
+
+    def build() -> np.ndarray:
+        codes = tables.codes
+        shops = codes.of("catalogs", "shop_id").astype(np.int64)
+        items = codes.of("catalogs", "item_key")
+        known = (shops >= 0) & (items >= 0)
+        return read_only(np.unique(shops[known] * n_items + items[known]))
+
+    sold = tables.codes.shared("sold_items", build)
+    n_a = sold_counts(lists, pair_a, shop[pair_b], sold, n_items)
+    n_b = sold_counts(lists, pair_b, shop[pair_a], sold, n_items)
+    return n_a, n_b
 
 
 def read_only(array: np.ndarray) -> np.ndarray:

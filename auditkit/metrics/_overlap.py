@@ -511,12 +511,50 @@ def _count(pair: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[np.ndarray | 
     return [None]
 
 
-def pair_jaccard(
-    lists: RankedLists, groups: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray
+def sold_counts(
+    lists: RankedLists, probes: np.ndarray, shops: np.ndarray, sold: np.ndarray, n_items: int
 ) -> np.ndarray:
-    """Jaccard similarity of each pair's item sets; NaN when both lists are empty."""
+    """Per request ``r``: how many items of list ``probes[r]`` shop ``shops[r]`` sells.
+
+    ``sold`` holds the sorted distinct ``shop * n_items + item`` codes of every shop's
+    catalog. The requests' list entries are looked up in runs of about `_BLOCK_BUDGET`.
+    """
+    out = np.zeros(probes.size, dtype=np.int64)
+    if probes.size == 0 or sold.size == 0:
+        return out
+    offsets = np.cumsum(lists.length) - lists.length
+    counts = lists.length[probes]
+    ends = np.cumsum(counts)
+    cuts = np.searchsorted(ends, np.arange(_BLOCK_BUDGET, int(ends[-1]), _BLOCK_BUDGET))
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, probes.size], strict=True):
+        if lo == hi:
+            continue
+        block = counts[lo:hi]
+        owner = np.repeat(np.arange(hi - lo), block)
+        rows = np.repeat(offsets[probes[lo:hi]] - (np.cumsum(block) - block), block)
+        rows += np.arange(rows.size)
+        key = shops[lo:hi].astype(np.int64)[owner] * n_items + lists.item[rows]
+        place = np.minimum(np.searchsorted(sold, key), sold.size - 1)
+        out[lo:hi] = np.bincount(owner, weights=sold[place] == key, minlength=hi - lo)
+    return out
+
+
+def pair_jaccard(
+    lists: RankedLists,
+    groups: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    *,
+    comparable: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Jaccard similarity of each pair's item sets; NaN when both sets are empty.
+
+    With ``comparable = (n_a, n_b)``, the sets are the items of each list that the other
+    list's shop sells (`sold_counts`): the shared items are the same, only the union shrinks.
+    """
     (shared,) = pair_sums(lists.item, lists.length, groups, pair_a, pair_b, _count)
-    union = lists.length[pair_a] + lists.length[pair_b] - shared
+    n_a, n_b = (lists.length[pair_a], lists.length[pair_b]) if comparable is None else comparable
+    union = n_a + n_b - shared
     out = np.full(pair_a.size, np.nan)
     np.divide(shared, union, out=out, where=union > 0)
     return out

@@ -93,10 +93,29 @@ def test_disjoint_lists_give_zero_and_pass():
 
 
 def test_shop_exclusive_items_never_overlap_even_with_the_same_item_id():
+    # Nothing is sold by two shops: no pair can show a product alike, so there is no value.
     exclusive = {shop: catalog(PRODUCTS, shared=False) for shop in SHOPS}
     rows, answers = matched(10, lambda g, shop: PRODUCTS[:5])
     result = cross_shop_jaccard(make_tables(rows, answers, exclusive), n_resamples=100)
-    assert result.value == 0.0
+    assert math.isnan(result.value) and result.n == 0
+    assert result.reason is not None and "both shops sell" in result.reason
+
+
+def test_products_one_shop_lacks_are_left_out_of_the_comparison():
+    # Both shops sell P1..P4; X only a sells, Y only b. Lists a: P1 P2 X, b: P1 P3 Y. On the
+    # products both sell the sets are {P1, P2} and {P1, P3}: J = 1/3, where the whole lists
+    # give 1/5.
+    shops = {
+        shop: pd.concat([catalog(PRODUCTS[:4]), catalog([own], shared=False)], ignore_index=True)
+        for shop, own in (("a", "X"), ("b", "Y"))
+    }
+    rows = [
+        {"probe_id": "p1", "shop_id": "a", "match_id": "m1", "persona_id": "x"},
+        {"probe_id": "p2", "shop_id": "b", "match_id": "m1", "persona_id": "x"},
+    ]
+    answers = {"p1": ["P1", "P2", "X"], "p2": ["P1", "P3", "Y"]}
+    result = cross_shop_jaccard(make_tables(rows, answers, shops), n_resamples=50)
+    assert result.value == pytest.approx(1 / 3)
 
 
 def test_empty_lists_count_as_no_overlap_unless_both_are_empty():
@@ -125,8 +144,8 @@ def test_no_match_group_at_two_shops_is_inconclusive_without_warnings():
 def test_a_given_threshold_is_used():
     rows, answers = matched(12, lambda g, shop: PRODUCTS[:5] if shop != "c" else PRODUCTS[5:10])
     tables = make_tables(rows, answers, SHOPS)
-    # Each group: J(a,b) = 1, J(a,c) = J(b,c) = 0 → 1/3.
-    assert judge_metric(METRIC_ID, tables, n_resamples=100).verdict == "warn"
+    # Each group: J(a,b) = 1, J(a,c) = J(b,c) = 0 → 1/3, under the default warn (0.4).
+    assert judge_metric(METRIC_ID, tables, n_resamples=100).verdict == "pass"
     strict = Threshold(warn=0.1, fail=0.2)
     result = judge_metric(METRIC_ID, tables, threshold=strict, n_resamples=100)
     assert result.value == pytest.approx(1 / 3)

@@ -192,7 +192,7 @@ def test_pair_kernels_give_the_same_values_in_blocks_of_groups(monkeypatch, budg
 
 @pytest.mark.parametrize("seed", range(3))
 def test_baseline_jaccard_is_the_same_pair_by_pair_or_probe_by_probe(monkeypatch, seed):
-    from auditkit.metrics._matched import matched_pairs
+    from auditkit.metrics._matched import comparable_lengths, matched_pairs
     from auditkit.metrics.homogenization import homogenization_index as _index
 
     tables = random_inputs(seed, shops=3, customers=40, k=4).tables()
@@ -203,10 +203,13 @@ def test_baseline_jaccard_is_the_same_pair_by_pair_or_probe_by_probe(monkeypatch
     values = []
     for share in (0.0, np.inf):  # every probe's list; each distinct pair of lists
         monkeypatch.setattr(_index, "_DISTINCT_PAIRS_SHARE", share)
-        values.append(_index._baseline_jaccard(combos, probe_k, matched))
+        values.append(_index._baseline_jaccard(tables, combos, probe_k, matched))
     np.testing.assert_array_equal(values[0], values[1])
     lists = baseline_lists(tables, tables.probes.iloc[matched.rows])
-    expected = pair_jaccard(lists, matched.group, matched.pair_a, matched.pair_b)
+    comparable = comparable_lengths(tables, lists, shop, matched.pair_a, matched.pair_b)
+    expected = pair_jaccard(
+        lists, matched.group, matched.pair_a, matched.pair_b, comparable=comparable
+    )
     np.testing.assert_array_equal(values[1], expected)
 
 

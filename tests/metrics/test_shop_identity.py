@@ -11,6 +11,7 @@ from auditkit.judging import judge_metric
 from auditkit.metrics.homogenization.cross_shop import (
     INDEX_ID,
     SIGNATURE_ID,
+    SIGNATURE_THRESHOLD,
     WITHIN_ID,
     index,
     signature_retention,
@@ -59,9 +60,9 @@ def test_index_baseline_follows_the_history_categories():
     ]
     answers = {"p1": ["P1", "P2"], "p2": ["P6", "P5"]}
     result = index(make_tables(rows, answers, catalogs), n_resamples=100)
-    # Observed J = 0, baseline 1, no repeats (ceiling 1): no room, so no value.
-    assert math.isnan(result.value) and result.details["catalog_baseline"] == 1.0
-    assert result.details["noise_ceiling"] == "unavailable" and result.details["reason"]
+    # Observed J = 0 and no repeats (ceiling 1): index 0. The baseline is context only.
+    assert result.value == 0.0 and result.details["catalog_baseline"] == 1.0
+    assert result.details["noise_ceiling"] == "unavailable" and result.reason is None
 
 
 def index_customers(contexts):
@@ -132,7 +133,9 @@ def test_signature_pushed_out_fails_and_no_signature_is_inconclusive():
     answers = {f"p{i}": ["P3", "P4", "P5"] for i in range(12)}
     tables = make_tables(rows, answers, catalogs, signatures={"a": ["sig"]})
     assert signature_retention(tables, n_resamples=100).value == 0.0
-    assert judge_metric(SIGNATURE_ID, tables, n_resamples=100).verdict == "fail"
+    assert judge_metric(SIGNATURE_ID, tables, n_resamples=100).verdict == "inconclusive"
+    own = judge_metric(SIGNATURE_ID, tables, threshold=SIGNATURE_THRESHOLD, n_resamples=100)
+    assert own.verdict == "fail"
     none = judge_metric(SIGNATURE_ID, make_tables(rows, answers, catalogs), n_resamples=100)
     assert math.isnan(none.value) and none.verdict == "inconclusive" and none.details["reason"]
 

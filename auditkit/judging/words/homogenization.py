@@ -19,14 +19,14 @@ from auditkit.metrics.homogenization import (
 from auditkit.results import Estimate
 
 SUMMARY = {
-    METRIC_ID: "Matched customers at different shops get overlapping recommendations: on "
-    "average {value:.0%} of the products in two shops' lists appear in both.",
+    METRIC_ID: "Matched customers at different shops get overlapping recommendations: of the "
+    "products both shops sell, on average {value:.0%} of those in the two lists appear in both.",
     RBO_ID: "Matched customers at different shops get lists that agree, weighted toward the "
     "top, {value:.0%} (rank-biased overlap).",
     DIVERGENCE_ID: "Matched customers' lists at different shops differ in their mix of "
     "categories by {value:.2f} bits of Jensen–Shannon divergence (0 = the same mix).",
-    INDEX_ID: "Shops' lists for matched customers are {value:.0%} of the way from as alike as "
-    "their catalogs make them (0%) to as alike as the vendor is with itself (100%).",
+    INDEX_ID: "On the products both shops sell, matched customers' lists at two shops agree "
+    "{value:.0%} as much as the vendor's lists agree with themselves when asked twice.",
     WITHIN_ID: "At the same shop, two different customers' lists have on average {value:.0%} "
     "as many products in common as they have products between them.",
     SIGNATURE_ID: "Shops' signature products get {value:.2f} times the exposure their share of "

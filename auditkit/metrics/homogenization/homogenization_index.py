@@ -1,10 +1,10 @@
-"""The homogenization index: observed cross-shop overlap between two reference points.
+"""The homogenization index: cross-shop overlap on the scale of the vendor's own repeatability.
 
-The **catalog baseline** is the overlap that a recommender faithful to each shop would give the
-same matched probes: each shop's own bestsellers in the categories of the probe's history
-(its overall bestsellers for a probe without history), ranked by that shop's popularity. The
-**noise ceiling** is the overlap of identical repeated probes at one shop: as alike as the
-vendor can be with itself. The index places the observed overlap between them.
+The **noise ceiling** is the overlap of identical repeated probes at one shop: as alike as the
+vendor can be with itself. The index is the observed overlap of matched customers across shops
+(on the products both shops sell) as a share of it; both are measured. The **catalog
+baseline**, the overlap of each shop's own bestsellers in the categories of the probe's history
+(its overall bestsellers for a probe without history), is reported beside it as context.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from auditkit.metrics._matched import (
     answered_mask,
     by_label,
     column_labels,
+    comparable_lengths,
     group_mean,
     matched_jaccard,
     matched_pairs,
@@ -48,16 +49,16 @@ from auditkit.tables import AuditTables, lookup_codes, run_starts
 INDEX_ID = "homogenization.index"
 FAMILY = "homogenization"
 UNIT = "customer"
-# 0.25: a quarter of the way from what the catalogs explain to the vendor's own repeatability;
-# 0.5: half way. See docs/metrics.md.
-INDEX_THRESHOLD = Threshold(warn=0.25, fail=0.5)
+# 0.4: matched customers' lists at two shops agree 40% as much as the vendor agrees with
+# itself; 0.7: nearly as much. Calibrated on both built-in worlds (docs/metrics.md).
+INDEX_THRESHOLD = Threshold(warn=0.4, fail=0.7)
 HISTORY_COLUMNS: tuple[str, ...] = ("probe_id", "category")
 CATALOG_COLUMNS: tuple[str, ...] = ("shop_id", "item_id", "item_key", "category", "popularity")
 
 REASON_NO_GROUPS = "no match group has answered probes at two or more shops"
 REASON_NO_ROOM = (
-    "the noise ceiling is not above the catalog baseline, so there is no room to place the "
-    "observed overlap between them"
+    "repeated probes share nothing (noise ceiling 0), so there is no scale to place the "
+    "observed overlap on"
 )
 # Seeds the fixed hashes that key a history profile (a set of categories); not a random choice.
 _HASH_SEED = 20101
@@ -164,7 +165,8 @@ class _ComboLists:
     Entries are sorted by combo, then place: entry ``e`` is item ``item[e]`` at 0-based
     ``position[e]`` of combo ``combo[e]``'s list (as long as the longest ``k``), ``repeated[e]``
     when an earlier entry is the same product (dropped), and ``moved_up[e]`` counts the dropped
-    ones before it. ``combo_of_probe[i]`` is probe ``i``'s combo.
+    ones before it. ``combo_of_probe[i]`` is probe ``i``'s combo, ``combo_shop[c]`` combo
+    ``c``'s shop code.
     """
 
     combo: np.ndarray
@@ -175,6 +177,7 @@ class _ComboLists:
     offset: np.ndarray
     size: np.ndarray
     combo_of_probe: np.ndarray
+    combo_shop: np.ndarray
 
     def lists(
         self, combo: np.ndarray, k: np.ndarray, ids: np.ndarray, list_of: np.ndarray | None = None
@@ -302,7 +305,15 @@ def _combo_lists(
     combo_size = np.bincount(combo, minlength=combo_keys.size)
     combo_offset = np.cumsum(combo_size) - combo_size
     return _ComboLists(
-        combo, position, item, repeated, moved_up, combo_offset, combo_size, combo_of_probe
+        combo,
+        position,
+        item,
+        repeated,
+        moved_up,
+        combo_offset,
+        combo_size,
+        combo_of_probe,
+        combo_shop,
     )
 
 
@@ -355,10 +366,11 @@ _DISTINCT_PAIRS_SHARE = 0.5
 
 
 def _baseline_jaccard(
-    combos: _ComboLists, probe_k: np.ndarray, matched: MatchedPairs
+    tables: AuditTables, combos: _ComboLists, probe_k: np.ndarray, matched: MatchedPairs
 ) -> np.ndarray:
     """The Jaccard overlap of the baseline lists of every pair of `matched_pairs`.
 
+    Compared as the observed lists are, on the products both shops sell (`matched_jaccard`).
     A probe's baseline list depends only on its combo and ``k``, so pairs that repeat the same
     two (combo, k) lists share one computation: when the distinct pairs of lists are fewer
     than `_DISTINCT_PAIRS_SHARE` of the probes, only they are built (two lists each) and
@@ -370,15 +382,21 @@ def _baseline_jaccard(
     pairs, back = np.unique(
         key[matched.pair_a] * n_keys + key[matched.pair_b], return_inverse=True
     )
-    if pairs.size >= _DISTINCT_PAIRS_SHARE * key.size:
+    every_probe = pairs.size >= _DISTINCT_PAIRS_SHARE * key.size
+    if every_probe:
         lists = combos.lists(combos.combo_of_probe, probe_k, matched.lists.probe_ids)
-        return pair_jaccard(lists, matched.group, matched.pair_a, matched.pair_b)
-    # Each distinct pair of lists as a group of its own: slots 2u and 2u + 1.
-    slot_key = np.column_stack([pairs // n_keys, pairs % n_keys]).ravel()
-    slots = np.arange(slot_key.size)
-    lists = combos.lists(slot_key // levels, slot_key % levels, slots)
-    jaccard = pair_jaccard(lists, slots // 2, slots[0::2], slots[1::2])
-    return jaccard[back.ravel()]
+        shop = combos.combo_shop[combos.combo_of_probe]
+        groups, pair_a, pair_b = matched.group, matched.pair_a, matched.pair_b
+    else:
+        # Each distinct pair of lists as a group of its own: slots 2u and 2u + 1.
+        slot_key = np.column_stack([pairs // n_keys, pairs % n_keys]).ravel()
+        slots = np.arange(slot_key.size)
+        lists = combos.lists(slot_key // levels, slot_key % levels, slots)
+        shop = combos.combo_shop[slot_key // levels]
+        groups, pair_a, pair_b = slots // 2, slots[0::2], slots[1::2]
+    comparable = comparable_lengths(tables, lists, shop, pair_a, pair_b)
+    jaccard = pair_jaccard(lists, groups, pair_a, pair_b, comparable=comparable)
+    return jaccard if every_probe else jaccard[back.ravel()]
 
 
 def _observed_and_baseline(
@@ -389,7 +407,7 @@ def _observed_and_baseline(
     probe_k = tables.probes["k"].to_numpy(dtype=np.int64)[matched.rows]
     shop = tables.codes.of("probes", "shop_id")[matched.rows]
     combos = _combo_lists(tables, matched.probe_codes, shop, probe_k)
-    baseline = _baseline_jaccard(combos, probe_k, matched)
+    baseline = _baseline_jaccard(tables, combos, probe_k, matched)
     n_groups = int(matched.group.max()) + 1 if matched.group.size else 0
     per_observed = group_mean(matched.pair_group, observed, n_groups)
     per_baseline = group_mean(matched.pair_group, baseline, n_groups)
@@ -407,12 +425,16 @@ def index(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Estimate:
-    """Homogenization index: observed cross-shop overlap scaled by baseline and ceiling.
+    """Homogenization index: cross-shop agreement as a share of the vendor's agreement with itself.
 
-    With ``O`` the mean over match groups of the observed cross-shop Jaccard (as in
-    `cross_shop_jaccard`), ``B`` the same mean over the catalog-faithful lists of the same
-    probes (`baseline_lists`), and ``C`` the mean Jaccard of repeat groups (identical probes
-    sent again at one shop), the index is ``(O - B) / (C - B)``. Without repeats, ``C = 1``.
+    With ``O`` the mean over match groups of the cross-shop Jaccard on the products both shops
+    sell (as in `cross_shop_jaccard`) and ``C`` the mean Jaccard of repeat groups (identical
+    probes sent again at one shop), the index is ``O / C``: 0 when the same customer is shown
+    nothing in common at two shops, 1 when the shops are as alike as the vendor is with itself.
+    Both ends are measured; without repeats, ``C = 1``. ``B``, the same mean over each shop's
+    own bestsellers in the history's categories (`baseline_lists`), is reported as context: a
+    model of a catalog-faithful recommender, not a reference (where shops' bestsellers agree it
+    exceeds what a shared personalized model shows).
 
     Parameters
     ----------
@@ -431,8 +453,7 @@ def index(
     Estimate
         ``n`` counts customers. ``details`` has ``observed``, ``catalog_baseline``,
         ``noise_ceiling`` (or ``"unavailable"``), ``match_groups``, ``customers`` and
-        ``repeat_groups``; ``by_group`` the index per persona (with the audit-wide baseline
-        and ceiling).
+        ``repeat_groups``; ``by_group`` the index per persona (with the audit-wide ceiling).
 
     Raises
     ------
@@ -463,13 +484,12 @@ def index(
     if n:
         mean_observed, mean_baseline = float(observed.mean()), float(baseline.mean())
         details.update(observed=mean_observed, catalog_baseline=mean_baseline)
-        room = ceiling - mean_baseline
         reason = REASON_NO_ROOM
-        if room > 0:
-            value = (mean_observed - mean_baseline) / room
-            by_persona = by_label(pd.Series(persona, dtype="string"), (observed - baseline) / room)
+        if ceiling > 0:
+            value = mean_observed / ceiling
+            by_persona = by_label(pd.Series(persona, dtype="string"), observed / ceiling)
             ci = _index_interval(
-                (observed, baseline, customer),
+                (observed, customer),
                 (ceiling_groups, ceiling_customers),
                 n_resamples,
                 confidence,
@@ -507,7 +527,7 @@ def _customer_means(
 
 
 def _index_interval(
-    matched: tuple[np.ndarray, np.ndarray, np.ndarray],
+    matched: tuple[np.ndarray, np.ndarray],
     repeats: tuple[np.ndarray, np.ndarray],
     n_resamples: int,
     confidence: float,
@@ -515,17 +535,17 @@ def _index_interval(
 ) -> tuple[float, float] | None:
     """Percentile interval of the index: the customers of match and of repeat groups resampled.
 
-    The two are resampled independently. ``matched`` is (observed, baseline, customer) per
-    match group, ``repeats`` (Jaccard, customer) per repeat group.
+    The two are resampled independently. ``matched`` is (observed, customer) per match
+    group, ``repeats`` (Jaccard, customer) per repeat group.
     """
-    observed, baseline, customer = matched
+    observed, customer = matched
     ceiling_groups, ceiling_customers = repeats
     if np.unique(customer).size < 2:
         return None
     seed_groups, seed_repeats = (
         int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2)
     )
-    draws = _customer_means((observed, baseline), customer, n_resamples, seed_groups)
+    draws = _customer_means((observed,), customer, n_resamples, seed_groups)[:, 0]
     if np.unique(ceiling_customers).size >= 2:
         ceiling = _customer_means((ceiling_groups,), ceiling_customers, n_resamples, seed_repeats)[
             :, 0
@@ -534,7 +554,6 @@ def _index_interval(
         ceiling = np.full(
             n_resamples, float(ceiling_groups.mean()) if ceiling_groups.size else 1.0
         )
-    room = ceiling - draws[:, 1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        statistics = np.where(room > 0, (draws[:, 0] - draws[:, 1]) / room, np.nan)
+        statistics = np.where(ceiling > 0, draws / ceiling, np.nan)
     return percentile_interval(statistics, confidence)
