@@ -32,7 +32,14 @@ from auditkit.probes.planting import (
 )
 from auditkit.probes.runner import RunPolicy, RunProgress, run_probes, send_event_batches
 from auditkit.reports import MANIFEST_FILE, write_report, write_results
-from auditkit.results import AuditResult, ClaimCheck, DataQuality, MetricResult, Score
+from auditkit.results import (
+    AuditResult,
+    ClaimCheck,
+    DataQuality,
+    MetricResult,
+    Score,
+    Threshold,
+)
 from auditkit.scoring import score_claims
 from auditkit.spec import AuditSpec, load_spec, spec_sha256
 from auditkit.tables import AuditTables, build_tables
@@ -60,10 +67,10 @@ def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
     results = []
     for metric_id, override in wanted.items():
         definition = METRICS[metric_id]
-        threshold = definition.default_threshold
-        if override is not None:
-            changes = {k: v for k, v in override.model_dump().items() if v is not None}
-            threshold = dataclasses.replace(threshold, **changes)
+        changes = {} if override is None else override.model_dump(exclude_none=True)
+        threshold: Threshold | None = dataclasses.replace(definition.default_threshold, **changes)
+        if definition.rule == "reported" and not changes.keys() & {"warn", "fail"}:
+            threshold = None  # no number of the auditor's own: reported, not judged
         results.append(
             judge_metric(
                 metric_id,

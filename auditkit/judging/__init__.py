@@ -7,6 +7,8 @@ terminal and results.json agree by construction.
 
 from __future__ import annotations
 
+import math
+
 from auditkit.errors import invalid_argument
 from auditkit.judging._verdict import RULES, Rule, interval_verdict, verdict
 from auditkit.judging._words import SENTENCES, sentence
@@ -15,7 +17,16 @@ from auditkit.metrics.stats import RULE_THRESHOLD
 from auditkit.results import Estimate, MetricResult, Threshold
 from auditkit.tables import AuditTables
 
+# Appended to the sentence of a metric judged by the ``reported`` rule without the auditor's
+# own threshold.
+NOT_JUDGED = (
+    "No verdict: no fixed threshold holds across shops (a vendor that ranks by the shop's own "
+    "sales would fail any); set this metric's warn and fail in the spec, from the shop's own "
+    "reference, to judge it."
+)
+
 __all__ = [
+    "NOT_JUDGED",
     "RULES",
     "SENTENCES",
     "Rule",
@@ -32,6 +43,9 @@ def judge(
 ) -> MetricResult:
     """The metric result of ``estimate``: its verdict under ``threshold`` and its sentence."""
     alpha = 1.0 - confidence
+    summary = sentence(estimate, alpha)
+    if rule == "reported" and math.isfinite(estimate.value):
+        summary = f"{summary} {NOT_JUDGED}"
     return MetricResult(
         id=estimate.id,
         family=estimate.family,
@@ -44,7 +58,7 @@ def judge(
         p_value=estimate.p_value,
         by_group=estimate.by_group,
         details=estimate.details,
-        summary=sentence(estimate, alpha),
+        summary=summary,
     )
 
 
@@ -59,18 +73,23 @@ def judge_metric(
 ) -> MetricResult:
     """Estimate a registered metric on ``tables`` and judge it (its default threshold if none).
 
-    The tables are used as given: `AuditTables.core` is the caller's choice, as in the audit.
+    A metric of rule ``reported`` is judged (by the interval rule) only against a ``threshold``
+    given here; without one it reads inconclusive and says so. The tables are used as given:
+    `AuditTables.core` is the caller's choice, as in the audit.
     A ``threshold`` that is not a `Threshold` raises `ValueError` (message `INVALID_ARGUMENT`).
     """
     definition = get_metric(metric_id)
     if threshold is not None and not isinstance(threshold, Threshold):
         raise ValueError(invalid_argument(metric_id, "threshold", RULE_THRESHOLD, threshold))
+    rule = definition.rule
+    if rule == "reported" and threshold is not None:
+        rule = "interval"  # the auditor's own threshold: judged against it
     estimate = definition.estimate(
         tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     return judge(
         estimate,
         definition.default_threshold if threshold is None else threshold,
-        rule=definition.rule,
+        rule=rule,
         confidence=confidence,
     )

@@ -10,8 +10,8 @@ from typing import Literal
 
 from auditkit.results import Estimate, Threshold, Verdict
 
-Rule = Literal["interval", "tested"]
-RULES: tuple[Rule, ...] = ("interval", "tested")
+Rule = Literal["interval", "tested", "reported"]
+RULES: tuple[Rule, ...] = ("interval", "tested", "reported")
 
 
 def interval_verdict(
@@ -40,8 +40,11 @@ def verdict(estimate: Estimate, threshold: Threshold, *, rule: Rule, alpha: floa
     ``interval``: `interval_verdict`. ``tested``: the same, but a warn or fail that the
     estimate's test cannot tell from chance (``p_value >= alpha``, or no test) is
     ``inconclusive``: a gap between groups is never exactly zero, and with few customers it can
-    look large by chance alone.
+    look large by chance alone. ``reported``: always ``inconclusive``; the metric has no
+    threshold that holds across shops, so it is judged only against one the auditor sets.
     """
+    if rule == "reported":
+        return "inconclusive"
     found = interval_verdict(estimate.value, estimate.ci, estimate.n, threshold)
     if rule == "tested" and found in ("warn", "fail"):
         p_value = estimate.p_value

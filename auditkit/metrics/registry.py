@@ -54,8 +54,9 @@ class MetricDef:
     estimate: MetricEstimator
     full_tables: bool = False
     # How `auditkit.judging` turns the estimate into a verdict ("tested": warn and fail also
-    # need the estimate's test to reject chance).
-    rule: Literal["interval", "tested"] = "interval"
+    # need the estimate's test to reject chance; "reported": judged only against a threshold
+    # the auditor sets, the default one being a starting point, not a verdict).
+    rule: Literal["interval", "tested", "reported"] = "interval"
 
 
 METRICS: dict[str, MetricDef] = {
@@ -66,7 +67,7 @@ METRICS: dict[str, MetricDef] = {
             family=homogenization.FAMILY,
             estimate=homogenization.cross_shop_jaccard,
             default_threshold=homogenization.DEFAULT_THRESHOLD,
-            description="Mean Jaccard overlap of matched customers' lists at different shops.",
+            description="Jaccard overlap of matched customers' lists on products both shops sell.",
         ),
         MetricDef(
             id=homogenization.RBO_ID,
@@ -87,7 +88,7 @@ METRICS: dict[str, MetricDef] = {
             family=homogenization.FAMILY,
             estimate=homogenization.index,
             default_threshold=homogenization.INDEX_THRESHOLD,
-            description="Cross-shop overlap between the catalog baseline and the noise ceiling.",
+            description="Cross-shop overlap as a share of the vendor's agreement with itself.",
         ),
         MetricDef(
             id=homogenization.SIGNATURE_ID,
@@ -95,6 +96,7 @@ METRICS: dict[str, MetricDef] = {
             estimate=homogenization.signature_retention,
             default_threshold=homogenization.SIGNATURE_THRESHOLD,
             description="Exposure of shops' signature products over their catalog share.",
+            rule="reported",
         ),
         MetricDef(
             id=homogenization.WITHIN_ID,
@@ -102,6 +104,7 @@ METRICS: dict[str, MetricDef] = {
             estimate=homogenization.within_shop_jaccard,
             default_threshold=homogenization.WITHIN_THRESHOLD,
             description="Pooled Jaccard overlap of different customers' lists at one shop.",
+            rule="reported",
         ),
         MetricDef(
             id=popularity.METRIC_ID,
@@ -109,6 +112,7 @@ METRICS: dict[str, MetricDef] = {
             estimate=popularity.popularity_lift,
             default_threshold=popularity.DEFAULT_THRESHOLD,
             description="Popularity of recommendations over the customers' histories (ΔGAP).",
+            rule="reported",
         ),
         MetricDef(
             id=popularity.ARP_ID,
@@ -116,6 +120,7 @@ METRICS: dict[str, MetricDef] = {
             estimate=popularity.arp,
             default_threshold=popularity.ARP_THRESHOLD,
             description="Mean popularity of recommendations relative to the shop's average item.",
+            rule="reported",
         ),
         MetricDef(
             id=popularity.LONG_TAIL_ID,
@@ -123,6 +128,7 @@ METRICS: dict[str, MetricDef] = {
             estimate=popularity.long_tail_share,
             default_threshold=popularity.LONG_TAIL_THRESHOLD,
             description="Share of recommendations from outside each shop's most popular fifth.",
+            rule="reported",
         ),
         MetricDef(
             id=popularity.GINI_ID,
@@ -130,6 +136,7 @@ METRICS: dict[str, MetricDef] = {
             estimate=popularity.gini,
             default_threshold=popularity.GINI_THRESHOLD,
             description="Gini coefficient of exposure over each shop's whole catalog.",
+            rule="reported",
         ),
         MetricDef(
             id=popularity.COVERAGE_ID,
@@ -137,6 +144,7 @@ METRICS: dict[str, MetricDef] = {
             estimate=popularity.coverage,
             default_threshold=popularity.COVERAGE_THRESHOLD,
             description="Share of each shop's catalog recommended at least once.",
+            rule="reported",
         ),
         MetricDef(
             id=popularity.TREND_SHARE_ID,

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from auditkit import AuditSpec, run_audit
+from auditkit.metrics.popularity.lift import DEFAULT_THRESHOLD
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +31,9 @@ def spec(options) -> AuditSpec:
     data = yaml.safe_load(DEMO.read_text())
     data.pop("claims")
     data["vendor"]["options"].update(options)
-    data["metrics"] = {METRIC: {}}
+    # The lift is reported, not judged, unless the spec sets a threshold: this audit takes
+    # the starting one as its own.
+    data["metrics"] = {METRIC: {"warn": DEFAULT_THRESHOLD.warn, "fail": DEFAULT_THRESHOLD.fail}}
     data["inference"] = {"n_resamples": 500}
     return AuditSpec.model_validate(data)
 

@@ -3,7 +3,7 @@ import math
 import pytest
 from tables import assert_same_result, catalog, make_tables, random_inputs, shuffle_rows
 
-from auditkit.judging import judge_metric
+from auditkit.judging import NOT_JUDGED, judge_metric
 from auditkit.metrics.popularity.lift import (
     DEFAULT_THRESHOLD,
     METRIC_ID,
@@ -71,7 +71,7 @@ def test_a_niche_history_does_not_dominate_the_value():
     rows.append({"probe_id": "p9", "shop_id": "a", "history": ["i1"]})
     answers = {f"p{n}": ["i3"] for n in range(10)}
     tables = make_tables(rows, answers, {"a": catalog(items)})
-    result = judge_metric(METRIC_ID, tables, n_resamples=200)
+    result = judge_metric(METRIC_ID, tables, threshold=DEFAULT_THRESHOLD, n_resamples=200)
     # The mean of ratios says 9.9 (ten times as popular); the ratio of means 1000 / 901 - 1.
     assert result.details["mean_probe_lift"] == pytest.approx(9.9)
     assert result.value == pytest.approx(1000 / 901 - 1)
@@ -111,28 +111,38 @@ def planted(lists_for_persona):
 def test_a_persona_pushed_to_bestsellers_shows_a_high_lift():
     # History ARP = (9 + 10 + 11) / 3 = 10 (shares scale both sides alike). "trendy" gets
     # 18, 19, 20: ARP 19, lift 0.9; "faithful" gets 8, 10, 12: ARP 10, lift 0.
-    result = judge_metric(
-        METRIC_ID,
-        planted(
-            lambda persona: ["i18", "i19", "i20"] if persona == "trendy" else ["i8", "i10", "i12"]
-        ),
-        n_resamples=200,
+    tables = planted(
+        lambda persona: ["i18", "i19", "i20"] if persona == "trendy" else ["i8", "i10", "i12"]
     )
+    # Without the auditor's own threshold the lift is reported, not judged.
+    reported = judge_metric(METRIC_ID, tables, n_resamples=200)
+    assert reported.verdict == "inconclusive" and reported.summary.endswith(NOT_JUDGED)
+    result = judge_metric(METRIC_ID, tables, threshold=DEFAULT_THRESHOLD, n_resamples=200)
     assert result.by_group["persona"]["trendy"] == pytest.approx(0.9)
     assert result.by_group["persona"]["faithful"] == pytest.approx(0.0)
     # (14.5 - 10) / 10 over both personas: past warn (0.25), below fail (1.0).
     assert result.value == pytest.approx(0.45) and result.verdict == "warn"
-    assert result.n == 30
-    everyone = judge_metric(METRIC_ID, planted(lambda persona: ["i19", "i20"]), n_resamples=200)
+    assert result.n == 30 and NOT_JUDGED not in result.summary
+    everyone = judge_metric(
+        METRIC_ID,
+        planted(lambda persona: ["i19", "i20"]),
+        threshold=DEFAULT_THRESHOLD,
+        n_resamples=200,
+    )
     # ARP 19.5 against 10: lift 0.95, the whole CI below 1.0 → warn.
     assert everyone.value == pytest.approx(0.95) and everyone.verdict == "warn"
-    top = judge_metric(METRIC_ID, planted(lambda persona: ["i20"]), n_resamples=200)
+    top = judge_metric(
+        METRIC_ID, planted(lambda persona: ["i20"]), threshold=DEFAULT_THRESHOLD, n_resamples=200
+    )
     assert top.value == pytest.approx(1.0) and top.verdict == "fail"
 
 
 def test_recommendations_as_popular_as_the_history_give_zero():
     result = judge_metric(
-        METRIC_ID, planted(lambda persona: ["i10", "i8", "i12"]), n_resamples=200
+        METRIC_ID,
+        planted(lambda persona: ["i10", "i8", "i12"]),
+        threshold=DEFAULT_THRESHOLD,
+        n_resamples=200,
     )
     assert result.value == pytest.approx(0.0, abs=1e-12)
     assert result.verdict == "pass"
