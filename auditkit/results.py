@@ -42,6 +42,10 @@ class Estimate:
     reason: str | None = None
 
 
+Effect = Literal["none", "below threshold", "over threshold"]
+EFFECTS: tuple[Effect, ...] = ("none", "below threshold", "over threshold")
+
+
 @dataclass(frozen=True)
 class MetricResult:
     """One measured quantity of the audit with its uncertainty and verdict."""
@@ -58,6 +62,10 @@ class MetricResult:
     by_group: dict[str, dict[str, float]] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
+    # For a tested metric, which of three findings its test and threshold make: "none" (the
+    # test cannot tell the gap from chance), "below threshold" (a real gap, short of warn) or
+    # "over threshold" (warn or fail); None for a metric without a test.
+    effect: Effect | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""

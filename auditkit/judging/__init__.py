@@ -14,7 +14,7 @@ from auditkit.judging._verdict import RULES, Rule, interval_verdict, verdict
 from auditkit.judging._words import SENTENCES, sentence
 from auditkit.metrics.registry import get_metric
 from auditkit.metrics.stats import RULE_THRESHOLD
-from auditkit.results import Estimate, MetricResult, Threshold
+from auditkit.results import Effect, Estimate, MetricResult, Threshold, Verdict
 from auditkit.tables import AuditTables
 
 # Appended to the sentence of a metric judged by the ``reported`` rule without the auditor's
@@ -25,7 +25,14 @@ NOT_JUDGED = (
     "reference, to judge it."
 )
 
+# Appended to the sentence of a tested metric whose gap is real but short of its threshold.
+BELOW_THRESHOLD = (
+    " The gap is real (p = {p:.2g}) but below the warn threshold ({warn:g}): worth knowing, "
+    "not a finding."
+)
+
 __all__ = [
+    "BELOW_THRESHOLD",
     "NOT_JUDGED",
     "RULES",
     "SENTENCES",
@@ -46,6 +53,10 @@ def judge(
     summary = sentence(estimate, alpha)
     if rule == "reported" and math.isfinite(estimate.value):
         summary = f"{summary} {NOT_JUDGED}"
+    found = verdict(estimate, threshold, rule=rule, alpha=alpha)
+    effect = _effect(estimate, found, alpha) if rule == "tested" else None
+    if effect == "below threshold":
+        summary += BELOW_THRESHOLD.format(p=estimate.p_value, warn=threshold.warn)
     return MetricResult(
         id=estimate.id,
         family=estimate.family,
@@ -53,13 +64,26 @@ def judge(
         ci=estimate.ci,
         n=estimate.n,
         unit=estimate.unit,
-        verdict=verdict(estimate, threshold, rule=rule, alpha=alpha),
+        verdict=found,
         threshold=threshold,
         p_value=estimate.p_value,
         by_group=estimate.by_group,
         details=estimate.details,
         summary=summary,
+        effect=effect,
     )
+
+
+def _effect(estimate: Estimate, found: Verdict, alpha: float) -> Effect | None:
+    """The finding of a tested metric: no effect, a real one below the threshold, or over it."""
+    if not math.isfinite(estimate.value):
+        return None
+    if found in ("warn", "fail"):
+        return "over threshold"
+    real = estimate.p_value is not None and estimate.p_value < alpha
+    if found == "pass":
+        return "below threshold" if real else "none"
+    return None if real else "none"  # inconclusive: too few units, or within chance
 
 
 def judge_metric(

@@ -4,7 +4,15 @@ import math
 
 import pytest
 
-from auditkit.judging import RULES, SENTENCES, interval_verdict, judge, sentence, verdict
+from auditkit.judging import (
+    NOT_JUDGED,
+    RULES,
+    SENTENCES,
+    interval_verdict,
+    judge,
+    sentence,
+    verdict,
+)
 from auditkit.metrics.registry import METRICS
 from auditkit.results import Estimate, Threshold
 
@@ -101,3 +109,40 @@ def test_every_registered_metric_has_words_and_a_known_rule():
 def test_a_metric_without_words_is_named_in_the_error():
     with pytest.raises(KeyError, match="must be one of"):
         sentence(estimate(0.1, metric_id="segment.unknown"), 0.05)
+
+
+@pytest.mark.parametrize(
+    ("value", "ci", "p_value", "effect", "verdict_word"),
+    [
+        (0.05, (0.03, 0.07), 0.003, "below threshold", "pass"),  # real, short of warn 0.3
+        (0.05, (-0.01, 0.11), 0.4, "none", "pass"),  # within chance
+        (0.6, (0.55, 0.7), 0.001, "over threshold", "fail"),
+        (0.6, (0.1, 0.9), 0.3, "none", "inconclusive"),  # past warn, but within chance
+        (0.6, (0.55, 0.7), 0.001, None, "inconclusive"),  # too few units to say (n below)
+    ],
+)
+def test_a_tested_metric_keeps_no_effect_a_real_small_one_and_one_over_the_threshold_apart(
+    value, ci, p_value, effect, verdict_word
+):
+    n = 5 if effect is None and verdict_word == "inconclusive" else 50
+    gap = estimate(
+        value, ci, n=n, p_value=p_value, words={"attribute": "age", "lowest": "a", "highest": "b"}
+    )
+    result = judge(gap, HIGHER, rule="tested")
+    assert (result.verdict, result.effect) == (verdict_word, effect)
+    assert result.to_dict()["effect"] == effect
+    # Only the real gap short of the threshold says so, with its test and the threshold.
+    assert ("real (p = 0.003) but below the warn threshold (0.3)" in result.summary) == (
+        effect == "below threshold"
+    )
+    # A metric judged by the interval rule has no test-based finding.
+    assert judge(gap, HIGHER, rule="interval").effect is None
+
+
+def test_a_reported_metric_is_judged_only_against_the_auditors_threshold():
+    lift = Estimate(
+        id="popularity.lift", family="popularity", value=2.0, ci=(1.5, 2.5), n=50, unit="customer"
+    )
+    reported = judge(lift, HIGHER, rule="reported")
+    assert reported.verdict == "inconclusive" and reported.summary.endswith(NOT_JUDGED)
+    assert judge(lift, HIGHER, rule="interval").verdict == "fail"
