@@ -6,10 +6,11 @@ and pooled; the simulated vendor at pooling 0 and 0.9 beside it for reference. F
 the script prints every homogenization metric's value, confidence interval and verdict.
 ``--shared-fractions`` varies the catalogs' overlap (a shop sells about two thirds of
 ``shared_fraction`` of what another does: 0.15 is about 10%, 0.45 about 30%, the default 0.6
-about 40%); ``--carry exact`` gives the taste personas exact-carry histories.
+about 40%); ``--carry exact|substitute`` sets how taste personas are carried (default: as
+the spec default carries them).
 
 Run: python benchmarks/trained_vendor.py [--seed 20261122] [--shared-fractions 0.15 0.45 0.6]
-     [--carry exact]
+     [--carry exact|substitute]
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--shared-fractions", type=float, nargs="+", default=[0.15, 0.45, 0.6])
-    parser.add_argument("--carry", choices=("substitute", "exact"), default="substitute")
+    parser.add_argument("--carry", choices=("substitute", "exact"), default=None)
     args = parser.parse_args()
     short = {name: name.removeprefix("homogenization.") for name in HOMOGENIZATION}
     with tempfile.TemporaryDirectory(prefix="auditkit-trained-") as scratch:

@@ -97,9 +97,11 @@ def plan_audit(
         if metric.ci is None or not all(map(math.isfinite, metric.ci)):
             continue
         se = standard_error_from_ci(*metric.ci, confidence=spec.inference.confidence)
+        if se == 0.0:  # no variation among the pilot's few units: nothing to size from
+            continue
         needed = (
             units_needed(se, metric.n, effect, alpha=alpha, power=power)
-            if effect is not None and se > 0
+            if effect is not None
             else None
         )
         rows.append(

@@ -174,8 +174,34 @@ def _matched_pairs(tables: AuditTables) -> MatchedPairs:
     group = column_codes(tables, "match_id", rows)
     shop = tables.codes.of("probes", "shop_id")[rows]
     pair_group, pair_a, pair_b = group_pairs(group, shop)
+    if "history_mapped" in probes.columns:
+        pair_group, pair_a, pair_b = _same_customer_pairs(
+            probes["history_mapped"].to_numpy(dtype=np.float64, na_value=np.nan)[rows],
+            pair_group,
+            pair_a,
+            pair_b,
+        )
     customer = customer_codes(tables, rows)
     return MatchedPairs(rows, probe_codes, lists, group, pair_group, pair_a, pair_b, customer)
+
+
+def _same_customer_pairs(
+    mapped: np.ndarray, pair_group: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs of a match group between shops that got the very same history, where any did.
+
+    ``mapped`` is each probe's ``history_mapped``: 1 when every history product was carried
+    as itself. A group with such a pair (one customer asked as itself at two shops) keeps only
+    those; a group without one (substituted or each shop's own typical customer) keeps all.
+    """
+    exact = mapped[pair_a] == 1.0
+    exact &= mapped[pair_b] == 1.0
+    if exact.all() or not exact.any():
+        return pair_group, pair_a, pair_b
+    has_exact = np.zeros(int(pair_group.max()) + 1, dtype=bool)
+    has_exact[pair_group[exact]] = True
+    keep = exact | ~has_exact[pair_group]
+    return pair_group[keep], pair_a[keep], pair_b[keep]
 
 
 def group_mean(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:

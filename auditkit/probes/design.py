@@ -145,6 +145,24 @@ def _variants(
     return variants
 
 
+def _exact_pool(taste: np.ndarray, sold_by: np.ndarray, persona: PersonaSpec) -> np.ndarray:
+    """The taste products an exact-carry history is drawn from (a mask over the products).
+
+    Those sold by the most shops that still hold a whole history (at least two shops); when no
+    such count does, ``carry: exact`` keeps the products sold by the most shops (a shorter
+    history, none when no two shops share one) and an unset carry keeps the whole taste, to be
+    substituted.
+    """
+    counts = np.sort(sold_by[taste])[::-1]
+    enough = counts[persona.history_length - 1] if counts.size >= persona.history_length else 0
+    if persona.history_length and enough >= 2:
+        return taste & (sold_by >= enough)
+    if persona.carry != "exact":
+        return taste
+    widest = int(counts[0])
+    return taste & (sold_by == widest) & (widest >= 2)
+
+
 def _heldout(
     pool: pd.DataFrame,
     history: tuple[str, ...],
@@ -230,9 +248,9 @@ def design_probes(
     rows: list[dict[str, object]] = []
     for persona, persona_seed in zip(spec.personas, persona_seeds, strict=False):
         mask = taste_mask(products, persona)
-        if persona.carry == "exact" and mask.any():
-            widest = int(sold_by[mask].max())
-            mask &= (sold_by == widest).to_numpy() & (widest >= 2)
+        taste = products[mask].reset_index()  # held-out products come from the whole taste
+        if persona.exact_carry and mask.any():
+            mask = _exact_pool(mask, sold_by.to_numpy(), persona)
         pool = products[mask].reset_index()
         if persona.history_from == "taste" and persona.history_length and pool.empty:
             raise no_match(persona, EXACT_WHERE if persona.carry == "exact" else "")
@@ -248,7 +266,7 @@ def design_probes(
                     by_popularity=persona.sampling == "popularity",
                     persona=persona,
                 )
-                heldout = _heldout(pool, keys, draw_seed, persona)
+                heldout = _heldout(taste, keys, draw_seed, persona)
             variants = _variants(spec, customer)
             for shop_id, shop_seed in zip(shops, shop_seeds, strict=True):
                 rng = np.random.default_rng(shop_seed)

@@ -474,9 +474,11 @@ class PersonaSpec(_Model):
     persona's categories and bands, the same products carried into every shop), ``typical``
     (each shop's own typical customer: drawn by that shop's popularity) or ``signature`` (each
     shop's signature categories). ``carry`` says how a taste history reaches each shop:
-    ``substitute`` maps a product a shop does not sell to its closest product there;
-    ``exact`` draws only products of the taste sold by the most shops (every shop, where
-    some product is), so the customer is the same customer wherever those are sold.
+    ``exact`` draws only products of the taste sold by the most shops that still hold a whole
+    history, so the customer is the same customer wherever those are sold;
+    ``substitute`` draws from every product of the taste and maps one a shop does not sell to
+    its closest product there. Unset, a taste history is carried exactly where two or more
+    shops sell enough products of the taste for a whole history, else by substitution.
     """
 
     id: Identifier
@@ -495,11 +497,18 @@ class PersonaSpec(_Model):
     )
     history_length: NonNegativeInt = Field(5, description="0 = a cold-start customer.")
     customers: PositiveInt = Field(4, description="Distinct synthetic customers of this persona.")
-    carry: Literal["substitute", "exact"] = Field(
-        "substitute",
+    carry: Literal["substitute", "exact"] | None = Field(
+        None,
         description="exact: draw the history only from the taste's products sold by the most "
-        "shops (every shop where possible), so the same customer is asked wherever they are sold.",
+        "shops (every shop where possible), so the same customer is asked wherever they are "
+        "sold; substitute: any product of the taste, replaced where a shop lacks it. Unset: "
+        "exact where two or more shops sell enough of the taste for a whole history.",
     )
+
+    @property
+    def exact_carry(self) -> bool:
+        """Whether the taste history is drawn from the products sold by the most shops."""
+        return self.history_from == "taste" and self.carry != "substitute"
 
     @model_validator(mode="after")
     def _exact_needs_taste(self) -> PersonaSpec:

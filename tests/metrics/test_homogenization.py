@@ -233,3 +233,16 @@ def test_a_customers_match_groups_are_one_unit_of_the_interval(metric_id):
     assert thrice.value == pytest.approx(once.value)
     assert thrice.ci == pytest.approx(once.ci)
     assert once.ci[1] - once.ci[0] > 0.05
+
+
+def test_a_customer_asked_as_itself_is_compared_only_where_it_was():
+    # m1's history is carried as itself at a and b (history_mapped 1) and substituted at c:
+    # only the a-b pair compares one customer, so only it counts (J = 1). m2 is substituted
+    # everywhere, so all its pairs count (1/3 as in test_a_given_threshold_is_used).
+    rows, answers = matched(2, lambda g, shop: PRODUCTS[:5] if shop != "c" else PRODUCTS[5:10])
+    for row in rows:
+        exact = row["match_id"] == "m0" and row["shop_id"] != "c"
+        row["history_mapped"] = 1.0 if exact else 0.6
+    result = cross_shop_jaccard(make_tables(rows, answers, SHOPS), n_resamples=50)
+    assert result.by_group["persona"] == {"persona0": 1.0, "persona1": pytest.approx(1 / 3)}
+    assert result.details["probe_pairs"] == 1 + 3

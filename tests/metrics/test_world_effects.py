@@ -50,7 +50,7 @@ FLAGGED = {
     "homogenization.category_divergence": "pooled",
     "homogenization.index": "pooled",
     "homogenization.signature_retention": "pooled",
-    "homogenization.within_shop_jaccard": "trending",
+    "homogenization.within_shop_jaccard": "bestsellers",
     "popularity.arp": "bestsellers",
     "popularity.long_tail_share": "bestsellers",
     "popularity.gini": "bestsellers",

@@ -58,8 +58,12 @@ def band_share(plan: pd.DataFrame, banded: pd.DataFrame, column: str, band: str)
     ],
 )
 def test_taste_bands_shape_the_history(world_catalogs, banded, column, band):
-    persona = PersonaSpec(id="p", history_length=4, customers=10, **{column: band})
-    anyone = PersonaSpec(id="p", history_length=4, customers=10)
+    # Substituted carry: a missing product is replaced within its bands (exact carry draws
+    # only what most shops sell, the popular part of any taste).
+    persona = PersonaSpec(
+        id="p", history_length=4, customers=10, carry="substitute", **{column: band}
+    )
+    anyone = PersonaSpec(id="p", history_length=4, customers=10, carry="substitute")
     share = band_share(probes_for(persona, world_catalogs), banded, column, band)
     baseline = band_share(probes_for(anyone, world_catalogs), banded, column, band)
     # products missing at a shop are replaced within category and bands where the shop can
@@ -166,8 +170,11 @@ def test_sampled_profiles_cycle_through_the_cross(world_catalogs):
 
 def test_exact_carry_asks_the_same_products_at_every_shop(world_catalogs):
     exact = PersonaSpec(id="p", history_length=5, customers=8, carry="exact")
-    substitute = PersonaSpec(id="p", history_length=5, customers=8)
+    substitute = PersonaSpec(id="p", history_length=5, customers=8, carry="substitute")
     plan = probes_for(exact, world_catalogs)
+    # Unset, a taste persona is carried exactly too.
+    default = probes_for(PersonaSpec(id="p", history_length=5, customers=8), world_catalogs)
+    pd.testing.assert_frame_equal(default, plan)
     keys = {
         shop: dict(zip(c["item_id"], c["canonical_id"], strict=True))
         for shop, c in world_catalogs.items()
@@ -201,6 +208,9 @@ def test_exact_carry_without_a_product_two_shops_sell_says_so():
     persona = PersonaSpec(id="p", history_length=2, carry="exact")
     with pytest.raises(DesignError, match="among the products two or more shops sell"):
         probes_for(persona, catalogs)
+    # Unset, the design goes on by substitution (history_mapped says how little maps).
+    plan = probes_for(PersonaSpec(id="p", history_length=2), catalogs)
+    assert (plan["history"].map(len) == 2).all() and (plan["history_mapped"] < 1.0).any()
 
 
 def test_exact_carry_needs_a_taste_history():
