@@ -70,23 +70,31 @@ def test_hand_computed_case():
         "R2b": ["P7"],
     }
     result = judge_metric(METRIC_ID, make_tables(rows, answers, SHOPS), n_resamples=200)
-    # Value = mean(4/9, 1) - mean(2/5, 0) = 13/18 - 1/5 = 47/90.
-    assert result.value == pytest.approx(47 / 90)
+    # Per attribute, its pair divergence minus the noise, mean(2/5, 0) = 1/5: age 4/9 - 1/5,
+    # device 1 - 1/5. The value is the larger, named: a steered attribute is not averaged away.
+    assert result.value == pytest.approx(4 / 5)
     assert result.by_group == {
         "attribute": {"age": pytest.approx(4 / 9 - 1 / 5), "device": pytest.approx(1 - 1 / 5)}
     }
-    # Mann–Whitney, exact: both pair groups above both repeat groups → P(U >= 4) = 1/6.
-    assert result.p_value == pytest.approx(1 / 6)
+    # No customer has both twins and repeats: Mann–Whitney, exact, per attribute: its one pair
+    # group above both repeat groups → P(U >= 2) = 1/3; BH over the two keeps 1/3.
+    assert result.p_value == pytest.approx(1 / 3)
+    tests = result.details.pop("tests")
+    assert [(t["attribute"], t["pair_groups"], t["q_value"]) for t in tests] == [
+        ("age", 1, pytest.approx(1 / 3)),
+        ("device", 1, pytest.approx(1 / 3)),
+    ]
     assert result.details == {
         "pair_groups": 2,
         "repeat_groups": 2,
         "noise_ceiling": pytest.approx(0.2),
-        "pair_divergence": pytest.approx(13 / 18),
+        "attribute": "device",
+        "pair_divergence": pytest.approx(1.0),
     }
-    assert result.n == 2 and result.unit == "pair group" and result.family == "segment"
+    assert result.n == 1 and result.unit == "pair group" and result.family == "segment"
     assert result.id == METRIC_ID and result.threshold == DEFAULT_THRESHOLD
     assert result.verdict == "inconclusive"
-    assert "age or device" in result.summary and "72%" in result.summary
+    assert "customer's device makes 100%" in result.summary and "20%" in result.summary
 
 
 def swapped_world(groups, pair_lists, repeat_lists):

@@ -17,12 +17,12 @@ from auditkit.metrics.segments.pairs import PRICE_GAP_ID as PAIRED_PRICE_ID
 from auditkit.results import Estimate
 
 DIVERGENCE_SUMMARY = (
-    "Changing only a customer's {attributes} makes {pair:.0%} of the products differ between "
+    "Changing only a customer's {attribute} makes {pair:.0%} of the products differ between "
     "otherwise identical customers' lists, against {noise:.0%} when the same customer simply "
     "asks again."
 )
 DIVERGENCE_NO_NOISE = (
-    "Changing only a customer's {attributes} makes {pair:.0%} of the products differ between "
+    "Changing only a customer's {attribute} makes {pair:.0%} of the products differ between "
     "otherwise identical customers' lists; no repeated probes were sent to tell how much of "
     "that is the vendor's own randomness."
 )

@@ -8,24 +8,24 @@ identical repeats (the same probe sent again with a new customer id).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from auditkit.metrics._lists import (
-    answered_probes,
-    group_means,
-    item_sets,
-    pairwise_jaccard,
-    probe_pairs,
-)
+from auditkit.metrics._customers import customer_codes
+from auditkit.metrics._lists import group_means, item_sets, pairwise_jaccard, probe_pairs
+from auditkit.metrics._matched import answered_mask
 from auditkit.metrics.segments.outcomes import PROBE_COLUMNS
 from auditkit.metrics.stats import (
-    bootstrap_ci,
-    bootstrap_diff_ci,
+    benjamini_hochberg,
+    bootstrap_means,
     check_columns,
     check_metric_inputs,
+    cluster_bootstrap_ci,
     mann_whitney_p,
+    percentile_interval,
+    sign_flip_p,
 )
 from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables
@@ -42,16 +42,18 @@ RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "item_key")
 NOISE_UNAVAILABLE = "unavailable"
 
 REASON_NONE = "no pair group has two or more answered probes with a recommendation"
+# Excesses equal to this many decimals are the same size (the attribute's name then decides).
+_TIE_DIGITS = 9
 
 
 def _pair_divergence(probes: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    """Per pair group: ``pair_id, pair_attribute, divergence`` (mean 1 - Jaccard)."""
+    """Per pair group: ``pair_id, pair_attribute, customer, divergence`` (mean 1 - Jaccard)."""
     paired = probes[probes["pair_id"].notna().to_numpy(dtype=bool)]
     pairs = probe_pairs(paired, ["pair_id"])
     means = group_means(pairs["group"].to_numpy(), 1.0 - pairwise_jaccard(items, pairs))
     keys = (
         paired.groupby("pair_id", sort=True)
-        .agg(pair_attribute=("pair_attribute", "first"))
+        .agg(pair_attribute=("pair_attribute", "first"), customer=("_customer", "first"))
         .reset_index()
     )
     return keys.iloc[means.index.to_numpy()].assign(divergence=means.to_numpy())
@@ -59,12 +61,100 @@ def _pair_divergence(probes: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
 
 def _noise_divergence(
     probes: pd.DataFrame, items: pd.DataFrame, segment_columns: list[str]
-) -> np.ndarray:
-    """Per repeat group (identical probes, different repetitions): mean 1 - Jaccard."""
+) -> pd.DataFrame:
+    """Per repeat group (identical probes, different repetitions): customer, mean 1 - Jaccard."""
     keys = ["match_id", "shop_id", "persona_id", *segment_columns]
     pairs = probe_pairs(probes, keys, differ="repetition")
     means = group_means(pairs["group"].to_numpy(), 1.0 - pairwise_jaccard(items, pairs))
-    return means.to_numpy(dtype=np.float64)
+    customer = (
+        probes.groupby(keys, sort=True, dropna=False)["_customer"].first().to_numpy(np.int64)
+    )
+    return pd.DataFrame(
+        {"customer": customer[means.index.to_numpy()], "divergence": means.to_numpy()}
+    )
+
+
+@dataclass(frozen=True)
+class _AttributeTest:
+    """One attribute's excess divergence over the noise, its interval and one-sided p-value."""
+
+    attribute: str
+    excess: float
+    ci: tuple[float, float] | None
+    p_value: float | None
+    pair_groups: int
+    customers: int
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "attribute": self.attribute,
+            "excess": self.excess,
+            "ci": None if self.ci is None else list(self.ci),
+            "p_value": self.p_value,
+            "pair_groups": self.pair_groups,
+            "customers": self.customers,
+        }
+
+
+def _attribute_test(
+    pairs: pd.DataFrame,
+    noise: pd.DataFrame,
+    n_customers: int,
+    *,
+    attribute: str,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> _AttributeTest:
+    """The test of one attribute: customers resampled with their pair and repeat groups.
+
+    The excess is the attribute's mean pair divergence minus the mean noise divergence. Each
+    resample draws customers with all their pair groups of the attribute and all their repeat
+    groups, so the two means move together as the customers do. The p-value is the one-sided
+    sign-flip test of each customer's own excess (its pair groups' mean minus its repeat
+    groups' mean, where it has both): exchangeable twins and repeats give mean zero.
+    """
+    customer = pairs["customer"].to_numpy(np.int64)
+    divergence = pairs["divergence"].to_numpy(np.float64)
+    # Summed exactly (fsum): the value does not depend on the order of the groups.
+    pair_mean = math.fsum(divergence) / divergence.size
+    if noise.empty:
+        ci = cluster_bootstrap_ci(
+            divergence, customer, n_resamples=n_resamples, confidence=confidence, seed=seed
+        )
+        return _AttributeTest(attribute, pair_mean, ci, None, len(pairs), len(set(customer)))
+    noise_customer = noise["customer"].to_numpy(np.int64)
+    noise_divergence = noise["divergence"].to_numpy(np.float64)
+    columns = np.column_stack(
+        [
+            np.bincount(customer, weights=divergence, minlength=n_customers),
+            np.bincount(customer, minlength=n_customers),
+            np.bincount(noise_customer, weights=noise_divergence, minlength=n_customers),
+            np.bincount(noise_customer, minlength=n_customers),
+        ]
+    ).astype(np.float64)
+    columns = columns[(columns[:, 1] > 0) | (columns[:, 3] > 0)]
+    bootstrap_seed, flip_seed = np.random.SeedSequence(seed).generate_state(2)
+    draws = bootstrap_means(columns, n_resamples=n_resamples, seed=int(bootstrap_seed))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistics = draws[:, 0] / draws[:, 1] - draws[:, 2] / draws[:, 3]
+    both = (columns[:, 1] > 0) & (columns[:, 3] > 0)
+    own = columns[both, 0] / columns[both, 1] - columns[both, 2] / columns[both, 3]
+    if own.size >= 2:
+        p_value = sign_flip_p(
+            own, alternative="greater", n_resamples=max(n_resamples, 999), seed=int(flip_seed)
+        )
+    else:  # no customer has both: pair groups against repeat groups, as independent samples
+        p_value = mann_whitney_p(divergence, noise_divergence, alternative="greater")
+    return _AttributeTest(
+        attribute,
+        pair_mean - math.fsum(noise_divergence) / noise_divergence.size,
+        percentile_interval(statistics, confidence),
+        p_value,
+        len(pairs),
+        len(set(customer)),
+    )
 
 
 def counterfactual_divergence(
@@ -74,29 +164,34 @@ def counterfactual_divergence(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> Estimate:
-    """Divergence of counterfactual twins' lists beyond the vendor's own randomness.
+    """Divergence of counterfactual twins' lists beyond the vendor's own randomness, by attribute.
 
     Per pair group (probes sharing ``pair_id``, identical but for ``pair_attribute``), the
     pair divergence is the mean over its probe pairs of ``1 - Jaccard`` of their ``item_key``
     sets. Per repeat group (probes sharing ``match_id``, ``shop_id``, ``persona_id`` and every
     segment column, with different ``repetition``), the noise divergence is the same mean.
-    The value is mean pair divergence minus mean noise divergence: 0 means the attribute
-    changes nothing beyond the vendor's randomness. Without repeats the noise term is 0.
+    An attribute's excess is its mean pair divergence minus the mean noise divergence: 0 means
+    the attribute changes nothing beyond the vendor's randomness. The value is the largest
+    excess (among the attributes significant after Benjamini–Hochberg within the metric, when
+    any is), so a steered attribute is not diluted by unsteered ones and is named. Without
+    repeats the noise term is 0 and there is no test.
 
     Parameters
     ----------
     tables : AuditTables
         Reads ``probes`` and ``responses``.
     n_resamples, confidence, seed
-        The bootstrap over pair groups and repeat groups.
+        The bootstrap over customers (with all their pair and repeat groups), and at least
+        999 sign flips per attribute.
 
     Returns
     -------
     Estimate
-        The CI bootstraps pair groups and repeat groups independently; the p-value is the
-        one-sided Mann–Whitney U test of pair-group against repeat-group divergences (None
-        without repeats). ``by_group = {"attribute": {attribute: excess divergence}}``;
-        ``details`` gives both means, the group counts and ``noise_ceiling``.
+        ``n`` counts the named attribute's pair groups; its interval and one-sided p-value are
+        those of `_attribute_test`, the p-value BH-adjusted over the attributes (the smallest,
+        their Simes combination). ``by_group = {"attribute": {attribute: excess}}``;
+        ``details`` names the attribute, gives both means of it, the group counts,
+        ``noise_ceiling`` and every attribute's test.
 
     Raises
     ------
@@ -109,51 +204,73 @@ def counterfactual_divergence(
     check_columns(METRIC_ID, "tables.probes", tables.probes, PROBE_COLUMNS)
     check_columns(METRIC_ID, "tables.responses", tables.responses, RESPONSE_COLUMNS)
 
-    probes = answered_probes(tables.probes)
+    answered = answered_mask(tables.probes)
+    rows = np.flatnonzero(answered)
+    customers = customer_codes(tables, rows)
+    probes = tables.probes.iloc[rows].assign(_customer=customers)
     items = item_sets(tables.responses, probes["probe_id"])
     per_pair = _pair_divergence(probes, items)
+    per_pair = per_pair[per_pair["pair_attribute"].notna().to_numpy(dtype=bool)]
     noise = _noise_divergence(probes, items, tables.segment_columns)
-
-    divergence = per_pair["divergence"].to_numpy(dtype=np.float64)
-    n = len(divergence)
-    noise_mean = float(noise.mean()) if noise.size else 0.0
+    noise_mean = math.fsum(noise["divergence"]) / len(noise) if len(noise) else 0.0
     details: dict[str, object] = {
-        "pair_groups": n,
-        "repeat_groups": int(noise.size),
-        "noise_ceiling": noise_mean if noise.size else NOISE_UNAVAILABLE,
+        "pair_groups": len(per_pair),
+        "repeat_groups": len(noise),
+        "noise_ceiling": noise_mean if len(noise) else NOISE_UNAVAILABLE,
     }
-    attributes = " or ".join(sorted({str(a) for a in per_pair["pair_attribute"].dropna()}))
-    p_value: float | None = None
-    reason = None
-    words: dict[str, object] = {"attributes": attributes or "segment"}
-    if n == 0:
-        value, ci = math.nan, None
-        reason = details["reason"] = REASON_NONE
-    else:
-        pair_mean = float(divergence.mean())
-        value = pair_mean - noise_mean
-        details["pair_divergence"] = pair_mean
-        words.update(pair=pair_mean, noise=noise_mean if noise.size else None)
-        if noise.size:
-            ci = bootstrap_diff_ci(
-                divergence, noise, n_resamples=n_resamples, confidence=confidence, seed=seed
-            )
-            p_value = mann_whitney_p(divergence, noise, alternative="greater")
-        else:
-            ci = bootstrap_ci(
-                divergence, n_resamples=n_resamples, confidence=confidence, seed=seed
-            )
-    by_attribute = per_pair.groupby("pair_attribute", sort=True)["divergence"].mean() - noise_mean
+    if per_pair.empty:
+        details["reason"] = REASON_NONE
+        return Estimate(
+            id=METRIC_ID,
+            family=FAMILY,
+            value=math.nan,
+            ci=None,
+            n=0,
+            unit=UNIT,
+            details=details,
+            words={"attribute": "segment"},
+            reason=REASON_NONE,
+        )
+    groups = list(per_pair.groupby("pair_attribute", sort=True))
+    seeds = np.random.SeedSequence(seed).generate_state(len(groups))
+    tests = [
+        _attribute_test(
+            part,
+            noise,
+            int(customers.max()) + 1,
+            attribute=str(attribute),
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=int(child),
+        )
+        for (attribute, part), child in zip(groups, seeds, strict=True)
+    ]
+    tested = [t.p_value for t in tests if t.p_value is not None]
+    q_values = benjamini_hochberg(tested) if tested else np.empty(0)
+    q_of = iter(q_values.tolist())
+    q = [None if t.p_value is None else next(q_of) for t in tests]
+    alpha = 1.0 - confidence
+    significant = [t for t, v in zip(tests, q, strict=True) if v is not None and v < alpha]
+    worst = max(significant or tests, key=lambda t: (round(t.excess, _TIE_DIGITS), t.attribute))
+    present = [v for v in q if v is not None and math.isfinite(v)]
+    details.update(
+        attribute=worst.attribute,
+        pair_divergence=worst.excess + noise_mean,
+        tests=[{**t.to_dict(), "q_value": v} for t, v in zip(tests, q, strict=True)],
+    )
     return Estimate(
         id=METRIC_ID,
         family=FAMILY,
-        value=value,
-        ci=ci,
-        n=n,
+        value=worst.excess,
+        ci=worst.ci,
+        n=worst.pair_groups,
         unit=UNIT,
-        p_value=p_value,
-        by_group={"attribute": {str(k): float(v) for k, v in by_attribute.items()}},
+        p_value=min(present) if present else None,
+        by_group={"attribute": {t.attribute: t.excess for t in tests}},
         details=details,
-        words=words,
-        reason=reason,
+        words={
+            "attribute": worst.attribute.replace("_", " "),
+            "pair": worst.excess + noise_mean,
+            "noise": noise_mean if len(noise) else None,
+        },
     )
