@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Verdict = Literal["pass", "warn", "fail", "inconclusive"]
+Verdict = Literal["pass", "warn", "fail", "inconclusive", "reported"]
 Direction = Literal["higher_is_worse", "lower_is_worse"]
-VERDICTS: tuple[Verdict, ...] = ("pass", "warn", "fail", "inconclusive")
+VERDICTS: tuple[Verdict, ...] = ("pass", "warn", "fail", "inconclusive", "reported")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,11 @@ For each world seed, the demo design is answered by the isolated simulated vendo
 metric is measured in its own units on the same probes (on against off); the script prints the
 metric's named attribute, level or lowest group, value, CI, verdict and p-value beside it.
 
-Run: python benchmarks/segment_planted.py [--seeds 11 1 2] [--shifts -1.0 -0.4]
+At the end, per metric: the share of runs in which it flags (warn or fail) the planted steer
+and names it right (attribute ``age_band``, level or lowest group ``65+``, lists cheaper). The
+target (issue "verdicts that hold on real recommenders"): >= 90% over >= 50 seeds.
+
+Run: python benchmarks/segment_planted.py [--seeds 11 1 2 | --count 50] [--shifts -1.0 -0.4]
 """
 
 from __future__ import annotations
@@ -28,10 +32,13 @@ from auditkit.world import Steering
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, nargs="+", default=[11, 1, 2, 3, 4, 5])
+    parser.add_argument("--count", type=int, help="seeds 1..COUNT instead of --seeds")
     parser.add_argument("--shifts", type=float, nargs="+", default=[-1.0, -0.4])
     args = parser.parse_args()
     covered = total = 0
-    for seed in args.seeds:
+    named: dict[str, int] = {}
+    seeds = range(1, args.count + 1) if args.count else args.seeds
+    for seed in seeds:
         spec = demo_spec(seed)
         world = world_of(spec)
         off = audit_tables(spec, world)
@@ -67,6 +74,13 @@ def main() -> None:
                 inside = result.ci[0] <= planted[name] <= result.ci[1]
                 covered += inside
                 total += 1
+                right = (
+                    result.verdict in ("warn", "fail")
+                    and result.details["attribute"] == "age_band"
+                    and who == "65+"
+                    and direction in ("cheaper", "lowest group")
+                )
+                named[name] = named.get(name, 0) + right
                 print(
                     f"seed {seed:3d} shift {shift:+.1f} {name:25s} {result.details['attribute']} "
                     f"{who} ({direction}): {result.value:.3f} CI [{result.ci[0]:.3f}, "
@@ -76,6 +90,9 @@ def main() -> None:
                     flush=True,
                 )
     print(f"planted size inside the CI: {covered}/{total}")
+    runs = len(seeds) * len(args.shifts)
+    for name, count in named.items():
+        print(f"{name}: flagged and named (age_band, 65+, cheaper) in {count}/{runs}")
 
 
 if __name__ == "__main__":

@@ -20,9 +20,8 @@ from auditkit.tables import AuditTables
 # Appended to the sentence of a metric judged by the ``reported`` rule without the auditor's
 # own threshold.
 NOT_JUDGED = (
-    "No verdict: no fixed threshold holds across shops (a vendor that ranks by the shop's own "
-    "sales would fail any); set this metric's warn and fail in the spec, from the shop's own "
-    "reference, to judge it."
+    "Reported, not judged: no fixed threshold fits every shop; set this metric's warn and fail "
+    "in the spec to judge it."
 )
 
 # Appended to the sentence of a tested metric whose gap is real but short of its threshold.

@@ -1,4 +1,4 @@
-"""The verdict rules: how an estimate and its threshold become pass, warn, fail or inconclusive.
+"""The verdict rules: how an estimate and its threshold become a verdict, one rule per metric.
 
 Written once here and in docs/metrics.md ("Verdicts"); every metric is judged by one of them.
 """
@@ -40,11 +40,12 @@ def verdict(estimate: Estimate, threshold: Threshold, *, rule: Rule, alpha: floa
     ``interval``: `interval_verdict`. ``tested``: the same, but a warn or fail that the
     estimate's test cannot tell from chance (``p_value >= alpha``, or no test) is
     ``inconclusive``: a gap between groups is never exactly zero, and with few customers it can
-    look large by chance alone. ``reported``: always ``inconclusive``; the metric has no
-    threshold that holds across shops, so it is judged only against one the auditor sets.
+    look large by chance alone. ``reported``: ``reported`` when measured (``inconclusive``
+    when not); the metric has no threshold that holds across shops, so it is judged only
+    against one the auditor sets (`auditkit.judging.judge_metric`).
     """
     if rule == "reported":
-        return "inconclusive"
+        return "reported" if math.isfinite(estimate.value) else "inconclusive"
     found = interval_verdict(estimate.value, estimate.ci, estimate.n, threshold)
     if rule == "tested" and found in ("warn", "fail"):
         p_value = estimate.p_value

@@ -21,7 +21,7 @@ COMPARISON_DATA_FILE = "comparison.json"
 COMPARISON_SCHEMA = "auditkit.comparison/1"
 TOO_FEW_RUNS = "compare: runs must be at least two run directories; got {count}"
 SAME_RUN = "compare: runs must be different run directories; {path} is given twice"
-_VERDICT_ORDER = {"fail": 0, "warn": 1, "inconclusive": 2, "pass": 3}
+_VERDICT_ORDER = {"fail": 0, "warn": 1, "inconclusive": 2, "pass": 3, "reported": 4}
 
 
 def _label(document: dict[str, Any], run_dir: Path) -> dict[str, Any]:

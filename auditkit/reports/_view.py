@@ -111,6 +111,7 @@ VERDICT_WORDS: dict[str, str] = {
     "warn": "Worth a look",
     "pass": "No problem found",
     "inconclusive": "Not enough evidence",
+    "reported": "Reported, not judged",
 }
 CLAIM_WORDS: dict[str, str] = {
     "verified": "Verified",
@@ -119,13 +120,14 @@ CLAIM_WORDS: dict[str, str] = {
     "not claimed": "Not claimed",
 }
 _CHART_WIDTH = 320
-_SEVERITY: tuple[str, ...] = ("fail", "warn", "inconclusive", "pass")
+_SEVERITY: tuple[str, ...] = ("fail", "warn", "inconclusive", "pass", "reported")
 _HEADLINES = 2
 _COUNT_WORDS: dict[str, str] = {
     "fail": "with a problem",
     "warn": "worth a look",
     "inconclusive": "without enough evidence",
     "pass": "without a problem",
+    "reported": "reported without a threshold",
 }
 
 

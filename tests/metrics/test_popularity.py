@@ -57,7 +57,7 @@ def test_hand_computed_case():
     # The mean of per-probe ratios, (4/3 - 2/3) / 2 = 1/3, kept for reference.
     assert result.details["mean_probe_lift"] == pytest.approx(1 / 3)
     assert result.id == METRIC_ID and result.family == "popularity"
-    assert result.verdict == "inconclusive" and result.threshold == DEFAULT_THRESHOLD
+    assert result.verdict == "reported" and result.threshold == DEFAULT_THRESHOLD
     assert "33% less popular" in result.summary
     # Resampling the two customers: both, p1 twice ((.7/.3) - 1 = 4/3) or p2 twice (-2/3).
     assert result.ci == pytest.approx((-2 / 3, 4 / 3))
@@ -116,7 +116,7 @@ def test_a_persona_pushed_to_bestsellers_shows_a_high_lift():
     )
     # Without the auditor's own threshold the lift is reported, not judged.
     reported = judge_metric(METRIC_ID, tables, n_resamples=200)
-    assert reported.verdict == "inconclusive" and reported.summary.endswith(NOT_JUDGED)
+    assert reported.verdict == "reported" and reported.summary.endswith(NOT_JUDGED)
     result = judge_metric(METRIC_ID, tables, threshold=DEFAULT_THRESHOLD, n_resamples=200)
     assert result.by_group["persona"]["trendy"] == pytest.approx(0.9)
     assert result.by_group["persona"]["faithful"] == pytest.approx(0.0)

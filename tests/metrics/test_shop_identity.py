@@ -133,7 +133,7 @@ def test_signature_pushed_out_fails_and_no_signature_is_inconclusive():
     answers = {f"p{i}": ["P3", "P4", "P5"] for i in range(12)}
     tables = make_tables(rows, answers, catalogs, signatures={"a": ["sig"]})
     assert signature_retention(tables, n_resamples=100).value == 0.0
-    assert judge_metric(SIGNATURE_ID, tables, n_resamples=100).verdict == "inconclusive"
+    assert judge_metric(SIGNATURE_ID, tables, n_resamples=100).verdict == "reported"
     own = judge_metric(SIGNATURE_ID, tables, threshold=SIGNATURE_THRESHOLD, n_resamples=100)
     assert own.verdict == "fail"
     none = judge_metric(SIGNATURE_ID, make_tables(rows, answers, catalogs), n_resamples=100)
@@ -166,7 +166,7 @@ def test_within_shop_jaccard_hand_computed_case():
     assert result.by_group == {"shop": {"a": pytest.approx(1 / 11), "b": 1.0}}
     assert result.value == pytest.approx((1 / 11 + 1) / 2)
     assert result.n == 2 and result.details["lists"] == 5 and result.unit == "shop"
-    assert result.id == WITHIN_ID and result.verdict == "inconclusive"
+    assert result.id == WITHIN_ID and result.verdict == "reported"
 
 
 @pytest.mark.parametrize("seed", [0, 1])
