@@ -82,6 +82,9 @@ class DataQuality:
     probes_answered: int
     attempts: int
     failures_by_kind: dict[str, int] = field(default_factory=dict)
+    # Probes that repeat another probe's request byte for byte (a twin at the customer's own
+    # level): not sent, they share its answer.
+    probes_shared: int = 0
 
     @property
     def answer_rate(self) -> float:

@@ -60,6 +60,8 @@ def _composition(plan: pd.DataFrame) -> dict[str, int]:
         "repeats": int(repeats.sum()),
         "counterfactual twins": int(pairs.sum()),
         "trend planting": int(trend.sum()),
+        # A twin at the customer's own level asks its original's request: not sent again.
+        "requests": int(plan["same_as"].isna().sum()) if "same_as" in plan else len(plan),
     }
 
 

@@ -21,7 +21,7 @@ from auditkit.errors import EvidenceError, VendorError
 from auditkit.judging import judge_metric
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.stats import benjamini_hochberg
-from auditkit.probes.design import design_probes
+from auditkit.probes.design import design_probes, with_shared_answers
 from auditkit.probes.evidence import EVIDENCE_FILE, EvidenceStore, answers_sha256
 from auditkit.probes.histories import band_products
 from auditkit.probes.planting import (
@@ -134,9 +134,13 @@ def adjust_across_audit(results: list[MetricResult]) -> list[MetricResult]:
 
 def _data_quality(plan: pd.DataFrame, store: EvidenceStore) -> DataQuality:
     attempts = store.attempts()
-    answered = int(
-        plan["probe_id"].isin(attempts.loc[attempts["status"] == "ok", "probe_id"]).sum()
-    )
+    ok = attempts.loc[attempts["status"] == "ok", "probe_id"]
+    answered = plan["probe_id"].isin(ok)
+    shared = 0
+    if "same_as" in plan.columns:  # answered with the probe whose request it repeats
+        answered |= plan["same_as"].isin(ok)
+        shared = int(plan["same_as"].notna().sum())
+    answered = int(answered.sum())
     failed = attempts[attempts["status"] != "ok"]
     kinds = failed["status"] + ": " + failed["problem"].fillna("").str.split(":").str[0]
     noted = attempts.loc[(attempts["status"] == "ok") & attempts["problem"].notna(), "problem"]
@@ -147,6 +151,7 @@ def _data_quality(plan: pd.DataFrame, store: EvidenceStore) -> DataQuality:
         probes_answered=answered,
         attempts=len(attempts),
         failures_by_kind={str(k): int(v) for k, v in counts.items()},
+        probes_shared=shared,
     )
 
 
@@ -290,7 +295,11 @@ def evaluate(
     """Compute the audit's results from recorded evidence alone (no vendor calls)."""
     answers = store.answers()
     tables = build_tables(
-        plan, answers, shops.catalogs, signatures=shops.signatures(), trending=shops.trending
+        plan,
+        with_shared_answers(plan, answers),
+        shops.catalogs,
+        signatures=shops.signatures(),
+        trending=shops.trending,
     )
     metrics = compute_metrics(spec, tables)
     claims: list[ClaimCheck] = []

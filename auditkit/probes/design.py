@@ -56,6 +56,7 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "check_arm",
     "options",
     "heldout",
+    "same_as",
 )
 # Taste products kept out of a customer's history, for the hit rate on a held-out preference:
 # as many as the history has, drawn the same way from what the history left of the taste.
@@ -328,6 +329,7 @@ def _finish(plan: pd.DataFrame, *, seed: int, order_seed: np.random.SeedSequence
     plan = plan.iloc[order].reset_index(drop=True)
     plan["probe_id"] = [f"p{i:06d}" for i in range(len(plan))]
     segment_columns = sorted(c for c in plan.columns if c.startswith(SEGMENT_PREFIX))
+    plan["same_as"] = same_requests(plan, segment_columns)
     plan = plan[[*PLAN_COLUMNS, *segment_columns]].copy()
     for column in (*TEXT_COLUMNS, *segment_columns):
         plan[column] = plan[column].astype("string")
@@ -335,6 +337,53 @@ def _finish(plan: pd.DataFrame, *, seed: int, order_seed: np.random.SeedSequence
     plan["k"] = plan["k"].astype("int64")
     plan["history_mapped"] = plan["history_mapped"].astype("float64")
     return plan
+
+
+def same_requests(plan: pd.DataFrame, segment_columns: list[str]) -> list[str | None]:
+    """Per probe: the original probe whose request it repeats byte for byte, or None.
+
+    A counterfactual twin at the customer's own level asks what the customer's original probe
+    (first repetition) asks: the same shop, history, context and ``k``. It is not sent again;
+    it shares the original's answer (`with_shared_answers`). Repeats are meant to be asked
+    again and are left alone.
+    """
+    twin = plan["pair_id"].notna().to_numpy(dtype=bool)
+    plain = (
+        plan["phase"].isna().to_numpy(dtype=bool)
+        & plan["check_id"].isna().to_numpy(dtype=bool)
+        & plan["options"].isna().to_numpy(dtype=bool)
+    )
+    original = ~twin & plain & (plan["repetition"] == 0).to_numpy(dtype=bool)
+    columns = ["customer", "shop_id", "k", *segment_columns]
+    keys = plan[columns].astype("string").fillna("")
+    keys["history"] = [
+        "\x1f".join(map(str, h)) if isinstance(h, list | tuple | np.ndarray) else ""
+        for h in plan["history"]
+    ]
+    originals = keys[original].assign(same_as=plan["probe_id"].to_numpy()[original])
+    twins = keys[twin & plain].assign(row=np.flatnonzero(twin & plain))
+    matched = twins.merge(originals, on=[*columns, "history"], how="inner")
+    found: list[str | None] = [None] * len(plan)
+    for row, probe_id in zip(matched["row"], matched["same_as"], strict=True):
+        found[int(row)] = str(probe_id)
+    return found
+
+
+def with_shared_answers(plan: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+    """``answers`` plus one row per probe that shares another's answer (``same_as``).
+
+    Sorted by probe id, as `EvidenceStore.answers` gives them.
+    """
+    if "same_as" not in plan.columns:
+        return answers
+    shared = plan.loc[plan["same_as"].notna(), ["probe_id", "same_as"]]
+    if shared.empty:
+        return answers
+    copies = shared.merge(
+        answers.rename(columns={"probe_id": "same_as"}), on="same_as", how="inner"
+    ).drop(columns="same_as")
+    both = pd.concat([answers, copies[answers.columns]], ignore_index=True)
+    return both.sort_values("probe_id", kind="stable", ignore_index=True)
 
 
 def request_context(plan: pd.DataFrame) -> list[dict[str, str]]:

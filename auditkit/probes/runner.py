@@ -267,7 +267,8 @@ def run_probes(
     Parameters
     ----------
     plan
-        The probes (one row each); those already answered in ``store`` are skipped.
+        The probes (one row each); those already answered in ``store`` are skipped, and so
+        are those that share another probe's request (``same_as``).
     vendor
         Called from ``policy.concurrency`` threads at once.
     store
@@ -289,6 +290,8 @@ def run_probes(
     policy = policy or RunPolicy()
     catalog_items = {shop: frozenset(c["item_id"].astype(str)) for shop, c in catalogs.items()}
     todo = plan[~plan["probe_id"].isin(store.answered())]
+    if "same_as" in todo.columns:  # a repeat of another probe's request shares its answer
+        todo = todo[todo["same_as"].isna().to_numpy(dtype=bool)]
     requests = build_requests(todo)
     if not requests:
         return

@@ -34,6 +34,8 @@ def test_plan_counts_probes_and_sizes_each_metric():
         "repeats": 15,
         "counterfactual twins": 30,
         "trend planting": 0,
+        # One twin per customer and shop is at the customer's own age: its original's request.
+        "requests": 45,
     }
     ids = {m.id for m in planned.metrics}
     assert "homogenization.cross_shop_jaccard" in ids

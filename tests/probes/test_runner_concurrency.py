@@ -4,9 +4,11 @@ import threading
 import time
 from collections import Counter, defaultdict
 
+import pandas as pd
 import pytest
 
 from auditkit.probes import EvidenceStore, RunPolicy, design_probes, run_probes
+from auditkit.probes.design import with_shared_answers
 from auditkit.spec import HttpVendorSpec, PersonaSpec, ProbesSpec
 from auditkit.vendors import RecommendRequest, RequestFailed
 from auditkit.vendors._http import HttpVendor
@@ -15,14 +17,40 @@ from auditkit.world import SimulatedVendor
 FAST = {"backoff_seconds": 0.01, "max_backoff_seconds": 0.05}
 
 
-def plan_for(catalogs, customers=4):
+def plan_for(catalogs, customers=4, *, shared=False):
+    """A plan with counterfactual twins; every probe sent unless ``shared`` keeps ``same_as``."""
     spec = ProbesSpec(
         k=4,
         personas=[PersonaSpec(id="p", history_length=2, customers=customers)],
         segments={"age": ["young", "old"]},
         counterfactual=["age"],
     )
-    return design_probes(spec, catalogs, seed=0)
+    plan = design_probes(spec, catalogs, seed=0)
+    return plan if shared else plan.assign(same_as=pd.array([None] * len(plan), dtype="string"))
+
+
+def test_a_twin_asking_its_original_request_is_not_sent_and_shares_its_answer(
+    small_catalogs, tmp_path
+):
+    plan = plan_for(small_catalogs, shared=True)
+    twins = plan[plan["same_as"].notna()]
+    # One twin per customer and shop: the one at the customer's own age.
+    assert len(twins) == plan["pair_id"].notna().sum() / 2
+    originals = plan.set_index("probe_id").loc[twins["same_as"]]
+    for column in ("shop_id", "customer", "k", "segment.age"):
+        assert (originals[column].to_numpy() == twins[column].to_numpy()).all()
+    assert (
+        originals["history"].map(tuple).to_numpy() == twins["history"].map(tuple).to_numpy()
+    ).all()
+    vendor = Recording(small_catalogs)
+    with EvidenceStore(tmp_path / "e.sqlite", spec_sha256="s") as store:
+        run_probes(plan, vendor, store, small_catalogs)
+        assert store.answered() == set(plan["probe_id"]) - set(twins["probe_id"])
+        answers = with_shared_answers(plan, store.answers())
+    assert list(answers["probe_id"]) == sorted(plan["probe_id"])
+    by_probe = answers.set_index("probe_id")["items"]
+    for twin, original in zip(twins["probe_id"], twins["same_as"], strict=True):
+        assert by_probe[twin] == by_probe[original]
 
 
 class Recording:
