@@ -22,21 +22,11 @@ from typing import Any
 import numpy as np
 
 import auditkit
+import auditkit.metrics
 from auditkit.world import generate_world
 
-METRICS = [
-    "homogenization.cross_shop_jaccard",
-    "homogenization.cross_shop_rbo",
-    "homogenization.category_divergence",
-    "homogenization.index",
-    "homogenization.signature_retention",
-    "popularity.lift",
-    "popularity.arp",
-    "popularity.trend_share",
-    "segment.counterfactual_divergence",
-    "segment.price_gap",
-    "segment.counterfactual_price_gap",
-]
+# Every metric with an interval on this design (trend leakage needs trend planting).
+METRICS = [m for m in auditkit.metrics.METRICS if m != "popularity.trend_leakage"]
 
 
 def spec_data(seed: int, shops: list[dict[str, str]], pooling: float) -> dict[str, Any]:
@@ -82,7 +72,8 @@ def main() -> None:
         for shop_id, frame in world.catalogs().items():
             path = Path(scratch) / f"{shop_id}.csv"
             frame.to_csv(path, index=False)
-            shops.append({"id": shop_id, "catalog": str(path)})
+            signature = {"categories": list(world.shops[shop_id].signature_categories)}
+            shops.append({"id": shop_id, "catalog": str(path), "signature": signature})
         for seed in range(1, args.seeds + 1):
             spec = auditkit.AuditSpec.model_validate(spec_data(seed, shops, args.pooling))
             result = auditkit.run_audit(spec, out=Path(scratch) / f"run-{seed}")

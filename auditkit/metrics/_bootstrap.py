@@ -217,7 +217,19 @@ def rescaled(values: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np.nd
     return means + scale * (values - means)
 
 
-def stratum_codes(where: str, strata: Any, n: int) -> np.ndarray:
+def stratum_codes(where: str, strata: Any, n: int) -> np.ndarray | None:
+    """Integer codes of the stratum labels (any hashable labels), checked against ``n``.
+
+    None when some stratum has a single unit: its variance cannot be seen by resampling
+    within it (every resample draws that one unit), so the units are resampled unstratified.
+    """
+    codes = stratum_labels(where, strata, n)
+    if codes.size and np.bincount(codes).min() < 2:
+        return None
+    return codes
+
+
+def stratum_labels(where: str, strata: Any, n: int) -> np.ndarray:
     """Integer codes of the stratum labels (any hashable labels), checked against ``n``."""
     labels = np.asarray(strata, dtype=object)
     if labels.shape != (n,):
@@ -379,7 +391,9 @@ def bootstrap_diff_ci(
     return percentile_interval(stats_a - stats_b, float(confidence))
 
 
-def bootstrap_means(columns: Any, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+def bootstrap_means(
+    columns: Any, *, strata: Any = None, n_resamples: int = 1000, seed: int = 0
+) -> np.ndarray:
     """Bootstrap distribution of column means, rows resampled jointly.
 
     The building block of intervals whose statistic combines several per-unit quantities
@@ -390,6 +404,9 @@ def bootstrap_means(columns: Any, *, n_resamples: int = 1000, seed: int = 0) -> 
     ----------
     columns : array-like of float, shape (n, m)
         One row per independent unit, one column per quantity; finite values.
+    strata : array-like, shape (n,), optional
+        Each unit's design stratum (e.g. its persona): units are resampled within it, spread
+        about their stratum means as in `bootstrap_ci` (`rescaled`).
     n_resamples : int, default 1000
         Bootstrap resamples, drawn in bounded chunks as in `bootstrap_ci`.
     seed : int, default 0
@@ -416,8 +433,16 @@ def bootstrap_means(columns: Any, *, n_resamples: int = 1000, seed: int = 0) -> 
         raise invalid(where, "columns", RULE_FINITE_2D, columns) from None
     if matrix.ndim != 2 or matrix.shape[0] == 0 or not np.isfinite(matrix).all():
         raise invalid(where, "columns", RULE_FINITE_2D, matrix.shape)
-    matrix = matrix[np.lexsort(matrix.T[::-1])] if matrix.shape[1] else matrix
+    order = np.lexsort(matrix.T[::-1]) if matrix.shape[1] else np.arange(matrix.shape[0])
     rng = np.random.default_rng(np.random.SeedSequence(seed))
+    codes = None if strata is None else stratum_codes(where, strata, matrix.shape[0])
+    if codes is not None:
+        order = order[stable_order(codes[order])]
+        bounds = stratum_bounds(codes[order])
+        matrix = np.column_stack([rescaled(column, bounds) for column in matrix[order].T])
+        sums = resampled_sums(matrix.T.copy(), int(n_resamples), rng, bounds=bounds)
+        return sums / float(matrix.shape[0])
+    matrix = matrix[order]
     n, m = matrix.shape
     counts = None
     grouped = random_groups(np.zeros(n, np.int64), rng) if n > MAX_RESAMPLED_UNITS else None
@@ -500,7 +525,7 @@ def cluster_bootstrap_ci(
         return (math.nan, math.nan)
     cluster_strata = None
     if strata is not None:
-        stratum = stratum_codes(where, strata, array.size)
+        stratum = stratum_labels(where, strata, array.size)
         cluster_strata = np.zeros(sums.size, dtype=np.int64)
         cluster_strata[codes] = stratum
     return bootstrap_ci(

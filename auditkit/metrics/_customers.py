@@ -36,6 +36,15 @@ def customer_codes(tables: AuditTables, rows: np.ndarray) -> np.ndarray:
     return np.unique(named, return_inverse=True)[1].astype(np.int64)
 
 
+def probe_customers(tables: AuditTables, probe_codes: np.ndarray) -> np.ndarray:
+    """`customer_codes` of the probes with these `TableCodes` probe codes (all ``>= 0``)."""
+    codes = tables.codes
+    row_of = np.full(len(codes.probe_ids), -1, dtype=np.int64)
+    known = codes.probe >= 0
+    row_of[codes.probe[known]] = np.flatnonzero(known)
+    return customer_codes(tables, row_of[probe_codes])
+
+
 def _linked(tables: AuditTables, rows: np.ndarray) -> np.ndarray:
     """Component codes of ``rows`` linked by match group or pair group.
 

@@ -64,7 +64,8 @@ def test_arp_hand_computed_case(tables):
         "persona": {"x": pytest.approx((19 / 11 + 1) / 2), "y": pytest.approx(2 / 11)}
     }
     assert result.n == 3 and result.details == {"probes": 3, "probes_skipped": 0}
-    assert result.id == ARP_ID and result.unit == "probe" and result.verdict == "reported"
+    # Three probes of three customers (no customer column: each its own match group).
+    assert result.id == ARP_ID and result.unit == "customer" and result.verdict == "reported"
 
 
 def test_arp_relates_to_the_mean_of_the_known_popularities_only():

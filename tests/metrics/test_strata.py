@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from auditkit.metrics.stats import bootstrap_ci
+from auditkit.metrics.stats import bootstrap_ci, bootstrap_means
 
 
 def test_strata_fixed_by_design_do_not_widen_the_interval():
@@ -63,3 +63,29 @@ def test_small_strata_are_rescaled_to_the_unbiased_spread():
         low, high = bootstrap_ci(sample, strata=strata, n_resamples=1000, seed=trial)
         widths.append((high - low) / (2 * 1.96))
     assert np.mean(widths) == pytest.approx(true_sd, rel=0.1)
+
+
+def test_a_stratum_of_one_unit_resamples_the_units_unstratified():
+    # A persona with a single customer has no spread to resample within: stratified, every
+    # draw would repeat the point estimate. The units are resampled as one pool instead.
+    values = np.array([0.0, 1.0, 2.0, 10.0])
+    strata = ["a", "a", "a", "b"]
+    stratified = bootstrap_ci(values, strata=strata, n_resamples=500, seed=3)
+    assert stratified == bootstrap_ci(values, n_resamples=500, seed=3)
+    assert stratified[1] - stratified[0] > 1.0
+
+
+def test_bootstrap_means_resamples_within_strata():
+    # Rows (sum, count) of customers of two personas far apart: stratified, the overall ratio
+    # moves only with the spread inside each persona, as over audits of the same design.
+    rng = np.random.default_rng(4)
+    centres = np.repeat([0.0, 5.0], 20)
+    rows = np.column_stack([centres + rng.normal(0, 0.1, 40), np.ones(40)])
+    strata = np.repeat(["tea", "gadgets"], 20)
+    draws = bootstrap_means(rows, strata=strata, n_resamples=2000, seed=1)
+    plain = bootstrap_means(rows, n_resamples=2000, seed=1)
+    ratio = draws[:, 0] / draws[:, 1]
+    true_sd = 0.1 / np.sqrt(40)
+    assert ratio.std() == pytest.approx(true_sd, rel=0.2)
+    assert (plain[:, 0] / plain[:, 1]).std() > 10 * true_sd
+    assert ratio.mean() == pytest.approx(rows[:, 0].mean(), abs=3 * true_sd)

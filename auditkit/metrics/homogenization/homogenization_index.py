@@ -27,6 +27,7 @@ from auditkit.metrics._matched import (
     group_mean,
     matched_jaccard,
     matched_pairs,
+    read_only,
     sorted_rows,
 )
 from auditkit.metrics._overlap import (
@@ -356,7 +357,7 @@ def _noise_ceiling(tables: AuditTables) -> tuple[np.ndarray, np.ndarray]:
     n_groups = int(groups.max()) + 1
     means = group_mean(pair_group, jaccard, n_groups)
     customer = np.zeros(n_groups, dtype=np.int64)
-    customer[groups] = customer_codes(tables, rows)
+    customer[groups] = answered_customers(tables)[rows]
     present = np.isfinite(means)
     return means[present], customer[present]
 
@@ -414,8 +415,34 @@ def _observed_and_baseline(
     persona = np.empty(n_groups, dtype=object)
     persona[matched.group] = column_labels(tables, "persona_id", matched.rows)
     both = np.isfinite(per_observed) & np.isfinite(per_baseline)
-    customer = matched.group_customers()
+    customer = np.zeros(n_groups, dtype=np.int64)
+    customer[matched.group] = answered_customers(tables)[matched.rows]
     return per_observed[both], per_baseline[both], persona[both], customer[both]
+
+
+def answered_customers(tables: AuditTables) -> np.ndarray:
+    """Per row of ``tables.probes``: the customer code among the answered probes (-1 if not).
+
+    One coding for the match groups and the repeat groups, so a customer's two kinds of groups
+    are resampled together.
+    """
+
+    def build() -> np.ndarray:
+        rows = np.flatnonzero(answered_mask(tables.probes))
+        codes = np.full(len(tables.probes), -1, dtype=np.int64)
+        codes[rows] = customer_codes(tables, rows)
+        return read_only(codes)
+
+    return tables.codes.shared("answered_customers", build)
+
+
+def answered_personas(tables: AuditTables) -> np.ndarray:
+    """Per customer code of `answered_customers`: its persona code (-1 for none)."""
+    customers = answered_customers(tables)
+    known = customers >= 0
+    out = np.full(int(customers.max(initial=-1)) + 1, -1, dtype=np.int64)
+    out[customers[known]] = tables.codes.of("probes", "persona_id")[known]
+    return out
 
 
 def index(
@@ -441,12 +468,11 @@ def index(
     tables : AuditTables
         Reads ``probes``, ``responses``, ``histories`` and ``catalogs``.
     n_resamples : int, default 1000
-        Bootstrap resamples of customers: their match groups (observed and baseline jointly)
-        and, independently, their repeat groups.
+        Bootstrap resamples of customers, each with all its match and repeat groups.
     confidence : float, default 0.95
         Coverage of the confidence interval.
     seed : int, default 0
-        Seeds the two bootstraps (``SeedSequence(seed).spawn(2)``).
+        Seeds the bootstrap.
 
     Returns
     -------
@@ -491,6 +517,7 @@ def index(
             ci = _index_interval(
                 (observed, customer),
                 (ceiling_groups, ceiling_customers),
+                answered_personas(tables),
                 n_resamples,
                 confidence,
                 seed,
@@ -510,50 +537,40 @@ def index(
     )
 
 
-def _customer_means(
-    columns: tuple[np.ndarray, ...], customer: np.ndarray, n_resamples: int, seed: int
-) -> np.ndarray:
-    """Bootstrap means of ``columns`` (per match or repeat group), customers resampled.
-
-    Each customer enters as its groups' sums and count, so a resample's mean is a ratio of
-    resampled sums: one `bootstrap_means` of the customers' rows.
-    """
-    _, code = np.unique(customer, return_inverse=True)
-    sums = [np.bincount(code, weights=column) for column in columns]
-    draws = bootstrap_means(
-        np.column_stack([*sums, np.bincount(code)]), n_resamples=n_resamples, seed=seed
-    )
-    return draws[:, :-1] / draws[:, -1:]
-
-
 def _index_interval(
     matched: tuple[np.ndarray, np.ndarray],
     repeats: tuple[np.ndarray, np.ndarray],
+    persona: np.ndarray,
     n_resamples: int,
     confidence: float,
     seed: int,
 ) -> tuple[float, float] | None:
-    """Percentile interval of the index: the customers of match and of repeat groups resampled.
+    """Percentile interval of the index, customers resampled with all their groups.
 
-    The two are resampled independently. ``matched`` is (observed, customer) per match
-    group, ``repeats`` (Jaccard, customer) per repeat group.
+    ``matched`` is (observed, customer) per match group, ``repeats`` (Jaccard, customer) per
+    repeat group, both coded by `answered_customers`; ``persona`` is each customer's persona
+    code, the stratum it is resampled in. A customer enters as its groups' sums and counts of
+    both kinds, so a resample's ``O`` and ``C`` come from the same customers and
+    move together (a noisy draw of customers lowers both), as they do from audit to audit.
     """
     observed, customer = matched
     ceiling_groups, ceiling_customers = repeats
     if np.unique(customer).size < 2:
         return None
-    seed_groups, seed_repeats = (
-        int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2)
-    )
-    draws = _customer_means((observed,), customer, n_resamples, seed_groups)[:, 0]
-    if np.unique(ceiling_customers).size >= 2:
-        ceiling = _customer_means((ceiling_groups,), ceiling_customers, n_resamples, seed_repeats)[
-            :, 0
+    size = int(max(customer.max(initial=0), ceiling_customers.max(initial=0))) + 1
+    columns = np.column_stack(
+        [
+            np.bincount(customer, weights=observed, minlength=size),
+            np.bincount(customer, minlength=size),
+            np.bincount(ceiling_customers, weights=ceiling_groups, minlength=size),
+            np.bincount(ceiling_customers, minlength=size),
         ]
-    else:
-        ceiling = np.full(
-            n_resamples, float(ceiling_groups.mean()) if ceiling_groups.size else 1.0
-        )
+    ).astype(np.float64)
+    present = (columns[:, 1] > 0) | (columns[:, 3] > 0)
+    draws = bootstrap_means(
+        columns[present], strata=persona[:size][present], n_resamples=n_resamples, seed=seed
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        statistics = np.where(ceiling > 0, draws / ceiling, np.nan)
+        ceiling = draws[:, 2] / draws[:, 3] if ceiling_groups.size else 1.0
+        statistics = np.where(ceiling > 0, draws[:, 0] / draws[:, 1] / ceiling, np.nan)
     return percentile_interval(statistics, confidence)

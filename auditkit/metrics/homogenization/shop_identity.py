@@ -12,10 +12,16 @@ import math
 import numpy as np
 import pandas as pd
 
+from auditkit.metrics._customers import probe_customers
 from auditkit.metrics._matched import answered_mask, by_label
 from auditkit.metrics._overlap import code_counts, code_sums
 from auditkit.metrics._shown import probe_means, shown_items
-from auditkit.metrics.stats import bootstrap_ci, check_columns, check_metric_inputs
+from auditkit.metrics.stats import (
+    bootstrap_ci,
+    check_columns,
+    check_metric_inputs,
+    cluster_bootstrap_ci,
+)
 from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables, run_starts
 
@@ -259,14 +265,24 @@ def signature_retention(
         details["reason"] = reason
     else:
         value = float(e.sum() / c.sum())
-        ci = bootstrap_ci(e, weights=c, n_resamples=n_resamples, confidence=confidence, seed=seed)
+        customers = probe_customers(tables, listed_probes)
+        ci = cluster_bootstrap_ci(
+            e,
+            customers,
+            weights=c,
+            strata=codes.per_probe("persona_id")[listed_probes],
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
+        )
+        n = len(np.unique(customers))
     return Estimate(
         id=SIGNATURE_ID,
         family=FAMILY,
         value=value,
         ci=ci,
         n=n,
-        unit="probe",
+        unit="customer",
         by_group={"shop": by_label(pd.Series(shop_names[present], dtype="string"), retention)},
         details=details,
         reason=reason,

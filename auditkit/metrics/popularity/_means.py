@@ -1,7 +1,7 @@
 """Estimates that are a mean over units: over probes of their shown items, or over shops.
 
-The interval is the bootstrap over those units; with no unit the value is NaN and the estimate
-(and its ``details``) says why.
+The interval is the bootstrap over the units (a probe's unit is its customer); with no unit
+the value is NaN and the estimate (and its ``details``) says why.
 """
 
 from __future__ import annotations
@@ -11,14 +11,16 @@ from collections.abc import Callable
 
 import numpy as np
 
+from auditkit.metrics._customers import probe_customers
 from auditkit.metrics._shown import ShownItems, probe_means, shown_items
 from auditkit.metrics.popularity._arrays import label_means, numbers
 from auditkit.metrics.popularity._inputs import FAMILY
-from auditkit.metrics.stats import bootstrap_ci
+from auditkit.metrics.stats import bootstrap_ci, cluster_bootstrap_ci
 from auditkit.results import Estimate
 from auditkit.tables import AuditTables
 
 REASON_NO_POPULARITY = "no shop catalog gives item popularity"
+UNIT = "customer"
 REASON_NO_PROBES = "no answered probe recommended a catalog item of known popularity"
 
 
@@ -34,10 +36,16 @@ def mean_estimate(
     confidence: float,
     seed: int,
     words: dict[str, object] | None = None,
+    clusters: np.ndarray | None = None,
+    strata: np.ndarray | None = None,
 ) -> Estimate:
-    """The mean of ``values`` (one per unit) with its bootstrap interval; NaN for ``reason``."""
-    n = len(values)
-    if n == 0:
+    """The mean of ``values`` with its bootstrap interval; NaN for ``reason``.
+
+    ``values`` are one per unit, or with ``clusters`` one per row of a cluster (a customer's
+    probes): the clusters are then the units, resampled whole (within their ``strata``, the
+    design's personas, one per cluster), and ``n`` counts them.
+    """
+    if len(values) == 0:
         return Estimate(
             id=metric_id,
             family=FAMILY,
@@ -50,11 +58,24 @@ def mean_estimate(
             words=words or {},
             reason=reason,
         )
+    if clusters is None:
+        n = len(values)
+        ci = bootstrap_ci(values, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    else:
+        n = len(np.unique(clusters))
+        ci = cluster_bootstrap_ci(
+            values,
+            clusters,
+            strata=strata,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
+        )
     return Estimate(
         id=metric_id,
         family=FAMILY,
         value=float(values.mean()),
-        ci=bootstrap_ci(values, n_resamples=n_resamples, confidence=confidence, seed=seed),
+        ci=ci,
         n=n,
         unit=unit,
         by_group=by_group,
@@ -74,7 +95,10 @@ def per_probe_estimate(
     details: dict[str, object] | None = None,
     words: dict[str, object] | None = None,
 ) -> Estimate:
-    """A mean over probes of the mean of ``item_value`` over each probe's shown items."""
+    """A mean over probes of the mean of ``item_value`` over each probe's shown items.
+
+    The unit is the customer: its probes (every shop, twin and context) are resampled together.
+    """
     shown = shown_items(tables)
     used, array = probe_means(shown, item_value(tables, shown))
     persona = tables.codes.per_probe("persona_id")
@@ -85,7 +109,7 @@ def per_probe_estimate(
     labels = tables.codes.dictionary("persona_id")
     return mean_estimate(
         metric_id,
-        "probe",
+        UNIT,
         array,
         by_group={"persona": label_means(persona[used], array, labels)},
         details={
@@ -98,4 +122,6 @@ def per_probe_estimate(
         confidence=confidence,
         seed=seed,
         words=words,
+        clusters=probe_customers(tables, used) if len(array) else None,
+        strata=persona[used],
     )

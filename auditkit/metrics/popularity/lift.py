@@ -169,6 +169,7 @@ def popularity_lift(
             rec,
             customers,
             weights=hist,
+            strata=personas,  # each persona has its number of customers by design
             n_resamples=n_resamples,
             confidence=confidence,
             seed=seed,

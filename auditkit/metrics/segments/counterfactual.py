@@ -100,7 +100,7 @@ class _AttributeTest:
 def _attribute_test(
     pairs: pd.DataFrame,
     noise: pd.DataFrame,
-    n_customers: int,
+    persona: np.ndarray,
     *,
     attribute: str,
     n_resamples: int,
@@ -108,6 +108,8 @@ def _attribute_test(
     seed: int,
 ) -> _AttributeTest:
     """The test of one attribute: customers resampled with their pair and repeat groups.
+
+    ``persona`` is each customer code's persona code: customers are resampled within it.
 
     The excess is the attribute's mean pair divergence minus the mean noise divergence. Each
     resample draws customers with all their pair groups of the attribute and all their repeat
@@ -121,9 +123,15 @@ def _attribute_test(
     pair_mean = math.fsum(divergence) / divergence.size
     if noise.empty:
         ci = cluster_bootstrap_ci(
-            divergence, customer, n_resamples=n_resamples, confidence=confidence, seed=seed
+            divergence,
+            customer,
+            strata=persona[customer],
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
         )
         return _AttributeTest(attribute, pair_mean, ci, None, len(pairs), len(set(customer)))
+    n_customers = persona.size
     noise_customer = noise["customer"].to_numpy(np.int64)
     noise_divergence = noise["divergence"].to_numpy(np.float64)
     columns = np.column_stack(
@@ -134,9 +142,12 @@ def _attribute_test(
             np.bincount(noise_customer, minlength=n_customers),
         ]
     ).astype(np.float64)
-    columns = columns[(columns[:, 1] > 0) | (columns[:, 3] > 0)]
+    present = (columns[:, 1] > 0) | (columns[:, 3] > 0)
+    columns = columns[present]
     bootstrap_seed, flip_seed = np.random.SeedSequence(seed).generate_state(2)
-    draws = bootstrap_means(columns, n_resamples=n_resamples, seed=int(bootstrap_seed))
+    draws = bootstrap_means(
+        columns, strata=persona[present], n_resamples=n_resamples, seed=int(bootstrap_seed)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         statistics = draws[:, 0] / draws[:, 1] - draws[:, 2] / draws[:, 3]
     both = (columns[:, 1] > 0) & (columns[:, 3] > 0)
@@ -233,11 +244,13 @@ def counterfactual_divergence(
         )
     groups = list(per_pair.groupby("pair_attribute", sort=True))
     seeds = np.random.SeedSequence(seed).generate_state(len(groups))
+    persona = np.zeros(int(customers.max()) + 1, dtype=np.int64)
+    persona[customers] = tables.codes.of("probes", "persona_id")[rows]
     tests = [
         _attribute_test(
             part,
             noise,
-            int(customers.max()) + 1,
+            persona,
             attribute=str(attribute),
             n_resamples=n_resamples,
             confidence=confidence,
