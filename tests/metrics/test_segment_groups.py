@@ -210,3 +210,51 @@ def test_hit_rate_ratio_by_hand():
     assert result.by_group == {"age": {"old": pytest.approx(1 / 3), "young": 1.0}}
     assert result.value == pytest.approx(1 / 3) and result.details["lowest"] == "old"
     assert result.id == HIT_RATE_ID and result.threshold.direction == "lower_is_worse"
+
+
+def test_an_attribute_with_twins_is_compared_on_the_same_customers():
+    # Four customers; the vendor ignores age. c0 and c1 were assigned "young" and buy
+    # expensive products, c2 and c3 "old" and cheap ones, so their originals alone would read
+    # as a price gap between the ages. Each customer's age twins (one per age) get the
+    # customer's own list: on them the ages are shown exactly the same prices.
+    rows, answers = [], {}
+    for n, (age, items) in enumerate(
+        [("young", ["P9"]), ("young", ["P8"]), ("old", ["P1"]), ("old", ["P2"])]
+    ):
+        customer = f"c{n}"
+        base = {"shop_id": "s", "customer": customer, "history": [customer], "segment.device": "m"}
+        rows.append({**base, "probe_id": f"{customer}", "match_id": customer, "segment.age": age})
+        answers[customer] = items
+        for level in ("young", "old"):
+            twin = f"{customer}-{level}"
+            rows.append(
+                {
+                    **base,
+                    "probe_id": twin,
+                    "match_id": f"{customer}~age={level}",
+                    "pair_id": f"{customer}~age",
+                    "pair_attribute": "age",
+                    "segment.age": level,
+                }
+            )
+            answers[twin] = items
+    tables = make_tables(rows, answers, {"s": CATALOG})
+    result = judge_metric(PRICE_GAP_ID, tables, n_resamples=200)
+    assert result.value == pytest.approx(0.0, abs=1e-12)
+    assert result.details["comparisons"]["age"]["groups"] == {"old": 4, "young": 4}
+    # The originals alone: young 85, old 15, a gap of 1 - 15/85.
+    originals = tables.probes["pair_id"].isna().to_numpy()
+    plain = compare_groups(
+        pd.DataFrame(
+            {
+                "segment.age": tables.probes["segment.age"][originals].to_numpy(),
+                "mean_price": [90.0, 80.0, 10.0, 20.0],
+                "customer": ["c0", "c1", "c2", "c3"],
+            }
+        ),
+        "mean_price",
+        n_resamples=50,
+        confidence=0.95,
+        seed=0,
+    )
+    assert plain[0].ratio == pytest.approx(15 / 85)

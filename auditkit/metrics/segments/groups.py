@@ -170,9 +170,18 @@ def compare_groups(
     _, clusters = np.unique(clusters_raw, return_inverse=True)
     codes = np.full((len(rows), len(sets)), -1, dtype=np.int64)
     offsets = [0]
+    twin_of = rows["pair_attribute"].astype("string") if "pair_attribute" in rows else None
     for index, columns in enumerate(sets):
-        grouped = rows.groupby(list(columns), dropna=True, sort=True)
-        code = grouped.ngroup().to_numpy(dtype=np.float64)
+        chosen = np.ones(len(rows), dtype=bool)
+        if twin_of is not None and len(columns) == 1:
+            # An attribute with counterfactual twins is compared on them alone: every customer
+            # at every level, so its groups hold the same customers, not different ones.
+            twins = (twin_of == columns[0][len(SEGMENT_PREFIX) :]).fillna(False).to_numpy(bool)
+            if twins.any():
+                chosen = twins
+        grouped = rows[chosen].groupby(list(columns), dropna=True, sort=True)
+        code = np.full(len(rows), np.nan)
+        code[chosen] = grouped.ngroup().to_numpy(dtype=np.float64)
         present = np.isfinite(code)
         codes[present, index] = code[present].astype(np.int64) + offsets[-1]
         offsets.append(offsets[-1] + grouped.ngroups)
