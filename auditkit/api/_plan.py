@@ -1,8 +1,9 @@
 """Size an audit before paying for calls: probe counts and detectable effects per metric.
 
-The design is run once against a pilot vendor (the spec's own simulated vendor, or the built-in
-null vendor on the spec's shops when the real vendor is remote), and each metric's standard
-error is read off the pilot's bootstrap interval.
+The design is run `PILOT_RUNS` times, under seeds drawn from the spec's, against a pilot vendor
+(the spec's own built-in vendor, or the built-in null vendor on the spec's shops when the real
+vendor is remote), and each metric's standard error is the root mean square of the pilots'
+bootstrap errors.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from auditkit.api._run import plan_probes, read_spec, run_audit
 from auditkit.api._shops import load_shops
 from auditkit.metrics.power import minimum_detectable_effect, standard_error_from_ci, units_needed
+from auditkit.results import MetricResult
 from auditkit.spec import AuditSpec, SimulatedVendorSpec
 
 PILOT_VENDOR = "built-in null vendor (no pooling, no trend weight, no steering)"
+# Pilot audits per plan: their bootstrap errors averaged (root mean square) are steady where
+# one pilot's is not.
+PILOT_RUNS = 5
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,36 @@ def _composition(plan: pd.DataFrame) -> dict[str, int]:
     }
 
 
+def _pilot_errors(spec: AuditSpec) -> dict[str, tuple[MetricResult, int, float]]:
+    """Per metric: its first pilot result, mean unit count and error over `PILOT_RUNS` pilots.
+
+    One pilot's bootstrap error is itself noisy (a few dozen customers: from 0.6 to 1.4 times
+    the audit-to-audit spread); the root mean square over several pilots, each with its own
+    seed from the spec's, is steady. A metric without a finite interval of positive width in
+    every pilot (too few units to vary, say three shops) is not sized: its error is unknown.
+    """
+    seeds = np.random.SeedSequence(spec.seed).generate_state(PILOT_RUNS)
+    found: dict[str, list[tuple[MetricResult, int, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="auditkit-pilot-") as scratch:
+        for run, seed in enumerate(seeds):
+            pilot = spec.model_copy(update={"seed": int(seed)})
+            for metric in run_audit(pilot, out=Path(scratch) / str(run)).metrics:
+                if metric.ci is None or not all(map(math.isfinite, metric.ci)):
+                    continue
+                se = standard_error_from_ci(*metric.ci, confidence=spec.inference.confidence)
+                if se > 0.0:
+                    found.setdefault(metric.id, []).append((metric, metric.n, se))
+    return {
+        metric_id: (
+            runs[0][0],
+            round(float(np.mean([n for _, n, _ in runs]))),
+            float(np.sqrt(np.mean([se**2 for _, _, se in runs]))),
+        )
+        for metric_id, runs in found.items()
+        if len(runs) == PILOT_RUNS
+    }
+
+
 def plan_audit(
     spec: AuditSpec | str | Path,
     *,
@@ -87,30 +123,24 @@ def plan_audit(
     spec = read_spec(spec)
     plan = plan_probes(spec, load_shops(spec))
     pilot_spec, pilot = spec, f"the spec's own vendor ({spec.vendor.name})"
-    if spec.vendor.adapter != "simulated":
+    if spec.vendor.adapter not in ("simulated", "trained"):
         pilot_spec = spec.model_copy(
             update={"vendor": SimulatedVendorSpec(adapter="simulated", name="pilot")}
         )
         pilot = PILOT_VENDOR
-    with tempfile.TemporaryDirectory(prefix="auditkit-pilot-") as scratch:
-        result = run_audit(pilot_spec, out=scratch)
+    errors = _pilot_errors(pilot_spec)
     rows = []
-    for metric in result.metrics:
-        if metric.ci is None or not all(map(math.isfinite, metric.ci)):
-            continue
-        se = standard_error_from_ci(*metric.ci, confidence=spec.inference.confidence)
-        if se == 0.0:  # no variation among the pilot's few units: nothing to size from
-            continue
+    for metric_id, (metric, units, se) in errors.items():
         needed = (
-            units_needed(se, metric.n, effect, alpha=alpha, power=power)
+            units_needed(se, units, effect, alpha=alpha, power=power)
             if effect is not None
             else None
         )
         rows.append(
             MetricPower(
-                id=metric.id,
+                id=metric_id,
                 unit=metric.unit,
-                units=metric.n,
+                units=units,
                 standard_error=se,
                 detectable_effect=minimum_detectable_effect(se, alpha=alpha, power=power),
                 warn=None if metric.threshold is None else metric.threshold.warn,
@@ -118,7 +148,7 @@ def plan_audit(
                 units_for_effect=needed,
                 probes_for_effect=None
                 if needed is None
-                else math.ceil(len(plan) * needed / max(metric.n, 1)),
+                else math.ceil(len(plan) * needed / max(units, 1)),
             )
         )
     return AuditPlan(plan=plan, composition=_composition(plan), pilot=pilot, metrics=rows)
