@@ -37,8 +37,10 @@ from auditkit.metrics._bootstrap import (
     cluster_bootstrap_ci,
     cluster_bootstrap_means,
     draw_indices,
+    expanded_confidence,
     percentile_interval,
     stable_order,
+    strata_level,
 )
 from auditkit.metrics._significance import (
     benjamini_hochberg,
@@ -75,9 +77,11 @@ __all__ = [
     "cluster_bootstrap_ci",
     "cluster_bootstrap_means",
     "draw_indices",
+    "expanded_confidence",
     "mann_whitney_p",
     "percentile_interval",
     "permutation_diff_p",
     "sign_flip_p",
     "stable_order",
+    "strata_level",
 ]

@@ -43,6 +43,7 @@ from auditkit.metrics.stats import (
     check_columns,
     check_metric_inputs,
     percentile_interval,
+    strata_level,
 )
 from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables, lookup_codes, run_starts
@@ -567,10 +568,9 @@ def _index_interval(
         ]
     ).astype(np.float64)
     present = (columns[:, 1] > 0) | (columns[:, 3] > 0)
-    draws = bootstrap_means(
-        columns[present], strata=persona[:size][present], n_resamples=n_resamples, seed=seed
-    )
+    strata = persona[:size][present]
+    draws = bootstrap_means(columns[present], strata=strata, n_resamples=n_resamples, seed=seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         ceiling = draws[:, 2] / draws[:, 3] if ceiling_groups.size else 1.0
         statistics = np.where(ceiling > 0, draws[:, 0] / draws[:, 1] / ceiling, np.nan)
-    return percentile_interval(statistics, confidence)
+    return percentile_interval(statistics, strata_level(confidence, strata, strata.size))

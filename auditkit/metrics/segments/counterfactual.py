@@ -26,6 +26,7 @@ from auditkit.metrics.stats import (
     mann_whitney_p,
     percentile_interval,
     sign_flip_p,
+    strata_level,
 )
 from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables
@@ -161,7 +162,7 @@ def _attribute_test(
     return _AttributeTest(
         attribute,
         pair_mean - math.fsum(noise_divergence) / noise_divergence.size,
-        percentile_interval(statistics, confidence),
+        percentile_interval(statistics, strata_level(confidence, persona[present], len(columns))),
         p_value,
         len(pairs),
         len(set(customer)),

@@ -35,6 +35,7 @@ from auditkit.metrics.stats import (
     check_columns,
     check_metric_inputs,
     cluster_bootstrap_means,
+    expanded_confidence,
     percentile_interval,
 )
 from auditkit.results import Estimate, Threshold
@@ -168,6 +169,7 @@ def compare_groups(
     values = rows[column].to_numpy(dtype=np.float64)
     clusters_raw = rows[CUSTOMER].to_numpy()
     _, clusters = np.unique(clusters_raw, return_inverse=True)
+    level = expanded_confidence(confidence, int(clusters.max(initial=-1)) + 1)
     codes = np.full((len(rows), len(sets)), -1, dtype=np.int64)
     offsets = [0]
     twin_of = rows["pair_attribute"].astype("string") if "pair_attribute" in rows else None
@@ -228,8 +230,8 @@ def compare_groups(
                 counts=counts,
                 difference=float(frame.difference()["mean"]),
                 ratio=float(frame.ratio()["mean"]),
-                difference_ci=percentile_interval(difference_boot, confidence),
-                ratio_ci=percentile_interval(ratio_boot, confidence),
+                difference_ci=percentile_interval(difference_boot, level),
+                ratio_ci=percentile_interval(ratio_boot, level),
                 p_value=_equal_means_p(part, means, customers),
             )
         )
