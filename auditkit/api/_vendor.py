@@ -41,7 +41,7 @@ def _trained(spec: AuditSpec, catalogs: Mapping[str, pd.DataFrame]) -> Vendor:
     options = cast(TrainedVendorSpec, spec.vendor).options
     return TrainedVendor(
         catalogs,
-        seed=AuditSeeds(spec.seed).vendor,
+        seed=AuditSeeds(spec.seed).vendor if options.log_seed is None else options.log_seed,
         training=options.training,
         algorithm=options.algorithm,
         neighbours=options.neighbours,

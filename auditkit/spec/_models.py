@@ -151,6 +151,11 @@ class TrainedOptions(_Model):
     noise: Annotated[float, Field(ge=0.0)] = Field(
         0.0, description="Per (shop, customer) noise on the ranking; 0 = deterministic."
     )
+    log_seed: NonNegativeInt | None = Field(
+        None,
+        description="Seeds the training logs and the model (default: from the audit's seed); "
+        "fix it to audit one trained vendor under many audit seeds.",
+    )
 
     @field_validator("training")
     @classmethod

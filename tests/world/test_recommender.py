@@ -414,6 +414,25 @@ def test_spec_builds_the_trained_vendor_with_the_spec_seed(tmp_path):
     assert ask(vendor, "shop01", history) == ask(expected, "shop01", history)
 
 
+def test_a_fixed_log_seed_trains_one_vendor_whatever_the_audit_seed(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(SPEC.format(training="pooled"))
+    spec = load_spec(path)
+    world = generate_world(seed=7, n_shops=2, items_per_shop=40)
+    history = list(world.catalogs()["shop01"]["item_id"][:3])
+
+    def vendor(seed, log_seed=None):
+        options = spec.vendor.options.model_copy(update={"log_seed": log_seed})
+        data = spec.model_copy(
+            update={"seed": seed, "vendor": spec.vendor.model_copy(update={"options": options})}
+        )
+        return build_vendor(data, world.catalogs())
+
+    assert vendor(1, 42).seed == vendor(2, 42).seed == 42
+    assert ask(vendor(1, 42), "shop01", history) == ask(vendor(2, 42), "shop01", history)
+    assert vendor(1).seed != vendor(2).seed  # unset: each audit seed its own logs
+
+
 @pytest.mark.parametrize("training", ['"mixed:2"', "pool", '"mixed:x"'])
 def test_spec_locates_a_bad_training_value(tmp_path, training):
     path = tmp_path / "spec.yaml"
