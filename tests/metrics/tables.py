@@ -233,6 +233,10 @@ def assert_same_result(result: Any, other: Any) -> None:
     import pytest
 
     def close(a: Any, b: Any) -> bool:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+        if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+            return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
         if not (isinstance(a, float | int) and isinstance(b, float | int)):
             return bool(a == b)
         if np.isnan(a) and np.isnan(b):
