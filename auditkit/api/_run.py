@@ -43,7 +43,7 @@ from auditkit.results import (
 from auditkit.scoring import score_claims
 from auditkit.spec import AuditSpec, load_spec, spec_sha256
 from auditkit.tables import AuditTables, build_tables
-from auditkit.vendors import EventSink, Vendor
+from auditkit.vendors import EventSink, Vendor, secret_values
 
 PLAN_FILE = "plan.parquet"
 SPEC_COPY = "spec.json"
@@ -203,7 +203,9 @@ def run_audit(
         (run_dir / SPEC_COPY).write_text(
             json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
         )
-        with EvidenceStore(evidence_path, spec_sha256=spec_sha256(spec)) as store:
+        with EvidenceStore(
+            evidence_path, spec_sha256=spec_sha256(spec), secrets=secret_values(vendor)
+        ) as store:
             planting = _planting(spec, shops)
             capabilities = vendor.capabilities
             if planting is not None and not capabilities.events:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,11 +81,41 @@ def _dump(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
 
 
+# What a secret value is replaced with in every text the evidence keeps.
+REDACTED = "***"
+
+
+def _redactor(secrets: Sequence[str]) -> Callable[[str | None], str | None]:
+    """Replace every secret value, as written or as escaped inside JSON text, by `REDACTED`."""
+    forms = sorted(
+        {form for s in secrets if s for form in (s, json.dumps(s)[1:-1]) if form},
+        key=len,
+        reverse=True,
+    )
+
+    def redact(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for form in forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
+
+    return redact
+
+
 class EvidenceStore:
     """SQLite evidence of one run directory (WAL mode; each attempt its own transaction)."""
 
-    def __init__(self, path: str | Path, *, spec_sha256: str) -> None:
+    def __init__(self, path: str | Path, *, spec_sha256: str, secrets: Sequence[str] = ()) -> None:
+        """Open (or create) the evidence of one run.
+
+        ``secrets`` are credential values (the vendor's, see `auditkit.vendors.secret_values`)
+        that never reach the file: a vendor that echoes one in its answer, an explanation or
+        an error page has it replaced by `REDACTED` in every text stored.
+        """
         self.path = Path(path)
+        self._redact = _redactor(secrets)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -110,7 +141,8 @@ class EvidenceStore:
 
     def record(self, attempt: Attempt) -> None:
         """Append one attempt and commit it at once."""
-        raw = _dump(attempt.raw)
+        clean = self._redact
+        raw = clean(_dump(attempt.raw))
         truncated = raw is not None and len(raw) > RAW_LIMIT
         self._db.execute(
             "INSERT INTO attempts (probe_id, request_sha256, request, status, problem,"
@@ -119,13 +151,13 @@ class EvidenceStore:
             (
                 attempt.probe_id,
                 request_sha256(attempt.request),
-                _dump(attempt.request),
+                clean(_dump(attempt.request)),
                 attempt.status,
-                attempt.problem,
+                clean(attempt.problem),
                 attempt.latency_ms,
-                _dump(attempt.items),
-                _dump(attempt.scores),
-                _dump(attempt.explanations),
+                clean(_dump(attempt.items)),
+                clean(_dump(attempt.scores)),
+                clean(_dump(attempt.explanations)),
                 raw[:RAW_LIMIT] if raw is not None else None,
                 int(truncated),
                 datetime.now(UTC).isoformat(timespec="milliseconds"),

@@ -11,6 +11,7 @@ from auditkit.vendors._base import (
     VendorAdapter,
     VendorCapabilities,
     coerce_response,
+    secret_values,
 )
 from auditkit.vendors._python import load_python_vendor
 
@@ -27,4 +28,5 @@ __all__ = [
     "VendorCapabilities",
     "coerce_response",
     "load_python_vendor",
+    "secret_values",
 ]

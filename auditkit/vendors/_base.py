@@ -112,6 +112,16 @@ class VendorCapabilities:
     """Whether events sent by an earlier run are still held on resume (False: sent again)."""
 
 
+def secret_values(vendor: object) -> tuple[str, ...]:
+    """The credential values a vendor holds, to keep out of evidence, logs and reports.
+
+    A vendor (an ``http`` adapter, or any Python vendor object) names them with a
+    ``secret_values()`` method; a vendor without one holds none that auditkit knows of.
+    """
+    found = getattr(vendor, "secret_values", None)
+    return tuple(str(s) for s in found()) if callable(found) else ()
+
+
 @runtime_checkable
 class Vendor(Protocol):
     """A recommender behind the seam: its capabilities, ``recommend(request)`` and ``close()``.

@@ -320,6 +320,10 @@ class HttpVendor(VendorAdapter):
             "options": dict(sorted(request.options.items())),
         }
 
+    def secret_values(self) -> tuple[str, ...]:
+        """The credential values the spec's templates resolved (never to be stored)."""
+        return tuple(self._secrets)
+
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)

@@ -16,7 +16,12 @@ from typing import Any
 
 from auditkit.errors import VendorError, invalid_argument
 from auditkit.spec import PythonVendorSpec, RetrySpec
-from auditkit.vendors._base import RecommendRequest, VendorAdapter, VendorCapabilities
+from auditkit.vendors._base import (
+    RecommendRequest,
+    VendorAdapter,
+    VendorCapabilities,
+    secret_values,
+)
 
 BAD_TARGET = "vendor.target {target!r}: {reason}"
 CAPABILITY_RULES = {
@@ -55,6 +60,10 @@ class PythonVendor(VendorAdapter):
     def recommend(self, request: RecommendRequest) -> Any:
         """The object's own answer to ``request``, as it gave it."""
         return self._recommend(request)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The credentials the object names with its own ``secret_values()``, if any."""
+        return secret_values(self.target)
 
     def close(self) -> None:
         """Call the object's ``close``, if it has one."""

@@ -67,6 +67,9 @@ class Faults:
         Kinds of malformed answer, among `MALFORMED_KINDS`.
     retry_after : int, default 1
         Seconds sent in ``Retry-After``.
+    echo_credentials : bool, default False
+        A careless vendor: its every answer (each reason, and a ``not_json`` page) repeats the
+        caller's ``Authorization`` header.
     seed : int, default 0
         Seeds the fault draws.
     """
@@ -78,6 +81,7 @@ class Faults:
     malformed_rate: float = 0.0
     malformed: tuple[str, ...] = DEFAULT_MALFORMED
     retry_after: int = 1
+    echo_credentials: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -166,8 +170,9 @@ def vendor_app(
             return _error(429, "slow down", **{"Retry-After": retry_after})
         draw -= faults.throttle_rate
         malformed = draw < faults.malformed_rate
+        echoed = request.headers.get("authorization", "") if faults.echo_credentials else ""
         if malformed and kind == "not_json":
-            return PlainTextResponse("<html>upstream error</html>", status_code=200)
+            return PlainTextResponse(f"<html>upstream error {echoed}</html>", status_code=200)
         if malformed and kind == "huge":
             return StreamingResponse(_huge(), media_type="application/json")
         shop_id = shop_of.get(request.path_params["tenant"])
@@ -188,7 +193,7 @@ def vendor_app(
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return _error(422, f"bad request: {type(exc).__name__}")
         rows: list[dict[str, Any]] | None = [
-            {"sku": item, "score": score, "reason": reason}
+            {"sku": item, "score": score, "reason": f"{reason} {echoed}" if echoed else reason}
             for item, score, reason in zip(
                 answer.items, answer.scores or (), answer.explanations or (), strict=True
             )

@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 import support
 import yaml
@@ -135,6 +136,22 @@ def test_secret_never_reaches_evidence_results_or_report(served, tmp_path, monke
         assert SECRET.encode() not in path.read_bytes(), path.name
     # The spec copy names the variable, never its value.
     assert "${" + SECRET_ENV + "}" in (tmp_path / "spec.json").read_text()
+
+
+@pytest.mark.slow
+def test_a_vendor_that_echoes_the_key_never_gets_it_into_evidence(served, tmp_path, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    _, serve = served
+    with serve(echo_credentials=True, malformed_rate=0.3, malformed=("not_json",)) as url:
+        spec = AuditSpec.model_validate(spec_data(http_vendor(url)))
+        result = run_audit(spec, out=tmp_path)
+    assert result.data_quality.failures_by_kind.get("invalid: unparseable", 0) > 0
+    with EvidenceStore(tmp_path / "evidence.sqlite", spec_sha256=spec_sha256(spec)) as store:
+        attempts = store.attempts()
+    texts = pd.concat([attempts["raw"], attempts["explanations"]]).dropna().astype(str)
+    assert texts.str.contains("Bearer ***", regex=False).any()  # the echo is kept, redacted
+    for path in tmp_path.iterdir():
+        assert SECRET.encode() not in path.read_bytes(), path.name
 
 
 def test_wrong_key_is_recorded_not_retried(served, tmp_path, monkeypatch):

@@ -45,3 +45,34 @@ def test_answers_hash_depends_on_answers_only(tmp_path):
         assert answers_sha256(store.answers()) == first
         store.record(Attempt("p2", {}, "ok", 1.0, items=["b"]))
         assert answers_sha256(store.answers()) != first
+
+
+def test_secrets_are_redacted_from_every_text_stored(tmp_path):
+    path = tmp_path / "e.sqlite"
+    plain, quoted = "tok-41f9", 'k"ey\\7'  # the second is escaped when written inside JSON
+    with EvidenceStore(path, spec_sha256="abc", secrets=(plain, quoted, "")) as store:
+        store.record(
+            Attempt(
+                "p1",
+                {"header": f"Bearer {plain}"},
+                "ok",
+                1.0,
+                items=["a"],
+                explanations=[f"because {quoted}"],
+                raw={"echo": f"{plain} {quoted}"},
+            )
+        )
+        store.record(Attempt("p2", {}, "invalid", 1.0, problem=f"unparseable: <p>{plain}</p>"))
+        rows = store.attempts()
+    data = path.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("e.sqlite-*"))
+    for secret in (plain, quoted):
+        assert secret.encode() not in data
+    assert b'k\\"ey' not in data  # nor its JSON-escaped form
+    assert rows.loc[0, "request"] == '{"header":"Bearer ***"}'
+    assert rows.loc[1, "problem"] == "unparseable: <p>***</p>"
+
+
+def test_a_store_without_secrets_keeps_text_as_it_came(tmp_path):
+    with EvidenceStore(tmp_path / "e.sqlite", spec_sha256="abc") as store:
+        store.record(Attempt("p1", {}, "invalid", 1.0, problem="*** literally ***"))
+        assert store.attempts().loc[0, "problem"] == "*** literally ***"

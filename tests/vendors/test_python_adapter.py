@@ -3,7 +3,12 @@ import textwrap
 import pytest
 
 from auditkit.errors import VendorError
-from auditkit.vendors import RecommendRequest, coerce_response, load_python_vendor
+from auditkit.vendors import (
+    RecommendRequest,
+    coerce_response,
+    load_python_vendor,
+    secret_values,
+)
 
 MODULE = """
 class Echo:
@@ -16,6 +21,13 @@ class Echo:
 
 def make(prefix="item"):
     return Echo(prefix)
+
+class Keyed(Echo):
+    def secret_values(self):
+        return ["key-from-env"]
+
+def keyed():
+    return Keyed()
 
 def broken():
     raise RuntimeError("no licence key")
@@ -35,6 +47,11 @@ def test_factory_gets_the_options(vendor_module):
     vendor = load_python_vendor(f"{vendor_module}:make", {"prefix": "sku"})
     answer = coerce_response(vendor.recommend(RecommendRequest("s", "c", (), {}, k=2)))
     assert answer.items == ("sku0", "sku1") and answer.scores == (1.0, 0.5)
+
+
+def test_a_python_vendor_names_its_own_secrets_to_keep_out_of_evidence(vendor_module):
+    assert secret_values(load_python_vendor(f"{vendor_module}:keyed", {})) == ("key-from-env",)
+    assert secret_values(load_python_vendor(f"{vendor_module}:make", {})) == ()
 
 
 @pytest.mark.parametrize(
