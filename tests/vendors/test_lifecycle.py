@@ -311,4 +311,5 @@ def test_the_vendor_surface_is_pinned():
         "VendorCapabilities",
         "coerce_response",
         "load_python_vendor",
+        "secret_values",
     ]
