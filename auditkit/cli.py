@@ -1,6 +1,10 @@
 """The ``auditkit`` command: parses arguments, calls the Python API, maps errors to exit codes.
 
-Exit codes: 0 ok; 1 audit findings at or over ``--fail-on``; 2 usage or input errors.
+Exit codes: 0 ok; 1 audit findings at or over ``--fail-on``; 2 usage or input errors
+(a bad spec, damaged evidence, a run directory in use); 3 an incomplete collection (fewer
+answers than ``--min-answer-rate``, or probing stopped because the vendor was down);
+130 interrupted (Ctrl-C). The evidence of an incomplete or interrupted run is kept, and
+``--resume`` continues it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from auditkit.errors import AuditkitError, SpecError
 
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
+EXIT_INCOMPLETE = 3
+EXIT_INTERRUPTED = 130
 FAIL_ON_LEVELS = {"warn": ("warn", "fail"), "fail": ("fail",)}
 
 
@@ -75,8 +81,22 @@ def schema() -> None:
     default=None,
     help="Exit with 1 when a metric's verdict is at or over this level.",
 )
+@click.option(
+    "--min-answer-rate",
+    type=click.FloatRange(0, 1),
+    default=0.9,
+    show_default=True,
+    help="Exit with 3 when a smaller share of the probes got a usable answer.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def run(spec: Path, out: Path, resume: bool, fail_on: str | None, quiet: bool) -> None:
+def run(
+    spec: Path,
+    out: Path,
+    resume: bool,
+    fail_on: str | None,
+    min_answer_rate: float,
+    quiet: bool,
+) -> None:
     """Run the audit described by SPEC and write its report into --out."""
     from auditkit.api import run_audit
 
@@ -95,9 +115,26 @@ def run(spec: Path, out: Path, resume: bool, fail_on: str | None, quiet: bool) -
         result = run_audit(spec, out=out, resume=resume, on_progress=None if quiet else progress)
     except AuditkitError as error:
         _fail(error)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+            bar = None
+        click.echo(
+            f"interrupted: the answers so far are kept in {out}; continue with "
+            f"`auditkit run {spec} --out {out} --resume`",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         if bar is not None:
             bar.close()
+    quality = result.data_quality
+    kinds = quality.failures_by_kind
+    failed = sum(n for kind, n in kinds.items() if not kind.startswith("answered with"))
+    click.echo(
+        f"answered {quality.probes_answered} of {quality.probes_planned} probes "
+        f"({quality.answer_rate:.1%}); {quality.attempts} requests, {failed} failed"
+    )
     for metric in result.metrics:
         click.echo(f"{metric.verdict:>12}  {metric.id}: {metric.summary}")
     for score in result.scores:
@@ -106,6 +143,17 @@ def run(spec: Path, out: Path, resume: bool, fail_on: str | None, quiet: bool) -
         if claim.verdict == "contradicted":
             click.echo(f"    contradicted  {claim.claim}: {claim.measured}")
     click.echo(f"report: {out / 'report.html'}")
+    if quality.stopped is not None or quality.answer_rate < min_answer_rate:
+        why = quality.stopped or (
+            f"{quality.answer_rate:.1%} of the probes answered, below --min-answer-rate "
+            f"{min_answer_rate:g}"
+        )
+        click.echo(
+            f"incomplete collection: {why}; the findings rest on the answers there are. "
+            f"Continue with `auditkit run {spec} --out {out} --resume`",
+            err=True,
+        )
+        sys.exit(EXIT_INCOMPLETE)
     if fail_on and any(m.verdict in FAIL_ON_LEVELS[fail_on] for m in result.metrics):
         sys.exit(EXIT_FINDINGS)
 

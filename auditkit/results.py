@@ -85,6 +85,8 @@ class DataQuality:
     # Probes that repeat another probe's request byte for byte (a twin at the customer's own
     # level): not sent, they share its answer.
     probes_shared: int = 0
+    # Why probing stopped before the plan was done (the vendor was down, say); None if not.
+    stopped: str | None = None
 
     @property
     def answer_rate(self) -> float:

@@ -6,12 +6,14 @@ import dataclasses
 import json
 import math
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
 from auditkit.api._seeds import AuditSeeds
 from auditkit.api._shops import Shops, load_shops
@@ -47,6 +49,11 @@ from auditkit.vendors import EventSink, Vendor, secret_values
 
 PLAN_FILE = "plan.parquet"
 SPEC_COPY = "spec.json"
+LOCK_FILE = ".auditkit.lock"
+BUSY = (
+    "{path} is in use by another auditkit run (it holds {lock}); wait for it to finish, or "
+    "choose another output directory"
+)
 ALREADY_RUN = (
     "{path} already holds evidence of a run; pass resume=True (--resume) to continue it, "
     "or choose a new output directory"
@@ -152,6 +159,7 @@ def _data_quality(plan: pd.DataFrame, store: EvidenceStore) -> DataQuality:
         attempts=len(attempts),
         failures_by_kind={str(k): int(v) for k, v in counts.items()},
         probes_shared=shared,
+        stopped=store.stopped(),
     )
 
 
@@ -197,8 +205,44 @@ def run_audit(
     # Built before anything is written: a missing secret or a bad target stops the run with
     # an empty run directory, so the same command works once the problem is fixed.
     vendor = build_vendor(spec, shops.catalogs, shops.signatures())
+    with _run_lock(run_dir, vendor):
+        if evidence_path.exists() and not resume:  # another run finished in the meantime
+            vendor.close()
+            raise EvidenceError(ALREADY_RUN.format(path=run_dir))
+        return _run_locked(spec, run_dir, shops, plan, vendor, on_progress)
+
+
+@contextmanager
+def _run_lock(run_dir: Path, vendor: Vendor) -> Iterator[None]:
+    """Hold the run directory's lock: one run writes into a directory at a time.
+
+    The lock is the operating system's (``flock``): it goes with the process, so a run
+    killed with ``kill -9`` leaves nothing that blocks ``--resume``.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(run_dir / LOCK_FILE, timeout=0)
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Timeout:
+        vendor.close()
+        raise EvidenceError(BUSY.format(path=run_dir, lock=LOCK_FILE)) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _run_locked(
+    spec: AuditSpec,
+    run_dir: Path,
+    shops: Shops,
+    plan: pd.DataFrame,
+    vendor: Vendor,
+    on_progress: Callable[[RunProgress], None] | None,
+) -> AuditResult:
+    """`run_audit` once the run directory is this run's alone."""
+    evidence_path = run_dir / EVIDENCE_FILE
+    try:
         plan.to_parquet(run_dir / PLAN_FILE, index=False)
         (run_dir / SPEC_COPY).write_text(
             json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
@@ -218,10 +262,10 @@ def run_audit(
                 # would measure after the planting, so those left unanswered stay unanswered.
                 first &= ~phase.eq("before").fillna(False).to_numpy(dtype=bool)
             policy = RunPolicy.for_vendor(vendor)
-            run_probes(
+            stopped = run_probes(
                 plan[first], vendor, store, shops.catalogs, policy=policy, on_progress=on_progress
             )
-            if planting is not None:
+            if planting is not None and stopped is None:
                 _plant(vendor, store, planting, shops, policy)
                 run_probes(
                     plan[after],

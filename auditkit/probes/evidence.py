@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,10 @@ SCHEMA_VERSION = "1"
 OTHER_SPEC = (
     "{path}: evidence was recorded for another spec (sha256 {found}); this spec is {expected}. "
     "Use a new run directory, or the spec that made this evidence."
+)
+UNREADABLE = (
+    "{path}: not readable as auditkit evidence ({reason}); the file is damaged or is not an "
+    "evidence database. Keep it for inspection and start the run in a new directory."
 )
 STATUSES: tuple[str, ...] = ("ok", "invalid", "error")
 
@@ -118,10 +123,16 @@ class EvidenceStore:
         self._redact = _redactor(secrets)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        found = self._meta("spec_sha256")
+        try:
+            with self._readable():
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                self._db.execute("SELECT COUNT(*) FROM attempts").fetchone()
+                found = self._meta("spec_sha256")
+        except EvidenceError:
+            self.close()
+            raise
         if found is None:
             with self._db:
                 self._db.execute("BEGIN")
@@ -135,9 +146,30 @@ class EvidenceStore:
                 OTHER_SPEC.format(path=self.path, found=found, expected=spec_sha256)
             )
 
+    @contextmanager
+    def _readable(self) -> Iterator[None]:
+        """Turn a damaged or foreign database file into an `EvidenceError` naming it."""
+        try:
+            yield
+        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
+            raise EvidenceError(UNREADABLE.format(path=self.path, reason=exc)) from None
+
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def note_stop(self, reason: str | None) -> None:
+        """Record why probing stopped before the plan was done (``None``: it was not)."""
+        with self._readable(), self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM meta WHERE key = 'stopped'")
+            if reason is not None:
+                self._db.execute("INSERT INTO meta (key, value) VALUES ('stopped', ?)", (reason,))
+
+    def stopped(self) -> str | None:
+        """Why the last run's probing stopped early (a dead vendor, say), if it did."""
+        with self._readable():
+            return self._meta("stopped")
 
     def record(self, attempt: Attempt) -> None:
         """Append one attempt and commit it at once."""
@@ -173,18 +205,23 @@ class EvidenceStore:
 
     def events(self) -> pd.DataFrame:
         """Every batch of synthetic events sent to the vendor, oldest first."""
-        return pd.read_sql_query(
-            "SELECT shop_id, item_id, count FROM events ORDER BY id", self._db
-        )
+        with self._readable():
+            return pd.read_sql_query(
+                "SELECT shop_id, item_id, count FROM events ORDER BY id", self._db
+            )
 
     def answered(self) -> set[str]:
         """Probe ids that already have a usable (``ok``) answer."""
-        rows = self._db.execute("SELECT DISTINCT probe_id FROM attempts WHERE status = 'ok'")
+        with self._readable():
+            rows = self._db.execute(
+                "SELECT DISTINCT probe_id FROM attempts WHERE status = 'ok'"
+            ).fetchall()
         return {str(r[0]) for r in rows}
 
     def attempts(self) -> pd.DataFrame:
         """Every attempt, oldest first (items etc. still JSON text)."""
-        return pd.read_sql_query("SELECT * FROM attempts ORDER BY id", self._db)
+        with self._readable():
+            return pd.read_sql_query("SELECT * FROM attempts ORDER BY id", self._db)
 
     def answers(self) -> pd.DataFrame:
         """The first usable answer of each probe, sorted by probe id.
@@ -192,12 +229,13 @@ class EvidenceStore:
         Columns ``probe_id``, ``items`` (list), ``scores`` and ``explanations`` (lists, or
         None when the vendor gave none).
         """
-        frame = pd.read_sql_query(
-            "SELECT probe_id, items, scores, explanations FROM attempts WHERE id IN"
-            " (SELECT MIN(id) FROM attempts WHERE status = 'ok' GROUP BY probe_id)"
-            " ORDER BY probe_id",
-            self._db,
-        )
+        with self._readable():
+            frame = pd.read_sql_query(
+                "SELECT probe_id, items, scores, explanations FROM attempts WHERE id IN"
+                " (SELECT MIN(id) FROM attempts WHERE status = 'ok' GROUP BY probe_id)"
+                " ORDER BY probe_id",
+                self._db,
+            )
         for column in ("items", "scores", "explanations"):
             # NULL may read back as NaN when pandas infers a numeric column.
             frame[column] = [

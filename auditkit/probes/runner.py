@@ -7,6 +7,7 @@ import math
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +40,38 @@ from auditkit.vendors import (
 RETRYABLE = (TimeoutError, ConnectionError)
 """What an in-process vendor may raise that is worth retrying (the http adapter says itself)."""
 LIMITER_BUFFER_MS = 1
+# When the vendor is down, stop instead of retrying every probe (a resumed run sends the
+# rest): failure kinds that say so, and how many in a row tell an outage from bad luck.
+OUTAGE_KINDS = frozenset(
+    {
+        "connection",
+        "timeout",
+        "http_401",
+        "http_403",
+        "http_407",
+        "ConnectionError",
+        "ConnectionRefusedError",
+        "ConnectionResetError",
+        "ConnectionAbortedError",
+        "BrokenPipeError",
+        "TimeoutError",
+    }
+)
+PREFLIGHT_PROBES = 3
+OUTAGE_ATTEMPTS = 20
+FIRST_PROBES = 10
+VENDOR_DOWN = (
+    "the vendor did not answer the first {count} probes ({kinds}); check its address and "
+    "credentials, then continue with --resume"
+)
+OUTAGE = (
+    "the vendor stopped answering: {count} attempts in a row failed ({kinds}); "
+    "continue with --resume when it is back"
+)
+NOTHING_ANSWERED = (
+    "none of the first {count} probes got a usable answer ({kinds}); check the vendor's "
+    "response paths, then continue with --resume"
+)
 # Attempts that may go out at once after a stall (a tenth of a second of quota): a thread
 # woken late catches up instead of losing its slot.
 LIMITER_BURST_SECONDS = 0.1
@@ -229,8 +262,13 @@ def _limiter(rate_per_second: float | None) -> Limiter | None:
     return Limiter(StateBucket([rate]), buffer_ms=LIMITER_BUFFER_MS)
 
 
-def _retrying(policy: RunPolicy, sleep: Callable[[float], Any]) -> Retrying:
-    """The retry loop: retryable attempts again, with backoff, jitter and Retry-After."""
+def _retrying(
+    policy: RunPolicy, sleep: Callable[[float], Any], *, attempts: int | None = None
+) -> Retrying:
+    """The retry loop: retryable attempts again, with backoff, jitter and Retry-After.
+
+    ``attempts`` caps the attempts (default the policy's ``max_attempts``).
+    """
     backoff = wait_exponential_jitter(
         multiplier=policy.backoff_seconds,
         max=policy.max_backoff_seconds,
@@ -245,12 +283,30 @@ def _retrying(policy: RunPolicy, sleep: Callable[[float], Any]) -> Retrying:
         return min(seconds, policy.max_backoff_seconds)
 
     return Retrying(
-        stop=stop_after_attempt(policy.max_attempts),
+        stop=stop_after_attempt(policy.max_attempts if attempts is None else attempts),
         wait=wait,
         retry=retry_if_result(lambda tried: tried.retryable),
         retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         sleep=sleep,
     )
+
+
+def _kind(attempt: Attempt) -> str:
+    """The failure kind of an attempt: its problem text up to the first colon."""
+    return (attempt.problem or "").split(":", 1)[0].strip()
+
+
+def _outage(attempt: Attempt) -> bool:
+    """Whether a failed attempt says the vendor is unreachable or refuses the credentials."""
+    return attempt.status == "error" and _kind(attempt) in OUTAGE_KINDS
+
+
+def _tally(attempts: Counter[str] | Sequence[Attempt]) -> str:
+    """``kind xN`` for each failure kind, most frequent first (ties by name)."""
+    if not isinstance(attempts, Counter):
+        attempts = Counter(f"{a.status}: {_kind(a)}" for a in attempts)
+    ranked = sorted(attempts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{kind} x{count}" for kind, count in ranked)
 
 
 def run_probes(
@@ -261,7 +317,7 @@ def run_probes(
     *,
     policy: RunPolicy | None = None,
     on_progress: Callable[[RunProgress], None] | None = None,
-) -> None:
+) -> str | None:
     """Send every probe without a usable answer in ``store``; record each attempt.
 
     Parameters
@@ -281,6 +337,17 @@ def run_probes(
     on_progress
         Called after each attempt.
 
+    Returns
+    -------
+    str or None
+        Why probing stopped before every probe was settled, or None when it did not. It
+        stops when the vendor is down: the first `PREFLIGHT_PROBES` probes, sent one at a
+        time before any other, all fail as an outage (no connection, timeout, credentials
+        refused); or `OUTAGE_ATTEMPTS` attempts in a row do later; or none of the first
+        `FIRST_PROBES` probes settled got a usable answer (a wrong response path, say).
+        The reason is also kept in ``store`` (`EvidenceStore.stopped`); a resumed run
+        sends the rest.
+
     Notes
     -----
     A vendor that raises, or answers something unusable, is recorded as a failed attempt and
@@ -292,9 +359,10 @@ def run_probes(
     todo = plan[~plan["probe_id"].isin(store.answered())]
     if "same_as" in todo.columns:  # a repeat of another probe's request shares its answer
         todo = todo[todo["same_as"].isna().to_numpy(dtype=bool)]
-    requests = build_requests(todo)
-    if not requests:
-        return
+    probes = list(zip(todo["probe_id"].astype(str), build_requests(todo), strict=True))
+    store.note_stop(None)
+    if not probes:
+        return None
     limiter = _limiter(policy.rate_per_second)
     # One thread waits on the limiter at a time, the rest queue behind it: woken together,
     # they would race for each slot, and the losers' extra sleeps would waste slots.
@@ -303,20 +371,51 @@ def run_probes(
     stopping = threading.Event()
     # A stopping run wakes its sleeping retries at once (the next attempt then stops).
     retrying = _retrying(policy, sleep=stopping.wait)
+    # A probe tried once by the preflight has one attempt fewer left.
+    retrying_rest = _retrying(policy, sleep=stopping.wait, attempts=policy.max_attempts - 1)
+    total = len(probes)
+    done = failures = attempts = 0
+    outages: list[Attempt] = []  # the current run of consecutive outage failures
+    failed_kinds: Counter[str] = Counter()
+    answered_any = False
+
+    def paced_try(probe_id: str, request: RecommendRequest) -> _Tried:
+        if limiter is not None:
+            with pacing:
+                limiter.try_acquire("vendor")
+        return _try_once(vendor, probe_id, request, catalog_items.get(request.shop_id, _NONE))
+
+    def keep(attempt: Attempt) -> None:
+        nonlocal attempts, failures, answered_any
+        store.record(attempt)
+        attempts += 1
+        failures += attempt.status != "ok"
+        answered_any |= attempt.status == "ok"
+        if attempt.status != "ok":
+            failed_kinds[f"{attempt.status}: {_kind(attempt)}"] += 1
+        if _outage(attempt):
+            outages.append(attempt)
+        else:
+            outages.clear()
+        if on_progress is not None:
+            on_progress(RunProgress(done, total, failures, attempts))
 
     def attempt(probe_id: str, request: RecommendRequest) -> _Tried:
         if stopping.is_set():
             raise _Stopped
-        if limiter is not None:
-            with pacing:
-                limiter.try_acquire("vendor")
-        tried = _try_once(vendor, probe_id, request, catalog_items.get(request.shop_id, _NONE))
+        tried = paced_try(probe_id, request)
         outbox.put(tried)
         return tried
 
-    def probe(probe_id: str, request: RecommendRequest) -> None:
+    def probe(probe_id: str, request: RecommendRequest, earlier: _Tried | None = None) -> None:
         try:
-            retrying.copy()(attempt, probe_id, request)
+            if earlier is None:
+                retrying.copy()(attempt, probe_id, request)
+            else:  # waits as a retry of the preflight's attempt would
+                wait = max(policy.backoff_seconds, earlier.retry_after or 0.0)
+                if stopping.wait(min(wait, policy.max_backoff_seconds)):
+                    return
+                retrying_rest.copy()(attempt, probe_id, request)
         except _Stopped:
             return
         except BaseException as exc:
@@ -324,30 +423,62 @@ def run_probes(
             return
         outbox.put(_Settled(probe_id))
 
-    done = failures = attempts = 0
-    with ThreadPoolExecutor(policy.concurrency, thread_name_prefix="auditkit-probe") as pool:
-        for probe_id, request in zip(todo["probe_id"], requests, strict=True):
-            pool.submit(probe, str(probe_id), request)
-        try:
-            while done < len(requests):
-                item = outbox.get()
-                if isinstance(item, _Crashed):
-                    raise item.error
-                if isinstance(item, _Settled):
-                    done += 1
-                    continue
-                store.record(item.attempt)
-                attempts += 1
-                failures += item.attempt.status != "ok"
-                if on_progress is not None:
-                    on_progress(RunProgress(done, len(requests), failures, attempts))
-        finally:
-            stopping.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-            if limiter is not None:
-                limiter.close()
+    def stop(reason: str) -> str:
+        store.note_stop(reason)
+        return reason
+
+    try:
+        # Preflight: a few probes alone, once each, to see that the vendor answers at all.
+        # A probe answered, or refused for good, there is settled; the rest go on below.
+        checked: list[Attempt] = []
+        earlier: dict[str, _Tried] = {}
+        for probe_id, request in probes[:PREFLIGHT_PROBES]:
+            tried = paced_try(probe_id, request)
+            keep(tried.attempt)
+            earlier[probe_id] = tried
+            if not _outage(tried.attempt):
+                break
+            checked.append(tried.attempt)
+        if len(checked) == min(PREFLIGHT_PROBES, total):
+            return stop(VENDOR_DOWN.format(count=len(checked), kinds=_tally(checked)))
+        settled = {
+            p for p, tried in earlier.items() if not tried.retryable or policy.max_attempts < 2
+        }
+        probes = [(p, r) for p, r in probes if p not in settled]
+        done = len(settled)
+        with ThreadPoolExecutor(policy.concurrency, thread_name_prefix="auditkit-probe") as pool:
+            for probe_id, request in probes:
+                pool.submit(probe, probe_id, request, earlier.get(probe_id))
+            try:
+                while done < total:
+                    item = outbox.get()
+                    if isinstance(item, _Crashed):
+                        raise item.error
+                    if isinstance(item, _Settled):
+                        done += 1
+                        if not answered_any and done >= FIRST_PROBES:
+                            reason = NOTHING_ANSWERED.format(
+                                count=done, kinds=_tally(failed_kinds)
+                            )
+                            return stop(reason)
+                        continue
+                    keep(item.attempt)
+                    if len(outages) >= OUTAGE_ATTEMPTS:
+                        return stop(OUTAGE.format(count=len(outages), kinds=_tally(outages)))
+            finally:
+                stopping.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                # Answers that arrived while stopping are evidence too.
+                while not outbox.empty():
+                    late = outbox.get()
+                    if isinstance(late, _Tried):
+                        keep(late.attempt)
+    finally:
+        if limiter is not None:
+            limiter.close()
     if on_progress is not None:
-        on_progress(RunProgress(done, len(requests), failures, attempts))
+        on_progress(RunProgress(done, total, failures, attempts))
+    return None
 
 
 class _Stopped(Exception):

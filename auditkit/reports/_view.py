@@ -271,6 +271,6 @@ def build_report(document: dict[str, Any], manifest: dict[str, Any] | None = Non
         "audit": document["audit"],
         "verdicts": document["summary"]["verdicts"],
         "families": families,
-        "quality": {**quality, "answer_rate": f"{quality['answer_rate']:.1%}"},
+        "quality": {"stopped": None, **quality, "answer_rate": f"{quality['answer_rate']:.1%}"},
         "manifest": manifest or {},
     }

@@ -154,17 +154,23 @@ def test_a_vendor_that_echoes_the_key_never_gets_it_into_evidence(served, tmp_pa
         assert SECRET.encode() not in path.read_bytes(), path.name
 
 
-def test_wrong_key_is_recorded_not_retried(served, tmp_path, monkeypatch):
+def test_wrong_key_stops_after_the_preflight_probes_and_resume_finishes(
+    served, tmp_path, monkeypatch
+):
     monkeypatch.setenv(SECRET_ENV, "not-the-key")
     _, serve = served
     with serve() as url:
         spec = AuditSpec.model_validate(spec_data(http_vendor(url, concurrency=8)))
         result = run_audit(spec, out=tmp_path)
-    quality = result.data_quality
-    assert quality.probes_answered == 0
-    sent = quality.probes_planned - quality.probes_shared
-    assert quality.failures_by_kind == {"error: http_401": sent} and quality.probes_shared > 0
-    assert quality.attempts == sent
+        quality = result.data_quality
+        assert quality.probes_answered == 0 and quality.attempts == 3  # not retried, not 66
+        assert quality.failures_by_kind == {"error: http_401": 3}
+        assert quality.stopped.startswith("the vendor did not answer the first 3 probes")
+        assert "error: http_401 x3" in quality.stopped
+        assert "Probing stopped early" in (tmp_path / "report.html").read_text()
+        monkeypatch.setenv(SECRET_ENV, SECRET)  # the key is fixed
+        resumed = run_audit(spec, out=tmp_path, resume=True).data_quality
+    assert resumed.stopped is None and resumed.probes_answered == resumed.probes_planned
 
 
 @pytest.mark.slow

@@ -118,15 +118,69 @@ def test_each_retry_is_a_row_and_only_retryable_failures_are_retried(small_catal
 
 
 def test_retries_stop_at_max_attempts(small_catalogs, tmp_path):
-    plan = plan_for(small_catalogs, customers=1)
-    vendor = Recording(small_catalogs, lambda request, n: TimeoutError("slow"))
+    plan = plan_for(small_catalogs, customers=1).head(6)  # fewer than FIRST_PROBES
+    busy = RequestFailed("http_503: Service Unavailable", retryable=True)
+    vendor = Recording(small_catalogs, lambda request, n: busy)
     policy = RunPolicy(concurrency=4, max_attempts=3, **FAST)
     with EvidenceStore(tmp_path / "e.sqlite", spec_sha256="s") as store:
         run_probes(plan, vendor, store, small_catalogs, policy=policy)
         attempts = store.attempts()
         assert store.answered() == set()
-    assert attempts.groupby("probe_id").size().eq(3).all()
-    assert set(attempts["problem"]) == {"TimeoutError: slow"}
+    assert attempts.groupby("probe_id").size().eq(3).all()  # the preflight's attempt included
+    assert set(attempts["problem"]) == {"http_503: Service Unavailable"}
+
+
+def test_a_dead_vendor_stops_after_the_preflight_probes(small_catalogs, tmp_path):
+    plan = plan_for(small_catalogs)
+    vendor = Recording(small_catalogs, lambda r, n: ConnectionRefusedError("refused"))
+    policy = RunPolicy(concurrency=4, max_attempts=8, backoff_seconds=5.0)
+    with EvidenceStore(tmp_path / "e.sqlite", spec_sha256="s") as store:
+        started = time.perf_counter()
+        stopped = run_probes(plan, vendor, store, small_catalogs, policy=policy)
+        assert time.perf_counter() - started < 1.0  # no backoff was waited
+        assert len(store.attempts()) == 3 and store.stopped() == stopped
+    assert stopped == (
+        "the vendor did not answer the first 3 probes (error: ConnectionRefusedError x3); "
+        "check its address and credentials, then continue with --resume"
+    )
+
+
+def test_a_vendor_that_dies_mid_run_stops_the_run_and_resume_finishes_it(small_catalogs, tmp_path):
+    plan = plan_for(small_catalogs, customers=8)
+    calls = Counter()
+    lock = threading.Lock()
+
+    def fail(request, n):
+        with lock:
+            calls["all"] += 1
+            return ConnectionResetError("reset") if calls["all"] > 12 else None
+
+    policy = RunPolicy(concurrency=4, max_attempts=50, **FAST)
+    with EvidenceStore(tmp_path / "e.sqlite", spec_sha256="s") as store:
+        stopped = run_probes(
+            plan, Recording(small_catalogs, fail), store, small_catalogs, policy=policy
+        )
+        assert stopped.startswith("the vendor stopped answering: 20 attempts in a row failed")
+        assert "error: ConnectionResetError x20" in stopped
+        attempts = store.attempts()
+        assert len(store.answered()) == 12 and len(attempts) < 12 + 20 + 4 * 2
+        assert store.stopped() == stopped
+        assert run_probes(plan, Recording(small_catalogs), store, small_catalogs) is None
+        assert store.stopped() is None and store.answered() == set(plan["probe_id"])
+
+
+def test_a_vendor_that_never_answers_usably_stops_after_the_first_probes(small_catalogs, tmp_path):
+    plan = plan_for(small_catalogs)
+
+    class Empty:
+        def recommend(self, request):
+            time.sleep(0.01)  # a remote vendor's round trip
+            return {"recs": []}  # the spec's response path finds nothing
+
+    with EvidenceStore(tmp_path / "e.sqlite", spec_sha256="s") as store:
+        stopped = run_probes(plan, Empty(), store, small_catalogs, policy=RunPolicy(4))
+        assert 10 <= len(store.attempts()) <= 10 + 2 * 4  # and those in flight
+    assert stopped.startswith("none of the first 10 probes got a usable answer (invalid: ")
 
 
 def test_retry_after_is_honoured(small_catalogs, tmp_path):
