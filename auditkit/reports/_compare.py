@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from auditkit.errors import ResultsError
+from auditkit.reports._files import write_text_atomic
 from auditkit.reports._html import _environment
 from auditkit.reports._json import dumps_results, read_results
 from auditkit.reports._view import CLAIM_WORDS, VERDICT_WORDS, _format
@@ -138,8 +139,8 @@ def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
     comparison = compare_runs(run_dirs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / COMPARISON_DATA_FILE).write_text(dumps_results(comparison), encoding="utf-8")
+    write_text_atomic(out / COMPARISON_DATA_FILE, dumps_results(comparison))
     html = _environment().get_template("comparison.html.j2").render(**comparison)
     path = out / COMPARISON_FILE
-    path.write_text(html, encoding="utf-8")
+    write_text_atomic(path, html)
     return path

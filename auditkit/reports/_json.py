@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from auditkit.errors import ResultsError
+from auditkit.reports._files import write_text_atomic
 from auditkit.results import VERDICTS, AuditResult
 
 RESULTS_FILE = "results.json"
@@ -56,7 +57,7 @@ def dumps_results(document: dict[str, Any]) -> str:
 def write_results(result: AuditResult, run_dir: str | Path) -> Path:
     """Write ``results.json`` into ``run_dir`` and return its path."""
     path = Path(run_dir) / RESULTS_FILE
-    path.write_text(dumps_results(results_document(result)), encoding="utf-8")
+    write_text_atomic(path, dumps_results(results_document(result)))
     return path
 
 

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from auditkit.reports._files import write_text_atomic
 from auditkit.reports._html import REPORT_FILE, render_view
 from auditkit.reports._json import read_results
 from auditkit.reports._markdown import MARKDOWN_REPORT_FILE, render_markdown
@@ -33,5 +34,5 @@ def write_report(run_dir: str | Path) -> Path:
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
     view = build_report(document, manifest)
     for name, render in RENDERERS.items():
-        (run_dir / name).write_text(render(view), encoding="utf-8")
+        write_text_atomic(run_dir / name, render(view))
     return run_dir / REPORT_FILE
