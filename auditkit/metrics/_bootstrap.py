@@ -118,6 +118,28 @@ def resampled_sums(
             for row in range(m):
                 out[start : start + len(index), row] = columns[row][index].sum(axis=1)
         return out
+    for start, rows in resampled_counts(rng, n, n_resamples, bounds=bounds):
+        # Written as (m x n) @ (n x resamples): OpenBLAS is many times slower on the same
+        # product with a short first dimension and a long inner one.
+        out[start : start + len(rows)] = (columns @ rows.T).T
+    return out
+
+
+def resampled_counts(
+    rng: np.random.Generator,
+    n: int,
+    n_resamples: int,
+    *,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Bootstrap resamples by chunk as draw counts: ``(start, counts)``.
+
+    ``counts[r, i]`` is how often unit ``i`` is drawn in resample ``start + r`` (the draws of
+    `draw_chunks`, so the same seed gives the same resamples). A statistic that is not a sum
+    of unit values (a count of distinct items, a Gini coefficient, a pooled Jaccard) is
+    computed from the counts, a chunk of resamples at once. The array is reused between
+    chunks: use it before asking for the next.
+    """
     chunks = draw_chunks(rng, n, n_resamples, bounds=bounds, chunk_elements=COUNT_CHUNK_ELEMENTS)
     counts = np.empty((max(1, min(n_resamples, COUNT_CHUNK_ELEMENTS // max(1, n))), n))
     for start, index in chunks:
@@ -125,10 +147,7 @@ def resampled_sums(
         draws = index.astype(np.int64) + (np.arange(size) * n)[:, None]
         rows = counts[:size]
         np.copyto(rows, np.bincount(draws.ravel(), minlength=size * n).reshape(rows.shape))
-        # Written as (m x n) @ (n x resamples): OpenBLAS is many times slower on the same
-        # product with a short first dimension and a long inner one.
-        out[start : start + size] = (columns @ rows.T).T
-    return out
+        yield start, rows
 
 
 def _resample_statistics(

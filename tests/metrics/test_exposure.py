@@ -127,7 +127,8 @@ def test_gini_and_coverage_hand_computed_case(tables):
     # over n Σx = 10 · 3 → 0.7. At b: P1, P5 once of 5 → (2·4-6 + 2·5-6) / (5 · 2) = 0.6.
     result = gini(tables, n_resamples=100)
     assert result.by_group == {"shop": {"a": pytest.approx(0.7), "b": pytest.approx(0.6)}}
-    assert result.value == pytest.approx(0.65) and result.unit == "shop" and result.id == GINI_ID
+    assert result.value == pytest.approx(0.65) and result.id == GINI_ID
+    assert result.unit == "customer"  # the interval resamples customers; shops are the design
     covered = coverage(tables, n_resamples=100)
     assert covered.by_group == {"shop": {"a": 0.3, "b": 0.4}}
     assert covered.value == pytest.approx(0.35) and covered.id == COVERAGE_ID

@@ -165,7 +165,8 @@ def test_within_shop_jaccard_hand_computed_case():
     result = judge_metric(WITHIN_ID, make_tables(rows, answers, catalogs), n_resamples=100)
     assert result.by_group == {"shop": {"a": pytest.approx(1 / 11), "b": 1.0}}
     assert result.value == pytest.approx((1 / 11 + 1) / 2)
-    assert result.n == 2 and result.details["lists"] == 5 and result.unit == "shop"
+    assert result.details["shops"] == 2 and result.details["lists"] == 5
+    assert result.n == 5 and result.unit == "customer"  # each list its own customer here
     assert result.id == WITHIN_ID and result.verdict == "reported"
 
 

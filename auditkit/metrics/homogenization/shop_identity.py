@@ -13,11 +13,15 @@ import numpy as np
 import pandas as pd
 
 from auditkit.metrics._customers import probe_customers
+from auditkit.metrics._item_counts import (
+    customer_incidence,
+    resampled_cells,
+    resampled_statistic_ci,
+)
 from auditkit.metrics._matched import answered_mask, by_label
 from auditkit.metrics._overlap import code_counts, code_sums
 from auditkit.metrics._shown import probe_means, shown_items
 from auditkit.metrics.stats import (
-    bootstrap_ci,
     check_columns,
     check_metric_inputs,
     cluster_bootstrap_ci,
@@ -28,9 +32,9 @@ from auditkit.tables import AuditTables, run_starts
 FAMILY = "homogenization"
 
 WITHIN_ID = "homogenization.within_shop_jaccard"
-# Shop-level metric: a verdict needs five shops. 0.35: about half of two customers' lists
-# in common; 0.5: two thirds. See docs/metrics.md.
-WITHIN_THRESHOLD = Threshold(warn=0.35, fail=0.5, min_units=5)
+# 0.35: about half of two customers' lists in common; 0.5: two thirds. The interval
+# resamples customers. See docs/metrics.md.
+WITHIN_THRESHOLD = Threshold(warn=0.35, fail=0.5)
 WITHIN_PROBE_COLUMNS: tuple[str, ...] = (
     "probe_id",
     "shop_id",
@@ -115,7 +119,7 @@ def within_shop_jaccard(
     tables : AuditTables
         Reads ``probes`` and ``responses``.
     n_resamples, confidence, seed
-        The bootstrap over shops.
+        The bootstrap over customers (`_ResampledWithin`).
 
     Returns
     -------
@@ -161,28 +165,101 @@ def within_shop_jaccard(
     per_shop = shop_pooled_jaccard(shop, item, probe, lists.astype(np.float64))
     present = np.isfinite(per_shop)
     values = per_shop[present]
-    n = len(values)
-    details: dict[str, object] = {"shops": n, "lists": int(lists[present].sum())}
+    details: dict[str, object] = {"shops": len(values), "lists": int(lists[present].sum())}
     reason = None
-    if n == 0:
+    n = 0
+    if len(values) == 0:
         value, ci = math.nan, None
         reason = details["reason"] = WITHIN_REASON
     else:
         value = float(values.mean())
-        ci = bootstrap_ci(values, n_resamples=n_resamples, confidence=confidence, seed=seed)
+        listed_probes = np.flatnonzero(selected[:-1])
+        listed_probes = listed_probes[shop_of[listed_probes] >= 0]
+        resampled = _ResampledWithin(
+            shop, item, probe, listed_probes, shop_of, probe_customers(tables, listed_probes)
+        )
+        n = resampled.customers
+        found = resampled_statistic_ci(
+            lambda draws: resampled.jaccard(draws)[present].mean(axis=0),
+            n,
+            n_cells=resampled.cells,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
+        )
+        ci = None if math.isnan(found[0]) else found
     return Estimate(
         id=WITHIN_ID,
         family=FAMILY,
         value=value,
         ci=ci,
         n=n,
-        unit="shop",
+        unit="customer",
         by_group={
             "shop": {str(s): float(v) for s, v in zip(shop_names[present], values, strict=True)}
         },
         details=details,
         reason=reason,
     )
+
+
+class _ResampledWithin:
+    """The within-shop pooled Jaccard of customer resamples (see `shop_pooled_jaccard`).
+
+    A resample draws customer ``u`` ``w_u`` times, so its lists come ``w_u`` times each.
+    Pairs of distinct lists are counted as in the audit; a list is never paired with its
+    own copy (that pair would be identical lists, a pair the audit never has): per shop,
+    ``shared = Σ_i C(c_i, 2) - Σ_u C(w_u, 2) a_u`` and ``union = (L - 1) E - 2 Σ_u C(w_u,
+    2) a_u - shared``, with ``c_i`` the resampled count of lists showing item ``i``, ``a_u``
+    the summed list lengths of customer ``u`` there, ``L`` and ``E`` the resampled lists and
+    entries. With every ``w_u = 1`` it is the audit's value.
+    """
+
+    def __init__(
+        self,
+        shop: np.ndarray,
+        item: np.ndarray,
+        probe: np.ndarray,
+        listed_probes: np.ndarray,
+        shop_of: np.ndarray,
+        customer_of_listed: np.ndarray,
+    ) -> None:
+        customer_of = np.zeros(int(max(probe.max(initial=0), listed_probes.max(initial=0))) + 1)
+        customer_of = customer_of.astype(np.int64)
+        customer_of[listed_probes] = customer_of_listed
+        self.customers = int(customer_of_listed.max(initial=-1)) + 1
+        self.n_shops = int(shop_of.max(initial=-1)) + 1
+        n_items = int(item.max(initial=0)) + 1
+        # Distinct (list, item) entries: an item twice in one list counts once.
+        entry = np.unique(probe.astype(np.int64) * n_items + item)
+        entry_probe, entry_item = entry // n_items, entry % n_items
+        entry_shop = shop_of[entry_probe]
+        cells, cell = np.unique(
+            entry_shop.astype(np.int64) * n_items + entry_item, return_inverse=True
+        )
+        self.cells = int(cells.size)
+        self.cell_shop = cells // n_items
+        customer = customer_of[entry_probe]
+        self.incidence = customer_incidence(cell, customer, self.cells, self.customers)
+        # Per shop and customer: summed list lengths (a_u) and lists (lists without entries too).
+        lengths = np.zeros((self.n_shops, self.customers))
+        np.add.at(lengths, (entry_shop, customer), 1.0)
+        lists = np.zeros((self.n_shops, self.customers))
+        np.add.at(lists, (shop_of[listed_probes], customer_of_listed), 1.0)
+        self.lengths, self.lists = lengths, lists
+
+    def jaccard(self, draws: np.ndarray) -> np.ndarray:
+        """Per shop and resample (shops x resamples), from draw counts (resamples x customers)."""
+        c = resampled_cells(self.incidence, draws)
+        pairs = np.zeros((self.n_shops, draws.shape[0]))
+        np.add.at(pairs, self.cell_shop, c * (c - 1.0) / 2.0)
+        self_pairs = self.lengths @ (draws * (draws - 1.0) / 2.0).T
+        shared = pairs - self_pairs
+        lists = self.lists @ draws.T
+        union = (lists - 1.0) * (self.lengths @ draws.T) - 2.0 * self_pairs - shared
+        out = np.full(shared.shape, np.nan)
+        np.divide(shared, union, out=out, where=(lists >= 2) & (union > 0))
+        return out
 
 
 def signature_retention(

@@ -2,49 +2,80 @@
 
 Each catalog item's exposure is the number of answered first-repetition lists that show it;
 items never shown count with 0. Both metrics are per shop, averaged over the shops with an
-answered probe and a catalog.
+answered probe and a catalog; their intervals resample customers (`_item_counts`).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from auditkit.metrics._customers import probe_customers
+from auditkit.metrics._item_counts import (
+    customer_incidence,
+    resampled_cells,
+    resampled_statistic_ci,
+)
 from auditkit.metrics._matched import read_only
 from auditkit.metrics._overlap import code_counts, index_dtype
 from auditkit.metrics._shown import core_mask, shown_items
 from auditkit.metrics.popularity._gini import gini_coefficient
-from auditkit.metrics.popularity._inputs import check_exposure_inputs
-from auditkit.metrics.popularity._means import mean_estimate
+from auditkit.metrics.popularity._inputs import FAMILY, check_exposure_inputs
 from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables, run_starts
 
 GINI_ID = "popularity.gini"
-# Shop-level metrics: a verdict needs five shops. See docs/metrics.md.
-GINI_THRESHOLD = Threshold(warn=0.95, fail=0.99, min_units=5)
+# Per shop, averaged over shops; the interval resamples customers. See docs/metrics.md.
+GINI_THRESHOLD = Threshold(warn=0.95, fail=0.99)
 COVERAGE_ID = "popularity.coverage"
-COVERAGE_THRESHOLD = Threshold(warn=0.2, fail=0.1, direction="lower_is_worse", min_units=5)
+COVERAGE_THRESHOLD = Threshold(warn=0.2, fail=0.1, direction="lower_is_worse")
 REASON_NO_SHOPS = "no shop has an answered probe and a catalog"
 
 
-def _shop_exposure(
-    tables: AuditTables,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Exposure counts of the items shown per shop, their shop codes, catalog sizes, shop ids.
+@dataclass(frozen=True)
+class ShopExposure:
+    """How often each shown catalog item of each shop is shown, and by which customers.
 
-    Shops are those with an answered probe and a catalog, coded in sorted order of their ids.
-    Gini and coverage both start from these counts: built once per tables, shared read-only.
+    ``counts[j]`` is the exposure of cell ``j`` (a catalog row shown at least once),
+    ``cell_shop[j]`` its shop's position among ``names`` (the shops with an answered probe
+    and a catalog, in sorted order of their ids), ``sizes`` those shops' catalog sizes, and
+    ``incidence`` the (cells x customers) counts whose row sums are ``counts``: what a
+    bootstrap over customers resamples.
     """
 
-    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        counts, shops, sizes, names = _count_exposure(tables)
-        return read_only(counts), read_only(shops), read_only(sizes), read_only(names)
+    counts: np.ndarray
+    cell_shop: np.ndarray
+    sizes: np.ndarray
+    names: np.ndarray
+    incidence: csr_matrix
+    customers: int
+
+
+def _shop_exposure(tables: AuditTables) -> ShopExposure:
+    """`ShopExposure` of the answered first-repetition lists, built once per tables.
+
+    Gini and coverage both start from these counts, shared read-only.
+    """
+
+    def build() -> ShopExposure:
+        found = _count_exposure(tables)
+        return dataclasses.replace(
+            found,
+            counts=read_only(found.counts),
+            cell_shop=read_only(found.cell_shop),
+            sizes=read_only(found.sizes),
+            names=read_only(found.names),
+        )
 
     return tables.codes.shared("shop_exposure", build)
 
 
-def _count_exposure(
-    tables: AuditTables,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _count_exposure(tables: AuditTables) -> ShopExposure:
     codes = tables.codes
     names = codes.dictionary("shop_id")
     catalog_shop = codes.of("catalogs", "shop_id")
@@ -55,15 +86,34 @@ def _count_exposure(
     has_probe[probed[probed >= 0]] = True
     used = np.flatnonzero(has_probe & (sizes > 0))
     # A shop's items are its catalog rows (item ids are unique per shop): count those.
-    cells, counts = _row_counts(shown.catalog_row, len(tables.catalogs))
+    rows = shown.catalog_row
+    cells, counts = _row_counts(rows, len(tables.catalogs))
     cell_shop = catalog_shop[cells]
+    counted = np.ones(cells.size, dtype=bool)
     if used.size < len(names):  # a shop's position among the used shops is not its code
         position = np.full(len(names) + 1, -1, dtype=np.int32)
         position[used] = np.arange(used.size)
         cell_shop = position[cell_shop]
         counted = cell_shop >= 0
         counts, cell_shop = counts[counted], cell_shop[counted]
-    return counts, cell_shop, sizes[used].astype(np.int64), names[used]
+    # Per shown row: its customer, and its cell among the counted ones (-1 if not counted).
+    customer_of = np.zeros(len(codes.probe_ids), dtype=np.int64)
+    customer_of[shown.probes] = probe_customers(tables, shown.probes)
+    customer = customer_of[shown.probe]
+    cell_of = np.full(cells.size, -1, dtype=np.int64)
+    cell_of[counted] = np.arange(int(counted.sum()))
+    cell = cell_of[np.searchsorted(cells, rows)]
+    n_customers = int(customer.max(initial=-1)) + 1
+    keep = cell >= 0
+    incidence = customer_incidence(cell[keep], customer[keep], counts.size, n_customers)
+    return ShopExposure(
+        counts=counts,
+        cell_shop=cell_shop,
+        sizes=sizes[used].astype(np.int64),
+        names=names[used],
+        incidence=incidence,
+        customers=n_customers,
+    )
 
 
 def _row_counts(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,28 +134,85 @@ def _row_counts(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _per_shop_estimate(
     metric_id: str,
-    values: np.ndarray,
-    names: np.ndarray,
+    exposure: ShopExposure,
+    per_shop: Callable[[np.ndarray], np.ndarray],
     *,
     n_resamples: int,
     confidence: float,
     seed: int,
     details: dict[str, object],
 ) -> Estimate:
-    """The mean over shops of the finite ``values`` (one per shop of ``names``)."""
+    """The mean over shops of ``per_shop(counts)``, its interval resampling customers.
+
+    ``per_shop`` maps cell counts (cells x resamples) to each shop's value (shops x
+    resamples); the shops with a finite value in the audit are the ones averaged, in every
+    resample too.
+    """
+    values = per_shop(exposure.counts[:, None])[:, 0]
     present = np.isfinite(values)
-    values, names = values[present], names[present]
-    return mean_estimate(
-        metric_id,
-        "shop",
-        values,
-        by_group={"shop": {str(k): float(v) for k, v in zip(names, values, strict=True)}},
-        details={"shops": len(values), **details},
-        reason=REASON_NO_SHOPS,
+    names = exposure.names[present]
+    by_group = {"shop": {str(k): float(v) for k, v in zip(names, values[present], strict=True)}}
+    details = {"shops": int(present.sum()), **details}
+    if not present.any():
+        return Estimate(
+            id=metric_id,
+            family=FAMILY,
+            value=math.nan,
+            ci=None,
+            n=0,
+            unit="customer",
+            by_group=by_group,
+            details={**details, "reason": REASON_NO_SHOPS},
+            reason=REASON_NO_SHOPS,
+        )
+
+    def statistic(draws: np.ndarray) -> np.ndarray:
+        cells = resampled_cells(exposure.incidence, draws)
+        return per_shop(cells)[present].mean(axis=0)
+
+    ci = resampled_statistic_ci(
+        statistic,
+        exposure.customers,
+        n_cells=exposure.counts.size,
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
     )
+    return Estimate(
+        id=metric_id,
+        family=FAMILY,
+        value=float(values[present].mean()),
+        ci=None if math.isnan(ci[0]) else ci,
+        n=exposure.customers,
+        unit="customer",
+        by_group=by_group,
+        details=details,
+    )
+
+
+def _gini_per_shop(exposure: ShopExposure) -> Callable[[np.ndarray], np.ndarray]:
+    """Each shop's Gini of exposure (`gini_coefficient`), per column of cell counts."""
+
+    def per_shop(cells: np.ndarray) -> np.ndarray:
+        columns = [
+            gini_coefficient(cells[:, r], exposure.cell_shop, exposure.sizes)
+            for r in range(cells.shape[1])
+        ]
+        return np.stack(columns, axis=1)
+
+    return per_shop
+
+
+def _coverage_per_shop(exposure: ShopExposure) -> Callable[[np.ndarray], np.ndarray]:
+    """Each shop's share of its catalog shown at least once, per column of cell counts."""
+    n_shops = exposure.sizes.size
+
+    def per_shop(cells: np.ndarray) -> np.ndarray:
+        reached = np.zeros((n_shops, cells.shape[1]))
+        np.add.at(reached, exposure.cell_shop, cells > 0)
+        return reached / exposure.sizes[:, None]
+
+    return per_shop
 
 
 def gini(
@@ -126,7 +233,7 @@ def gini(
     tables : AuditTables
         Reads ``probes``, ``responses`` and ``catalogs``.
     n_resamples, confidence, seed
-        The bootstrap over shops.
+        The bootstrap over customers (each resample recounts every item's exposure).
 
     Returns
     -------
@@ -141,11 +248,11 @@ def gini(
     check_exposure_inputs(
         GINI_ID, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
-    counts, shops, sizes, names = _shop_exposure(tables)
+    exposure = _shop_exposure(tables)
     return _per_shop_estimate(
         GINI_ID,
-        gini_coefficient(counts, shops, sizes),
-        names,
+        exposure,
+        _gini_per_shop(exposure),
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
@@ -167,7 +274,7 @@ def coverage(
     tables : AuditTables
         Reads ``probes``, ``responses`` and ``catalogs``.
     n_resamples, confidence, seed
-        The bootstrap over shops.
+        The bootstrap over customers (each resample recounts the items reached).
 
     Returns
     -------
@@ -183,14 +290,11 @@ def coverage(
     check_exposure_inputs(
         COVERAGE_ID, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
-    _, shops, sizes, names = _shop_exposure(tables)
-    reached = np.bincount(shops, minlength=len(names)).astype(np.float64)
-    values = np.full(len(names), np.nan)
-    np.divide(reached, sizes, out=values, where=sizes > 0)
+    exposure = _shop_exposure(tables)
     return _per_shop_estimate(
         COVERAGE_ID,
-        values,
-        names,
+        exposure,
+        _coverage_per_shop(exposure),
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
