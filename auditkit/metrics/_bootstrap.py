@@ -135,9 +135,7 @@ def resampled_counts(
     """Bootstrap resamples by chunk as draw counts: ``(start, counts)``.
 
     ``counts[r, i]`` is how often unit ``i`` is drawn in resample ``start + r`` (the draws of
-    `draw_chunks`, so the same seed gives the same resamples). A statistic that is not a sum
-    of unit values (a count of distinct items, a Gini coefficient, a pooled Jaccard) is
-    computed from the counts, a chunk of resamples at once. The array is reused between
+    `draw_chunks`, so the same seed gives the same resamples). The array is reused between
     chunks: use it before asking for the next.
     """
     chunks = draw_chunks(rng, n, n_resamples, bounds=bounds, chunk_elements=COUNT_CHUNK_ELEMENTS)

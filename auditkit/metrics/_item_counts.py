@@ -1,11 +1,19 @@
-"""Intervals of statistics of a shop's item counts, resampling customers.
+"""Intervals of statistics of a shop's item counts: a grouped jackknife over customers.
 
 Coverage, the Gini coefficient of exposure and the within-shop pooled Jaccard are not means
-over units: each is a function of how many lists show each of a shop's items. Those counts are
-sums over customers, so a bootstrap resample of customers (`resampled_counts`: how often each
-customer is drawn) gives the resampled counts of every item as one sparse product, and the
-statistic is recomputed from them, a chunk of resamples at once. The customer is the unit, as
-in every other interval: the shops are the audit's design, not a sample.
+over units: each is a function of how many lists show each of a shop's items, and those counts
+are sums over customers. The customer is the unit, as in every other interval (the shops are
+the audit's design, not a sample), but these statistics are not resampled with replacement: a
+bootstrap resample holds about 63% of the customers, some several times, so it reaches fewer
+items than the audit and pairs customers with their own copies. On the trained vendor that put
+coverage's percentile interval below the estimate in 97 of 100 audits and made the others two
+to three times too wide. The delete-a-group jackknife (Wolter, *Introduction to Variance
+Estimation*, ch. 4) leaves groups of customers out instead: each replicate is an audit with
+fewer customers, none twice, so the replicates differ from one another as audits do, and the
+interval ``value ± t · se`` is centred on the estimate. Customers are left out within their
+persona, the others of the persona weighted up to keep the design's persona mix (as the
+bootstrap resamples within personas): left out across personas, the intervals were 2.6 times
+the audit-to-audit spread.
 """
 
 from __future__ import annotations
@@ -14,14 +22,14 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from scipy import stats
 from scipy.sparse import coo_matrix, csr_matrix
 
-from auditkit.metrics._bootstrap import (
-    COUNT_CHUNK_ELEMENTS,
-    expanded_confidence,
-    percentile_interval,
-    resampled_counts,
-)
+from auditkit.metrics._bootstrap import COUNT_CHUNK_ELEMENTS
+
+# Customers are left out in about this many random groups (each its own group below it): the
+# statistic is recomputed once per group, so the cost stays bounded at any audit size.
+MAX_JACKKNIFE_GROUPS = 100
 
 
 def customer_incidence(
@@ -33,34 +41,85 @@ def customer_incidence(
     return matrix.tocsr()
 
 
-def resampled_statistic_ci(
+def _jackknife_groups(
+    strata: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's group, and each group's stratum (groups numbered stratum by stratum).
+
+    A stratum of ``n_h`` customers gets ``G_h = min(n_h, max(2, round(G · n_h / n)))``
+    groups of near-equal size (``G = MAX_JACKKNIFE_GROUPS``), customers dealt at random.
+    """
+    n = strata.size
+    group = np.empty(n, dtype=np.int64)
+    group_stratum: list[int] = []
+    for stratum in np.unique(strata):
+        members = np.flatnonzero(strata == stratum)
+        size = members.size
+        count = min(size, max(2, round(MAX_JACKKNIFE_GROUPS * size / n)))
+        dealt = np.arange(size) % count
+        if count < size:
+            dealt = rng.permutation(dealt)
+        group[members] = len(group_stratum) + dealt
+        group_stratum.extend([int(stratum)] * count)
+    return group, np.asarray(group_stratum, dtype=np.int64)
+
+
+def jackknife_statistic_ci(
     statistic: Callable[[np.ndarray], np.ndarray],
-    n_customers: int,
+    value: float,
+    strata: np.ndarray,
     *,
     n_cells: int,
-    n_resamples: int,
     confidence: float,
     seed: int,
+    bounds: tuple[float, float] = (0.0, 1.0),
 ) -> tuple[float, float]:
-    """Percentile interval of ``statistic`` over bootstrap resamples of the customers.
+    """Stratified grouped-jackknife interval of ``statistic`` about ``value``, within ``bounds``.
 
-    ``statistic(counts)`` takes the draw counts of a slice of resamples (resamples x
-    customers) and returns one value per resample. Slices keep ``n_cells`` resampled values
-    per resample within `COUNT_CHUNK_ELEMENTS`. The interval is read at the expanded level
-    of `expanded_confidence` for ``n_customers`` units; ``(nan, nan)`` below two customers.
+    ``strata`` gives each customer's design stratum (its persona). Customers are dealt at
+    random (from ``seed``) into groups within their stratum (`_jackknife_groups`); replicate
+    ``g`` of stratum ``h`` leaves group ``g`` out and weights the stratum's other customers
+    by ``n_h / (n_h - |g|)``, so every replicate keeps the design's persona mix.
+    ``statistic(weights)`` takes those customer weights (replicates x customers) and returns
+    one value per replicate. ``se² = Σ_h (G_h - 1) / G_h · Σ_g (θ_hg - θ̄_h)²`` and the
+    interval is ``value ± t(Σ_h (G_h - 1), (1 + confidence) / 2) · se``. A stratum of one
+    customer cannot be left out of: then the customers form one stratum. ``(nan, nan)``
+    below two customers or when a replicate is not finite.
     """
-    if n_customers < 2:
+    n = strata.size
+    if n < 2:
         return (math.nan, math.nan)
+    labels = np.unique(strata, return_inverse=True)[1]
+    if np.bincount(labels).min() < 2:
+        labels = np.zeros(n, dtype=np.int64)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
-    values = np.empty(n_resamples)
-    step = max(1, COUNT_CHUNK_ELEMENTS // max(1, n_cells))
-    for start, counts in resampled_counts(rng, n_customers, n_resamples):
-        for offset in range(0, len(counts), step):
-            part = counts[offset : offset + step]
-            values[start + offset : start + offset + len(part)] = statistic(part)
-    return percentile_interval(values, expanded_confidence(confidence, n_customers))
+    group, group_stratum = _jackknife_groups(labels, rng)
+    n_groups = group_stratum.size
+    stratum_size = np.bincount(labels).astype(np.float64)
+    group_size = np.bincount(group, minlength=n_groups).astype(np.float64)
+    # A kept customer of the replicate's stratum weighs n_h / (n_h - |g|).
+    scale = stratum_size[group_stratum] / (stratum_size[group_stratum] - group_size)
+    replicates = np.empty(n_groups)
+    step = max(1, COUNT_CHUNK_ELEMENTS // max(1, n_cells, n))
+    for start in range(0, n_groups, step):
+        left_out = np.arange(start, min(start + step, n_groups))
+        same_stratum = labels[None, :] == group_stratum[left_out][:, None]
+        weights = np.where(same_stratum, scale[left_out][:, None], 1.0)
+        weights[group[None, :] == left_out[:, None]] = 0.0
+        replicates[start : start + len(left_out)] = statistic(weights)
+    if not np.isfinite(replicates).all():
+        return (math.nan, math.nan)
+    spread = 0.0
+    for stratum in np.unique(group_stratum):
+        these = replicates[group_stratum == stratum]
+        count = these.size
+        spread += (count - 1) / count * float(((these - these.mean()) ** 2).sum())
+    freedom = n_groups - np.unique(group_stratum).size
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, max(1, freedom))) * math.sqrt(spread)
+    low, high = bounds
+    return (max(low, value - half), min(high, value + half))
 
 
-def resampled_cells(incidence: csr_matrix, counts: np.ndarray) -> np.ndarray:
-    """Each cell's resampled sum, per resample: (cells x resamples), dense."""
-    return np.asarray(incidence @ counts.T)
+def weighted_cells(incidence: csr_matrix, weights: np.ndarray) -> np.ndarray:
+    """Each cell's customer sum under each replicate's weights: (cells x replicates)."""
+    return np.asarray(incidence @ weights.T)

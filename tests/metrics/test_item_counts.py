@@ -1,22 +1,22 @@
-"""Coverage, Gini and within-shop Jaccard intervals resample customers: checked against copies.
+"""Coverage, Gini and within-shop Jaccard intervals leave customers out: checked by brute force.
 
-Each check draws the same customer counts as the metric (same seed), builds every resample by
-copying each customer's lists as often as it was drawn, recomputes the statistic by brute
-force over those lists, and compares the percentile interval with the metric's.
+Each check recomputes the statistic with each customer left out in turn (so few customers
+are each their own group), the others of its persona weighted ``n_h / (n_h - 1)``, straight
+from the lists, and compares the stratified jackknife interval with the metric's.
 """
 
 import itertools
+import math
 
 import numpy as np
 import pytest
+from scipy import stats
 from tables import random_inputs
 
-from auditkit.metrics._bootstrap import expanded_confidence, percentile_interval, resampled_counts
 from auditkit.metrics._customers import customer_codes
+from auditkit.metrics._item_counts import MAX_JACKKNIFE_GROUPS, jackknife_statistic_ci
 from auditkit.metrics.homogenization.shop_identity import within_shop_jaccard
 from auditkit.metrics.popularity.catalog_exposure import coverage, gini
-
-RESAMPLES = 40
 
 
 def lists_by_customer(tables, *, twins: bool):
@@ -35,31 +35,50 @@ def lists_by_customer(tables, *, twins: bool):
     sold = set(zip(catalogs["shop_id"], catalogs["item_id"], strict=True))
     responses = tables.responses.dropna(subset=["item_key"])
     shown = responses.groupby("probe_id")["item_id" if twins else "item_key"].agg(list)
-    out = []
+    out, persona = [], {}
     for row, customer in zip(rows, customers, strict=True):
         probe, shop = probes["probe_id"].iloc[row], probes["shop_id"].iloc[row]
         items = [i for i in shown.get(probe, []) if not twins or (shop, i) in sold]
         out.append((int(customer), shop, items))
-    return out, int(customers.max()) + 1
+        persona[int(customer)] = probes["persona_id"].iloc[row]
+    return out, [persona[c] for c in range(len(persona))]
 
 
-def draws(customers: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    return np.vstack([counts.copy() for _, counts in resampled_counts(rng, customers, RESAMPLES)])
+def replicate_weights(personas):
+    """Per customer left out: every customer's weight (0; n_h / (n_h - 1) in its persona; 1)."""
+    size = {p: personas.count(p) for p in personas}
+    return [
+        [
+            0.0 if c == out else size[p] / (size[p] - 1) if p == personas[out] else 1.0
+            for c, p in enumerate(personas)
+        ]
+        for out in range(len(personas))
+    ]
 
 
-def interval(values, customers):
-    return percentile_interval(values, expanded_confidence(0.95, customers))
+def jackknife(value, replicates, personas):
+    """``value ± t · se`` of delete-one replicates stratified by persona, within [0, 1]."""
+    spread, freedom = 0.0, 0
+    for persona in set(personas):
+        these = [r for r, p in zip(replicates, personas, strict=True) if p == persona]
+        g = len(these)
+        spread += (g - 1) / g * sum((r - np.mean(these)) ** 2 for r in these)
+        freedom += g - 1
+    half = stats.t.ppf(0.975, freedom) * math.sqrt(spread)
+    return (max(0.0, value - half), min(1.0, value + half))
 
 
 def pooled_jaccard(lists):
-    """Σ|A ∩ B| / Σ|A ∪ B| over pairs of lists, a list never paired with its own copy."""
-    shared = union = 0
-    for (a, list_a), (b, list_b) in itertools.combinations(lists, 2):
-        if list_a == list_b:  # two copies of one list
-            continue
-        shared += len(a & b)
-        union += len(a | b)
+    """Σ w |A ∩ B| / Σ w |A ∪ B| over pairs of weighted (list, customer, weight): a pair of
+    two customers' lists weighs ``w_u w_v``, of one customer's, ``w_u``."""
+    kept = [(a, c, w) for a, c, w in lists if w > 0]
+    if len(kept) < 2:
+        return np.nan
+    shared = union = 0.0
+    for (a, u, wu), (b, v, wv) in itertools.combinations(kept, 2):
+        weight = wu if u == v else wu * wv
+        shared += weight * len(a & b)
+        union += weight * len(a | b)
     return shared / union if union else np.nan
 
 
@@ -70,53 +89,72 @@ def gini_of(counts):
 
 
 @pytest.mark.parametrize("seed", [1, 4, 9])
-def test_within_shop_jaccard_interval_is_the_customer_bootstrap_of_copied_lists(seed):
+def test_within_shop_jaccard_interval_is_the_jackknife_over_customers(seed):
     tables = random_inputs(seed, customers=5).tables()
-    result = within_shop_jaccard(tables, n_resamples=RESAMPLES, seed=seed)
-    lists, customers = lists_by_customer(tables, twins=False)
+    result = within_shop_jaccard(tables, seed=seed)
+    lists, personas = lists_by_customer(tables, twins=False)
+    assert len(personas) <= MAX_JACKKNIFE_GROUPS
     shops = sorted(result.by_group["shop"])
-    values = []
-    for weights in draws(customers, seed):
-        per_shop = []
-        for shop in shops:
-            copies = [
-                (set(items), index)
-                for index, (customer, at, items) in enumerate(lists)
-                if at == shop
-                for _ in range(int(weights[customer]))
+
+    def value(weights):
+        return np.mean(
+            [
+                pooled_jaccard([(set(i), c, weights[c]) for c, at, i in lists if at == shop])
+                for shop in shops
             ]
-            per_shop.append(pooled_jaccard(copies))
-        values.append(np.mean(per_shop))
-    assert result.n == customers
-    assert result.ci == pytest.approx(interval(values, customers), rel=1e-12)
-    at_once = [
-        pooled_jaccard([(set(i), n) for n, (_, at, i) in enumerate(lists) if at == s])
-        for s in shops
-    ]
-    assert result.value == pytest.approx(np.mean(at_once))  # every customer once: the audit
+        )
+
+    assert result.n == len(personas) and result.unit == "customer"
+    assert result.value == pytest.approx(value([1.0] * len(personas)))
+    replicates = [value(weights) for weights in replicate_weights(personas)]
+    expected = jackknife(result.value, replicates, personas)
+    assert result.ci == pytest.approx(expected, rel=1e-9)
 
 
 @pytest.mark.parametrize("seed", [2, 5])
-def test_gini_and_coverage_intervals_are_the_customer_bootstrap_of_copied_lists(seed):
+def test_gini_and_coverage_intervals_are_the_jackknife_over_customers(seed):
     tables = random_inputs(seed, customers=5).tables()
-    lists, customers = lists_by_customer(tables, twins=True)
+    lists, personas = lists_by_customer(tables, twins=True)
     catalogs = tables.catalogs.groupby("shop_id")["item_id"].agg(list)
-    shops = sorted(catalogs.index)
-    ginis, coverages = [], []
-    for weights in draws(customers, seed):
+
+    def values(weights):
         g, c = [], []
-        for shop in shops:
-            shown = {item: 0 for item in catalogs[shop]}
+        for shop in sorted(catalogs.index):
+            shown = dict.fromkeys(catalogs[shop], 0.0)
             for customer, at, items in lists:
                 if at == shop:
                     for item in items:
-                        shown[item] += int(weights[customer])
+                        shown[item] += weights[customer]
             counts = list(shown.values())
             g.append(gini_of(counts) if sum(counts) else np.nan)
             c.append(np.mean([x > 0 for x in counts]))
-        ginis.append(np.mean(g))
-        coverages.append(np.mean(c))
-    for metric, values in ((gini, ginis), (coverage, coverages)):
-        result = metric(tables, n_resamples=RESAMPLES, seed=seed)
-        assert result.n == customers and result.unit == "customer"
-        assert result.ci == pytest.approx(interval(values, customers), rel=1e-12), metric.__name__
+        return np.mean(g), np.mean(c)
+
+    replicates = [values(weights) for weights in replicate_weights(personas)]
+    for index, metric in enumerate((gini, coverage)):
+        result = metric(tables, seed=seed)
+        assert result.n == len(personas) and result.unit == "customer"
+        assert result.value == pytest.approx(values([1.0] * len(personas))[index])
+        expected = jackknife(result.value, [r[index] for r in replicates], personas)
+        assert result.ci == pytest.approx(expected, rel=1e-9), metric.__name__
+
+
+def test_many_customers_are_left_out_in_random_groups_of_equal_size():
+    seen = []
+
+    def statistic(weights):
+        seen.append(weights.copy())
+        return weights.sum(axis=1)  # the customers kept
+
+    customers = 1000
+    strata = np.zeros(customers, dtype=np.int64)
+    low, high = jackknife_statistic_ci(
+        statistic, 1000.0, strata, n_cells=1, confidence=0.95, seed=3, bounds=(0, 2000)
+    )
+    weights = np.vstack(seen)
+    assert weights.shape == (MAX_JACKKNIFE_GROUPS, customers)
+    assert ((weights == 0).sum(axis=0) == 1).all()  # each customer left out exactly once
+    assert (weights == 0).sum(axis=1).tolist() == [10] * MAX_JACKKNIFE_GROUPS
+    # the others weigh 1000 / 990, so every replicate keeps the total: no spread
+    assert weights.sum(axis=1) == pytest.approx(1000.0)
+    assert (low, high) == pytest.approx((1000.0, 1000.0))

@@ -15,8 +15,8 @@ import pandas as pd
 from auditkit.metrics._customers import probe_customers
 from auditkit.metrics._item_counts import (
     customer_incidence,
-    resampled_cells,
-    resampled_statistic_ci,
+    jackknife_statistic_ci,
+    weighted_cells,
 )
 from auditkit.metrics._matched import answered_mask, by_label
 from auditkit.metrics._overlap import code_counts, code_sums
@@ -119,7 +119,8 @@ def within_shop_jaccard(
     tables : AuditTables
         Reads ``probes`` and ``responses``.
     n_resamples, confidence, seed
-        The bootstrap over customers (`_ResampledWithin`).
+        The interval: a jackknife over customers (`_CustomerLists`; ``n_resamples`` is not
+        used).
 
     Returns
     -------
@@ -175,15 +176,18 @@ def within_shop_jaccard(
         value = float(values.mean())
         listed_probes = np.flatnonzero(selected[:-1])
         listed_probes = listed_probes[shop_of[listed_probes] >= 0]
-        resampled = _ResampledWithin(
-            shop, item, probe, listed_probes, shop_of, probe_customers(tables, listed_probes)
+        listed_customers = probe_customers(tables, listed_probes)
+        customer_lists = _CustomerLists(
+            shop, item, probe, listed_probes, shop_of, listed_customers
         )
-        n = resampled.customers
-        found = resampled_statistic_ci(
-            lambda draws: resampled.jaccard(draws)[present].mean(axis=0),
-            n,
-            n_cells=resampled.cells,
-            n_resamples=n_resamples,
+        strata = np.zeros(int(listed_customers.max(initial=-1)) + 1, dtype=np.int64)
+        strata[listed_customers] = codes.per_probe("persona_id")[listed_probes]
+        n = strata.size
+        found = jackknife_statistic_ci(
+            lambda weights: customer_lists.jaccard(weights)[present].mean(axis=0),
+            value,
+            strata,
+            n_cells=customer_lists.cells,
             confidence=confidence,
             seed=seed,
         )
@@ -203,16 +207,20 @@ def within_shop_jaccard(
     )
 
 
-class _ResampledWithin:
-    """The within-shop pooled Jaccard of customer resamples (see `shop_pooled_jaccard`).
+class _CustomerLists:
+    """The within-shop pooled Jaccard of the customers' lists, under customer weights.
 
-    A resample draws customer ``u`` ``w_u`` times, so its lists come ``w_u`` times each.
-    Pairs of distinct lists are counted as in the audit; a list is never paired with its
-    own copy (that pair would be identical lists, a pair the audit never has): per shop,
-    ``shared = Σ_i C(c_i, 2) - Σ_u C(w_u, 2) a_u`` and ``union = (L - 1) E - 2 Σ_u C(w_u,
-    2) a_u - shared``, with ``c_i`` the resampled count of lists showing item ``i``, ``a_u``
-    the summed list lengths of customer ``u`` there, ``L`` and ``E`` the resampled lists and
-    entries. With every ``w_u = 1`` it is the audit's value.
+    For the jackknife over customers: ``jaccard(weights)`` weights each pair of lists of two
+    customers ``u != v`` by ``w_u w_v`` and each pair of two lists of one customer by
+    ``w_u``, so that with every weight 1 it is `shop_pooled_jaccard`, with 0 a customer is
+    left out, and with ``n_h / (n_h - 1)`` the others of its persona stand in for it. From
+    per-customer item counts ``x_ui`` (lists of ``u`` showing item ``i``), ``c_i = Σ_u w_u
+    x_ui``, ``Q_u = Σ_i x_ui²``, ``a_u = Σ_i x_ui`` (entries) and ``m_u`` (lists), per shop::
+
+        shared = (Σ_i c_i² - Σ_u w_u² Q_u) / 2 + Σ_u w_u (Q_u - a_u) / 2
+        union  = (Σ_u w_u m_u)(Σ_u w_u a_u) - Σ_u w_u² m_u a_u + Σ_u w_u (m_u - 1) a_u - shared
+
+    one sparse product for every replicate at once.
     """
 
     def __init__(
@@ -227,38 +235,47 @@ class _ResampledWithin:
         customer_of = np.zeros(int(max(probe.max(initial=0), listed_probes.max(initial=0))) + 1)
         customer_of = customer_of.astype(np.int64)
         customer_of[listed_probes] = customer_of_listed
-        self.customers = int(customer_of_listed.max(initial=-1)) + 1
+        customers = int(customer_of_listed.max(initial=-1)) + 1
         self.n_shops = int(shop_of.max(initial=-1)) + 1
         n_items = int(item.max(initial=0)) + 1
         # Distinct (list, item) entries: an item twice in one list counts once.
         entry = np.unique(probe.astype(np.int64) * n_items + item)
         entry_probe, entry_item = entry // n_items, entry % n_items
         entry_shop = shop_of[entry_probe]
-        cells, cell = np.unique(
-            entry_shop.astype(np.int64) * n_items + entry_item, return_inverse=True
-        )
+        key = entry_shop.astype(np.int64) * n_items + entry_item
+        cells, cell = np.unique(key, return_inverse=True)
         self.cells = int(cells.size)
         self.cell_shop = cells // n_items
         customer = customer_of[entry_probe]
-        self.incidence = customer_incidence(cell, customer, self.cells, self.customers)
-        # Per shop and customer: summed list lengths (a_u) and lists (lists without entries too).
-        lengths = np.zeros((self.n_shops, self.customers))
-        np.add.at(lengths, (entry_shop, customer), 1.0)
-        lists = np.zeros((self.n_shops, self.customers))
-        np.add.at(lists, (shop_of[listed_probes], customer_of_listed), 1.0)
-        self.lengths, self.lists = lengths, lists
+        self.incidence = customer_incidence(cell, customer, self.cells, customers)
+        per_cell = self.incidence.tocoo()  # x_ui, by (cell, customer)
+        shape = (self.n_shops, customers)
+        self.entries = np.zeros(shape)  # a_u per shop
+        np.add.at(self.entries, (entry_shop, customer), 1.0)
+        self.squares = np.zeros(shape)  # Q_u per shop
+        np.add.at(self.squares, (self.cell_shop[per_cell.row], per_cell.col), per_cell.data**2)
+        self.lists = np.zeros(shape)  # m_u per shop (lists without entries too)
+        np.add.at(self.lists, (shop_of[listed_probes], customer_of_listed), 1.0)
 
-    def jaccard(self, draws: np.ndarray) -> np.ndarray:
-        """Per shop and resample (shops x resamples), from draw counts (resamples x customers)."""
-        c = resampled_cells(self.incidence, draws)
-        pairs = np.zeros((self.n_shops, draws.shape[0]))
-        np.add.at(pairs, self.cell_shop, c * (c - 1.0) / 2.0)
-        self_pairs = self.lengths @ (draws * (draws - 1.0) / 2.0).T
-        shared = pairs - self_pairs
-        lists = self.lists @ draws.T
-        union = (lists - 1.0) * (self.lengths @ draws.T) - 2.0 * self_pairs - shared
+    def jaccard(self, weights: np.ndarray) -> np.ndarray:
+        """Per shop and replicate (shops x replicates), from weights per customer."""
+        squared = (weights**2).T
+        c = weighted_cells(self.incidence, weights)
+        summed = np.zeros((self.n_shops, weights.shape[0]))
+        np.add.at(summed, self.cell_shop, c**2)
+        within = (self.squares - self.entries) @ weights.T / 2.0
+        shared = (summed - self.squares @ squared) / 2.0 + within
+        lists = self.lists @ weights.T
+        spread = self.lists * self.entries
+        union = (
+            lists * (self.entries @ weights.T)
+            - spread @ squared
+            + (spread - self.entries) @ weights.T
+            - shared
+        )
+        kept = self.lists @ (weights > 0).T  # lists of the customers kept
         out = np.full(shared.shape, np.nan)
-        np.divide(shared, union, out=out, where=(lists >= 2) & (union > 0))
+        np.divide(shared, union, out=out, where=(kept >= 2) & (union > 0))
         return out
 
 

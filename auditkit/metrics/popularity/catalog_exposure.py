@@ -2,7 +2,7 @@
 
 Each catalog item's exposure is the number of answered first-repetition lists that show it;
 items never shown count with 0. Both metrics are per shop, averaged over the shops with an
-answered probe and a catalog; their intervals resample customers (`_item_counts`).
+answered probe and a catalog; their intervals leave customers out (`_item_counts`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from scipy.sparse import csr_matrix
 from auditkit.metrics._customers import probe_customers
 from auditkit.metrics._item_counts import (
     customer_incidence,
-    resampled_cells,
-    resampled_statistic_ci,
+    jackknife_statistic_ci,
+    weighted_cells,
 )
 from auditkit.metrics._matched import read_only
 from auditkit.metrics._overlap import code_counts, index_dtype
@@ -44,8 +44,8 @@ class ShopExposure:
     ``counts[j]`` is the exposure of cell ``j`` (a catalog row shown at least once),
     ``cell_shop[j]`` its shop's position among ``names`` (the shops with an answered probe
     and a catalog, in sorted order of their ids), ``sizes`` those shops' catalog sizes, and
-    ``incidence`` the (cells x customers) counts whose row sums are ``counts``: what a
-    bootstrap over customers resamples.
+    ``incidence`` the (cells x customers) counts whose row sums are ``counts``, and
+    ``strata`` each customer's persona code: what the jackknife over customers leaves out.
     """
 
     counts: np.ndarray
@@ -53,7 +53,7 @@ class ShopExposure:
     sizes: np.ndarray
     names: np.ndarray
     incidence: csr_matrix
-    customers: int
+    strata: np.ndarray
 
 
 def _shop_exposure(tables: AuditTables) -> ShopExposure:
@@ -98,21 +98,23 @@ def _count_exposure(tables: AuditTables) -> ShopExposure:
         counts, cell_shop = counts[counted], cell_shop[counted]
     # Per shown row: its customer, and its cell among the counted ones (-1 if not counted).
     customer_of = np.zeros(len(codes.probe_ids), dtype=np.int64)
-    customer_of[shown.probes] = probe_customers(tables, shown.probes)
+    probe_customer = probe_customers(tables, shown.probes)
+    customer_of[shown.probes] = probe_customer
     customer = customer_of[shown.probe]
+    strata = np.zeros(int(probe_customer.max(initial=-1)) + 1, dtype=np.int64)
+    strata[probe_customer] = codes.per_probe("persona_id")[shown.probes]
     cell_of = np.full(cells.size, -1, dtype=np.int64)
     cell_of[counted] = np.arange(int(counted.sum()))
     cell = cell_of[np.searchsorted(cells, rows)]
-    n_customers = int(customer.max(initial=-1)) + 1
     keep = cell >= 0
-    incidence = customer_incidence(cell[keep], customer[keep], counts.size, n_customers)
+    incidence = customer_incidence(cell[keep], customer[keep], counts.size, strata.size)
     return ShopExposure(
         counts=counts,
         cell_shop=cell_shop,
         sizes=sizes[used].astype(np.int64),
         names=names[used],
         incidence=incidence,
-        customers=n_customers,
+        strata=strata,
     )
 
 
@@ -142,11 +144,11 @@ def _per_shop_estimate(
     seed: int,
     details: dict[str, object],
 ) -> Estimate:
-    """The mean over shops of ``per_shop(counts)``, its interval resampling customers.
+    """The mean over shops of ``per_shop(counts)``, its interval a jackknife over customers.
 
-    ``per_shop`` maps cell counts (cells x resamples) to each shop's value (shops x
-    resamples); the shops with a finite value in the audit are the ones averaged, in every
-    resample too.
+    ``per_shop`` maps cell counts (cells x replicates) to each shop's value (shops x
+    replicates); the shops with a finite value in the audit are the ones averaged, in every
+    replicate too.
     """
     values = per_shop(exposure.counts[:, None])[:, 0]
     present = np.isfinite(values)
@@ -166,24 +168,25 @@ def _per_shop_estimate(
             reason=REASON_NO_SHOPS,
         )
 
-    def statistic(draws: np.ndarray) -> np.ndarray:
-        cells = resampled_cells(exposure.incidence, draws)
+    def statistic(weights: np.ndarray) -> np.ndarray:
+        cells = weighted_cells(exposure.incidence, weights)
         return per_shop(cells)[present].mean(axis=0)
 
-    ci = resampled_statistic_ci(
+    value = float(values[present].mean())
+    ci = jackknife_statistic_ci(
         statistic,
-        exposure.customers,
+        value,
+        exposure.strata,
         n_cells=exposure.counts.size,
-        n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
     )
     return Estimate(
         id=metric_id,
         family=FAMILY,
-        value=float(values[present].mean()),
+        value=value,
         ci=None if math.isnan(ci[0]) else ci,
-        n=exposure.customers,
+        n=exposure.strata.size,
         unit="customer",
         by_group=by_group,
         details=details,
@@ -233,7 +236,8 @@ def gini(
     tables : AuditTables
         Reads ``probes``, ``responses`` and ``catalogs``.
     n_resamples, confidence, seed
-        The bootstrap over customers (each resample recounts every item's exposure).
+        The interval: a jackknife over customers (each replicate recounts every item's
+        exposure; ``n_resamples`` is not used).
 
     Returns
     -------
@@ -274,7 +278,8 @@ def coverage(
     tables : AuditTables
         Reads ``probes``, ``responses`` and ``catalogs``.
     n_resamples, confidence, seed
-        The bootstrap over customers (each resample recounts the items reached).
+        The interval: a jackknife over customers (each replicate recounts the items reached;
+        ``n_resamples`` is not used).
 
     Returns
     -------
