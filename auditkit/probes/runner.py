@@ -216,7 +216,10 @@ def _try_once(
         answer = vendor.recommend(request)
     except RequestFailed as exc:
         latency = (time.perf_counter() - started) * 1000
-        attempt = Attempt(probe_id, request.to_dict(), "error", latency, problem=exc.problem)
+        # What the vendor said with its refusal is evidence of why it refused.
+        attempt = Attempt(
+            probe_id, request.to_dict(), "error", latency, raw=exc.raw, problem=exc.problem
+        )
         return _Tried(attempt, exc.retryable, exc.retry_after)
     except InvalidAnswer as exc:
         latency = (time.perf_counter() - started) * 1000

@@ -72,14 +72,23 @@ class RequestFailed(Exception):
 
     ``problem`` reads ``kind: detail`` (``http_503: ...``, ``timeout: ...``); ``retryable``
     says whether sending it again may help; ``retry_after`` is the vendor's own wait, in
-    seconds, when it gave one.
+    seconds, when it gave one; ``raw`` is what the vendor said with its refusal (the head of
+    an error page, secrets already blanked), kept as evidence of why it refused.
     """
 
-    def __init__(self, problem: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        problem: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        raw: Any = None,
+    ) -> None:
         super().__init__(problem)
         self.problem = problem
         self.retryable = retryable
         self.retry_after = retry_after
+        self.raw = raw
 
 
 class InvalidAnswer(Exception):

@@ -8,7 +8,14 @@ evidence stores the probe's request, not the HTTP one.
 
 One ``recommend`` call is one HTTP request: the runner decides on retries (each attempt is its
 own evidence row). Failures are raised as `RequestFailed` (``retryable`` for timeouts,
-connection errors, ``429`` and ``5xx``) or `InvalidAnswer` (unreadable, too large).
+connection errors, ``429`` and ``5xx``; it carries the head of the vendor's error page) or
+`InvalidAnswer` (unreadable, not UTF-8, too large).
+
+A hostile or broken vendor cannot hold a request or the process's memory: ``timeout_seconds``
+bounds the whole request (every connect, read and write on the socket waits at most what is
+left of it, so a vendor that drips its headers a byte at a time is cut off too), and a
+compressed answer is inflated in steps that never give more than the size cap (a gzip bomb
+costs the cap, not its unpacked size).
 
 A spec with an ``events`` section builds an `HttpEventVendor`, which also takes interaction
 events (``send_events``, one HTTP request per call) for trend planting; the caller batches
@@ -17,19 +24,25 @@ them and decides on retries, as the runner does for probes.
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 import hashlib
 import json
 import logging
+import math
 import os
 import re
+import ssl
+import threading
 import time
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import quote, quote_plus
 
+import httpcore
 import httpx
 import jmespath
 
@@ -47,6 +60,18 @@ from auditkit.vendors._base import (
 MISSING_SECRET = "{where}: {key} must be set in the environment; got {value!r}"
 MISSING_TENANT = "{where}: {key} must be mapped to a tenant id; got {value!r}"
 REDACTED = "***"
+TIMED_OUT = "timeout: no complete answer within {seconds:g} s"
+TOO_LARGE = "too_large: answer longer than {cap} bytes"
+NOT_TEXT = "unparseable: the answer is not {encoding} text (byte 0x{byte:02x} at {offset})"
+NOT_JSON = "unparseable: the answer is not JSON"
+BAD_ENCODING = "unparseable: the answer's {encoding} encoding is corrupt or cut short"
+UNKNOWN_ENCODING = "unparseable: content-encoding {encoding!r} was not asked for"
+ERROR_RAW_LIMIT = 4_096
+"""Characters kept of an error answer's body: enough to say why, never a whole page."""
+REASON_LIMIT = 200
+"""Characters kept of a status line's reason or a redirect's target in a problem text."""
+ACCEPT_ENCODING = "gzip, deflate"
+"""The only encodings asked for: the ones inflated here within the size cap."""
 
 _TOKEN = re.compile(r"\$\{([^{}]*)\}|\{([^{}]*)\}")
 
@@ -167,9 +192,11 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return None if math.isnan(seconds) else max(0.0, seconds)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -202,6 +229,198 @@ class _Redact(logging.Filter):
 
 
 LOGGERS = ("httpx", "httpcore")
+
+
+class _Deadline(threading.local):
+    """When the request in flight on this thread must be done (``time.monotonic``), if any.
+
+    The client is called from the runner's threads, one request each, so a thread-local
+    deadline follows its request through the connection pool onto whichever socket it gets.
+    """
+
+    at: float | None = None
+
+    def left(self, timeout: float | None, expired: type[Exception]) -> float | None:
+        """``timeout`` cut to what is left of the deadline; ``expired`` raised when none is."""
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise expired("the request's deadline has passed")
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits at most what is left of the deadline.
+
+    httpx's timeouts are per operation, so a vendor sending a byte just inside each read
+    timeout would hold a request for ever; cut to the deadline, no sequence of reads outlasts
+    it.
+    """
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._stream = stream
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Read at most ``max_bytes``, by the deadline."""
+        return self._stream.read(max_bytes, self._deadline.left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Write ``buffer``, by the deadline."""
+        self._stream.write(buffer, self._deadline.left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        """Close the socket."""
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        """The TLS stream over this one, by the deadline as well."""
+        wait = self._deadline.left(timeout, httpcore.ConnectTimeout)
+        secure = self._stream.start_tls(ssl_context, server_hostname, wait)
+        return _DeadlineStream(secure, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        """What the socket stream says (the pool asks whether a kept connection is alive)."""
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's socket backend, with connections opened by, and streams bound to, a deadline."""
+
+    def __init__(self, deadline: _Deadline) -> None:
+        self._backend = httpcore.SyncBackend()
+        self._deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        """A TCP connection opened by the deadline, its stream bound to it."""
+        wait = self._deadline.left(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, wait, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        """A Unix socket connection opened by the deadline, its stream bound to it."""
+        wait = self._deadline.left(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_unix_socket(path, wait, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep (httpcore's connect retries)."""
+        self._backend.sleep(seconds)
+
+
+def _bind_deadline(client: httpx.Client, deadline: _Deadline) -> int:
+    """Put every connection pool of ``client`` on sockets bound to ``deadline``; how many.
+
+    httpx takes no network backend, so the pools it built (the direct one, and one per proxy
+    the environment names, as httpx reads them) are given ours before any connection exists.
+    """
+    bound = 0
+    for transport in [client._transport, *client._mounts.values()]:
+        pool = getattr(transport, "_pool", None)
+        if isinstance(pool, httpcore.ConnectionPool):  # proxies' pools are ConnectionPools too
+            pool._network_backend = _DeadlineBackend(deadline)
+            bound += 1
+    return bound
+
+
+class _Undecodable(Exception):
+    """The answer's content-encoding cannot be undone (corrupt, or not one asked for)."""
+
+
+class _Inflater:
+    """Undoes an answer's content-encoding in steps that never give more than asked for.
+
+    httpx inflates each chunk it reads whole, so 64 KiB of a gzip bomb become 64 MiB before
+    any size cap is checked; here each step stops at the room left under the cap.
+    """
+
+    def __init__(self, header: str | None) -> None:
+        codings = [c.strip().lower() for c in (header or "").split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
+            raise _Undecodable(UNKNOWN_ENCODING.format(encoding=header))
+        self._coding = codings[0] if codings else None
+        self._inflate = None if self._coding is None else self._new(self._coding)
+        self._started = False
+
+    @staticmethod
+    def _new(coding: str) -> Any:
+        # gzip: a gzip member; deflate: a zlib stream (the raw-deflate fallback is below).
+        return zlib.decompressobj(31 if coding != "deflate" else zlib.MAX_WBITS)
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """The next bytes of the answer from ``data``, at most ``room`` of them (``room`` > 0)."""
+        if self._inflate is None:
+            return data
+        coding = cast(str, self._coding)
+        try:
+            try:
+                out = self._inflate.decompress(data, room)
+            except zlib.error:
+                if coding != "deflate" or self._started:
+                    raise
+                # Some servers send raw deflate, with no zlib header (httpx accepts it too).
+                self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = self._inflate.decompress(data, room)
+        except zlib.error:
+            raise _Undecodable(BAD_ENCODING.format(encoding=coding)) from None
+        self._started = True
+        # A gzip answer may be several members one after another: each is inflated in turn.
+        while coding != "deflate" and self._inflate.eof and self._inflate.unused_data:
+            if len(out) >= room:
+                break
+            rest = self._inflate.unused_data
+            self._inflate = self._new(coding)
+            try:
+                out += self._inflate.decompress(rest, room - len(out))
+            except zlib.error:
+                raise _Undecodable(BAD_ENCODING.format(encoding=coding)) from None
+        return out
+
+    def finish(self) -> None:
+        """Check that a compressed answer ended where its encoding says it ends."""
+        if self._inflate is not None and self._started and not self._inflate.eof:
+            raise _Undecodable(BAD_ENCODING.format(encoding=self._coding))
+
+
+def _raw(response: httpx.Response) -> tuple[Iterable[bytes], _Inflater]:
+    """The answer's bytes as they come off the wire, and what inflates them."""
+    if response.is_stream_consumed:  # built whole in memory (a mock transport's): inflated
+        return [response.content], _Inflater(None)
+    return response.iter_raw(), _Inflater(response.headers.get("content-encoding"))
+
+
+def _read_into(
+    buffer: bytearray, chunks: Iterable[bytes], inflater: _Inflater, keep: int, deadline: float
+) -> bool:
+    """Append the answer to ``buffer`` until it holds more than ``keep`` bytes or ends.
+
+    Returns whether it was cut off. The deadline is checked between chunks too, for a
+    transport (a test's mock) that does not go through the deadline-bound sockets.
+    """
+    for chunk in chunks:
+        buffer += inflater.feed(chunk, keep + 1 - len(buffer))
+        if len(buffer) > keep:
+            return True
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("answer too slow")
+    inflater.finish()
+    return False
 
 
 @dataclass(frozen=True)
@@ -299,14 +518,18 @@ class HttpVendor(VendorAdapter):
             rate_per_second=spec.rate_per_second,
             retries=spec.retries,
         )
+        self._deadline = _Deadline()
         self._client = httpx.Client(
             timeout=httpx.Timeout(spec.timeout_seconds),
             limits=httpx.Limits(
                 max_connections=spec.concurrency, max_keepalive_connections=spec.concurrency
             ),
             follow_redirects=False,
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
             transport=transport,
         )
+        if transport is None:  # a test's own transport has no sockets to bind
+            _bind_deadline(self._client, self._deadline)
 
     def _values(self, request: RecommendRequest) -> dict[str, Any]:
         return {
@@ -325,9 +548,19 @@ class HttpVendor(VendorAdapter):
         return tuple(self._secrets)
 
     def _redact(self, text: str) -> str:
+        """``text`` with every secret blanked, as written and as escaped inside JSON text."""
         for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
+            for form in (secret, json.dumps(secret)[1:-1]):
+                text = text.replace(form, REDACTED)
         return text
+
+    def _lookahead(self) -> int:
+        """Bytes read past a cut so that a secret straddling it is blanked whole."""
+        return max((len(s.encode("utf-8")) * 6 for s in self._secrets), default=0)
+
+    def _head(self, content: bytes | bytearray, limit: int, encoding: str) -> str:
+        """The first ``limit`` characters of ``content`` as text, secrets blanked first."""
+        return self._redact(content.decode(encoding, "replace"))[:limit]
 
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
         """Send one request for ``request`` and read the answer through the response paths.
@@ -341,12 +574,13 @@ class HttpVendor(VendorAdapter):
             When the answer is larger than the cap, not JSON, or has no list of items.
         """
         values = self._values(request)
-        return self._read(self._request(self._method, self._templates, values))
+        content, encoding = self._request(self._method, self._templates, values)
+        return self._read(content, encoding)
 
     def _request(
         self, method: str, templates: _Templates, values: Mapping[str, Any], *, read: bool = True
-    ) -> bytes:
-        """Fill the templates with ``values``, send the request, return the answer's body."""
+    ) -> tuple[bytes, str]:
+        """Fill the templates with ``values``, send the request; the answer's body and encoding."""
         query = {
             key: _query_value(value)
             for key, value in _fill(templates.query, values).items()
@@ -359,9 +593,7 @@ class HttpVendor(VendorAdapter):
         try:
             return self._send(method, url, query, body, headers, read=read)
         except httpx.TimeoutException:
-            raise RequestFailed(
-                f"timeout: no answer within {self._timeout:g} s", retryable=True
-            ) from None
+            raise RequestFailed(TIMED_OUT.format(seconds=self._timeout), retryable=True) from None
         except httpx.TransportError as exc:
             raise RequestFailed(f"connection: {type(exc).__name__}", retryable=True) from None
 
@@ -374,42 +606,73 @@ class HttpVendor(VendorAdapter):
         headers: dict[str, str],
         *,
         read: bool = True,
-    ) -> bytes:
+    ) -> tuple[bytes, str]:
         deadline = time.monotonic() + self._timeout
-        with self._client.stream(
-            method, url, params=query, json=body, headers=headers
-        ) as response:
-            status = response.status_code
-            if status >= 300:
-                reason = self._redact(response.reason_phrase or "")
-                problem = f"http_{status}: {reason}".rstrip(": ")
-                if status == 429 or status >= 500:
-                    wait = retry_after_seconds(response.headers.get("retry-after"))
-                    raise RequestFailed(problem, retryable=True, retry_after=wait)
-                raise RequestFailed(problem, retryable=False)
-            if not read:
-                return b""
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > self._cap:
-                    # Stop reading: what came so far is kept, cut to the cap.
-                    head = b"".join(chunks)[: self._cap].decode("utf-8", "replace")
-                    raise InvalidAnswer(
-                        f"too_large: answer longer than {self._cap} bytes", raw=head
-                    )
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout("answer too slow")
-            return b"".join(chunks)
+        # The whole request, connect to last byte, is bound to the deadline (see _Deadline).
+        self._deadline.at = deadline
+        try:
+            with self._client.stream(
+                method, url, params=query, json=body, headers=headers
+            ) as response:
+                if response.status_code >= 300:
+                    raise self._refusal(response, deadline)
+                if not read:
+                    return b"", "utf-8"
+                return self._body(response, deadline)
+        finally:
+            self._deadline.at = None
 
-    def _read(self, content: bytes) -> RecommendResponse:
-        text = content.decode("utf-8", "replace")
+    def _body(self, response: httpx.Response, deadline: float) -> tuple[bytes, str]:
+        """The answer's body, inflated within the cap, and the text encoding it declares."""
+        encoding = _encoding(response)
+        buffer = bytearray()
+        try:
+            chunks, inflater = _raw(response)
+            # Past the cap a little more is read, so a secret cut in two is still blanked.
+            keep = self._cap + self._lookahead()
+            cut = _read_into(buffer, chunks, inflater, keep, deadline)
+        except _Undecodable as exc:
+            raise InvalidAnswer(str(exc), raw=self._head(buffer, self._cap, encoding)) from None
+        if cut or len(buffer) > self._cap:
+            # Stop reading: what came so far is kept, cut to the cap.
+            head = self._head(buffer, self._cap, encoding)
+            raise InvalidAnswer(TOO_LARGE.format(cap=self._cap), raw=head)
+        return bytes(buffer), encoding
+
+    def _refusal(self, response: httpx.Response, deadline: float) -> RequestFailed:
+        """The failure of an answer with a redirect or error status, with its page's head."""
+        status = response.status_code
+        reason = self._redact(response.reason_phrase or "")[:REASON_LIMIT]
+        problem = f"http_{status}: {reason}".rstrip(": ")
+        location = response.headers.get("location")
+        if status < 400 and location:
+            # Not followed (the request would change under the auditor's feet): said where.
+            problem += f" (to {self._redact(location)[:REASON_LIMIT]})"
+        encoding = _encoding(response)
+        buffer = bytearray()
+        try:
+            chunks, inflater = _raw(response)
+            _read_into(buffer, chunks, inflater, ERROR_RAW_LIMIT + self._lookahead(), deadline)
+        except (httpx.HTTPError, _Undecodable):
+            pass  # the status is the answer; a page cut short is kept as far as it came
+        raw = self._head(buffer, ERROR_RAW_LIMIT, encoding) or None
+        if status == 429 or status >= 500:
+            wait = retry_after_seconds(response.headers.get("retry-after"))
+            return RequestFailed(problem, retryable=True, retry_after=wait, raw=raw)
+        return RequestFailed(problem, retryable=False, raw=raw)
+
+    def _read(self, content: bytes, encoding: str) -> RecommendResponse:
+        try:
+            text = content.decode(encoding)
+        except UnicodeDecodeError as exc:
+            # Read with stand-ins, bad bytes would become ids and explanations nobody sent.
+            label = "UTF-8" if encoding == "utf-8-sig" else encoding.upper()
+            problem = NOT_TEXT.format(encoding=label, byte=exc.object[exc.start], offset=exc.start)
+            raise InvalidAnswer(problem, raw=content.decode(encoding, "replace")) from None
         try:
             document = json.loads(text)
-        except ValueError:
-            raise InvalidAnswer("unparseable: the answer is not JSON", raw=text) from None
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
+            raise InvalidAnswer(NOT_JSON, raw=text) from None
         paths = self._paths
         items = paths["items"].search(document)  # type: ignore[union-attr]
         if not isinstance(items, list) or any(isinstance(i, dict | list) for i in items):
@@ -431,9 +694,7 @@ class HttpVendor(VendorAdapter):
         found = path.search(document)
         if not isinstance(found, list) or len(found) != n:
             return None
-        if numbers and not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in found
-        ):
+        if numbers and not all(_finite(v) for v in found):
             return None
         return found
 
@@ -491,6 +752,25 @@ class HttpEventVendor(HttpVendor):
         digest = hashlib.sha256(_as_text([shop_id, fields]).encode("utf-8")).hexdigest()
         values.update(events=filled, batch_id=digest[:32])
         self._request(cast(str, self._event_method), templates, values, read=False)
+
+
+def _finite(value: Any) -> bool:
+    """Whether ``value`` is a number that is a finite float (JSON allows 1e999 and huge ints)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _encoding(response: httpx.Response) -> str:
+    """The codec of the charset an answer declares; UTF-8 (a BOM allowed) otherwise."""
+    try:
+        name = codecs.lookup(response.charset_encoding or "utf-8").name
+    except LookupError:
+        name = "utf-8"
+    return "utf-8-sig" if name == "utf-8" else name
 
 
 def _event_fields(event: Mapping[str, Any]) -> dict[str, Any]:
