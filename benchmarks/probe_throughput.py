@@ -99,7 +99,7 @@ def main() -> None:
         )
         vendor_spec = HttpVendorSpec.model_validate(data)
         vendor = HttpVendor(vendor_spec, shops.catalogs)
-        policy = RunPolicy.for_vendor(vendor_spec)
+        policy = RunPolicy.for_vendor(vendor)
         with (
             tempfile.TemporaryDirectory() as tmp,
             EvidenceStore(Path(tmp) / "evidence.sqlite", spec_sha256="bench") as store,
