@@ -13,8 +13,12 @@ The three taste personas are carried as the spec default does (exactly, docs/pro
 refused (``exact`` with a taste no two shops share) is counted apart. The last column lists
 every metric that flagged, with its rate.
 
+``--shared-fractions`` are the world's shared shares of a catalog: 0.15 and 0.45 make about 10%
+and 31% of a shop's catalog sold by another given shop too (pairwise Jaccard 5% and 18%).
+``--probes-from SPEC`` audits with a shipped suite's probe design (its budget) instead.
+
 Run: python benchmarks/verdict_validity.py [--seeds 50] [--shared-fractions 0.15 0.45]
-     [--carry exact|substitute]
+     [--carry exact|substitute] [--probes-from audit_specs/smb_vetting.yaml]
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 import auditkit
 from auditkit.errors import DesignError
@@ -51,9 +57,14 @@ VENDORS: dict[str, dict[str, Any]] = {
 
 
 def spec_data(
-    seed: int, shared_fraction: float, vendor: dict[str, Any], carry: str | None = None
+    seed: int,
+    shared_fraction: float,
+    vendor: dict[str, Any],
+    carry: str | None = None,
+    probes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A demo-sized audit of the built-in world: homogenization and popularity metrics."""
+    """A demo-sized audit of the built-in world (or ``probes``, a suite's probe design):
+    homogenization and popularity metrics."""
     metrics = [m for m in METRICS if m.split(".")[0] in ("homogenization", "popularity")]
     metrics.remove("popularity.trend_leakage")  # needs trend planting (events)
     carried = {} if carry is None else {"carry": carry}
@@ -63,7 +74,8 @@ def spec_data(
         "seed": seed,
         "world": {"shops": 6, "items_per_shop": 300, "shared_fraction": shared_fraction},
         "vendor": vendor,
-        "probes": {
+        "probes": probes
+        or {
             "k": 10,
             "personas": [
                 {
@@ -91,7 +103,17 @@ def main() -> None:
     parser.add_argument("--shared-fractions", type=float, nargs="+", default=[0.15, 0.45])
     parser.add_argument("--vendors", nargs="+", default=list(VENDORS))
     parser.add_argument("--carry", choices=("substitute", "exact"), default=None)
+    parser.add_argument(
+        "--probes-from",
+        type=Path,
+        default=None,
+        help="a suite's spec (audit_specs/smb_vetting.yaml, say): audit with its probe design",
+    )
     args = parser.parse_args()
+    probes = None
+    if args.probes_from is not None:
+        probes = yaml.safe_load(args.probes_from.read_text())["probes"]
+        probes.pop("trend_planting", None)  # the metrics here need no events
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     print(
         f"{'overlap':>8} {'vendor':<22} {'cross-shop flagged':>19} {'any flagged':>12}  by metric"
@@ -104,7 +126,7 @@ def main() -> None:
                 by_metric: dict[str, int] = {}
                 for seed in seeds:
                     spec = auditkit.AuditSpec.model_validate(
-                        spec_data(seed, fraction, VENDORS[label], args.carry)
+                        spec_data(seed, fraction, VENDORS[label], args.carry, probes)
                     )
                     out = Path(scratch) / f"{fraction:g}-{label.replace(' ', '_')}-{seed}"
                     try:
