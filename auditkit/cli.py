@@ -45,11 +45,11 @@ def main() -> None:
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 def validate(spec: Path) -> None:
-    """Check SPEC and print "ok", or every problem as file:line key.path: message."""
-    from auditkit.api import read_spec
+    """Check SPEC and its catalogs; print "ok", or every problem as file:line key: message."""
+    from auditkit.api import load_shops, read_spec
 
     try:
-        read_spec(spec)
+        load_shops(read_spec(spec))  # the catalogs as run reads them, row by row
     except AuditkitError as error:
         _fail(error)
     click.echo("ok")

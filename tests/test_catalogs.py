@@ -39,19 +39,19 @@ def test_parquet_round_trip(tmp_path):
         ),
         (
             "item_id,category\n1,a\n1,b\n2,c\n2,d\n",
-            "shop.csv: item_id must be unique; duplicated: '1', '2'",
+            "shop.csv:3: item_id must be unique; duplicated: '1', '2'",
         ),
         (
             "item_id,category\n1,\n",
-            "shop.csv: column 'category' must have no empty values; 1 rows are empty",
+            "shop.csv:2: column 'category' must have no empty values; 1 rows are empty",
         ),
         (
             "item_id,category,price\n1,a,cheap\n",
-            "shop.csv: column 'price' must be numeric; got 'cheap'",
+            "shop.csv:2: column 'price' must be numeric; got 'cheap'",
         ),
         (
             "item_id,category,popularity\n1,a,-1\n",
-            "shop.csv: column 'popularity' must be non-negative; 1 rows are negative",
+            "shop.csv:2: column 'popularity' must be non-negative; 1 rows are negative",
         ),
     ],
 )

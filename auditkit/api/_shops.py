@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from auditkit.api._seeds import AuditSeeds
 from auditkit.catalogs import load_catalog
-from auditkit.errors import SpecError
+from auditkit.errors import CatalogError, SpecError, SpecIssue
 from auditkit.spec import AuditSpec, spec_issue
 
 UNKNOWN_TRENDING = "must be a canonical_id in some shop's catalog; got {value!r}"
+UNKNOWN_CATEGORY = "must be a category of some shop's catalog ({valid}); got {value!r}{hint}"
+UNKNOWN_SIGNATURE_CATEGORY = (
+    "must be a category of shop {shop!r}'s catalog ({valid}); got {value!r}{hint}"
+)
+UNKNOWN_SIGNATURE_ITEM = "must be an item_id of shop {shop!r}'s catalog; got {value!r}"
+# How many valid categories a message lists before it says how many there are in all.
+LISTED = 12
 
 
 @dataclass(frozen=True)
@@ -34,31 +43,100 @@ class Shops:
 def load_shops(spec: AuditSpec) -> Shops:
     """Generate the spec's synthetic world, or load its shops' catalog files.
 
-    Raises `SpecError` (located at the key) when the spec's ``trending`` list names a product
-    that no catalog has.
+    Everything the spec names in the shops is checked here, before any probe is designed.
+
+    Raises
+    ------
+    SpecError
+        With every problem, each located at the spec's key: a catalog that cannot be read or
+        breaks the catalog schema (the message names its line or row), a persona or
+        signature category or a signature item no catalog has, a ``trending`` product that
+        is no catalog's ``canonical_id``.
     """
     shops = _shops(spec)
+    issues = _name_issues(spec, shops)
+    if spec.trending is not None:
+        issues += trending_issues(spec, shops.catalogs)
+    if issues:
+        raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path)))
     if spec.trending is None:
         return shops
-    check_trending(spec, shops.catalogs)
     return replace(shops, trending=tuple(spec.trending))
 
 
 def check_trending(spec: AuditSpec, catalogs: dict[str, pd.DataFrame]) -> None:
     """Every product of the spec's ``trending`` list is a ``canonical_id`` of some catalog."""
+    issues = trending_issues(spec, catalogs)
+    if issues:
+        raise SpecError(issues)
+
+
+def trending_issues(spec: AuditSpec, catalogs: dict[str, pd.DataFrame]) -> list[SpecIssue]:
+    """A located issue for each product of the ``trending`` list that no catalog has."""
     wanted = list(spec.trending or [])
     present: set[str] = set()
     for frame in catalogs.values():
         column = frame["canonical_id"]
         # Only the few matching values become Python strings.
         present.update(str(value) for value in column[column.isin(wanted)].unique())
-    issues = [
+    return [
         spec_issue(spec, ("trending", i), UNKNOWN_TRENDING.format(value=name))
         for i, name in enumerate(wanted)
         if name not in present
     ]
-    if issues:
-        raise SpecError(issues)
+
+
+def _listed(names: Iterable[str]) -> str:
+    """Up to `LISTED` names, then how many there are in all (on one line, whatever they hold)."""
+    ordered = sorted(names)
+    shown = ", ".join(name if name.isprintable() else repr(name) for name in ordered[:LISTED])
+    return shown if len(ordered) <= LISTED else f"{shown}, ... ({len(ordered)} in all)"
+
+
+def _hint(value: str, valid: set[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest valid name, if one is close."""
+    close = difflib.get_close_matches(value, sorted(valid), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _name_issues(spec: AuditSpec, shops: Shops) -> list[SpecIssue]:
+    """Located issues for each category or item the spec names and no catalog has.
+
+    A persona's category may be any shop's (the taste is carried to shops without it); a
+    shop's signature names that shop's own categories and items.
+    """
+    categories = {
+        shop_id: {str(name) for name in frame["category"].unique()}
+        for shop_id, frame in shops.catalogs.items()
+    }
+    everywhere = set().union(*categories.values())
+    issues = []
+    for i, persona in enumerate(spec.probes.personas):
+        for j, name in enumerate(persona.categories):
+            if name not in everywhere:
+                message = UNKNOWN_CATEGORY.format(
+                    hint=_hint(name, everywhere), valid=_listed(everywhere), value=name
+                )
+                issues.append(
+                    spec_issue(spec, ("probes", "personas", i, "categories", j), message)
+                )
+    for i, shop in enumerate(spec.shops or []):
+        own = categories[shop.id]
+        for j, name in enumerate(shop.signature.categories):
+            if name not in own:
+                message = UNKNOWN_SIGNATURE_CATEGORY.format(
+                    shop=shop.id, hint=_hint(name, own), valid=_listed(own), value=name
+                )
+                issues.append(
+                    spec_issue(spec, ("shops", i, "signature", "categories", j), message)
+                )
+        items = shops.catalogs[shop.id]["item_id"]
+        present = set(items[items.isin(shop.signature.items)].astype(str))
+        for j, name in enumerate(shop.signature.items):
+            if name not in present:
+                message = UNKNOWN_SIGNATURE_ITEM.format(shop=shop.id, value=name)
+                issues.append(spec_issue(spec, ("shops", i, "signature", "items", j), message))
+    return issues
 
 
 def _shops(spec: AuditSpec) -> Shops:
@@ -79,8 +157,19 @@ def _shops(spec: AuditSpec) -> Shops:
             signature_items={s.shop_id: () for s in world.shops.values()},
         )
     assert spec.shops is not None  # guaranteed by the spec's own validation
+    catalogs: dict[str, pd.DataFrame] = {}
+    issues = []
+    for i, shop in enumerate(spec.shops):
+        try:
+            catalogs[shop.id] = load_catalog(
+                spec.resolve_path(shop.catalog), source=str(shop.catalog)
+            )
+        except CatalogError as error:
+            issues.append(spec_issue(spec, ("shops", i, "catalog"), str(error)))
+    if issues:
+        raise SpecError(issues)
     return Shops(
-        catalogs={s.id: load_catalog(spec.resolve_path(s.catalog)) for s in spec.shops},
+        catalogs=catalogs,
         signature_categories={s.id: tuple(s.signature.categories) for s in spec.shops},
         signature_items={s.id: tuple(s.signature.items) for s in spec.shops},
     )

@@ -6,6 +6,7 @@ each ``estimate`` with the same keyword options, then `auditkit.judging` judges 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -53,6 +54,8 @@ class MetricDef:
     description: str
     estimate: MetricEstimator
     full_tables: bool = False
+    # Where the value can lie (the interval may reach past it); a threshold outside is a typo.
+    value_range: tuple[float, float] = (-math.inf, math.inf)
     # How `auditkit.judging` turns the estimate into a verdict ("tested": warn and fail also
     # need the estimate's test to reject chance; "reported": judged only against a threshold
     # the auditor sets, the default one being a starting point, not a verdict).
@@ -67,6 +70,7 @@ METRICS: dict[str, MetricDef] = {
             family=homogenization.FAMILY,
             estimate=homogenization.cross_shop_jaccard,
             default_threshold=homogenization.DEFAULT_THRESHOLD,
+            value_range=(0.0, 1.0),
             description="Jaccard overlap of matched customers' lists on products both shops sell.",
         ),
         MetricDef(
@@ -74,6 +78,7 @@ METRICS: dict[str, MetricDef] = {
             family=homogenization.FAMILY,
             estimate=homogenization.cross_shop_rbo,
             default_threshold=homogenization.RBO_THRESHOLD,
+            value_range=(0.0, 1.0),
             description="Mean rank-biased overlap of matched customers' lists at different shops.",
         ),
         MetricDef(
@@ -81,6 +86,7 @@ METRICS: dict[str, MetricDef] = {
             family=homogenization.FAMILY,
             estimate=homogenization.category_divergence,
             default_threshold=homogenization.DIVERGENCE_THRESHOLD,
+            value_range=(0.0, 1.0),
             description="Jensen-Shannon divergence of matched lists' category mixes across shops.",
         ),
         MetricDef(
@@ -88,6 +94,7 @@ METRICS: dict[str, MetricDef] = {
             family=homogenization.FAMILY,
             estimate=homogenization.index,
             default_threshold=homogenization.INDEX_THRESHOLD,
+            value_range=(0.0, math.inf),
             description="Cross-shop overlap as a share of the vendor's agreement with itself.",
         ),
         MetricDef(
@@ -95,6 +102,7 @@ METRICS: dict[str, MetricDef] = {
             family=homogenization.FAMILY,
             estimate=homogenization.signature_retention,
             default_threshold=homogenization.SIGNATURE_THRESHOLD,
+            value_range=(0.0, math.inf),
             description="Exposure of shops' signature products over their catalog share.",
             rule="reported",
         ),
@@ -103,6 +111,7 @@ METRICS: dict[str, MetricDef] = {
             family=homogenization.FAMILY,
             estimate=homogenization.within_shop_jaccard,
             default_threshold=homogenization.WITHIN_THRESHOLD,
+            value_range=(0.0, 1.0),
             description="Pooled Jaccard overlap of different customers' lists at one shop.",
             rule="reported",
         ),
@@ -111,6 +120,7 @@ METRICS: dict[str, MetricDef] = {
             family=popularity.FAMILY,
             estimate=popularity.popularity_lift,
             default_threshold=popularity.DEFAULT_THRESHOLD,
+            value_range=(-1.0, math.inf),
             description="Popularity of recommendations over the customers' histories (ΔGAP).",
             rule="reported",
         ),
@@ -119,6 +129,7 @@ METRICS: dict[str, MetricDef] = {
             family=popularity.FAMILY,
             estimate=popularity.arp,
             default_threshold=popularity.ARP_THRESHOLD,
+            value_range=(0.0, math.inf),
             description="Mean popularity of recommendations relative to the shop's average item.",
             rule="reported",
         ),
@@ -127,6 +138,7 @@ METRICS: dict[str, MetricDef] = {
             family=popularity.FAMILY,
             estimate=popularity.long_tail_share,
             default_threshold=popularity.LONG_TAIL_THRESHOLD,
+            value_range=(0.0, 1.0),
             description="Share of recommendations from outside each shop's most popular fifth.",
             rule="reported",
         ),
@@ -135,6 +147,7 @@ METRICS: dict[str, MetricDef] = {
             family=popularity.FAMILY,
             estimate=popularity.gini,
             default_threshold=popularity.GINI_THRESHOLD,
+            value_range=(0.0, 1.0),
             description="Gini coefficient of exposure over each shop's whole catalog.",
             rule="reported",
         ),
@@ -143,6 +156,7 @@ METRICS: dict[str, MetricDef] = {
             family=popularity.FAMILY,
             estimate=popularity.coverage,
             default_threshold=popularity.COVERAGE_THRESHOLD,
+            value_range=(0.0, 1.0),
             description="Share of each shop's catalog recommended at least once.",
             rule="reported",
         ),
@@ -151,6 +165,7 @@ METRICS: dict[str, MetricDef] = {
             family=popularity.FAMILY,
             estimate=popularity.trend_share,
             default_threshold=popularity.TREND_SHARE_THRESHOLD,
+            value_range=(0.0, 1.0),
             description="Share of recommendations among the products trending across shops.",
         ),
         MetricDef(
@@ -158,6 +173,7 @@ METRICS: dict[str, MetricDef] = {
             family=popularity.FAMILY,
             estimate=popularity.trend_leakage,
             default_threshold=popularity.LEAKAGE_THRESHOLD,
+            value_range=(-2.0, 2.0),
             description="Rise of a planted trend at the other shops against a control product.",
             full_tables=True,
         ),
@@ -168,6 +184,7 @@ METRICS: dict[str, MetricDef] = {
             # Without repeats there is no measured noise to exceed: no test, no verdict.
             rule="tested",
             default_threshold=segments.DEFAULT_THRESHOLD,
+            value_range=(-1.0, 1.0),
             description=("Divergence of counterfactual twins' lists beyond repeats' divergence."),
         ),
         MetricDef(
@@ -176,6 +193,7 @@ METRICS: dict[str, MetricDef] = {
             estimate=segment_groups.price_gap,
             rule="tested",
             default_threshold=segment_groups.PRICE_GAP_THRESHOLD,
+            value_range=(0.0, 1.0),
             description="Largest relative gap in mean list price between segment groups.",
         ),
         MetricDef(
@@ -184,6 +202,7 @@ METRICS: dict[str, MetricDef] = {
             estimate=segment_groups.exposure_impact_ratio,
             rule="tested",
             default_threshold=segment_groups.EXPOSURE_THRESHOLD,
+            value_range=(0.0, 1.0),
             description="Lowest impact ratio of segment groups' exposure to premium products.",
         ),
         MetricDef(
@@ -192,6 +211,7 @@ METRICS: dict[str, MetricDef] = {
             estimate=segment_groups.hit_rate_ratio,
             rule="tested",
             default_threshold=segment_groups.HIT_RATE_THRESHOLD,
+            value_range=(0.0, 1.0),
             description="Lowest impact ratio of segment groups' hit rate on held-out tastes.",
         ),
         MetricDef(

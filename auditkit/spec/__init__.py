@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from auditkit.spec._loader import (
+    MetricRule,
     load_spec,
     parse_yaml,
     spec_issue,
@@ -45,6 +46,7 @@ __all__ = [
     "HttpVendorSpec",
     "InferenceSpec",
     "KnobClaim",
+    "MetricRule",
     "MetricSpec",
     "NonPersonalizedClaim",
     "PersonaSpec",

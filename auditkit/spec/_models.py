@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,25 +24,79 @@ from pydantic import (
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
+
+# Upper bounds on everything that sizes the work: a typo of a few zeros must stop at
+# validation, not after hours of generating shops or designing probes.
+MAX_SEED = 2**63 - 1
+MAX_SHOPS = 1000
+MAX_ITEMS_PER_SHOP = 1_000_000
+MAX_WORLD_ITEMS = 5_000_000
+MAX_CATEGORIES = 10_000
+MAX_K = 1000
+MAX_HISTORY = 1000
+MAX_CUSTOMERS = 100_000
+MAX_REPETITIONS = 100
+MAX_SEGMENT_PROFILES = 10_000
+MAX_PROBES = 2_000_000
+MAX_EVENTS = 10_000_000
+MAX_RESAMPLES = 100_000
+MAX_CONCURRENCY = 1000
+MAX_ATTEMPTS = 100
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+
+TOO_MANY_WORLD_ITEMS = (
+    "shops × items_per_shop must be at most {limit:,} products; got {shops} × {items} = {total:,}"
+)
+TOO_MANY_PROFILES = (
+    "the segments' levels must combine into at most {limit:,} profiles; got {count:,}"
+)
+TOO_MANY_PROBES = (
+    "the personas' probes must number at most {limit:,}; got {count:,} ({shops} shops × "
+    "{customers:,} customer profiles × {variants} probes each)"
+)
+
+
+def _some(names: list[str], shown: int = 10) -> str:
+    """The first ``shown`` of ``names`` as a list, then how many more there are."""
+    more = f" and {len(names) - shown:,} more" if len(names) > shown else ""
+    return f"{names[:shown]}{more}"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # NaN and infinity pass every bound unnoticed (or fail them confusingly): refuse them.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
 
 
 class WorldSpec(_Model):
     """The built-in synthetic world: seeded shops with partly shared catalogs."""
 
-    shops: PositiveInt = Field(6, description="How many client shops to generate.")
-    items_per_shop: PositiveInt = Field(300, description="Catalog size of each shop.")
-    categories: PositiveInt = Field(12, description="Number of product categories.")
+    shops: Annotated[int, Field(ge=1, le=MAX_SHOPS)] = Field(
+        6, description="How many client shops to generate."
+    )
+    items_per_shop: Annotated[int, Field(ge=2, le=MAX_ITEMS_PER_SHOP)] = Field(
+        300, description="Catalog size of each shop."
+    )
+    # Each shop gets two signature categories.
+    categories: Annotated[int, Field(ge=2, le=MAX_CATEGORIES)] = Field(
+        12, description="Number of product categories."
+    )
     shared_fraction: Fraction = Field(
         0.6, description="Share of each catalog drawn from products sold by several shops."
     )
     shop_taste: Fraction = Field(
         0.7, description="How far each shop's own bestsellers depart from global popularity."
     )
+
+    @model_validator(mode="after")
+    def _world_fits(self) -> WorldSpec:
+        total = self.shops * self.items_per_shop
+        if total > MAX_WORLD_ITEMS:
+            raise ValueError(
+                TOO_MANY_WORLD_ITEMS.format(
+                    limit=MAX_WORLD_ITEMS, shops=self.shops, items=self.items_per_shop, total=total
+                )
+            )
+        return self
 
 
 class SignatureSpec(_Model):
@@ -143,15 +198,19 @@ class TrainedOptions(_Model):
     algorithm: Literal["item_knn", "als"] = Field(
         "item_knn", description="item_knn = cosine item-item kNN; als = least-squares factors."
     )
-    neighbours: PositiveInt = Field(50, description="Neighbours kept per item.")
-    factors: PositiveInt = Field(32, description="Latent factors (als only).")
-    customers_per_shop: PositiveInt = Field(
+    neighbours: Annotated[int, Field(ge=1, le=MAX_K)] = Field(
+        50, description="Neighbours kept per item."
+    )
+    factors: Annotated[int, Field(ge=1, le=MAX_K)] = Field(
+        32, description="Latent factors (als only)."
+    )
+    customers_per_shop: Annotated[int, Field(ge=1, le=MAX_CUSTOMERS)] = Field(
         2000, description="Synthetic customers in each shop's training log."
     )
     noise: Annotated[float, Field(ge=0.0)] = Field(
         0.0, description="Per (shop, customer) noise on the ranking; 0 = deterministic."
     )
-    log_seed: NonNegativeInt | None = Field(
+    log_seed: Seed | None = Field(
         None,
         description="Seeds the training logs and the model (default: from the audit's seed); "
         "fix it to audit one trained vendor under many audit seeds.",
@@ -179,7 +238,9 @@ class RetrySpec(_Model):
     growing, jittered time (at least the vendor's ``Retry-After``); other failures are not.
     """
 
-    max_attempts: PositiveInt = Field(4, description="Attempts per probe, the first included.")
+    max_attempts: Annotated[int, Field(ge=1, le=MAX_ATTEMPTS)] = Field(
+        4, description="Attempts per probe, the first included."
+    )
     backoff_seconds: Annotated[float, Field(gt=0.0)] = Field(
         0.5, description="Wait before the first retry; doubles for each further one."
     )
@@ -197,7 +258,9 @@ class PythonVendorSpec(_Model):
         str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="'pkg.module:factory'")
     ]
     options: dict[str, Any] = Field(default_factory=dict)
-    concurrency: PositiveInt = Field(1, description="Calls in flight at once (threads).")
+    concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] = Field(
+        1, description="Calls in flight at once (threads)."
+    )
     rate_per_second: Annotated[float, Field(gt=0.0)] | None = Field(
         None, description="Most calls per second, retries included (default: no cap)."
     )
@@ -274,8 +337,10 @@ def _check_jmespath(value: str | None) -> str | None:
     if value is not None:
         try:
             jmespath.compile(value)
-        except jmespath.exceptions.JMESPathError as exc:
-            raise ValueError(f"must be a JMESPath expression; got {value!r}") from exc
+        # jmespath's parser recurses (a thousand '[' overflow it) and reads numbers with int().
+        except (jmespath.exceptions.JMESPathError, RecursionError, ValueError):
+            shown = value if len(value) <= 60 else value[:57] + "..."
+            raise ValueError(f"must be a JMESPath expression; got {shown!r}") from None
     return value
 
 
@@ -399,7 +464,9 @@ class HttpVendorSpec(_Model):
     max_response_bytes: PositiveInt = Field(
         1_048_576, description="Longer answers are cut off while reading and recorded invalid."
     )
-    concurrency: PositiveInt = Field(8, description="Requests in flight at once.")
+    concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] = Field(
+        8, description="Requests in flight at once."
+    )
     rate_per_second: Annotated[float, Field(gt=0.0)] | None = Field(
         None, description="Most requests sent per second, retries included (default: no cap)."
     )
@@ -500,8 +567,12 @@ class PersonaSpec(_Model):
     sampling: Literal["uniform", "popularity"] = Field(
         "uniform", description="Draw history products evenly, or in proportion to popularity."
     )
-    history_length: NonNegativeInt = Field(5, description="0 = a cold-start customer.")
-    customers: PositiveInt = Field(4, description="Distinct synthetic customers of this persona.")
+    history_length: Annotated[int, Field(ge=0, le=MAX_HISTORY)] = Field(
+        5, description="0 = a cold-start customer."
+    )
+    customers: Annotated[int, Field(ge=1, le=MAX_CUSTOMERS)] = Field(
+        4, description="Distinct synthetic customers of this persona."
+    )
     carry: Literal["substitute", "exact"] | None = Field(
         None,
         description="exact: draw the history only from the taste's products sold by the most "
@@ -541,8 +612,12 @@ class TrendPlantingSpec(_Model):
     control: str | None = Field(
         None, description="canonical_id of the control (default: the planted one's neighbour)."
     )
-    events: PositiveInt = Field(5000, description="How many synthetic purchases to send.")
-    customers: PositiveInt = Field(20, description="Probe customers per shop, before and after.")
+    events: Annotated[int, Field(ge=1, le=MAX_EVENTS)] = Field(
+        5000, description="How many synthetic purchases to send."
+    )
+    customers: Annotated[int, Field(ge=1, le=MAX_CUSTOMERS)] = Field(
+        20, description="Probe customers per shop, before and after."
+    )
 
     @field_validator("write_events")
     @classmethod
@@ -558,7 +633,9 @@ class TrendPlantingSpec(_Model):
 class ProbesSpec(_Model):
     """The probe design: who asks, where, with which segment attributes."""
 
-    k: PositiveInt = Field(10, description="How many recommendations each probe asks for.")
+    k: Annotated[int, Field(ge=1, le=MAX_K)] = Field(
+        10, description="How many recommendations each probe asks for."
+    )
     personas: Annotated[list[PersonaSpec], Field(min_length=1)]
     segments: dict[Identifier, Annotated[list[str], Field(min_length=1)]] = Field(
         default_factory=dict, description="Segment attributes and their levels, sent as context."
@@ -566,7 +643,7 @@ class ProbesSpec(_Model):
     counterfactual: list[str] = Field(
         default_factory=list, description="Attributes to vary in counterfactual pair groups."
     )
-    repetitions: NonNegativeInt = Field(
+    repetitions: Annotated[int, Field(ge=0, le=MAX_REPETITIONS)] = Field(
         1, description="Identical repeats of each probe, to measure the vendor's own noise."
     )
     segment_design: Literal["sample", "cross"] = Field(
@@ -588,6 +665,31 @@ class ProbesSpec(_Model):
             if len(segments[name]) < 2:
                 raise ValueError(f"attribute {name!r} must have at least 2 levels")
         return value
+
+    @property
+    def segment_profiles(self) -> int:
+        """How many combinations of segment levels there are (1 without segments)."""
+        return math.prod(len(levels) for levels in self.segments.values())
+
+    @property
+    def customer_profiles(self) -> int:
+        """The personas' customers, each counted under every profile it is probed under."""
+        profiles = self.segment_profiles if self.segment_design == "cross" else 1
+        return sum(persona.customers for persona in self.personas) * profiles
+
+    @property
+    def probes_per_profile(self) -> int:
+        """Probes of one customer profile at one shop: the original, its repeats, its twins."""
+        twins = sum(len(self.segments[name]) for name in self.counterfactual)
+        return 1 + self.repetitions + twins
+
+    @model_validator(mode="after")
+    def _profiles_fit(self) -> ProbesSpec:
+        # The design lists every combination even when each customer gets one.
+        count = self.segment_profiles
+        if count > MAX_SEGMENT_PROFILES:
+            raise ValueError(TOO_MANY_PROFILES.format(limit=MAX_SEGMENT_PROFILES, count=count))
+        return self
 
 
 Promise = Literal["diversity_up", "trend_share_down", "signature_up", "excluded_absent"]
@@ -622,7 +724,7 @@ class ClaimsSpec(_Model):
     documentation: list[str] = Field(default_factory=list)
     audit_log: bool | None = Field(None, description="Shops can read a log of decisions.")
     knobs: list[KnobClaim] = Field(default_factory=list)
-    verification_customers: PositiveInt = Field(
+    verification_customers: Annotated[int, Field(ge=1, le=MAX_CUSTOMERS)] = Field(
         6, description="Customers per shop probed off and on for each knob."
     )
 
@@ -638,7 +740,7 @@ class MetricSpec(_Model):
 class InferenceSpec(_Model):
     """Settings of the confidence intervals and tests."""
 
-    n_resamples: Annotated[int, Field(ge=100)] = 1000
+    n_resamples: Annotated[int, Field(ge=100, le=MAX_RESAMPLES)] = 1000
     confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
 
 
@@ -648,12 +750,10 @@ class AuditSpec(_Model):
     auditkit: Literal[1] = Field(description="Spec format version.")
     name: str
     description: str = ""
-    seed: NonNegativeInt = Field(
-        0, description="Every random choice of the audit flows from this seed."
-    )
+    seed: Seed = Field(0, description="Every random choice of the audit flows from this seed.")
     vendor: VendorSpec
     world: WorldSpec | None = None
-    shops: list[ShopSpec] | None = None
+    shops: Annotated[list[ShopSpec], Field(max_length=MAX_SHOPS)] | None = None
     trending: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = (
         Field(
             None,
@@ -697,9 +797,28 @@ class AuditSpec(_Model):
     @classmethod
     def _each_trending_product_once(cls, value: list[str] | None) -> list[str] | None:
         if value is not None:
-            repeated = sorted({name for name in value if value.count(name) > 1})
+            repeated = sorted(name for name, count in Counter(value).items() if count > 1)
             if repeated:
-                raise ValueError(f"must name each product once; repeated: {repeated}")
+                raise ValueError(f"must name each product once; repeated: {_some(repeated)}")
+        return value
+
+    @field_validator("probes")
+    @classmethod
+    def _probes_fit(cls, value: ProbesSpec, info: ValidationInfo) -> ProbesSpec:
+        world, shops = info.data.get("world"), info.data.get("shops")
+        # Trend-planting and claim-verification probes come on top of these.
+        n_shops = world.shops if world is not None else len(shops or ())
+        count = n_shops * value.customer_profiles * value.probes_per_profile
+        if count > MAX_PROBES:
+            raise ValueError(
+                TOO_MANY_PROBES.format(
+                    limit=MAX_PROBES,
+                    count=count,
+                    shops=n_shops,
+                    customers=value.customer_profiles,
+                    variants=value.probes_per_profile,
+                )
+            )
         return value
 
     @model_validator(mode="after")
@@ -709,8 +828,8 @@ class AuditSpec(_Model):
                 "give exactly one of 'world' (built-in shops) or 'shops' (catalog files)"
             )
         if self.shops is not None:
-            ids = [shop.id for shop in self.shops]
-            duplicated = sorted({i for i in ids if ids.count(i) > 1})
+            counts = Counter(shop.id for shop in self.shops)
+            duplicated = sorted(i for i, count in counts.items() if count > 1)
             if duplicated:
-                raise ValueError(f"shop ids must be unique; duplicated: {duplicated}")
+                raise ValueError(f"shop ids must be unique; duplicated: {_some(duplicated)}")
         return self

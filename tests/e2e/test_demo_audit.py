@@ -115,7 +115,7 @@ def test_cli_validate_and_schema(tmp_path):
     assert result.exit_code == 2
     assert (
         "bad.yaml:" in result.output
-        and "probes.k: must be a positive integer; got 'ten'" in result.output
+        and "probes.k: must be an integer from 1 to 1000; got 'ten'" in result.output
     )
     schema = runner.invoke(main, ["schema"])
     assert schema.exit_code == 0 and json.loads(schema.output)["title"].startswith("auditkit")

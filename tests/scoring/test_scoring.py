@@ -150,5 +150,5 @@ def test_bad_rubric_is_a_located_error(tmp_path):
         "mine.yaml:7 items[0]: give exactly one of 'check' or 'promise'",
         "mine.yaml:8 items[1].colour: is not a valid key; valid keys: check, description, id, "
         "promise, weight",
-        "mine.yaml:8 items[1].weight: must be a number; got -1",
+        "mine.yaml:8 items[1].weight: must be a number greater than 0; got -1",
     ]

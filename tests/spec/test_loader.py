@@ -41,8 +41,8 @@ def test_good_spec_loads_with_defaults(tmp_path):
 
 # (replace this line of GOOD, with this text) -> expected "file:line path: message"
 BAD = [
-    ("k: 5", "k: ten", "spec.yaml:9 probes.k: must be a positive integer; got 'ten'"),
-    ("k: 5", "k: 0", "spec.yaml:9 probes.k: must be a positive integer; got 0"),
+    ("k: 5", "k: ten", "spec.yaml:9 probes.k: must be an integer from 1 to 1000; got 'ten'"),
+    ("k: 5", "k: 0", "spec.yaml:9 probes.k: must be an integer from 1 to 1000; got 0"),
     (
         "k: 5",
         "kk: 5",
@@ -71,7 +71,8 @@ BAD = [
     (
         "history_length: 3}",
         "history_length: -3}",
-        "spec.yaml:11 probes.personas[0].history_length: must be a non-negative integer; got -3",
+        "spec.yaml:11 probes.personas[0].history_length: must be an integer from 0 to 1000; "
+        "got -3",
     ),
     (
         "{id: tea,",
@@ -206,4 +207,6 @@ def test_missing_catalog_files_are_located_errors(tmp_path):
 def test_negative_seed_is_an_error(tmp_path):
     with pytest.raises(SpecError) as info:
         load_spec(write(tmp_path, GOOD.replace("seed: 1", "seed: -1")))
-    assert str(info.value) == "spec.yaml:3 seed: must be a non-negative integer; got -1"
+    assert str(info.value) == (
+        "spec.yaml:3 seed: must be an integer from 0 to 9223372036854775807; got -1"
+    )
