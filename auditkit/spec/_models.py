@@ -305,6 +305,25 @@ EVENT_PLACEHOLDERS = (
 """What the template of one event may name."""
 
 
+def _check_url(text: str, *, allowed: tuple[str, ...] = PLACEHOLDERS) -> None:
+    """A URL template: placeholders as anywhere; ``${ENV_VAR}`` only in its configuration.
+
+    The scheme, host, port and base path (everything before the first ``{placeholder}`` and
+    the query) may come from the environment, as a deployment's address does; what follows
+    is the request's own and takes no secret.
+    """
+    first = _PLACEHOLDER.search(text)
+    query = text.find("?")
+    end = min(first.start() if first else len(text), query if query >= 0 else len(text))
+    for match in _SECRET.finditer(text):
+        if match.end() > end:
+            raise ValueError(
+                f"${{{match.group(1)}}}: in the URL an environment variable may name the "
+                "scheme, host, port or base path, before any {placeholder} and the query"
+            )
+    _check_text(_SECRET.sub("", text), secrets=False, allowed=allowed)
+
+
 def _check_text(text: str, *, secrets: bool, allowed: tuple[str, ...] = PLACEHOLDERS) -> None:
     for name in _PLACEHOLDER.findall(text):
         head = name.split(".", 1)[0]
@@ -395,7 +414,7 @@ class HttpEventsSpec(_Model):
     @classmethod
     def _url_template(cls, value: str) -> str:
         allowed = tuple(p for p in EVENT_BATCH_PLACEHOLDERS if p != "events")
-        _check_text(value, secrets=False, allowed=allowed)
+        _check_url(value, allowed=allowed)
         return value
 
     @field_validator("headers", "query")
@@ -478,7 +497,7 @@ class HttpVendorSpec(_Model):
     @field_validator("url")
     @classmethod
     def _url_template(cls, value: str) -> str:
-        _check_text(value, secrets=False)
+        _check_url(value)
         return value
 
     @field_validator("headers", "query")

@@ -163,9 +163,9 @@ def _fill(template: Any, values: Mapping[str, Any]) -> Any:
 def _secrets(spec: HttpVendorSpec, environ: Mapping[str, str]) -> list[str]:
     """Every secret value the spec's templates resolve to (to redact them from problems)."""
     found = []
-    texts = [*spec.headers.values(), *_strings(spec.query)]
+    texts = [spec.url, *spec.headers.values(), *_strings(spec.query)]
     if spec.events is not None:
-        texts += [*spec.events.headers.values(), *_strings(spec.events.query)]
+        texts += [spec.events.url, *spec.events.headers.values(), *_strings(spec.events.query)]
     for text in texts:
         for match in _TOKEN.finditer(text):
             value = environ.get(match.group(1)) if match.group(1) is not None else None

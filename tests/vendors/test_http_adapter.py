@@ -280,6 +280,19 @@ probes:
             ["spec.yaml:8 vendor.body: ${KEY}: secrets (${ENV_VAR}) belong in headers or query"],
         ),
         (
+            'url: "http://127.0.0.1:1/{tenant_id}"',
+            'url: "http://127.0.0.1:1/{tenant_id}/${KEY}"',
+            [
+                "spec.yaml:6 vendor.url: ${KEY}: in the URL an environment variable may name the "
+                "scheme, host, port or base path, before any {placeholder} and the query"
+            ],
+        ),
+        (
+            'url: "http://127.0.0.1:1/{tenant_id}"',
+            'url: "http://${HOST}/{tenant_id}?key=${KEY}"',
+            ["spec.yaml:6 vendor.url: ${KEY}: in the URL an environment variable may name"],
+        ),
+        (
             "adapter: http",
             "adapter: http\n  timeout: 3",
             ["spec.yaml:6 vendor.timeout: is not a valid key (did you mean 'timeout_seconds'?);"],
@@ -316,6 +329,25 @@ def test_secrets_are_blanked_however_the_url_encodes_them(serve, world, connect,
         vendor.recommend(probe(world))
     assert "HTTP Request: POST" in caplog.text
     assert "s3cr3t" not in caplog.text
+
+
+def test_the_url_takes_its_host_port_and_base_path_from_the_environment(
+    serve, world, connect, caplog
+):
+    host, port = serve().removeprefix("http://").split(":")
+    spec = http_spec(
+        "http://${AKT_TEST_HOST}:${AKT_TEST_PORT}${AKT_TEST_BASE}",
+        headers={},
+    )
+    environ = {"AKT_TEST_HOST": host, "AKT_TEST_PORT": port, "AKT_TEST_BASE": ""}
+    vendor = connect(spec, world.catalogs(), environ=environ)
+    with caplog.at_level(logging.DEBUG):
+        answer = vendor.recommend(probe(world))
+    assert len(answer.items) == 5
+    assert set(vendor.secret_values()) >= {host, port}  # kept out of evidence like any secret
+    assert f"{host}:{port}" not in caplog.text
+    with pytest.raises(VendorError, match=r"vendor.url: \$\{AKT_TEST_PORT\} must be set"):
+        connect(spec, world.catalogs(), environ={"AKT_TEST_HOST": host, "AKT_TEST_BASE": ""})
 
 
 def test_pace_is_not_part_of_the_spec_hash(tmp_path):
