@@ -30,6 +30,9 @@ MATCH_PROBE_COLUMNS: tuple[str, ...] = (
     "answered",
 )
 MATCH_RESPONSE_COLUMNS: tuple[str, ...] = ("probe_id", "rank", "item_key")
+# Customers asked with the very same history at two shops, enough for a verdict on their own
+# (a `Threshold`'s default ``min_units``): with as many, the cross-shop metrics compare them.
+SAME_CUSTOMERS = 10
 
 
 def answered_mask(probes: pd.DataFrame) -> np.ndarray:
@@ -174,30 +177,41 @@ def _matched_pairs(tables: AuditTables) -> MatchedPairs:
     group = column_codes(tables, "match_id", rows)
     shop = tables.codes.of("probes", "shop_id")[rows]
     pair_group, pair_a, pair_b = group_pairs(group, shop)
+    customer = customer_codes(tables, rows)
     if "history_mapped" in probes.columns:
         pair_group, pair_a, pair_b = _same_customer_pairs(
             probes["history_mapped"].to_numpy(dtype=np.float64, na_value=np.nan)[rows],
+            customer,
             pair_group,
             pair_a,
             pair_b,
         )
-    customer = customer_codes(tables, rows)
     return MatchedPairs(rows, probe_codes, lists, group, pair_group, pair_a, pair_b, customer)
 
 
 def _same_customer_pairs(
-    mapped: np.ndarray, pair_group: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray
+    mapped: np.ndarray,
+    customer: np.ndarray,
+    pair_group: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The pairs of a match group between shops that got the very same history, where any did.
+    """The pairs between shops that got the very same history, where the design has them.
 
     ``mapped`` is each probe's ``history_mapped``: 1 when every history product was carried
-    as itself. A group with such a pair (one customer asked as itself at two shops) keeps only
-    those; a group without one (substituted or each shop's own typical customer) keeps all.
+    as itself. A pair of two such probes is one customer asked as itself at two shops: what a
+    shared model answers alike. When `SAME_CUSTOMERS` customers or more have such pairs, the
+    pairs compared are those alone: the others (substituted histories, each shop's own typical
+    or signature customer) ask different questions at each shop and would dilute the very
+    agreement pooling makes. With fewer, a match group with such a pair keeps only those and a
+    group without one keeps all its pairs.
     """
     exact = mapped[pair_a] == 1.0
     exact &= mapped[pair_b] == 1.0
     if exact.all() or not exact.any():
         return pair_group, pair_a, pair_b
+    if np.unique(customer[pair_a[exact]]).size >= SAME_CUSTOMERS:
+        return pair_group[exact], pair_a[exact], pair_b[exact]
     has_exact = np.zeros(int(pair_group.max()) + 1, dtype=bool)
     has_exact[pair_group[exact]] = True
     keep = exact | ~has_exact[pair_group]
