@@ -29,7 +29,7 @@ def free_port() -> int:
 def test_serve_vendor_answers_over_http_and_stops(tmp_path):
     spec = tmp_path / "small.yaml"
     data = yaml.safe_load(DEMO.read_text())
-    data["world"] = {"shops": 2, "items_per_shop": 40, "categories": 4}
+    data["world"] = {"shops": 2, "items_per_shop": 40, "categories": 6}  # the personas name cat05
     spec.write_text(yaml.safe_dump(data))
     port = free_port()
     env = {**os.environ, "AKT_SERVE_KEY": "serve-key"}

@@ -169,7 +169,7 @@ def wait_for_attempts(out, count: int, process: subprocess.Popen) -> None:
 def test_a_second_run_on_a_busy_directory_is_refused_and_kill_9_leaves_no_stale_lock(
     tmp_path, serve
 ):
-    with serve(latency_ms=80) as url:
+    with serve(latency_ms=300) as url:
         spec = write_spec(tmp_path, url, concurrency=1)
         out = tmp_path / "out"
         # Two runs started together on a new directory: one gets it, one is refused.
