@@ -3,8 +3,9 @@
 Exit codes: 0 ok; 1 audit findings at or over ``--fail-on``; 2 usage or input errors
 (a bad spec, damaged evidence, a run directory in use); 3 an incomplete collection (fewer
 answers than ``--min-answer-rate``, or probing stopped because the vendor was down);
-130 interrupted (Ctrl-C). The evidence of an incomplete or interrupted run is kept, and
-``--resume`` continues it.
+4 a bundle failed verification (``auditkit verify``: a member, an evidence row, the results
+or a report differs from what it should be); 130 interrupted (Ctrl-C). The evidence of an
+incomplete or interrupted run is kept, and ``--resume`` continues it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from auditkit.errors import AuditkitError, SpecError
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
 EXIT_INCOMPLETE = 3
+EXIT_UNVERIFIED = 4
 EXIT_INTERRUPTED = 130
 FAIL_ON_LEVELS = {"warn": ("warn", "fail"), "fail": ("fail",)}
 
@@ -329,3 +331,99 @@ def compare(run_dirs: tuple[Path, ...], out: Path) -> None:
     except AuditkitError as error:
         _fail(error)
     click.echo(f"comparison: {path}")
+
+
+@main.command("bundle")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The archive to write (default: RUN_DIR.bundle.zip beside the run directory).",
+)
+@click.option(
+    "--spec",
+    "spec_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The spec file that made the run: needed when its shops' catalog paths are relative.",
+)
+@click.option(
+    "--sign-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Sign bundle.json with this Ed25519 private key (PEM; needs auditkit[sign]).",
+)
+@click.option(
+    "--sign-key-password-env",
+    default=None,
+    help="The environment variable holding the --sign-key's password, if it is encrypted.",
+)
+def bundle_command(
+    run_dir: Path,
+    out: Path | None,
+    spec_file: Path | None,
+    sign_key: Path | None,
+    sign_key_password_env: str | None,
+) -> None:
+    """Pack RUN_DIR into one archive that a third party can verify without the vendor."""
+    import os
+
+    from auditkit.bundle import BUNDLE_MANIFEST, SIGNATURE_FILE, write_bundle
+
+    password = None
+    if sign_key_password_env is not None:
+        value = os.environ.get(sign_key_password_env)
+        if not value:
+            _fail(
+                AuditkitError(
+                    f"--sign-key-password-env: ${{{sign_key_password_env}}} must be set; got None"
+                )
+            )
+        password = str(value).encode()
+    try:
+        made = write_bundle(run_dir, out, spec=spec_file, sign_key=sign_key, key_password=password)
+    except AuditkitError as error:
+        _fail(error)
+    hashed = [name for name in made.members if name not in (BUNDLE_MANIFEST, SIGNATURE_FILE)]
+    click.echo(f"members: {len(hashed)}, hashed in bundle.json (sha256 {made.manifest_sha256})")
+    if made.signed_by is not None:
+        click.echo(f"signed with key {made.signed_by}")
+    click.echo(f"bundle: {made.path}")
+
+
+@main.command("verify")
+@click.argument("bundle_file", metavar="BUNDLE", type=click.Path(path_type=Path))
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Require bundle.sig to be this Ed25519 public key's signature (PEM; auditkit[sign]).",
+)
+def verify_command(bundle_file: Path, public_key: Path | None) -> None:
+    """Check BUNDLE's hashes and recompute its results from its evidence (no vendor calls).
+
+    Exits 4, naming each member, evidence row and JSON path that differs, on any difference.
+    """
+    from auditkit.bundle import verify_bundle
+
+    try:
+        checked = verify_bundle(bundle_file, public_key=public_key)
+    except AuditkitError as error:
+        _fail(error)
+    for note in checked.notes:
+        click.echo(f"note: {note}", err=True)
+    if not checked.ok:
+        click.echo(f"verification failed: {bundle_file}", err=True)
+        for discrepancy in checked.discrepancies:
+            click.echo(f"  {discrepancy}", err=True)
+        sys.exit(EXIT_UNVERIFIED)
+    tables = checked.evidence_tables
+    rows = ", ".join(f"{tables[t]} {t}" for t in ("attempts", "events", "meta") if t in tables)
+    click.echo(f"members: {len(checked.members)}, each as bundle.json hashes it")
+    click.echo(f"evidence: {rows}; every row as evidence.rows.jsonl lists it")
+    click.echo(
+        f"recomputed from the evidence alone, byte for byte: {', '.join(checked.recomputed)}"
+    )
+    click.echo(f"signature: {checked.signature}")
+    click.echo(f"verified: {bundle_file}")

@@ -32,6 +32,7 @@ ORDER: tuple[tuple[str, ...], ...] = (
     ("scoring",),
     ("reports",),
     ("api",),
+    ("bundle",),
     ("cli",),
 )
 RANK = {stage: rank for rank, stages in enumerate(ORDER) for stage in stages}
