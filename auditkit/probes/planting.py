@@ -108,13 +108,15 @@ def planting_rows(
         popularity = np.nan_to_num(pool["popularity"].to_numpy(dtype="float64")) + 1e-9
         rng = np.random.default_rng(child)
         for index in range(spec.customers):
-            picks = rng.choice(
-                len(pool),
-                size=min(HISTORY_LENGTH, len(pool)),
-                replace=False,
-                p=popularity / popularity.sum(),
-            )
-            history = [str(i) for i in pool["item_id"].to_numpy()[np.sort(picks)]]
+            history: list[str] = []  # a shop selling nothing else asks as a new customer
+            if len(pool):
+                picks = rng.choice(
+                    len(pool),
+                    size=min(HISTORY_LENGTH, len(pool)),
+                    replace=False,
+                    p=popularity / popularity.sum(),
+                )
+                history = [str(i) for i in pool["item_id"].to_numpy()[np.sort(picks)]]
             for phase in ("before", "after"):
                 rows.append(
                     {

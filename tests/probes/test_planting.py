@@ -73,6 +73,18 @@ def test_planting_probes_are_tied_before_and_after(catalogs):
     assert plan[plan["phase"].isna()]["planted_key"].isna().all()
 
 
+def test_a_shop_selling_only_the_planted_and_control_products_asks_with_no_history():
+    tiny = {"a": support.make_catalog("a", 30, 2), "b": support.make_catalog("b", 2, 2)}
+    spec = ProbesSpec(
+        personas=[PersonaSpec(id="p", history_length=1, customers=1)],
+        trend_planting=TrendPlantingSpec(write_events=True, customers=2, events=100),
+        repetitions=0,
+    )
+    trend = design_probes(spec, tiny, seed=1).query("phase.notna()")
+    histories = trend.groupby("shop_id")["history"].agg(lambda h: {len(x) for x in h})
+    assert histories["b"] == {0} and histories["a"] != {0}
+
+
 def test_default_products_are_shared_and_alike(catalogs):
     banded = band_products(stack_catalogs(catalogs))
     planting = choose_planting(TrendPlantingSpec(**PLANTING), banded)
