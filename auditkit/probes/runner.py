@@ -65,7 +65,8 @@ VENDOR_DOWN = (
     "credentials, then continue with --resume"
 )
 OUTAGE = (
-    "the vendor stopped answering: {count} attempts in a row failed ({kinds}); "
+    "the vendor stopped answering: {count} attempts in a row failed over {seconds:.0f} s "
+    "({kinds}); "
     "continue with --resume when it is back"
 )
 NOTHING_ANSWERED = (
@@ -107,6 +108,10 @@ class RunPolicy:
         Exponential backoff with jitter between attempts: ``backoff_seconds * 2**n`` plus up
         to ``backoff_seconds`` of jitter, at least the vendor's ``Retry-After``, at most
         ``max_backoff_seconds``.
+    outage_seconds : float, default 30
+        How long a run of `OUTAGE_ATTEMPTS` or more outage failures in a row must last
+        before probing stops: a stall that times out every request in flight at once is
+        retried, a vendor still down after this long is not.
     """
 
     concurrency: int = 1
@@ -114,6 +119,7 @@ class RunPolicy:
     max_attempts: int = 1
     backoff_seconds: float = 0.5
     max_backoff_seconds: float = 30.0
+    outage_seconds: float = 30.0
 
     @classmethod
     def for_vendor(cls, vendor: Vendor) -> RunPolicy:
@@ -346,7 +352,8 @@ def run_probes(
         Why probing stopped before every probe was settled, or None when it did not. It
         stops when the vendor is down: the first `PREFLIGHT_PROBES` probes, sent one at a
         time before any other, all fail as an outage (no connection, timeout, credentials
-        refused); or `OUTAGE_ATTEMPTS` attempts in a row do later; or none of the first
+        refused); or `OUTAGE_ATTEMPTS` attempts in a row do later, over at least
+        ``policy.outage_seconds``; or none of the first
         `FIRST_PROBES` probes settled got a usable answer (a wrong response path, say).
         The reason is also kept in ``store`` (`EvidenceStore.stopped`); a resumed run
         sends the rest.
@@ -379,6 +386,7 @@ def run_probes(
     total = len(probes)
     done = failures = attempts = 0
     outages: list[Attempt] = []  # the current run of consecutive outage failures
+    outage_since = 0.0  # when that run began (time.monotonic)
     failed_kinds: Counter[str] = Counter()
     answered_any = False
 
@@ -389,7 +397,7 @@ def run_probes(
         return _try_once(vendor, probe_id, request, catalog_items.get(request.shop_id, _NONE))
 
     def keep(attempt: Attempt) -> None:
-        nonlocal attempts, failures, answered_any
+        nonlocal attempts, failures, answered_any, outage_since
         store.record(attempt)
         attempts += 1
         failures += attempt.status != "ok"
@@ -397,6 +405,8 @@ def run_probes(
         if attempt.status != "ok":
             failed_kinds[f"{attempt.status}: {_kind(attempt)}"] += 1
         if _outage(attempt):
+            if not outages:
+                outage_since = time.monotonic()
             outages.append(attempt)
         else:
             outages.clear()
@@ -466,8 +476,12 @@ def run_probes(
                             return stop(reason)
                         continue
                     keep(item.attempt)
-                    if len(outages) >= OUTAGE_ATTEMPTS:
-                        return stop(OUTAGE.format(count=len(outages), kinds=_tally(outages)))
+                    lasted = time.monotonic() - outage_since
+                    if len(outages) >= OUTAGE_ATTEMPTS and lasted >= policy.outage_seconds:
+                        reason = OUTAGE.format(
+                            count=len(outages), seconds=lasted, kinds=_tally(outages)
+                        )
+                        return stop(reason)
             finally:
                 stopping.set()
                 pool.shutdown(wait=True, cancel_futures=True)
