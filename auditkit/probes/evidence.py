@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from auditkit.errors import EvidenceError
+from auditkit.vendors._base import redacting
 
 EVIDENCE_FILE = "evidence.sqlite"
 RAW_LIMIT = 65_536
@@ -86,27 +87,10 @@ def _dump(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
 
 
-# What a secret value is replaced with in every text the evidence keeps.
-REDACTED = "***"
-
-
 def _redactor(secrets: Sequence[str]) -> Callable[[str | None], str | None]:
-    """Replace every secret value, as written or as escaped inside JSON text, by `REDACTED`."""
-    forms = sorted(
-        {form for s in secrets if s for form in (s, json.dumps(s)[1:-1]) if form},
-        key=len,
-        reverse=True,
-    )
-
-    def redact(text: str | None) -> str | None:
-        if text is None:
-            return None
-        for form in forms:
-            if form in text:
-                text = text.replace(form, REDACTED)
-        return text
-
-    return redact
+    """`redacting` ``secrets``, passing None (a column left empty) through."""
+    redact = redacting(secrets)
+    return lambda text: None if text is None else redact(text)
 
 
 class EvidenceStore:
@@ -117,7 +101,7 @@ class EvidenceStore:
 
         ``secrets`` are credential values (the vendor's, see `auditkit.vendors.secret_values`)
         that never reach the file: a vendor that echoes one in its answer, an explanation or
-        an error page has it replaced by `REDACTED` in every text stored.
+        an error page has it replaced by ``***`` in every text stored (`redacting`).
         """
         self.path = Path(path)
         self._redact = _redactor(secrets)

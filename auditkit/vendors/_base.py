@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
@@ -119,6 +120,32 @@ class VendorCapabilities:
     """Most events the runner puts in one ``send_events`` call (None: all in one)."""
     keeps_events: bool = True
     """Whether events sent by an earlier run are still held on resume (False: sent again)."""
+
+
+REDACTED = "***"
+"""What a secret value is replaced with wherever auditkit writes text: evidence, logs, reports."""
+
+
+def redacting(secrets: Sequence[str]) -> Callable[[str], str]:
+    """A function that replaces every secret value in a text by `REDACTED`.
+
+    Each secret is caught as written and as escaped inside JSON text (a quote or backslash in
+    a key is escaped in a JSON answer that echoes it); longer forms go first, so a secret that
+    contains another is blanked whole.
+    """
+    forms = sorted(
+        {form for s in secrets if s for form in (s, json.dumps(s)[1:-1]) if form},
+        key=len,
+        reverse=True,
+    )
+
+    def redact(text: str) -> str:
+        for form in forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
+
+    return redact
 
 
 def secret_values(vendor: object) -> tuple[str, ...]:

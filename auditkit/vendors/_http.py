@@ -36,7 +36,7 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -55,11 +55,11 @@ from auditkit.vendors._base import (
     RequestFailed,
     VendorAdapter,
     VendorCapabilities,
+    redacting,
 )
 
 MISSING_SECRET = "{where}: {key} must be set in the environment; got {value!r}"
 MISSING_TENANT = "{where}: {key} must be mapped to a tenant id; got {value!r}"
-REDACTED = "***"
 TIMED_OUT = "timeout: no complete answer within {seconds:g} s"
 TOO_LARGE = "too_large: answer longer than {cap} bytes"
 NOT_TEXT = "unparseable: the answer is not {encoding} text (byte 0x{byte:02x} at {offset})"
@@ -215,16 +215,15 @@ def _query_value(value: Any) -> Any:
 class _Redact(logging.Filter):
     """Blank out secrets in httpx's own log records (it logs each request's URL)."""
 
-    def __init__(self, secrets: list[str]) -> None:
+    def __init__(self, redact: Callable[[str], str]) -> None:
         super().__init__()
-        self.secrets = secrets
+        self.redact = redact
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, REDACTED)
-            record.msg, record.args = message, None
+        blanked = self.redact(message)
+        if blanked != message:
+            record.msg, record.args = blanked, None
         return True
 
 
@@ -502,7 +501,8 @@ class HttpVendor(VendorAdapter):
             raise VendorError("\n".join(missing))
         self._tenants = dict(spec.tenants)
         self._secrets = _secrets(spec, environ)
-        self._log_filter = _Redact(self._secrets)
+        self._redact = redacting(self._secrets)
+        self._log_filter = _Redact(self._redact)
         for name in LOGGERS:
             logging.getLogger(name).addFilter(self._log_filter)
         self._method = spec.method
@@ -546,13 +546,6 @@ class HttpVendor(VendorAdapter):
     def secret_values(self) -> tuple[str, ...]:
         """The credential values the spec's templates resolved (never to be stored)."""
         return tuple(self._secrets)
-
-    def _redact(self, text: str) -> str:
-        """``text`` with every secret blanked, as written and as escaped inside JSON text."""
-        for secret in self._secrets:
-            for form in (secret, json.dumps(secret)[1:-1]):
-                text = text.replace(form, REDACTED)
-        return text
 
     def _lookahead(self) -> int:
         """Bytes read past a cut so that a secret straddling it is blanked whole."""
