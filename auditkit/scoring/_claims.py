@@ -302,7 +302,7 @@ def _knob(
     arms = probes.pivot_table(
         index="match_id", columns="check_arm", values="probe_id", aggfunc="first"
     ).dropna()
-    if not {"off", "on"} <= set(arms.columns):
+    if arms.empty or not {"off", "on"} <= set(arms.columns):
         return ClaimCheck(check_id, knob.name, stated, "no answered check probes", "untested")
     outcome = _knob_outcome(knob, tables, signatures)
     off = arms["off"].map(outcome).fillna(0.0).to_numpy(dtype="float64")

@@ -152,3 +152,41 @@ def test_bad_rubric_is_a_located_error(tmp_path):
         "promise, weight",
         "mine.yaml:8 items[1].weight: must be a number greater than 0; got -1",
     ]
+
+
+KNOB_VENDOR = '''
+import zlib
+
+
+class HalfKnobVendor:
+    """Answers each history with the knob on, or off, never both."""
+
+    def recommend(self, request):
+        odd = zlib.crc32(",".join(request.history).encode()) % 2 == 1
+        if odd == bool(request.options):
+            raise ValueError("not answered")
+        return [f"{request.shop_id}-{i:04d}" for i in range(1, request.k + 1)]
+
+
+def make():
+    return HalfKnobVendor()
+'''
+
+
+def test_knob_whose_pairs_are_all_incomplete_is_untested(tmp_path, monkeypatch):
+    (tmp_path / "akt_half_knob_vendor.py").write_text(KNOB_VENDOR)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    data = {
+        "auditkit": 1,
+        "name": "half answered knob",
+        "seed": 8,
+        "world": {"shops": 3, "items_per_shop": 60},
+        "vendor": {"adapter": "python", "target": "akt_half_knob_vendor:make"},
+        "probes": {"k": 5, "personas": [{"id": "any", "history_length": 3, "customers": 4}]},
+        "metrics": {"homogenization.cross_shop_jaccard": {}},
+        "claims": {"knobs": CLAIMS["knobs"][:1], "verification_customers": 3},
+        "inference": {"n_resamples": 100},
+    }
+    result = run_audit(AuditSpec.model_validate(data), out=tmp_path / "run")
+    knob = next(c for c in result.claims if c.id == "knob:diversity")
+    assert knob.verdict == "untested" and knob.measured == "no answered check probes"
