@@ -44,6 +44,7 @@ from auditkit.metrics._bootstrap import (
 )
 from auditkit.metrics._significance import (
     benjamini_hochberg,
+    level_permutation_p,
     mann_whitney_p,
     permutation_diff_p,
     sign_flip_p,
@@ -78,6 +79,7 @@ __all__ = [
     "cluster_bootstrap_means",
     "draw_indices",
     "expanded_confidence",
+    "level_permutation_p",
     "mann_whitney_p",
     "percentile_interval",
     "permutation_diff_p",

@@ -12,7 +12,7 @@ from auditkit.metrics.segments.pairs import (
     POPULARITY_GAP_ID,
     PRICE_GAP_ID,
 )
-from auditkit.metrics.stats import INVALID_ARGUMENT, RULE_SEED, sign_flip_p
+from auditkit.metrics.stats import INVALID_ARGUMENT, RULE_SEED
 
 NAMES = [f"P{i}" for i in range(1, 9)]
 CATALOG = validate_catalog(
@@ -76,11 +76,11 @@ def test_hand_computed_twin_effects():
     # Largest on the log scale: old, pushed cheaper (old's |log effect| 0.87 > mid's 0.69).
     assert result.details["level"] == "old" and result.details["direction"] == "cheaper"
     assert result.value == pytest.approx(-old)
-    # Two customers: the exact sign-flip p over their differences, adjusted over three levels.
+    # Two customers, three levels: 6 x 6 relabellings, each customer's "old" difference one of
+    # its three with probability 1/3. Only both customers' lowest differences (-1.04 and -0.69)
+    # give old an effect as large as observed: p = 1/9, exact.
     tests = {t["level"]: t for t in result.details["tests"]}
-    assert tests["old"]["p_value"] == sign_flip_p(
-        [log(10 / math.sqrt(800)), log(20 / 40)], n_resamples=999
-    )
+    assert tests["old"]["p_value"] == pytest.approx(1 / 9)
     assert tests["old"]["customers"] == 2 and tests["old"]["twins"] == 2
     assert result.p_value == pytest.approx(min(t["q_value"] for t in tests.values()))
     assert result.n == 2 and result.unit == "pair group" and result.verdict == "inconclusive"

@@ -4,8 +4,10 @@ A pair group (``pair_id``) holds twins identical but for ``pair_attribute``. For
 outcome ``y`` (on a log scale for prices and popularity), each twin's paired difference is
 ``y - mean of y over the other twins of its group``; the effect of a level is the mean of its
 twins' differences. Under the null hypothesis the twins are exchangeable, so the differences
-have mean zero; the sign-flip test (`auditkit.metrics.stats.sign_flip_p`) and the bootstrap
-both resample customers (`auditkit.metrics._customers`), since the same customer's pair
+have mean zero. The test relabels the levels within each customer
+(`auditkit.metrics.stats.level_permutation_p`, exact under that null; sign flips assumed
+symmetric differences, which a skewed outcome over three or more levels does not give) and the
+bootstrap resamples customers (`auditkit.metrics._customers`), since the same customer's pair
 groups at different shops share a history.
 """
 
@@ -30,7 +32,7 @@ from auditkit.metrics.stats import (
     bootstrap_ci,
     check_columns,
     check_metric_inputs,
-    sign_flip_p,
+    level_permutation_p,
 )
 from auditkit.results import Estimate, Threshold
 from auditkit.tables import SEGMENT_PREFIX, AuditTables
@@ -159,6 +161,31 @@ def _named_first(test: LevelEffect) -> tuple[float, bool, str, str]:
     return (size, test.log_effect < 0, test.attribute, test.level)
 
 
+def _level_p_values(
+    per_customer: pd.DataFrame, seeds: np.ndarray, n_resamples: int
+) -> dict[tuple[str, str], float]:
+    """Each level's p-value from relabelling levels within customers, attribute by attribute.
+
+    ``per_customer`` holds ``attribute, level, customer, sum, count``, sorted by attribute and
+    level; an attribute's test is seeded by the seed at the index of its first level.
+    """
+    p_values: dict[tuple[str, str], float] = {}
+    start = 0
+    for attribute, part in per_customer.groupby("attribute", sort=True):
+        sums = part.pivot(index="customer", columns="level", values="sum")
+        counts = part.pivot(index="customer", columns="level", values="count")
+        found = level_permutation_p(
+            sums.fillna(0.0).to_numpy(dtype=np.float64),
+            counts.fillna(0.0).to_numpy(dtype=np.float64),
+            n_resamples=n_resamples,
+            seed=int(seeds[start]),
+        )
+        for level, p in zip(sums.columns, found, strict=True):
+            p_values[(str(attribute), str(level))] = float(p)
+        start += sums.shape[1]
+    return p_values
+
+
 def _paired_metric(
     spec: _Outcome,
     tables: AuditTables,
@@ -202,6 +229,7 @@ def _paired_metric(
     )
     levels = list(per_customer.groupby(["attribute", "level"], sort=True))
     child_seeds = np.random.SeedSequence(seed).generate_state(2 * len(levels))
+    p_values = _level_p_values(per_customer, child_seeds[1::2], max(n_resamples, 999))
     tests = []
     for index, ((attribute, level), part) in enumerate(levels):
         sums = part["sum"].to_numpy(dtype=np.float64)
@@ -219,9 +247,7 @@ def _paired_metric(
                 level=str(level),
                 log_effect=float(sums.sum() / counts.sum()),
                 log_ci=(low, high),
-                p_value=sign_flip_p(
-                    sums, n_resamples=max(n_resamples, 999), seed=int(child_seeds[2 * index + 1])
-                ),
+                p_value=p_values[(str(attribute), str(level))],
                 twins=int(counts.sum()),
                 customers=len(part),
             )
