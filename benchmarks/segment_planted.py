@@ -1,15 +1,18 @@
 """The planted segment steering on the built-in world: found, named, and sized right?
 
 For each world seed, the demo design is answered by the isolated simulated vendor twice, with the
-65+ age band steered to cheaper products (``price_shift``) and without. The planted size of each
-metric is measured in its own units on the same probes (on against off); the script prints the
-metric's named attribute, level or lowest group, value, CI, verdict and p-value beside it.
+65+ age band steered to cheaper products (``price_shift``) and without. ``--vendor trained`` uses
+the built-in item-kNN vendor instead, trained on each shop's synthetic logs, whose steering is a
+business rule on top of the model (the model's top 3k re-ranked by price for 65+). The planted
+size of each metric is measured in its own units on the same probes (on against off); the script
+prints the metric's named attribute, level or lowest group, value, CI, verdict and p-value.
 
 At the end, per metric: the share of runs in which it flags (warn or fail) the planted steer
 and names it right (attribute ``age_band``, level or lowest group ``65+``, lists cheaper). The
 target (issue "verdicts that hold on real recommenders"): >= 90% over >= 50 seeds.
 
 Run: python benchmarks/segment_planted.py [--seeds 11 1 2 | --count 50] [--shifts -1.0 -0.4]
+     [--vendor simulated|trained]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[11, 1, 2, 3, 4, 5])
     parser.add_argument("--count", type=int, help="seeds 1..COUNT instead of --seeds")
     parser.add_argument("--shifts", type=float, nargs="+", default=[-1.0, -0.4])
+    parser.add_argument("--vendor", choices=("simulated", "trained"), default="simulated")
     args = parser.parse_args()
     covered = total = 0
     named: dict[str, int] = {}
@@ -41,11 +45,15 @@ def main() -> None:
     for seed in seeds:
         spec = demo_spec(seed)
         world = world_of(spec)
-        off = audit_tables(spec, world)
+        off = audit_tables(spec, world, vendor=args.vendor)
         for shift in args.shifts:
             steering = [Steering("age_band", "65+", price_shift=shift)]
             on = audit_tables(
-                spec, world, steering=steering, plan=off.probes.drop(columns="answered")
+                spec,
+                world,
+                steering=steering,
+                plan=off.probes.drop(columns="answered"),
+                vendor=args.vendor,
             )
             joined = probe_outcomes(on).merge(
                 probe_outcomes(off), on="probe_id", suffixes=("", "_off")

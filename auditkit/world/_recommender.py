@@ -28,7 +28,7 @@ item (mixed as the similarity is).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +45,7 @@ from auditkit.vendors._base import (
 from auditkit.world._generator import _integer, _invalid, _number
 from auditkit.world._interactions import InteractionLog, generate_interactions
 from auditkit.world._served import WorldVendor
-from auditkit.world._simulated import _noise_seed
+from auditkit.world._simulated import Steering, _log_column, _noise_seed, _zscore
 
 ALGORITHMS = ("item_knn", "als")
 
@@ -60,6 +60,8 @@ BLOCK_ROWS = 512
 
 EXPLAIN_SIMILAR = "Bought by customers who bought what you bought"
 EXPLAIN_POPULAR = "Popular with our customers"
+# A steered customer's list is re-ranked from the model's top STEER_POOL * k.
+STEER_POOL = 3
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class _ShopModel:
     log_popularity: np.ndarray
     fill_rank: np.ndarray
     fill_order: np.ndarray
+    price: np.ndarray
+    """Standardized log price (zero where the catalog has no price spread)."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,11 @@ class TrainedVendor(WorldVendor[_ShopModel]):
     logs : mapping of str to InteractionLog, optional
         Train on these logs (one per shop, over that shop's catalog rows) instead of drawing
         them with `auditkit.world.generate_interactions`.
+    steering : sequence of Steering, default ()
+        A planted segment rule on top of the model, as a vendor's business rule would be: for
+        a customer with ``context[attribute] == level``, the model's top ``3 k`` are re-ranked
+        by ``-log(1 + rank) + price_shift * z(log price)``, which is then the score.
+        ``trend_shift`` is refused (this vendor knows no trend).
 
     Notes
     -----
@@ -203,6 +212,7 @@ class TrainedVendor(WorldVendor[_ShopModel]):
         customers_per_shop: int = 2000,
         noise: float = 0.0,
         logs: Mapping[str, InteractionLog] | None = None,
+        steering: Sequence[Steering] = (),
     ) -> None:
         where = "TrainedVendor"
         if not catalogs:
@@ -222,6 +232,13 @@ class TrainedVendor(WorldVendor[_ShopModel]):
         self.factors = _integer(where, "factors", factors, low=1)
         customers_per_shop = _integer(where, "customers_per_shop", customers_per_shop, low=1)
         self.noise = _number(where, "noise", noise, low=0.0)
+        for rule in steering:
+            if not isinstance(rule, Steering):
+                raise _invalid(where, "steering", "a sequence of Steering", rule)
+            _number(where, "steering.price_shift", rule.price_shift)
+            if rule.trend_shift != 0.0:
+                raise _invalid(where, "steering.trend_shift", "0 (no trend)", rule.trend_shift)
+        self.steering = tuple(steering)
         frames = {str(shop): frame for shop, frame in catalogs.items()}
         if logs is None:
             logs = generate_interactions(
@@ -301,6 +318,7 @@ class TrainedVendor(WorldVendor[_ShopModel]):
             log_popularity=log_popularity,
             fill_rank=fill_rank,
             fill_order=fill_order,
+            price=_zscore(_log_column(frame, "price")),
         )
 
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
@@ -333,7 +351,13 @@ class TrainedVendor(WorldVendor[_ShopModel]):
             )
         )
         n = len(shop.item_ids)
-        k = max(0, min(int(request.k), n - len(seen)))
+        asked = max(0, min(int(request.k), n - len(seen)))
+        shift = sum(
+            rule.price_shift
+            for rule in self.steering
+            if request.context.get(rule.attribute) == rule.level
+        )
+        k = min(n - len(seen), STEER_POOL * asked) if shift else asked
         if k == 0:
             return RecommendResponse(items=(), scores=(), explanations=())
         gumbel = None
@@ -365,12 +389,15 @@ class TrainedVendor(WorldVendor[_ShopModel]):
                 fill = free[np.lexsort((shop.fill_rank[free], -noisy))[:needed]]
             top = np.concatenate([top, fill])
             top_score = np.concatenate([top_score, np.zeros(len(fill))])
+        explain = np.where(np.arange(len(top)) < similar, EXPLAIN_SIMILAR, EXPLAIN_POPULAR)
+        if shift:
+            utility = -np.log1p(np.arange(len(top))) + shift * shop.price[top]
+            keep = np.argsort(-utility, kind="stable")[:asked]
+            top, top_score, explain = top[keep], utility[keep], explain[keep]
         return RecommendResponse(
             items=tuple(shop.item_ids[top].tolist()),
             scores=tuple(top_score.tolist()),
-            explanations=tuple(
-                EXPLAIN_SIMILAR if rank < similar else EXPLAIN_POPULAR for rank in range(len(top))
-            ),
+            explanations=tuple(explain.tolist()),
         )
 
 

@@ -13,6 +13,7 @@ from auditkit.spec import AuditSpec, load_spec
 from auditkit.vendors import RecommendRequest, Vendor, VendorAdapter
 from auditkit.world import (
     InteractionLog,
+    Steering,
     TrainedVendor,
     World,
     generate_interactions,
@@ -469,3 +470,37 @@ def test_logs_and_training_are_fast():
     training = time.perf_counter() - start
     assert one_shop < 0.5
     assert training < 2.0
+
+
+def test_steering_reranks_the_models_own_top_three_k_by_price(world):
+    catalogs = world.catalogs()
+    rule = Steering("age_band", "65+", price_shift=-1.0)
+    plain = TrainedVendor(catalogs, seed=4, customers_per_shop=300, noise=0.3)
+    steered = TrainedVendor(catalogs, seed=4, customers_per_shop=300, noise=0.3, steering=[rule])
+    rng = np.random.default_rng(5)
+    cheaper = []
+    for shop, catalog in catalogs.items():
+        ids = catalog["item_id"].tolist()
+        log_price = np.log1p(catalog.set_index("item_id")["price"].astype(float))
+        z = (log_price - log_price.mean()) / log_price.std(ddof=0)
+        for n in range(8):
+            history = tuple(rng.choice(ids, size=4, replace=False))
+
+            def asked(vendor, band, k=10, n=n, history=history, shop=shop):
+                request = RecommendRequest(shop, f"c{n}", history, {"age_band": band}, k)
+                return vendor.recommend(request)
+
+            assert asked(steered, "18-34") == asked(plain, "18-34")  # other levels untouched
+            pool = list(asked(plain, "65+", k=30).items)
+            utility = -np.log1p(np.arange(len(pool))) - z[pool].to_numpy()
+            expected = [pool[i] for i in np.argsort(-utility, kind="stable")[:10]]
+            answer = asked(steered, "65+")
+            assert list(answer.items) == expected
+            assert list(answer.scores) == sorted(answer.scores, reverse=True)
+            cheaper.append(z[list(answer.items)].mean() < z[pool[:10]].mean())
+    assert np.mean(cheaper) > 0.9
+
+
+def test_steering_by_trend_is_refused(hand_catalog):
+    with pytest.raises(ValueError, match=r"steering.trend_shift must be 0 \(no trend\); got 1.0"):
+        TrainedVendor(hand_catalog, steering=[Steering("device", "mobile", trend_shift=1.0)])
