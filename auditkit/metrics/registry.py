@@ -88,6 +88,7 @@ METRICS: dict[str, MetricDef] = {
             default_threshold=homogenization.DIVERGENCE_THRESHOLD,
             value_range=(0.0, 1.0),
             description="Jensen-Shannon divergence of matched lists' category mixes across shops.",
+            rule="reported",
         ),
         MetricDef(
             id=homogenization.INDEX_ID,
