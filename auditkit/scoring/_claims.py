@@ -21,8 +21,9 @@ from auditkit.spec import ClaimsSpec, KnobClaim
 from auditkit.tables import AuditTables
 
 # Metrics whose verdicts speak to tenant isolation, strongest evidence first.
+ISOLATION_INDEX = "homogenization.index"
 ISOLATION_METRICS: tuple[str, ...] = (
-    "homogenization.index",
+    ISOLATION_INDEX,
     "popularity.trend_leakage",
     "homogenization.cross_shop_jaccard",
 )
@@ -67,8 +68,12 @@ def _tenant_isolation(claims: ClaimsSpec, metrics: Sequence[MetricResult]) -> Cl
     converged = any(m.verdict in ("warn", "fail") for m in found.values())
     if pooled:
         verdict: ClaimVerdict = "verified" if converged else "untested"
+    elif converged:
+        verdict = "contradicted"
     else:
-        verdict = "contradicted" if converged else "verified"
+        # Raw overlap falls with a vendor's noise alone: isolation is verified only on the
+        # scale of the vendor's agreement with itself, the index.
+        verdict = "verified" if ISOLATION_INDEX in found else "untested"
     return ClaimCheck("tenant_isolation", "data_pooled_across_shops", stated, measured, verdict)
 
 

@@ -15,10 +15,10 @@ from auditkit.results import VERDICTS, MetricResult, Threshold
 
 # Every registered metric: its default (warn, fail, direction) and the range its value stays in.
 EXPECTED = {
-    "homogenization.cross_shop_jaccard": (0.4, 0.6, "higher_is_worse", (0.0, 1.0)),
+    "homogenization.cross_shop_jaccard": (0.55, 0.7, "higher_is_worse", (0.0, 1.0)),
     "homogenization.cross_shop_rbo": (0.3, 0.5, "higher_is_worse", (0.0, 1.0)),
     "homogenization.category_divergence": (0.2, 0.1, "lower_is_worse", (0.0, 1.0)),
-    "homogenization.index": (0.4, 0.7, "higher_is_worse", (0.0, math.inf)),
+    "homogenization.index": (0.55, 0.7, "higher_is_worse", (0.0, math.inf)),
     "homogenization.signature_retention": (0.8, 0.5, "lower_is_worse", (0.0, math.inf)),
     "homogenization.within_shop_jaccard": (0.35, 0.5, "higher_is_worse", (0.0, 1.0)),
     "popularity.lift": (0.25, 1.0, "higher_is_worse", (-1.0, math.inf)),

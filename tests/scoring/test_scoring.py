@@ -33,7 +33,10 @@ CLAIMS = {
 }
 
 
-def audit(tmp_path, **options):
+INDEX_AND_JACCARD = {"homogenization.index": {}, "homogenization.cross_shop_jaccard": {}}
+
+
+def audit(tmp_path, metrics=None, **options):
     data = {
         "auditkit": 1,
         "name": "claims",
@@ -51,7 +54,7 @@ def audit(tmp_path, **options):
                 {"id": "any", "history_length": 6, "customers": 8},
             ],
         },
-        "metrics": {"homogenization.cross_shop_jaccard": {}},
+        "metrics": metrics or {"homogenization.cross_shop_jaccard": {}},
         "claims": CLAIMS,
         "inference": {"n_resamples": 300},
     }
@@ -60,13 +63,20 @@ def audit(tmp_path, **options):
 
 
 def test_isolation_claim_is_contradicted_by_a_pooling_vendor(tmp_path):
-    claims, _ = audit(tmp_path, pooling=1.0)
+    claims, _ = audit(tmp_path, pooling=1.0, metrics=INDEX_AND_JACCARD)
     assert claims["tenant_isolation"].verdict == "contradicted"
-    assert "homogenization.cross_shop_jaccard" in claims["tenant_isolation"].measured
+    assert "homogenization.index: fail" in claims["tenant_isolation"].measured
+
+
+def test_isolation_is_not_verified_by_raw_overlap_alone(tmp_path):
+    # The pooler's noise keeps its raw overlap under warn: without the index, nothing settles it.
+    claims, _ = audit(tmp_path, pooling=1.0)
+    assert claims["tenant_isolation"].verdict == "untested"
+    assert "homogenization.cross_shop_jaccard: pass" in claims["tenant_isolation"].measured
 
 
 def test_honest_vendor_has_its_claims_verified_with_effect_sizes(tmp_path):
-    claims, scores = audit(tmp_path, pooling=0.0)
+    claims, scores = audit(tmp_path, pooling=0.0, metrics=INDEX_AND_JACCARD)
     for check in (
         "tenant_isolation",
         "explanations",
