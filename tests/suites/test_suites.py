@@ -254,3 +254,29 @@ def test_running_a_suite_id_says_to_init_it(tmp_path, monkeypatch):
         "--out regulator.yaml` writes it as a spec to fill in, then run that file\n"
     )
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_suites_and_the_mapping_are_declared_package_data():
+    # A wheel cannot be built offline here (setuptools>=77 is a build requirement), so the
+    # declaration itself is checked: every data file of auditkit/suites matches a glob of it.
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["auditkit"]
+    data = sorted(
+        p.relative_to(root / "auditkit").as_posix()
+        for p in suite_path("regulator").parent.glob("*.yaml")
+    )
+    assert data == [
+        "suites/cooperative.yaml",
+        "suites/obligations.yaml",
+        "suites/regulator.yaml",
+        "suites/smb_vetting.yaml",
+    ]
+    templates = ["reports/templates/opinion.html.j2", "reports/templates/opinion.md.j2"]
+    for name in [*data, *templates]:
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in declared), name
