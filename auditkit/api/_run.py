@@ -42,7 +42,7 @@ from auditkit.results import (
     Score,
 )
 from auditkit.scoring import score_claims
-from auditkit.spec import AuditSpec, load_spec, spec_sha256
+from auditkit.spec import AuditSpec, load_spec, obligation_issues, spec_sha256
 from auditkit.suites import (
     SUITE_FILES,
     assess_obligations,
@@ -73,10 +73,16 @@ ALREADY_RUN = (
 def read_spec(spec: AuditSpec | str | Path) -> AuditSpec:
     """A validated spec from a spec object or a YAML path (metric and obligation ids too).
 
+    A spec object is checked for the obligations its suite names (the rest it checked
+    when it was made).
+
     A path that does not exist but names a standard suite is refused with the command that
     writes the suite as a file: a suite is run from a file its user has filled in.
     """
     if isinstance(spec, AuditSpec):
+        issues = obligation_issues(spec, obligation_ids())
+        if issues:
+            raise SpecError(issues)
         return spec
     if str(spec) in SUITE_FILES and not Path(spec).exists():
         raise SpecError([SpecIssue(str(spec), None, "", SUITE_NOT_A_FILE.format(suite=str(spec)))])

@@ -8,6 +8,7 @@ from typing import Any
 from auditkit.spec._loader import (
     MetricRule,
     load_spec,
+    obligation_issues,
     parse_yaml,
     spec_issue,
     spec_sha256,
@@ -67,6 +68,7 @@ __all__ = [
     "TrendPlantingSpec",
     "WorldSpec",
     "load_spec",
+    "obligation_issues",
     "parse_yaml",
     "spec_issue",
     "spec_json_schema",

@@ -547,21 +547,8 @@ def load_spec(
                         UNKNOWN_METRIC.format(hint=hint, valid=", ".join(known)),
                     )
                 )
-    if obligation_ids is not None and spec.suite is not None:
-        known = sorted(obligation_ids)
-        for index, name in enumerate(spec.suite.obligations):
-            if name not in known:
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                loc = ("suite", "obligations", index)
-                issues.append(
-                    SpecIssue(
-                        file,
-                        _line_of(loc, lines),
-                        _path_text(loc),
-                        UNKNOWN_OBLIGATION.format(hint=hint, valid=", ".join(known)),
-                    )
-                )
+    if obligation_ids is not None:
+        issues += obligation_issues(spec.with_source(file, lines), obligation_ids)
     if issues:
         raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path)))
     return spec.with_base_dir(base_dir).with_source(file, lines)
@@ -634,6 +621,24 @@ def spec_issue(spec: AuditSpec, loc: Loc, message: str) -> SpecIssue:
     """
     file, lines = spec.source
     return SpecIssue(file, _line_of(loc, lines), _path_text(loc), message)
+
+
+def obligation_issues(spec: AuditSpec, known: Iterable[str]) -> list[SpecIssue]:
+    """The obligations ``spec``'s suite names that are not among ``known``, each located.
+
+    ``known`` is the regulatory mapping's ids; the spec stage holds no mapping of its own.
+    """
+    if spec.suite is None:
+        return []
+    valid = sorted(known)
+    issues = []
+    for index, name in enumerate(spec.suite.obligations):
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            message = UNKNOWN_OBLIGATION.format(hint=hint, valid=", ".join(valid))
+            issues.append(spec_issue(spec, ("suite", "obligations", index), message))
+    return issues
 
 
 def spec_sha256(spec: AuditSpec) -> str:

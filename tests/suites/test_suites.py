@@ -280,3 +280,18 @@ def test_the_suites_and_the_mapping_are_declared_package_data():
     templates = ["reports/templates/opinion.html.j2", "reports/templates/opinion.md.j2"]
     for name in [*data, *templates]:
         assert any(fnmatch.fnmatch(name, pattern) for pattern in declared), name
+
+
+def test_a_spec_object_naming_an_unknown_obligation_is_refused_before_probing(tmp_path):
+    from auditkit import run_audit
+    from auditkit.spec import AuditSpec
+
+    data = yaml.safe_load(suite_text("smb_vetting"))
+    data["suite"]["obligations"] = ["dsa_art27", "dsa_art99"]
+    spec = AuditSpec.model_validate(data)
+    with pytest.raises(SpecError) as info:
+        run_audit(spec, out=tmp_path / "run")
+    assert str(info.value).startswith(
+        "spec suite.obligations[1]: is not a known obligation (did you mean 'dsa_art38'?)"
+    )
+    assert not (tmp_path / "run").exists()
