@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-import jinja2
-
-from auditkit.reports._markdown import escape_markdown
+from auditkit.reports._html import _environment as html_environment
+from auditkit.reports._markdown import _environment as markdown_environment
 from auditkit.reports._view import CLAIM_WORDS, VERDICT_WORDS
 
 OPINION_FILE = "opinion.html"
@@ -214,24 +213,12 @@ def build_opinion(
     }
 
 
-def _environment(*, markdown: bool) -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("auditkit.reports", "templates"),
-        autoescape=not markdown,  # Markdown: every value goes through the `md` filter
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=markdown,
-    )
-    environment.filters["md"] = escape_markdown
-    return environment
-
-
 def render_opinion_html(view: OpinionView) -> str:
     """Render ``opinion.html`` from its view data."""
-    return _environment(markdown=False).get_template("opinion.html.j2").render(**view)
+    # The report's own environments: the same templates folder, autoescape and md filter.
+    return html_environment().get_template("opinion.html.j2").render(**view)
 
 
 def render_opinion_markdown(view: OpinionView) -> str:
     """Render ``opinion.md`` from its view data."""
-    return _environment(markdown=True).get_template("opinion.md.j2").render(**view)
+    return markdown_environment().get_template("opinion.md.j2").render(**view)

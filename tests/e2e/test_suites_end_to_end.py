@@ -10,6 +10,7 @@ import time
 
 import httpx
 import pytest
+import support
 import yaml
 from click.testing import CliRunner
 
@@ -89,27 +90,16 @@ def free_port():
 
 
 def http_vendor(port):
-    base = f"http://127.0.0.1:{port}/v1/tenants/{{tenant_id}}"
-    return {
-        "adapter": "http",
-        "name": "Suite vendor over HTTP",
-        "url": base + "/recommendations",
-        "headers": {"Authorization": "Bearer ${" + KEY_ENV + "}"},
-        "body": {
-            "customer": {"id": "{customer_id}", "history": "{history}", "attributes": "{context}"},
-            "limit": "{k}",
-            "settings": "{options}",
-        },
-        "response": {
-            "items": "data.recommendations[].sku",
-            "scores": "data.recommendations[].score",
-            "explanations": "data.recommendations[].reason",
-        },
-        "events": {"url": base + "/events"},
-        "timeout_seconds": 10,
-        "concurrency": 16,
-        "retries": {"max_attempts": 6, "backoff_seconds": 0.1, "max_backoff_seconds": 2},
-    }
+    url = f"http://127.0.0.1:{port}"
+    return support.served_vendor(
+        url,
+        secret_env=KEY_ENV,
+        name="Suite vendor over HTTP",
+        events={"url": url + "/v1/tenants/{tenant_id}/events"},
+        timeout_seconds=10,
+        concurrency=16,
+        retries={"max_attempts": 6, "backoff_seconds": 0.1, "max_backoff_seconds": 2},
+    )
 
 
 @pytest.mark.slow
