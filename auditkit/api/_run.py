@@ -391,7 +391,11 @@ def evaluate(
     if suite is not None:
         provenance["suite"] = suite
     obligations, opinion = assess_obligations(
-        [] if spec.suite is None else spec.suite.obligations, metrics, claims, quality
+        [] if spec.suite is None else spec.suite.obligations,
+        metrics,
+        claims,
+        quality,
+        modified=[] if suite is None else suite["modified"],
     )
     return AuditResult(
         name=spec.name,

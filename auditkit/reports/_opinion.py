@@ -27,7 +27,8 @@ OPINION_RULE = (
     "claim contradicted); positive with comments when any test is short of a clean result "
     "(warn, inconclusive, a claim untested or not claimed, a test not run), when none reached "
     "a verdict, or when the collection was incomplete; positive otherwise. The opinion is the "
-    "worst finding over the obligations."
+    "worst finding over the obligations, and at best positive with comments when the suite "
+    "did not run as shipped."
 )
 _TEST_WORDS = {**VERDICT_WORDS, **CLAIM_WORDS, "not run": "Not run"}
 

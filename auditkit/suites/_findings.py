@@ -9,8 +9,9 @@ One rule, at both levels (docs/suites.md, "The opinion rule"):
   when no test of the obligation was judged at all, or when the collection was incomplete;
 - **positive** otherwise.
 
-The opinion is the worst finding over the obligations. Nothing here computes a metric: the
-LL144-style impact ratios are read from the segment metrics' own groups.
+The opinion is the worst finding over the obligations, and at best positive with comments
+when the suite did not run as shipped (a protected key modified). Nothing here computes a
+metric: the LL144-style impact ratios are read from the segment metrics' own groups.
 """
 
 from __future__ import annotations
@@ -136,6 +137,8 @@ def assess_obligations(
     metrics: Sequence[MetricResult],
     claims: Sequence[ClaimCheck],
     quality: DataQuality,
+    *,
+    modified: Sequence[str] = (),
 ) -> tuple[list[ObligationFinding], AuditOpinion | None]:
     """One finding per obligation named, and the opinion over them (None when none is named).
 
@@ -145,6 +148,9 @@ def assess_obligations(
         The suite's ``obligations``, ids of the regulatory mapping.
     metrics, claims, quality
         The run's judged metrics, claim checks and data quality.
+    modified
+        The suite's protected keys the spec changed (`modified_keys`): an opinion on an
+        edited suite is at best positive with comments.
     """
     mapping = regulatory_mapping()
     by_metric = {m.id: m for m in metrics}
@@ -176,4 +182,8 @@ def assess_obligations(
         return [], None
     worst = max((f.finding for f in findings), key=_SEVERITY.index)
     reasons = [f"{f.clause}: {f.finding}" for f in findings if f.finding != "positive"]
+    if modified:
+        # Not the standard audit: its findings hold, but not as the suite's.
+        worst = max(worst, "positive with comments", key=_SEVERITY.index)
+        reasons.append(f"the suite did not run as shipped: modified {', '.join(modified)}")
     return findings, AuditOpinion(opinion=worst, reasons=reasons)

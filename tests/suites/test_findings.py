@@ -183,3 +183,20 @@ def test_without_the_exclusion_a_small_category_would_lead():
     rows = {c["category"]: c for c in impact_ratios(result)[0]["categories"]}
     assert rows["rare"]["excluded"] is False and rows["rare"]["impact_ratio"] == 1.0
     assert rows["young"]["impact_ratio"] == pytest.approx(0.5)
+
+
+def test_an_edited_suite_gets_at_best_positive_with_comments():
+    clean, opinion = assess_obligations(
+        list(obligation_ids()), every_metric(), every_claim(), COMPLETE, modified=["probes.k"]
+    )
+    assert {f.finding for f in clean} == {"positive"}  # the findings themselves stand
+    assert opinion.opinion == "positive with comments"
+    assert opinion.reasons == ["the suite did not run as shipped: modified probes.k"]
+    _, failed = assess_obligations(
+        ["dsa_art38"],
+        [],
+        every_claim(non_personalized="contradicted"),
+        COMPLETE,
+        modified=["seed"],
+    )
+    assert failed.opinion == "negative"
