@@ -75,6 +75,7 @@ SURFACES = {
         "write_results",
     ],
     "auditkit.suites": [
+        "CLEAN_VERDICTS",
         "Framework",
         "MIN_ANSWER_RATE",
         "Mapping",

@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 from auditkit.reports._html import _environment as html_environment
 from auditkit.reports._markdown import _environment as markdown_environment
 from auditkit.reports._view import CLAIM_WORDS, VERDICT_WORDS
+from auditkit.suites import CLEAN_VERDICTS
 
 OPINION_FILE = "opinion.html"
 MARKDOWN_OPINION_FILE = "opinion.md"
@@ -72,10 +73,11 @@ class ObligationSection(TypedDict):
     title: str
     obligation: str
     tested: str
-    tests: list[TestRow]
+    flagged: list[TestRow]
+    clean: list[TestRow]
     finding: str
     finding_words: str
-    reasons: list[str]
+    notes: list[str]
     impact_ratios: list[dict[str, Any]]
 
 
@@ -85,6 +87,7 @@ class OpinionView(TypedDict):
     audit: dict[str, Any]
     criteria: Criteria
     materiality: list[Materiality]
+    reported: list[str]
     tests_performed: dict[str, Any]
     obligations: list[ObligationSection]
     opinion: str
@@ -101,24 +104,59 @@ def _number(value: Any) -> str:
 
 
 def _ratios(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
-            **view,
-            "lowest": _number(view.get("lowest_impact_ratio")),
-            "categories": [
+    """One table per metric: each attribute's categories, their rates and impact ratios.
+
+    One page: the ratios of each attribute alone; results.json also holds the intersections
+    (age band × device, say).
+    """
+    tables: dict[str, dict[str, Any]] = {}
+    for view in views:
+        if " × " in view["grouping"]:
+            continue
+        table = tables.setdefault(view["metric"], {"metric": view["metric"], "rows": []})
+        for c in view["categories"]:
+            table["rows"].append(
                 {
-                    **c,
+                    "grouping": view["grouping"],
+                    "category": c["category"],
                     "rate": _number(c["rate"]),
                     "share": f"{c['share']:.1%}",
                     "ratio": "excluded (under 2% of the data)"
                     if c["excluded"]
                     else _number(c["impact_ratio"]),
                 }
-                for c in view["categories"]
-            ],
-        }
-        for view in views
-    ]
+            )
+    return list(tables.values())
+
+
+def _test_row(test: dict[str, Any]) -> TestRow:
+    return {
+        "kind": test["kind"],
+        "id": test["id"],
+        "verdict": test["verdict"],
+        "verdict_words": _TEST_WORDS.get(test["verdict"], test["verdict"]),
+        "summary": test["summary"],
+    }
+
+
+def _section(obligation: dict[str, Any]) -> ObligationSection:
+    """One obligation's section: its tests short of clean in full, the others by name."""
+    tests = [_test_row(t) for t in obligation["tests"]]
+    per_test = {f"{t['id']}: {t['verdict']}" for t in tests}
+    return {
+        "id": obligation["id"],
+        "clause": obligation["clause"],
+        "title": obligation["title"],
+        "obligation": obligation["obligation"],
+        "tested": obligation["tested"],
+        "flagged": [t for t in tests if t["verdict"] not in CLEAN_VERDICTS],
+        "clean": [t for t in tests if t["verdict"] in CLEAN_VERDICTS],
+        "finding": obligation["finding"],
+        "finding_words": OPINION_WORDS[obligation["finding"]],
+        # The reasons that are not one test's verdict (those are in `flagged`).
+        "notes": [r for r in obligation["reasons"] if r not in per_test],
+        "impact_ratios": _ratios(obligation.get("impact_ratios", [])),
+    }
 
 
 def build_opinion(
@@ -133,19 +171,13 @@ def build_opinion(
     obligations = document.get("obligations", [])
     mapped = {t["id"] for o in obligations for t in o["tests"] if t["kind"] == "metric"}
     materiality: list[Materiality] = []
+    reported: list[str] = []
     for metric in document["metrics"]:
         if metric["id"] not in mapped:
             continue
         threshold = metric.get("threshold")
         if threshold is None or metric["verdict"] == "reported":
-            materiality.append(
-                {
-                    "metric": metric["id"],
-                    "warn": "–",
-                    "fail": "–",
-                    "direction": "reported, not judged",
-                }
-            )
+            reported.append(metric["id"])
             continue
         materiality.append(
             {
@@ -156,34 +188,7 @@ def build_opinion(
             }
         )
     quality = document["data_quality"]
-    sections: list[ObligationSection] = [
-        {
-            "id": o["id"],
-            "clause": o["clause"],
-            "title": o["title"],
-            "obligation": o["obligation"],
-            "tested": o["tested"],
-            "tests": [
-                {
-                    "kind": t["kind"],
-                    "id": t["id"],
-                    "verdict": t["verdict"],
-                    "verdict_words": _TEST_WORDS.get(t["verdict"], t["verdict"]),
-                    "summary": t["summary"],
-                }
-                for t in o["tests"]
-            ],
-            "finding": o["finding"],
-            "finding_words": OPINION_WORDS[o["finding"]],
-            "reasons": o["reasons"],
-            # One page: the ratios of each attribute alone; results.json also holds the
-            # intersections (age band × device, say).
-            "impact_ratios": _ratios(
-                [r for r in o.get("impact_ratios", []) if " × " not in r["grouping"]]
-            ),
-        }
-        for o in obligations
-    ]
+    sections = [_section(o) for o in obligations]
     return {
         "audit": audit,
         "criteria": {
@@ -196,6 +201,7 @@ def build_opinion(
             "evidence_sha256": audit["evidence_sha256"],
         },
         "materiality": materiality,
+        "reported": reported,
         "tests_performed": {
             "planned": quality["probes_planned"],
             "answered": quality["probes_answered"],

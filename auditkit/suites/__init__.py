@@ -8,6 +8,7 @@ The mapping (``obligations.yaml``) says which metrics and claims serve which cla
 """
 
 from auditkit.suites._findings import (
+    CLEAN_VERDICTS,
     MIN_ANSWER_RATE,
     SMALL_CATEGORY_SHARE,
     assess_obligations,
@@ -31,6 +32,7 @@ from auditkit.suites._protected import (
 from auditkit.suites._shipped import SUITE_FILES, load_suite, suite_ids, suite_path, suite_text
 
 __all__ = [
+    "CLEAN_VERDICTS",
     "MIN_ANSWER_RATE",
     "PROTECTED_KEYS",
     "SMALL_CATEGORY_SHARE",

@@ -135,19 +135,20 @@ def test_the_view_holds_the_delegated_regulations_sections():
             "warn": "0.1",
             "fail": "0.2",
             "direction": "higher is worse",
-        },
-        {
-            "metric": "popularity.gini",
-            "warn": "–",
-            "fail": "–",
-            "direction": "reported, not judged",
-        },
-    ]  # popularity.arp serves no obligation here: not a threshold of this audit's opinion
+        }
+    ]
+    # popularity.arp serves no obligation here: not a threshold of this opinion.
+    assert view["reported"] == ["popularity.gini"]
     assert view["tests_performed"]["answer_rate"] == "90.0%"
     (section,) = view["obligations"]
-    assert [r["grouping"] for r in section["impact_ratios"]] == ["age"]  # intersections: json
-    rows = section["impact_ratios"][0]["categories"]
-    assert [r["ratio"] for r in rows] == ["0.5", "excluded (under 2% of the data)"]
+    assert [t["id"] for t in section["flagged"]] == ["segment.price_gap"]
+    assert [t["id"] for t in section["clean"]] == ["popularity.gini"]
+    assert section["notes"] == []  # the one reason is the flagged test's own
+    (table,) = section["impact_ratios"]  # the intersection (age × device) is left to json
+    assert [(r["grouping"], r["category"], r["ratio"]) for r in table["rows"]] == [
+        ("age", "old", "0.5"),
+        ("age", "rare", "excluded (under 2% of the data)"),
+    ]
     assert view["opinion_words"] == "Negative" and view["auditkit_version"] == "9.9"
 
 
