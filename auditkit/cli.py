@@ -195,6 +195,15 @@ def run(
         if claim.verdict == "contradicted":
             click.echo(f"    contradicted  {claim.claim}: {claim.measured}")
     click.echo(f"report: {out / 'report.html'}")
+    if result.opinion is not None:
+        click.echo(f"audit opinion: {result.opinion.opinion} ({out / 'opinion.html'})")
+    suite = result.provenance.get("suite")
+    if suite is not None and not suite["unmodified"]:
+        click.echo(
+            f"note: suite {suite['id']} v{suite['version']} did not run as shipped; modified: "
+            f"{', '.join(suite['modified'])}",
+            err=True,
+        )
     if quality.stopped is not None or quality.answer_rate < min_answer_rate:
         why = quality.stopped or (
             f"{quality.answer_rate:.1%} of the probes answered, below --min-answer-rate "

@@ -295,3 +295,21 @@ def test_a_spec_object_naming_an_unknown_obligation_is_refused_before_probing(tm
         "spec suite.obligations[1]: is not a known obligation (did you mean 'dsa_art38'?)"
     )
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_run_names_the_opinion_and_a_modified_suite(tmp_path):
+    data = yaml.safe_load(suite_text("smb_vetting"))
+    data["probes"]["k"] = 8
+    data["world"] = {"shops": 3, "items_per_shop": 120}
+    spec = tmp_path / "edited.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(spec), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    opinion = json.loads((out / "results.json").read_text())["opinion"]["opinion"]
+    assert f"audit opinion: {opinion} ({out / 'opinion.html'})" in result.output
+    assert "note: suite smb_vetting v1 did not run as shipped; modified: probes.k" in (
+        result.output
+    )
+    assert opinion != "positive"  # an edited suite's opinion is qualified at least
