@@ -58,6 +58,56 @@ def validate(spec: Path) -> None:
 
 
 @main.command()
+def suites() -> None:
+    """List the standard suites: id, version, probe budget, hash and purpose."""
+    from auditkit.api import standard_suites
+
+    try:
+        listings = standard_suites()
+    except AuditkitError as error:
+        _fail(error)
+    click.echo(f"{'suite':<12} {'version':>7} {'probes':>7}  {'sha256':<12}  purpose")
+    for suite in listings:
+        click.echo(
+            f"{suite.id:<12} {suite.version:>7} {suite.probes:>7}  {suite.sha256[:12]}  "
+            f"{suite.purpose}"
+        )
+    click.echo("\nprobes: the requests each plan sends as shipped.")
+    click.echo("`auditkit init SUITE --out FILE` writes one as a spec to fill in.")
+
+
+@main.command()
+@click.argument("suite")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    default=None,
+    help="The spec file to write (default: SUITE.yaml here; '-' prints it).",
+)
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def init(suite: str, out: Path | None, force: bool) -> None:
+    """Write standard SUITE as a commented spec to fill in (vendor, shops, claims)."""
+    from auditkit.suites import suite_text
+
+    try:
+        text = suite_text(suite)
+    except AuditkitError as error:
+        _fail(error)
+    if out is not None and str(out) == "-":
+        click.echo(text, nl=False)
+        return
+    target = out or Path(f"{suite}.yaml")
+    if target.exists() and not force:
+        _fail(AuditkitError(f"--out: {target} exists; choose another path, or pass --force"))
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(AuditkitError(f"--out: cannot write {target} ({exc.strerror or exc})"))
+    click.echo(f"wrote {target}: suite {suite}; fill in its vendor, shops and claims, then")
+    click.echo(f"  auditkit validate {target} && auditkit run {target} --out runs/{suite}")
+
+
+@main.command()
 def schema() -> None:
     """Print the JSON Schema of audit specs (for editor completion and checks)."""
     from auditkit.spec import spec_json_schema
@@ -145,6 +195,15 @@ def run(
         if claim.verdict == "contradicted":
             click.echo(f"    contradicted  {claim.claim}: {claim.measured}")
     click.echo(f"report: {out / 'report.html'}")
+    if result.opinion is not None:
+        click.echo(f"audit opinion: {result.opinion.opinion} ({out / 'opinion.html'})")
+    suite = result.provenance.get("suite")
+    if suite is not None and not suite["unmodified"]:
+        click.echo(
+            f"note: suite {suite['id']} v{suite['version']} did not run as shipped; modified: "
+            f"{', '.join(suite['modified'])}",
+            err=True,
+        )
     if quality.stopped is not None or quality.answer_rate < min_answer_rate:
         why = quality.stopped or (
             f"{quality.answer_rate:.1%} of the probes answered, below --min-answer-rate "

@@ -134,6 +134,47 @@ class Score:
     items: list[ScoreItem]
 
 
+Finding = Literal["positive", "positive with comments", "negative"]
+FINDINGS: tuple[Finding, ...] = ("positive", "positive with comments", "negative")
+
+
+@dataclass(frozen=True)
+class ObligationTest:
+    """One metric or claim check a regulatory obligation rests on, and its verdict in this run.
+
+    ``verdict`` is the metric's or the claim's own, or ``"not run"`` when the run has none.
+    """
+
+    kind: Literal["metric", "claim"]
+    id: str
+    verdict: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class ObligationFinding:
+    """What an audit found for one regulatory obligation, by the one rule of `auditkit.suites`."""
+
+    id: str
+    clause: str
+    title: str
+    obligation: str
+    tested: str
+    tests: list[ObligationTest]
+    finding: Finding
+    reasons: list[str]
+    # NYC LL144-style impact ratios read from the segment metrics' groups (view only).
+    impact_ratios: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AuditOpinion:
+    """The audit opinion over every obligation: positive, positive with comments or negative."""
+
+    opinion: Finding
+    reasons: list[str]
+
+
 @dataclass(frozen=True)
 class AuditResult:
     """Everything an audit produced: metrics, data quality and provenance."""
@@ -145,6 +186,9 @@ class AuditResult:
     run_dir: str | None = None
     claims: list[ClaimCheck] = field(default_factory=list)
     scores: list[Score] = field(default_factory=list)
+    # Only for a spec whose suite names obligations (`auditkit.suites`).
+    obligations: list[ObligationFinding] = field(default_factory=list)
+    opinion: AuditOpinion | None = None
 
     def metric(self, metric_id: str) -> MetricResult:
         """The result of one metric by id (``KeyError`` lists the ids present)."""

@@ -50,7 +50,11 @@ def live_script_figures() -> dict[str, Any]:
         for name in ("run", "again"):
             run_audit(spec, out=root / name)
         write_comparison([root / "run", root / "again"], root / "cmp")
-        files = [*(root / "run").glob("report.*"), root / "cmp" / "comparison.html"]
+        files = [
+            *(root / "run").glob("report.*"),
+            *(root / "run").glob("opinion.*"),
+            root / "cmp" / "comparison.html",
+        ]
         found = sum(
             len(inert.live_script(path.read_text(), markdown=path.suffix == ".md"))
             for path in files

@@ -18,7 +18,7 @@ and 31% of a shop's catalog sold by another given shop too (pairwise Jaccard 5% 
 ``--probes-from SPEC`` audits with a shipped suite's probe design (its budget) instead.
 
 Run: python benchmarks/verdict_validity.py [--seeds 50] [--shared-fractions 0.15 0.45]
-     [--carry exact|substitute] [--probes-from audit_specs/smb_vetting.yaml]
+     [--carry exact|substitute] [--probes-from auditkit/suites/smb_vetting.yaml]
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def main() -> None:
         "--probes-from",
         type=Path,
         default=None,
-        help="a suite's spec (audit_specs/smb_vetting.yaml, say): audit with its probe design",
+        help="a suite's spec (auditkit/suites/smb_vetting.yaml, or one `auditkit init` wrote): "
+        "audit with its probe design",
     )
     args = parser.parse_args()
     probes = None

@@ -49,3 +49,28 @@ def spec_data(
         **sections,
         "inference": {"n_resamples": n_resamples},
     }
+
+
+def served_vendor(url: str, *, secret_env: str, **changes: Any) -> dict[str, Any]:
+    """The ``http`` vendor of a spec that audits `auditkit.world.vendor_app` served at ``url``.
+
+    The request and response shapes are the served app's; the bearer key is read from
+    ``${secret_env}``; ``changes`` add or replace keys (timeouts, retries, events).
+    """
+    return {
+        "adapter": "http",
+        "name": "PoolCo over HTTP",
+        "url": url + "/v1/tenants/{tenant_id}/recommendations",
+        "headers": {"Authorization": "Bearer ${" + secret_env + "}"},
+        "body": {
+            "customer": {"id": "{customer_id}", "history": "{history}", "attributes": "{context}"},
+            "limit": "{k}",
+            "settings": "{options}",
+        },
+        "response": {
+            "items": "data.recommendations[].sku",
+            "scores": "data.recommendations[].score",
+            "explanations": "data.recommendations[].reason",
+        },
+        **changes,
+    }

@@ -30,6 +30,7 @@ ORDER: tuple[tuple[str, ...], ...] = (
     ("metrics",),
     ("judging",),
     ("scoring",),
+    ("suites",),
     ("reports",),
     ("api",),
     ("bundle",),

@@ -16,6 +16,7 @@ from auditkit.api._run import (
 )
 from auditkit.api._seeds import AuditSeeds
 from auditkit.api._shops import Shops, check_trending, load_shops
+from auditkit.api._suites import SuiteListing, standard_suites
 from auditkit.api._vendor import build_vendor
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "AuditSeeds",
     "MetricPower",
     "Shops",
+    "SuiteListing",
     "adjust_across_audit",
     "build_vendor",
     "check_trending",
@@ -35,4 +37,5 @@ __all__ = [
     "read_spec",
     "retain_freed_memory",
     "run_audit",
+    "standard_suites",
 ]

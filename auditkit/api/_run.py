@@ -19,7 +19,7 @@ from auditkit.api._seeds import AuditSeeds
 from auditkit.api._shops import Shops, load_shops
 from auditkit.api._vendor import build_vendor
 from auditkit.catalogs import stack_catalogs
-from auditkit.errors import EvidenceError, VendorError
+from auditkit.errors import EvidenceError, SpecError, SpecIssue, VendorError
 from auditkit.judging import judge_metric
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.stats import benjamini_hochberg
@@ -40,10 +40,16 @@ from auditkit.results import (
     DataQuality,
     MetricResult,
     Score,
-    Threshold,
 )
 from auditkit.scoring import score_claims
-from auditkit.spec import AuditSpec, load_spec, spec_sha256
+from auditkit.spec import AuditSpec, load_spec, obligation_issues, spec_sha256
+from auditkit.suites import (
+    SUITE_FILES,
+    assess_obligations,
+    metric_thresholds,
+    obligation_ids,
+    suite_record,
+)
 from auditkit.tables import AuditTables, build_tables
 from auditkit.vendors import EventSink, Vendor, secret_values
 
@@ -54,6 +60,10 @@ BUSY = (
     "{path} is in use by another auditkit run (it holds {lock}); wait for it to finish, or "
     "choose another output directory"
 )
+SUITE_NOT_A_FILE = (
+    "no such file; {suite!r} is a standard suite: `auditkit init {suite} --out {suite}.yaml` "
+    "writes it as a spec to fill in, then run that file"
+)
 ALREADY_RUN = (
     "{path} already holds evidence of a run; pass resume=True (--resume) to continue it, "
     "or choose a new output directory"
@@ -61,23 +71,31 @@ ALREADY_RUN = (
 
 
 def read_spec(spec: AuditSpec | str | Path) -> AuditSpec:
-    """A validated spec from a spec object or a YAML path (metric ids checked too)."""
+    """A validated spec from a spec object or a YAML path (metric and obligation ids too).
+
+    A spec object is checked for the obligations its suite names (the rest it checked
+    when it was made).
+
+    A path that does not exist but names a standard suite is refused with the command that
+    writes the suite as a file: a suite is run from a file its user has filled in.
+    """
     if isinstance(spec, AuditSpec):
+        issues = obligation_issues(spec, obligation_ids())
+        if issues:
+            raise SpecError(issues)
         return spec
-    return load_spec(spec, metric_ids=METRICS)
+    if str(spec) in SUITE_FILES and not Path(spec).exists():
+        raise SpecError([SpecIssue(str(spec), None, "", SUITE_NOT_A_FILE.format(suite=str(spec)))])
+    return load_spec(spec, metric_ids=METRICS, obligation_ids=obligation_ids())
 
 
 def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
     """Compute the spec's metrics on the tables, then adjust p-values across the audit (BH)."""
-    wanted = spec.metrics if spec.metrics is not None else {name: None for name in METRICS}
     core = tables.core()
     results = []
-    for metric_id, override in wanted.items():
+    # A reported metric without a number of the auditor's own has no threshold: not judged.
+    for metric_id, threshold in metric_thresholds(spec).items():
         definition = METRICS[metric_id]
-        changes = {} if override is None else override.model_dump(exclude_none=True)
-        threshold: Threshold | None = dataclasses.replace(definition.default_threshold, **changes)
-        if definition.rule == "reported" and not changes.keys() & {"warn", "fail"}:
-            threshold = None  # no number of the auditor's own: reported, not judged
         results.append(
             judge_metric(
                 metric_id,
@@ -360,18 +378,32 @@ def evaluate(
             confidence=spec.inference.confidence,
             seed=AuditSeeds(spec.seed).metric("claims"),
         )
+    quality = _data_quality(plan, store)
+    provenance: dict[str, Any] = {
+        "description": spec.description,
+        "vendor": spec.vendor.name,
+        "adapter": spec.vendor.adapter,
+        "seed": spec.seed,
+        "spec_sha256": spec_sha256(spec),
+        "evidence_sha256": answers_sha256(answers),
+    }
+    suite = suite_record(spec)
+    if suite is not None:
+        provenance["suite"] = suite
+    obligations, opinion = assess_obligations(
+        [] if spec.suite is None else spec.suite.obligations,
+        metrics,
+        claims,
+        quality,
+        modified=[] if suite is None else suite["modified"],
+    )
     return AuditResult(
         name=spec.name,
         metrics=metrics,
         claims=claims,
         scores=scores,
-        data_quality=_data_quality(plan, store),
-        provenance={
-            "description": spec.description,
-            "vendor": spec.vendor.name,
-            "adapter": spec.vendor.adapter,
-            "seed": spec.seed,
-            "spec_sha256": spec_sha256(spec),
-            "evidence_sha256": answers_sha256(answers),
-        },
+        data_quality=quality,
+        provenance=provenance,
+        obligations=obligations,
+        opinion=opinion,
     )

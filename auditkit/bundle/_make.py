@@ -31,15 +31,20 @@ from auditkit.bundle._signing import require_signing, sign_manifest, signer
 from auditkit.probes.evidence import EVIDENCE_FILE, EvidenceStore
 from auditkit.reports import (
     MANIFEST_FILE,
+    MARKDOWN_OPINION_FILE,
     MARKDOWN_REPORT_FILE,
+    OPINION_FILE,
     REPORT_FILE,
     RESULTS_FILE,
     read_results,
+    report_files,
 )
 from auditkit.spec import AuditSpec, spec_sha256, validate_document
 
 BUNDLE_SUFFIX = ".bundle.zip"
 REPORT_FILES = (REPORT_FILE, MARKDOWN_REPORT_FILE)
+# Written and bundled only for results that hold an audit opinion; they follow the reports.
+OPINION_FILES = (OPINION_FILE, MARKDOWN_OPINION_FILE)
 # The run's own files, in the order the archive holds them (catalogs come last).
 RUN_FILES = (SPEC_COPY, PLAN_FILE, EVIDENCE_FILE, RESULTS_FILE, *REPORT_FILES, MANIFEST_FILE)
 NOT_A_RUN = "{run_dir}: must be a run directory; got {reason}"
@@ -188,9 +193,16 @@ def _write_locked(
     """`write_bundle` once the run directory's lock is held."""
     document, audit = _spec_copy(run_dir)
     digest = spec_sha256(audit)
-    found = read_results(run_dir)["audit"].get("spec_sha256")
+    results = read_results(run_dir)
+    found = results["audit"].get("spec_sha256")
     if found != digest:
         raise BundleError(OTHER_RESULTS.format(run_dir=run_dir, found=found, expected=digest))
+    opinion = [name for name in report_files(results) if name in OPINION_FILES]
+    missing = [name for name in opinion if not (run_dir / name).is_file()]
+    if missing:
+        raise BundleError(MISSING_FILES.format(run_dir=run_dir, names=", ".join(missing)))
+    at = RUN_FILES.index(MARKDOWN_REPORT_FILE) + 1
+    run_files = (*RUN_FILES[:at], *opinion, *RUN_FILES[at:])
     catalogs = _catalogs(run_dir, audit, spec_file)
     with EvidenceStore(run_dir / EVIDENCE_FILE, spec_sha256=digest):
         pass  # the evidence is readable and was recorded for this spec
@@ -198,7 +210,7 @@ def _write_locked(
     snapshot_evidence(run_dir / EVIDENCE_FILE, snapshot)
     rows = evidence_rows(snapshot)
     members = []
-    for name in RUN_FILES:
+    for name in run_files:
         if name == EVIDENCE_FILE:
             members += [Member(name, snapshot), Member(EVIDENCE_ROWS, rows_text(rows))]
             continue

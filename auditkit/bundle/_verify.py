@@ -36,7 +36,7 @@ from auditkit.bundle._differences import (
     json_path,
 )
 from auditkit.bundle._errors import BundleError
-from auditkit.bundle._make import REPORT_FILES
+from auditkit.bundle._make import OPINION_FILES, REPORT_FILES
 from auditkit.bundle._manifest import (
     BUNDLE_MANIFEST,
     EVIDENCE_ROWS,
@@ -116,6 +116,8 @@ REPORT_FOLLOWS_RESULTS = (
     "evidence render to: it differs as results.json does"
 )
 NOT_RENDERED = "cannot be rendered into reports ({reason})"
+NOT_BUNDLED = "is missing from the bundle, though {source} hold an audit opinion"
+NOT_FROM_RESULTS = "is in the bundle, though {source} hold no audit opinion"
 FROM_RECOMPUTED = "the recomputed results"
 FROM_BUNDLED = "the bundled results.json (the results could not be recomputed)"
 VERSIONS_DIFFER = (
@@ -489,7 +491,8 @@ class _Check:
         named as following that file: the difference lies upstream, in the results. Without
         recomputed results, the reports are checked against the bundled ``results.json``.
         """
-        reports = [name for name in REPORT_FILES if name in self.extracted]
+        known = (*REPORT_FILES, *OPINION_FILES)
+        reports = [name for name in known if name in self.extracted]
         if (
             not reports
             or MANIFEST_FILE not in self.extracted
@@ -504,7 +507,16 @@ class _Check:
         if rendered is None:
             return
         upstream: Path | None = None
-        for name in reports:
+        for name in known:
+            made = (rendered / name).is_file()
+            # A missing report is the member check's to name; an opinion is bundled only
+            # when the results hold one, so its presence is checked against them here.
+            if name in OPINION_FILES and made != (name in self.extracted):
+                message = NOT_BUNDLED if made else NOT_FROM_RESULTS
+                self.problem(name, message.format(source=source))
+                continue
+            if not made or name not in self.extracted:
+                continue
             bundled = (self.work / name).read_bytes()
             mine = (rendered / name).read_bytes()
             if bundled == mine:

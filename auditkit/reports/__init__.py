@@ -1,5 +1,7 @@
 """Reports: ``results.json`` (machine-readable), ``report.html`` and ``report.md`` (for people).
 
+A run whose suite names regulatory obligations also gets ``opinion.html`` and ``opinion.md``.
+
 Several runs side by side: ``comparison.html`` and ``comparison.json``.
 """
 
@@ -20,18 +22,28 @@ from auditkit.reports._json import (
     write_results,
 )
 from auditkit.reports._markdown import MARKDOWN_REPORT_FILE, escape_markdown, render_markdown
+from auditkit.reports._opinion import (
+    MARKDOWN_OPINION_FILE,
+    OPINION_FILE,
+    build_opinion,
+    render_opinion_html,
+    render_opinion_markdown,
+)
 from auditkit.reports._view import build_report
-from auditkit.reports._write import MANIFEST_FILE, write_report
+from auditkit.reports._write import MANIFEST_FILE, report_files, write_report
 
 __all__ = [
     "COMPARISON_DATA_FILE",
     "COMPARISON_FILE",
     "COMPARISON_SCHEMA",
     "MANIFEST_FILE",
+    "MARKDOWN_OPINION_FILE",
     "MARKDOWN_REPORT_FILE",
+    "OPINION_FILE",
     "REPORT_FILE",
     "RESULTS_FILE",
     "RESULTS_SCHEMA",
+    "build_opinion",
     "build_report",
     "compare_runs",
     "dumps_results",
@@ -39,6 +51,9 @@ __all__ = [
     "read_results",
     "render_html",
     "render_markdown",
+    "render_opinion_html",
+    "render_opinion_markdown",
+    "report_files",
     "results_document",
     "write_comparison",
     "write_report",

@@ -36,17 +36,20 @@ def results_document(result: AuditResult) -> dict[str, Any]:
     verdicts = {v: sum(m.verdict == v for m in result.metrics) for v in VERDICTS}
     quality = asdict(result.data_quality)
     quality["answer_rate"] = result.data_quality.answer_rate
-    return _clean(
-        {
-            "schema": RESULTS_SCHEMA,
-            "audit": {"name": result.name, **result.provenance},
-            "summary": {"verdicts": verdicts},
-            "data_quality": quality,
-            "metrics": [m.to_dict() for m in result.metrics],
-            "claims": [asdict(c) for c in result.claims],
-            "scores": [asdict(s) for s in result.scores],
-        }
-    )
+    document: dict[str, Any] = {
+        "schema": RESULTS_SCHEMA,
+        "audit": {"name": result.name, **result.provenance},
+        "summary": {"verdicts": verdicts},
+        "data_quality": quality,
+        "metrics": [m.to_dict() for m in result.metrics],
+        "claims": [asdict(c) for c in result.claims],
+        "scores": [asdict(s) for s in result.scores],
+    }
+    # Only a suite that names obligations adds them: other runs' results stay as they were.
+    if result.opinion is not None:
+        document["obligations"] = [asdict(o) for o in result.obligations]
+        document["opinion"] = asdict(result.opinion)
+    return _clean(document)
 
 
 def dumps_results(document: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ DUPLICATE_KEY = "appears twice (first at line {first})"
 REQUIRED = "is required"
 NOT_A_MAPPING = "must be a mapping of keys to values; got {kind}"
 UNKNOWN_METRIC = "is not a known metric{hint}; known metrics: {valid}"
+UNKNOWN_OBLIGATION = "is not a known obligation{hint}; known obligations: {valid}"
 MISSING_CATALOG = "must be an existing CSV or Parquet file (relative to the spec); got {value!r}"
 TOO_LARGE = "must be at most {limit:,} bytes (a spec holds settings, catalogs hold data); got more"
 NOT_UTF8 = "must be UTF-8 text; byte 0x{byte:02x} is not"
@@ -490,7 +491,10 @@ def validate_document(
 
 
 def load_spec(
-    path: str | Path, *, metric_ids: Iterable[str] | Mapping[str, MetricRule] | None = None
+    path: str | Path,
+    *,
+    metric_ids: Iterable[str] | Mapping[str, MetricRule] | None = None,
+    obligation_ids: Iterable[str] | None = None,
 ) -> AuditSpec:
     """Load and validate an audit spec file.
 
@@ -502,6 +506,9 @@ def load_spec(
         When given, metric ids in the spec's ``metrics`` section must be among these. Given
         the registry itself (each id mapped to its `MetricRule`), every threshold the spec
         sets must also lie in its metric's range and keep warn on the better side of fail.
+    obligation_ids
+        When given, the obligations a ``suite`` names must be among these (the regulatory
+        mapping's ids).
 
     Raises
     ------
@@ -540,6 +547,8 @@ def load_spec(
                         UNKNOWN_METRIC.format(hint=hint, valid=", ".join(known)),
                     )
                 )
+    if obligation_ids is not None:
+        issues += obligation_issues(spec.with_source(file, lines), obligation_ids)
     if issues:
         raise SpecError(sorted(issues, key=lambda i: (i.line or 0, i.path)))
     return spec.with_base_dir(base_dir).with_source(file, lines)
@@ -614,14 +623,33 @@ def spec_issue(spec: AuditSpec, loc: Loc, message: str) -> SpecIssue:
     return SpecIssue(file, _line_of(loc, lines), _path_text(loc), message)
 
 
+def obligation_issues(spec: AuditSpec, known: Iterable[str]) -> list[SpecIssue]:
+    """The obligations ``spec``'s suite names that are not among ``known``, each located.
+
+    ``known`` is the regulatory mapping's ids; the spec stage holds no mapping of its own.
+    """
+    if spec.suite is None:
+        return []
+    valid = sorted(known)
+    issues = []
+    for index, name in enumerate(spec.suite.obligations):
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            message = UNKNOWN_OBLIGATION.format(hint=hint, valid=", ".join(valid))
+            issues.append(spec_issue(spec, ("suite", "obligations", index), message))
+    return issues
+
+
 def spec_sha256(spec: AuditSpec) -> str:
     """Hash of the spec's canonical JSON form: same spec, same hash, on any machine."""
     data = spec.model_dump(mode="json")
     # How fast probes go out changes no result: a run may resume at another pace.
     for key in EXECUTION_KEYS:
         data["vendor"].pop(key, None)
-    # A spec without a trending list hashes as it did before the key existed.
-    if data.get("trending") is None:
-        data.pop("trending", None)
+    # A spec without a trending list, or without a suite, hashes as it did before the key.
+    for key in ("trending", "suite"):
+        if data.get(key) is None:
+            data.pop(key, None)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -763,12 +763,50 @@ class InferenceSpec(_Model):
     confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
 
 
+class SuiteSpec(_Model):
+    """Which standard suite a spec is (or began as): its id, version and purpose.
+
+    A suite's probe design and thresholds are its protected keys (`auditkit.suites`); a run
+    records whether they are still the shipped suite's.
+    """
+
+    id: Identifier = Field(description="The suite's id, as `auditkit suites` lists it.")
+    version: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        description="The suite's version: a changed probe design or threshold is a new version."
+    )
+    purpose: Annotated[str, Field(min_length=1, max_length=400)] = Field(
+        description="What the suite is for, in a sentence."
+    )
+    obligations: list[Identifier] = Field(
+        default_factory=list,
+        description="The regulatory obligations the suite serves (ids of the mapping).",
+    )
+
+    @field_validator("purpose")
+    @classmethod
+    def _purpose_is_words(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a sentence saying what the suite is for; got only spaces")
+        return " ".join(value.split())
+
+    @field_validator("obligations")
+    @classmethod
+    def _each_obligation_once(cls, value: list[str]) -> list[str]:
+        repeated = sorted(name for name, count in Counter(value).items() if count > 1)
+        if repeated:
+            raise ValueError(f"must name each obligation once; repeated: {_some(repeated)}")
+        return value
+
+
 class AuditSpec(_Model):
     """A whole audit: vendor, shops, probes, metrics. Loaded from YAML by `load_spec`."""
 
     auditkit: Literal[1] = Field(description="Spec format version.")
     name: str
     description: str = ""
+    suite: SuiteSpec | None = Field(
+        None, description="The standard suite this spec is, when it is one (auditkit init)."
+    )
     seed: Seed = Field(0, description="Every random choice of the audit flows from this seed.")
     vendor: VendorSpec
     world: WorldSpec | None = None

@@ -7,6 +7,7 @@ import sqlite3
 import zipfile
 
 import pytest
+import support
 from bundles import members, small_spec
 
 from auditkit import run_audit
@@ -27,23 +28,8 @@ SECRET = "planted-secret-4b7e21"
 
 
 def http_vendor(url: str) -> dict:
-    return {
-        "adapter": "http",
-        "name": "PoolCo over HTTP",
-        "url": url + "/v1/tenants/{tenant_id}/recommendations",
-        "headers": {"Authorization": "Bearer ${" + SECRET_ENV + "}"},
-        "body": {
-            "customer": {"id": "{customer_id}", "history": "{history}", "attributes": "{context}"},
-            "limit": "{k}",
-            "settings": "{options}",
-        },
-        "response": {
-            "items": "data.recommendations[].sku",
-            "scores": "data.recommendations[].score",
-            "explanations": "data.recommendations[].reason",
-        },
-        "retries": {"max_attempts": 8, "backoff_seconds": 0.01, "max_backoff_seconds": 0.1},
-    }
+    retries = {"max_attempts": 8, "backoff_seconds": 0.01, "max_backoff_seconds": 0.1}
+    return support.served_vendor(url, secret_env=SECRET_ENV, retries=retries)
 
 
 @pytest.fixture(scope="module")

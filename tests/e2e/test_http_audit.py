@@ -54,26 +54,12 @@ def spec_data(vendor: dict) -> dict:
 
 
 def http_vendor(url: str, **changes) -> dict:
-    return {
-        "adapter": "http",
-        "name": "PoolCo over HTTP",
-        "url": url + "/v1/tenants/{tenant_id}/recommendations",
-        "headers": {"Authorization": "Bearer ${" + SECRET_ENV + "}"},
-        "body": {
-            "customer": {"id": "{customer_id}", "history": "{history}", "attributes": "{context}"},
-            "limit": "{k}",
-            "settings": "{options}",
-        },
-        "response": {
-            "items": "data.recommendations[].sku",
-            "scores": "data.recommendations[].score",
-            "explanations": "data.recommendations[].reason",
-        },
+    pace = {
         "timeout_seconds": 5,
         "concurrency": 32,
         "retries": {"max_attempts": 8, "backoff_seconds": 0.05, "max_backoff_seconds": 2},
-        **changes,
     }
+    return support.served_vendor(url, secret_env=SECRET_ENV, **{**pace, **changes})
 
 
 @pytest.fixture(scope="module")

@@ -130,34 +130,21 @@ def spec_data(url: str, **vendor: Any) -> dict[str, Any]:
     """The small audit of the simulated vendor over HTTP at ``url``: 3 shops, 36 probes."""
     return support.spec_data(
         "against a hostile vendor",
-        {
-            "adapter": "http",
-            "name": "Hostile Co",
-            "url": url + "/v1/tenants/{tenant_id}/recommendations",
-            "headers": {"Authorization": "Bearer ${" + SECRET_ENV + "}"},
-            "body": {
-                "customer": {
-                    "id": "{customer_id}",
-                    "history": "{history}",
-                    "attributes": "{context}",
+        support.served_vendor(
+            url,
+            secret_env=SECRET_ENV,
+            **{
+                "name": "Hostile Co",
+                "timeout_seconds": TIMEOUT_SECONDS,
+                "concurrency": CONCURRENCY,
+                "retries": {
+                    "max_attempts": MAX_ATTEMPTS,
+                    "backoff_seconds": 0.01,
+                    "max_backoff_seconds": 0.05,
                 },
-                "limit": "{k}",
-                "settings": "{options}",
+                **vendor,
             },
-            "response": {
-                "items": "data.recommendations[].sku",
-                "scores": "data.recommendations[].score",
-                "explanations": "data.recommendations[].reason",
-            },
-            "timeout_seconds": TIMEOUT_SECONDS,
-            "concurrency": CONCURRENCY,
-            "retries": {
-                "max_attempts": MAX_ATTEMPTS,
-                "backoff_seconds": 0.01,
-                "max_backoff_seconds": 0.05,
-            },
-            **vendor,
-        },
+        ),
         {
             "k": 5,
             "personas": [

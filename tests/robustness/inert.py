@@ -17,6 +17,7 @@ from typing import Any
 import support
 from markdown_it import MarkdownIt
 
+from auditkit.suites import obligation_ids
 from auditkit.vendors import RecommendRequest, RequestFailed
 
 PAYLOADS = (
@@ -104,6 +105,13 @@ def hostile_spec(catalogs: dict[str, Path]) -> dict[str, Any]:
             ],
         },
         description=EVIL,
+        # A suite naming every obligation, so the audit opinion is rendered too.
+        suite={
+            "id": "regulator",
+            "version": 1,
+            "purpose": EVIL,
+            "obligations": list(obligation_ids()),
+        },
     )
     spec.pop("world")
     spec["shops"] = [{"id": shop, "catalog": str(path)} for shop, path in catalogs.items()]

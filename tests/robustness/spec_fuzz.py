@@ -36,12 +36,19 @@ from click.testing import CliRunner
 from auditkit.api import load_shops, read_spec
 from auditkit.cli import main
 from auditkit.errors import SpecError
+from auditkit.suites import suite_ids, suite_path
 from auditkit.world import generate_world
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = {
-    path.name: path.read_text(encoding="utf-8") for path in sorted(ROOT.glob("audit_specs/*.yaml"))
+# The example specs and the standard suites installed with the package.
+SHIPPED_PATHS = {
+    path.name: path
+    for path in [
+        *sorted(ROOT.glob("audit_specs/*.yaml")),
+        *(suite_path(suite_id) for suite_id in suite_ids()),
+    ]
 }
+SHIPPED = {name: path.read_text(encoding="utf-8") for name, path in SHIPPED_PATHS.items()}
 SPEC_NAME = "spec.yaml"
 CASE_SECONDS = 10.0
 """Longest a case may take; validation must end well inside it whatever the input."""

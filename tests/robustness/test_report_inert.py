@@ -30,8 +30,18 @@ def test_hostile_vendor_text_renders_inert_in_every_report(tmp_path):
     run_audit(spec, out=tmp_path / "again")
     assert any(inert.PAYLOADS[0] in kind for kind in result.data_quality.failures_by_kind)
     write_comparison([tmp_path / "run", tmp_path / "again"], tmp_path / "cmp")
-    files = [*(tmp_path / "run").glob("report.*"), *(tmp_path / "cmp").glob("comparison.html")]
-    assert len(files) == 3
+    files = [
+        *(tmp_path / "run").glob("report.*"),
+        *(tmp_path / "run").glob("opinion.*"),
+        *(tmp_path / "cmp").glob("comparison.html"),
+    ]
+    assert sorted(p.name for p in files) == [
+        "comparison.html",
+        "opinion.html",
+        "opinion.md",
+        "report.html",
+        "report.md",
+    ]
     for path in files:
         text = path.read_text()
         assert "alert(" in text, path.name  # the words are shown ...

@@ -65,8 +65,9 @@ BAD = [
         "name: test",
         "title: test",
         "spec.yaml:1 name: is required\n"
-        "spec.yaml:2 title: is not a valid key; valid keys: auditkit, claims, description, "
-        "inference, metrics, name, probes, seed, shops, trending, vendor, world",
+        "spec.yaml:2 title: is not a valid key (did you mean 'suite'?); valid keys: auditkit, "
+        "claims, description, inference, metrics, name, probes, seed, shops, suite, trending, "
+        "vendor, world",
     ),
     (
         "history_length: 3}",
