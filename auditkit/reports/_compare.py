@@ -15,7 +15,12 @@ from auditkit.errors import ResultsError
 from auditkit.reports._files import write_text_atomic
 from auditkit.reports._html import _environment
 from auditkit.reports._json import dumps_results, read_results
-from auditkit.reports._view import CLAIM_WORDS, VERDICT_WORDS, _format
+from auditkit.reports._words import (
+    CLAIM_WORDS,
+    VERDICT_WORDS,
+    metric_interval,
+    metric_value,
+)
 
 COMPARISON_FILE = "comparison.html"
 COMPARISON_DATA_FILE = "comparison.json"
@@ -48,8 +53,8 @@ def _metric_cell(metric: dict[str, Any] | None) -> dict[str, Any] | None:
         "ci": ci,
         "verdict": metric["verdict"],
         "n": metric["n"],
-        "text": _format(metric.get("value")),
-        "ci_text": "" if not ci else f"{_format(ci[0])} to {_format(ci[1])}",
+        "text": metric_value(metric["id"], metric.get("value")),
+        "ci_text": "" if not ci else metric_interval(metric["id"], ci),
         "verdict_words": VERDICT_WORDS[metric["verdict"]],
     }
 

@@ -105,7 +105,10 @@ def test_markdown_report_escapes_outside_text(tmp_path):
     markdown = (tmp_path / MARKDOWN_REPORT_FILE).read_text()
     assert markdown.startswith(r"# Recommendation audit: !\[logo\](http://tracker.example/p.png)")
     assert "<script>" not in markdown and r"\<script\>" in markdown
-    row = "| `homogenization.cross_shop_jaccard` | Worth a look | 0.421 | 0.35 to 0.49 |"
+    row = (
+        "| Same products for the same customer across shops (`homogenization.cross_shop_jaccard`)"
+        " | Worth a look | 42% | 35% to 49% |"
+    )
     assert row in markdown
 
 
