@@ -323,13 +323,19 @@ def serve_vendor(
     help="Directory for comparison.html and comparison.json.",
 )
 def compare(run_dirs: tuple[Path, ...], out: Path) -> None:
-    """Put several runs side by side: vendors on one trial, or one vendor over time."""
-    from auditkit.reports import write_comparison
+    """Put several runs side by side: vendors on one trial, or one vendor over time.
+
+    Prints each measurement run by run, with its change from the first run.
+    """
+    from auditkit.reports import COMPARISON_DATA_FILE, comparison_summary, write_comparison
 
     try:
         path = write_comparison(run_dirs, out)
     except AuditkitError as error:
         _fail(error)
+    comparison = json.loads((out / COMPARISON_DATA_FILE).read_text(encoding="utf-8"))
+    for line in comparison_summary(comparison):
+        click.echo(line)
     click.echo(f"comparison: {path}")
 
 

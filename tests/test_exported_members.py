@@ -58,6 +58,7 @@ SURFACES = {
         "RESULTS_SCHEMA",
         "build_report",
         "compare_runs",
+        "comparison_summary",
         "dumps_results",
         "escape_markdown",
         "read_results",

@@ -8,6 +8,7 @@ from auditkit.reports._compare import (
     COMPARISON_FILE,
     COMPARISON_SCHEMA,
     compare_runs,
+    comparison_summary,
     write_comparison,
 )
 from auditkit.reports._html import REPORT_FILE, render_html
@@ -34,6 +35,7 @@ __all__ = [
     "RESULTS_SCHEMA",
     "build_report",
     "compare_runs",
+    "comparison_summary",
     "dumps_results",
     "escape_markdown",
     "read_results",

@@ -93,6 +93,7 @@ def bar_chart(
     """
     from matplotlib import rc_context
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     with rc_context(_RC):
         figure = Figure(figsize=(_WIDTH, 0.9 + _ROW * len(bars)), layout="constrained")
@@ -103,6 +104,7 @@ def bar_chart(
         axes.bar_label(drawn, labels=[text(v) for v in values], padding=3, fontsize=8)
         axes.set_yticks(range(len(bars)), labels)
         axes.set_xlabel(xlabel)
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: text(v)))
         axes.axvline(0, color=_INK, linewidth=0.8)
         high = max([0.0, *values, *(r.value for r in references)])
         low = min([0.0, *values, *(r.value for r in references)])
@@ -134,4 +136,44 @@ def interval_chart(
         axes.set_ylim(-0.6, len(ordered) - 0.4)
         axes.set_xlabel(xlabel)
         _references(axes, references)
+        return _svg(figure, title)
+
+
+def trend_chart(
+    title: str,
+    runs: Sequence[str],
+    points: Sequence[Whisker | None],
+    *,
+    ylabel: str,
+    text: Any,
+    references: Sequence[Reference] = (),
+) -> Markup:
+    """One metric over runs in the order given: a dot per run, its interval, a joining line."""
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    with rc_context(_RC):
+        figure = Figure(figsize=(_WIDTH, 2.6), layout="constrained")
+        axes = figure.add_subplot()
+        shown = [(x, p) for x, p in enumerate(points) if p is not None]
+        axes.plot([x for x, _ in shown], [p.value for _, p in shown], color=_BAR, linewidth=1.5)
+        for x, point in shown:
+            if point.low is not None and point.high is not None:
+                axes.plot([x, x], [point.low, point.high], color=_INK, linewidth=2)
+            axes.plot([x], [point.value], "o", color=_INK, markersize=5)
+            axes.annotate(
+                text(point.value), (x, point.value), xytext=(6, 0), textcoords="offset points"
+            )
+        axes.set_xticks(range(len(runs)), [_short(r, 18) for r in runs])
+        axes.set_xlim(-0.4, len(runs) - 0.4)
+        axes.set_ylabel(ylabel)
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: text(v)))
+        axes.set_xlabel("run, in the order given")
+        for ref in references:
+            axes.axhline(
+                ref.value, color=ref.color, linestyle=ref.style, linewidth=1, label=ref.label
+            )
+        if references:
+            axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return _svg(figure, title)

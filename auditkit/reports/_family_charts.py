@@ -29,7 +29,8 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
-def _thresholds(metric: dict[str, Any]) -> list[Reference]:
+def thresholds(metric: dict[str, Any]) -> list[Reference]:
+    """A metric's warn and fail thresholds as reference lines, labelled in its own format."""
     threshold = metric.get("threshold") or {}
     marks = []
     for key, words, style, color in (
@@ -57,7 +58,7 @@ def _by_group_bars(
         bars,
         xlabel=xlabel,
         text=lambda v: metric_value(metric["id"], v),
-        references=[*references, *_thresholds(metric)],
+        references=[*references, *thresholds(metric)],
     )
     caption = f"Each bar is one {label(group).lower()}; the overall value is "
     caption += f"{metric_value(metric['id'], metric.get('value'))}."

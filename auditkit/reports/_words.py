@@ -152,3 +152,17 @@ def claim_title(check_id: str) -> str:
 def label(key: str) -> str:
     """A key of the results (``probes_skipped``) as a table heading (``Probes skipped``)."""
     return key.replace("_", " ").capitalize()
+
+
+def metric_delta(metric_id: str, delta: float | None) -> str:
+    """A change of a metric's value between two runs: shares in percentage points."""
+    if delta is None or not math.isfinite(delta):
+        return ""
+    sign = "+" if delta > 0 else "−" if delta < 0 else "±"
+    kind = METRIC_WORDS.get(metric_id, ("", "number"))[1]
+    if kind in ("share", "lift"):
+        points = abs(delta) * 100
+        return f"{sign}{points:.1f} pts" if points < 10 else f"{sign}{points:.0f} pts"
+    return (
+        f"{sign}{metric_value(metric_id, abs(delta)) if kind != 'number' else number(abs(delta))}"
+    )
