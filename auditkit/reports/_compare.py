@@ -19,6 +19,7 @@ from auditkit.reports._family_charts import ChartView, thresholds
 from auditkit.reports._files import write_text_atomic
 from auditkit.reports._html import _environment
 from auditkit.reports._json import dumps_results, read_results
+from auditkit.reports._view import plain
 from auditkit.reports._words import (
     CLAIM_WORDS,
     VERDICT_WORDS,
@@ -81,8 +82,8 @@ def _claim_cell(claim: dict[str, Any] | None) -> dict[str, Any] | None:
     return {
         "verdict": claim["verdict"],
         "verdict_words": CLAIM_WORDS[claim["verdict"]],
-        "stated": claim["stated"],
-        "measured": claim["measured"],
+        "stated": plain(claim["stated"]),
+        "measured": plain(claim["measured"]),
     }
 
 

@@ -9,6 +9,8 @@ formatted tables, the claims, data quality and the reproducibility appendix. The
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import Any, TypedDict
 
 from auditkit.reports._details import Table, detail_tables, group_tables
@@ -43,6 +45,7 @@ class MetricRow(TypedDict):
     n: str
     unit: str
     threshold: str
+    crossed: str
     facts: list[list[str]]
     tables: list[Table]
 
@@ -118,6 +121,24 @@ _COUNT_WORDS: dict[str, str] = {
 _GROUP_FORMAT: dict[str, str] = {"segment.price_gap": "number"}
 
 
+# A setting written as Python would (``boost=['signature']``, ``trending='off'``) in a claim.
+_SETTING = re.compile(r"(\w+)=(\[[^\]]*\]|'[^']*'|\"[^\"]*\")")
+
+
+def _setting(match: re.Match[str]) -> str:
+    try:
+        value = ast.literal_eval(match.group(2))
+    except (ValueError, SyntaxError):
+        return match.group(0)
+    shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return f"{match.group(1)} = {shown}"
+
+
+def plain(text: Any) -> str:
+    """A claim's text with its settings written for people (``boost = signature``)."""
+    return _SETTING.sub(_setting, str(text))
+
+
 def _threshold(metric: dict[str, Any]) -> str:
     threshold = metric.get("threshold")
     if not threshold:
@@ -126,6 +147,16 @@ def _threshold(metric: dict[str, Any]) -> str:
     warn = metric_value(metric["id"], threshold["warn"])
     fail = metric_value(metric["id"], threshold["fail"])
     return f"worth a look at {warn}, a problem at {fail} ({worse} is worse)"
+
+
+def _crossed(metric: dict[str, Any]) -> str:
+    """The threshold a flagged metric passed, in words (empty for one not flagged)."""
+    threshold = metric.get("threshold") or {}
+    key = {"fail": "fail", "warn": "warn"}.get(metric["verdict"])
+    if key is None or threshold.get(key) is None:
+        return ""
+    words = "a problem" if key == "fail" else "worth a look"
+    return f"{words} from {metric_value(metric['id'], threshold[key])}"
 
 
 def _group_value(metric_id: str) -> Any:
@@ -148,6 +179,7 @@ def _metric_row(metric: dict[str, Any]) -> MetricRow:
         "n": number(metric["n"]),
         "unit": metric["unit"],
         "threshold": _threshold(metric),
+        "crossed": _crossed(metric),
         "facts": facts,
         "tables": group_tables(metric.get("by_group") or {}, _group_value(metric["id"])) + tables,
     }
@@ -275,8 +307,8 @@ def build_report(document: dict[str, Any], manifest: dict[str, Any] | None = Non
         {
             "id": claim["id"],
             "title": claim_title(claim["id"]),
-            "stated": str(claim["stated"]),
-            "measured": str(claim["measured"]) or "–",
+            "stated": plain(claim["stated"]),
+            "measured": plain(claim["measured"]) or "–",
             "verdict": claim["verdict"],
             "verdict_words": CLAIM_WORDS[claim["verdict"]],
         }

@@ -48,7 +48,7 @@ METRIC_WORDS: dict[str, tuple[str, Kind]] = {
     "homogenization.cross_shop_rbo": ("Same top of the list across shops", "share"),
     "homogenization.category_divergence": ("Difference in category mix across shops", "bits"),
     "homogenization.index": (
-        "Convergence index: cross-shop overlap against the vendor's own noise",
+        "Convergence beyond the vendor's own noise",
         "share",
     ),
     "homogenization.signature_retention": ("Exposure of each shop's signature products", "times"),
