@@ -58,8 +58,14 @@ def validate(spec: Path) -> None:
 
 
 @main.command()
-def schema() -> None:
+@click.option("--results", is_flag=True, help="The JSON Schema of results.json instead.")
+def schema(results: bool) -> None:
     """Print the JSON Schema of audit specs (for editor completion and checks)."""
+    if results:
+        from auditkit.reports import results_json_schema
+
+        click.echo(json.dumps(results_json_schema(), indent=2, sort_keys=True))
+        return
     from auditkit.spec import spec_json_schema
 
     click.echo(json.dumps(spec_json_schema(), indent=2, sort_keys=True))

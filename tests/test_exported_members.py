@@ -65,6 +65,7 @@ SURFACES = {
         "render_html",
         "render_markdown",
         "results_document",
+        "results_json_schema",
         "write_comparison",
         "write_report",
         "write_results",

@@ -18,6 +18,7 @@ from auditkit.reports._json import (
     dumps_results,
     read_results,
     results_document,
+    results_json_schema,
     write_results,
 )
 from auditkit.reports._markdown import MARKDOWN_REPORT_FILE, escape_markdown, render_markdown
@@ -42,6 +43,7 @@ __all__ = [
     "render_html",
     "render_markdown",
     "results_document",
+    "results_json_schema",
     "write_comparison",
     "write_report",
     "write_results",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,13 @@ def write_results(result: AuditResult, run_dir: str | Path) -> Path:
     path = Path(run_dir) / RESULTS_FILE
     write_text_atomic(path, dumps_results(results_document(result)))
     return path
+
+
+def results_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``results.json`` (draft 2020-12), as shipped in the package."""
+    text = resources.files("auditkit.reports").joinpath("schemas/results.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def read_results(run_dir: str | Path) -> dict[str, Any]:

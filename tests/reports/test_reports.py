@@ -1,5 +1,6 @@
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,28 @@ def test_reports_match_their_golden_files(tmp_path, name):
     if os.environ.get("AUDITKIT_UPDATE_GOLDEN"):
         golden.write_text(rendered)
     assert rendered == golden.read_text()
+
+
+@pytest.mark.parametrize("name", ["report.html", "report.md"])
+def test_the_demo_results_always_render_the_same_bytes(tmp_path, name):
+    # The demo's results.json, kept as a fixture: every chart and table of a full report.
+    (tmp_path / "results.json").write_bytes((GOLDEN / "demo" / "results.json").read_bytes())
+    (tmp_path / "manifest.json").write_text('{"versions": {"auditkit": "VERSION"}}')
+    write_report(tmp_path)
+    first = (tmp_path / name).read_bytes()
+    write_report(tmp_path)
+    assert (tmp_path / name).read_bytes() == first  # no state carried between renders
+    golden = GOLDEN / "demo" / name
+    if os.environ.get("AUDITKIT_UPDATE_GOLDEN"):
+        golden.write_bytes(first)
+    assert first == golden.read_bytes()
+
+
+def test_demo_report_text_is_plain():
+    html = (GOLDEN / "demo" / "report.html").read_text()
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'' in html
+    assert "<h2" in html and "homogenization.cross_shop_jaccard</span>" in html
+    assert "Same products for the same customer across shops" in html
+    assert "{'" not in html and not re.search(r"\bnan\b", html, re.IGNORECASE)
+    assert "Contradicted: " not in html and "and the statement holds (" not in html
+    assert html.count('<svg class="chart"') == 6
