@@ -224,6 +224,34 @@ def report(run_dir: Path) -> None:
     click.echo(f"report: {path}")
 
 
+@main.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "table_format",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="The tables' file format.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for the tables (default: RUN_DIR).",
+)
+def export_command(run_dir: Path, table_format: str, out: Path | None) -> None:
+    """Write RUN_DIR's metric and by-group tables (metrics.csv, by_group.csv) from its results."""
+    from auditkit.reports import export_tables
+
+    try:
+        paths = export_tables(run_dir, format=table_format, out=out)
+    except AuditkitError as error:
+        _fail(error)
+    for path in paths:
+        click.echo(f"table: {path}")
+
+
 @main.command("serve-vendor")
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)

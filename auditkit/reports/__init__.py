@@ -11,6 +11,7 @@ from auditkit.reports._compare import (
     comparison_summary,
     write_comparison,
 )
+from auditkit.reports._export import EXPORT_FORMATS, export_tables
 from auditkit.reports._html import REPORT_FILE, render_html
 from auditkit.reports._json import (
     RESULTS_FILE,
@@ -29,6 +30,7 @@ __all__ = [
     "COMPARISON_DATA_FILE",
     "COMPARISON_FILE",
     "COMPARISON_SCHEMA",
+    "EXPORT_FORMATS",
     "MANIFEST_FILE",
     "MARKDOWN_REPORT_FILE",
     "REPORT_FILE",
@@ -39,6 +41,7 @@ __all__ = [
     "comparison_summary",
     "dumps_results",
     "escape_markdown",
+    "export_tables",
     "read_results",
     "render_html",
     "render_markdown",
