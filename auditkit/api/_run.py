@@ -6,7 +6,7 @@ import dataclasses
 import json
 import math
 import platform
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -43,7 +43,7 @@ from auditkit.results import (
     Threshold,
 )
 from auditkit.scoring import score_claims
-from auditkit.spec import AuditSpec, load_spec, spec_sha256
+from auditkit.spec import AuditSpec, load_spec, spec_from_data, spec_sha256
 from auditkit.tables import AuditTables, build_tables
 from auditkit.vendors import EventSink, Vendor, secret_values
 
@@ -60,10 +60,16 @@ ALREADY_RUN = (
 )
 
 
-def read_spec(spec: AuditSpec | str | Path) -> AuditSpec:
-    """A validated spec from a spec object or a YAML path (metric ids checked too)."""
+def read_spec(spec: AuditSpec | Mapping[str, Any] | str | Path) -> AuditSpec:
+    """A validated spec from a spec object, a dict or a YAML path (metric ids checked too).
+
+    A dict is validated as the YAML file would be; its catalog paths are relative to the
+    working directory.
+    """
     if isinstance(spec, AuditSpec):
         return spec
+    if isinstance(spec, Mapping):
+        return spec_from_data(dict(spec), metric_ids=METRICS)
     return load_spec(spec, metric_ids=METRICS)
 
 
@@ -175,7 +181,7 @@ def _versions() -> dict[str, str]:
 
 
 def run_audit(
-    spec: AuditSpec | str | Path,
+    spec: AuditSpec | Mapping[str, Any] | str | Path,
     *,
     out: str | Path,
     resume: bool = False,
@@ -186,7 +192,8 @@ def run_audit(
     Parameters
     ----------
     spec
-        An `AuditSpec`, or the path of a YAML spec file.
+        An `AuditSpec`, a dict of the same keys as a YAML spec file (validated the same way),
+        or the path of a YAML spec file.
     out
         The run directory; receives ``evidence.sqlite``, ``plan.parquet``, ``results.json``,
         ``report.html`` and ``manifest.json``.

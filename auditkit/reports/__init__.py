@@ -12,12 +12,14 @@ from auditkit.reports._compare import (
     write_comparison,
 )
 from auditkit.reports._export import EXPORT_FORMATS, export_tables
-from auditkit.reports._html import REPORT_FILE, render_html
+from auditkit.reports._html import REPORT_FILE, render_html, render_scorecard
 from auditkit.reports._json import (
     RESULTS_FILE,
     RESULTS_SCHEMA,
     dumps_results,
+    load_run,
     read_results,
+    result_from_document,
     results_document,
     results_json_schema,
     write_results,
@@ -25,6 +27,15 @@ from auditkit.reports._json import (
 from auditkit.reports._markdown import MARKDOWN_REPORT_FILE, escape_markdown, render_markdown
 from auditkit.reports._view import build_report
 from auditkit.reports._write import MANIFEST_FILE, write_report
+from auditkit.results import HTML_VIEWS, AuditResult
+
+
+def scorecard_html(result: AuditResult) -> str:
+    """An audit result's scorecard as HTML (`AuditResult._repr_html_` in Jupyter)."""
+    return render_scorecard(build_report(results_document(result)))
+
+
+HTML_VIEWS["scorecard"] = scorecard_html
 
 __all__ = [
     "COMPARISON_DATA_FILE",
@@ -42,11 +53,14 @@ __all__ = [
     "dumps_results",
     "escape_markdown",
     "export_tables",
+    "load_run",
     "read_results",
     "render_html",
     "render_markdown",
+    "result_from_document",
     "results_document",
     "results_json_schema",
+    "scorecard_html",
     "write_comparison",
     "write_report",
     "write_results",
