@@ -143,13 +143,10 @@ def run(
         f"answered {quality.probes_answered} of {quality.probes_planned} probes "
         f"({quality.answer_rate:.1%}); {quality.attempts} requests, {failed} failed"
     )
-    for metric in result.metrics:
-        click.echo(f"{metric.verdict:>12}  {metric.id}: {metric.summary}")
-    for score in result.scores:
-        click.echo(f"{score.rubric:>16}: {score.letter} ({score.score:g}/100)")
-    for claim in result.claims:
-        if claim.verdict == "contradicted":
-            click.echo(f"    contradicted  {claim.claim}: {claim.measured}")
+    from auditkit.reports import terminal_lines
+
+    for line in terminal_lines(result):
+        click.echo(line)
     click.echo(f"report: {out / 'report.html'}")
     if quality.stopped is not None or quality.answer_rate < min_answer_rate:
         why = quality.stopped or (

@@ -72,6 +72,7 @@ SURFACES = {
         "results_document",
         "results_json_schema",
         "scorecard_html",
+        "terminal_lines",
         "write_comparison",
         "write_report",
         "write_results",

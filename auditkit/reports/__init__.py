@@ -25,6 +25,7 @@ from auditkit.reports._json import (
     write_results,
 )
 from auditkit.reports._markdown import MARKDOWN_REPORT_FILE, escape_markdown, render_markdown
+from auditkit.reports._terminal import terminal_lines
 from auditkit.reports._view import build_report
 from auditkit.reports._write import MANIFEST_FILE, write_report
 from auditkit.results import HTML_VIEWS, AuditResult
@@ -61,6 +62,7 @@ __all__ = [
     "results_document",
     "results_json_schema",
     "scorecard_html",
+    "terminal_lines",
     "write_comparison",
     "write_report",
     "write_results",

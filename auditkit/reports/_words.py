@@ -7,7 +7,7 @@ through `metric_value`, so the same run reads the same everywhere.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 FAMILY_TITLES: dict[str, str] = {
     "homogenization": "Convergence across shops",
@@ -38,48 +38,72 @@ CLAIM_TITLES: dict[str, str] = {
     "audit_log": "A log of what was recommended and why",
 }
 
-Kind = Literal["share", "times", "lift", "bits", "number"]
-# Each metric: its plain title and how its value reads (see `metric_value`).
-METRIC_WORDS: dict[str, tuple[str, Kind]] = {
+# Each metric: its plain title, and the format of its value (a `format` spec and a suffix), the
+# one the metric's sentence (`auditkit.judging.words`) prints, so every text agrees.
+METRIC_WORDS: dict[str, tuple[str, str, str]] = {
     "homogenization.cross_shop_jaccard": (
         "Same products for the same customer across shops",
-        "share",
+        ".0%",
+        "",
     ),
-    "homogenization.cross_shop_rbo": ("Same top of the list across shops", "share"),
-    "homogenization.category_divergence": ("Difference in category mix across shops", "bits"),
-    "homogenization.index": (
-        "Convergence beyond the vendor's own noise",
-        "share",
+    "homogenization.cross_shop_rbo": ("Same top of the list across shops", ".0%", ""),
+    "homogenization.category_divergence": (
+        "Difference in category mix across shops",
+        ".2f",
+        " bits",
     ),
-    "homogenization.signature_retention": ("Exposure of each shop's signature products", "times"),
+    "homogenization.index": ("Convergence beyond the vendor's own noise", ".0%", ""),
+    "homogenization.signature_retention": (
+        "Exposure of each shop's signature products",
+        ".2f",
+        "×",
+    ),
     "homogenization.within_shop_jaccard": (
         "Sameness of different customers' lists in one shop",
-        "share",
+        ".0%",
+        "",
     ),
-    "popularity.lift": ("Popularity of recommendations over customers' own histories", "lift"),
-    "popularity.arp": ("Average popularity of recommended products", "times"),
-    "popularity.long_tail_share": ("Share of recommendations from the long tail", "share"),
-    "popularity.gini": ("Concentration of exposure on few products (Gini)", "number"),
-    "popularity.coverage": ("Share of the catalog ever recommended", "share"),
-    "popularity.trend_share": ("Share of recommendations that are trending products", "share"),
-    "popularity.trend_leakage": ("A trend planted in one shop showing up in others", "share"),
+    "popularity.lift": (
+        "Popularity of recommendations over customers' own histories",
+        "+.0%",
+        "",
+    ),
+    "popularity.arp": ("Average popularity of recommended products", ".1f", "×"),
+    "popularity.long_tail_share": ("Share of recommendations from the long tail", ".0%", ""),
+    "popularity.gini": ("Concentration of exposure on few products (Gini)", ".2f", ""),
+    "popularity.coverage": ("Share of the catalog ever recommended", ".0%", ""),
+    "popularity.trend_share": (
+        "Share of recommendations that are trending products",
+        ".0%",
+        "",
+    ),
+    "popularity.trend_leakage": (
+        "A trend planted in one shop showing up in others",
+        "+.0%",
+        "",
+    ),
+    # Its sentence prints the two divergences, not their difference: a tenth of a percent.
     "segment.counterfactual_divergence": (
         "Lists changed by one customer attribute alone",
-        "share",
+        ".1%",
+        "",
     ),
-    "segment.price_gap": ("Price gap between customer segments", "share"),
+    "segment.price_gap": ("Price gap between customer segments", ".0%", ""),
     "segment.exposure_impact_ratio": (
         "Premium products shown to each segment (impact ratio)",
-        "share",
+        ".0%",
+        "",
     ),
-    "segment.hit_rate_ratio": ("Own tastes found by each segment (impact ratio)", "share"),
+    "segment.hit_rate_ratio": ("Own tastes found by each segment (impact ratio)", ".0%", ""),
     "segment.counterfactual_price_gap": (
         "Price change from one customer attribute alone",
-        "share",
+        ".0%",
+        "",
     ),
     "segment.counterfactual_popularity_gap": (
         "Popularity change from one customer attribute alone",
-        "share",
+        ".0%",
+        "",
     ),
 }
 
@@ -121,16 +145,11 @@ def metric_value(metric_id: str, value: Any) -> str:
     value = float(value)
     if not math.isfinite(value):
         return "–"
-    kind = METRIC_WORDS.get(metric_id, ("", "number"))[1]
-    if kind == "share":
-        return percent(value)
-    if kind == "times":
-        return f"{number(value)}×"
-    if kind == "lift":
-        return f"{'+' if value >= 0 else '−'}{percent(abs(value))}"
-    if kind == "bits":
-        return f"{number(value)} bits"
-    return number(value)
+    words = METRIC_WORDS.get(metric_id)
+    if words is None:
+        return number(value)
+    text = format(value, words[1])
+    return text.replace("-", "−") + words[2]
 
 
 def metric_interval(metric_id: str, ci: Any) -> str:
@@ -159,10 +178,10 @@ def metric_delta(metric_id: str, delta: float | None) -> str:
     if delta is None or not math.isfinite(delta):
         return ""
     sign = "+" if delta > 0 else "−" if delta < 0 else "±"
-    kind = METRIC_WORDS.get(metric_id, ("", "number"))[1]
-    if kind in ("share", "lift"):
+    words = METRIC_WORDS.get(metric_id)
+    if words is None:
+        return f"{sign}{number(abs(delta))}"
+    if words[1].endswith("%"):
         points = abs(delta) * 100
         return f"{sign}{points:.1f} pts" if points < 10 else f"{sign}{points:.0f} pts"
-    return (
-        f"{sign}{metric_value(metric_id, abs(delta)) if kind != 'number' else number(abs(delta))}"
-    )
+    return f"{sign}{format(abs(delta), words[1].lstrip('+'))}{words[2]}"
