@@ -54,8 +54,31 @@ class Whisker(NamedTuple):
     high: float | None
 
 
+def _figure(rows: float, *, labels: float, legend: bool) -> Any:
+    """A figure with fixed margins in inches (label column, legend column, axis below).
+
+    Fixed margins instead of a layout engine: constrained layout doubled each chart's time.
+    """
+    from matplotlib.figure import Figure
+
+    height = 0.75 + rows
+    figure = Figure(figsize=(_WIDTH, height))
+    figure.subplots_adjust(
+        left=labels / _WIDTH,
+        right=1 - (1.75 if legend else 0.25) / _WIDTH,
+        bottom=0.55 / height,
+        top=1 - 0.12 / height,
+    )
+    return figure
+
+
 def _short(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _label_width(labels: Sequence[str]) -> float:
+    """Inches the tick labels need at 10 pt (about 0.075 in a character), plus a gap."""
+    return 0.35 + 0.075 * max((len(label) for label in labels), default=4)
 
 
 def _svg(figure: Any, title: str) -> Markup:
@@ -92,18 +115,18 @@ def bar_chart(
     ``title`` labels the SVG for screen readers; the page shows it as the figure's caption.
     """
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     with rc_context(_RC):
-        figure = Figure(figsize=(_WIDTH, 0.9 + _ROW * len(bars)), layout="constrained")
-        axes = figure.add_subplot()
         labels = [_short(label) for label, _ in bars][::-1]
+        figure = _figure(_ROW * len(bars), labels=_label_width(labels), legend=bool(references))
+        axes = figure.add_subplot()
         values = [value for _, value in bars][::-1]
         drawn = axes.barh(range(len(bars)), values, color=_BAR, height=0.6)
         axes.bar_label(drawn, labels=[text(v) for v in values], padding=3, fontsize=8)
         axes.set_yticks(range(len(bars)), labels)
         axes.set_xlabel(xlabel)
+        axes.xaxis.set_major_locator(MaxNLocator(5))
         axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: text(v)))
         axes.axvline(0, color=_INK, linewidth=0.8)
         high = max([0.0, *values, *(r.value for r in references)])
@@ -122,17 +145,17 @@ def interval_chart(
 ) -> Markup:
     """A dot per estimate with its interval as whiskers, one row each."""
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
 
     with rc_context(_RC):
-        figure = Figure(figsize=(_WIDTH, 0.9 + _ROW * len(rows)), layout="constrained")
-        axes = figure.add_subplot()
         ordered = list(rows)[::-1]
+        labels = [_short(r.label, 40) for r in ordered]
+        figure = _figure(_ROW * len(rows), labels=_label_width(labels), legend=bool(references))
+        axes = figure.add_subplot()
         for y, row in enumerate(ordered):
             if row.low is not None and row.high is not None:
                 axes.plot([row.low, row.high], [y, y], color=_INK, linewidth=2)
             axes.plot([row.value], [y], "o", color=_INK, markersize=5)
-        axes.set_yticks(range(len(ordered)), [_short(r.label, 40) for r in ordered])
+        axes.set_yticks(range(len(ordered)), labels)
         axes.set_ylim(-0.6, len(ordered) - 0.4)
         axes.set_xlabel(xlabel)
         _references(axes, references)
@@ -150,11 +173,10 @@ def trend_chart(
 ) -> Markup:
     """One metric over runs in the order given: a dot per run, its interval, a joining line."""
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     with rc_context(_RC):
-        figure = Figure(figsize=(_WIDTH, 2.6), layout="constrained")
+        figure = _figure(1.9, labels=0.9, legend=bool(references))
         axes = figure.add_subplot()
         shown = [(x, p) for x, p in enumerate(points) if p is not None]
         axes.plot([x for x, _ in shown], [p.value for _, p in shown], color=_BAR, linewidth=1.5)
@@ -168,6 +190,7 @@ def trend_chart(
         axes.set_xticks(range(len(runs)), [_short(r, 18) for r in runs])
         axes.set_xlim(-0.4, len(runs) - 0.4)
         axes.set_ylabel(ylabel)
+        axes.yaxis.set_major_locator(MaxNLocator(5))
         axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: text(v)))
         axes.set_xlabel("run, in the order given")
         for ref in references:
