@@ -134,9 +134,24 @@ def _setting(match: re.Match[str]) -> str:
     return f"{match.group(1)} = {shown}"
 
 
+# A metric's finding as the claim checks cite it: ``homogenization.index: fail (0.879)``.
+_FINDING = re.compile(
+    r"\b([a-z_]+\.[a-z0-9_]+): (pass|warn|fail|inconclusive|reported) \(([-\d.e+]+)\)"
+)
+
+
+def _finding(match: re.Match[str]) -> str:
+    metric_id, verdict, value = match.groups()
+    try:
+        shown = metric_value(metric_id, float(value))
+    except ValueError:
+        return match.group(0)
+    return f"{metric_title(metric_id)}: {VERDICT_WORDS[verdict].lower()} ({shown})"
+
+
 def plain(text: Any) -> str:
-    """A claim's text with its settings written for people (``boost = signature``)."""
-    return _SETTING.sub(_setting, str(text))
+    """A claim's text for people: settings as ``boost = signature``, findings by their titles."""
+    return _FINDING.sub(_finding, _SETTING.sub(_setting, str(text)))
 
 
 def _threshold(metric: dict[str, Any]) -> str:
@@ -314,8 +329,10 @@ def build_report(document: dict[str, Any], manifest: dict[str, Any] | None = Non
         }
         for claim in document.get("claims", [])
     ]
+    # A results document of another tool (or an older run) may leave these out.
+    audit = {"vendor": "", "description": "", "spec_sha256": "", **document["audit"]}
     return {
-        "audit": document["audit"],
+        "audit": audit,
         "overall": _overall(families, verdicts),
         "families": families,
         "scores": [_score(s) for s in document.get("scores", [])],

@@ -152,3 +152,42 @@ def test_demo_report_text_is_plain():
     assert "{'" not in html and not re.search(r"\bnan\b", html, re.IGNORECASE)
     assert "Contradicted: " not in html and "and the statement holds (" not in html
     assert html.count('<svg class="chart"') == 6
+
+
+def test_nothing_measured_prints_no_nan_in_any_format(tmp_path):
+    nan = float("nan")
+    metrics = [
+        MetricResult(
+            id=metric_id,
+            family=metric_id.split(".")[0],
+            value=nan,
+            ci=(nan, nan),
+            n=0,
+            unit="customer",
+            verdict="inconclusive",
+            threshold=Threshold(warn=0.1, fail=0.2),
+            p_value=nan,
+            by_group={"persona": {"a": nan}, "shop": {}},
+            details={"comparisons": {"age": {"ratio": nan, "ratio_ci": [nan, nan]}}, "x": nan},
+            summary="could not be measured",
+        )
+        for metric_id in (
+            "homogenization.cross_shop_jaccard",
+            "homogenization.signature_retention",
+            "popularity.lift",
+            "segment.price_gap",
+        )
+    ]
+    result = AuditResult(
+        name="empty",
+        metrics=metrics,
+        data_quality=DataQuality(probes_planned=0, probes_answered=0, attempts=0),
+        provenance={"vendor": "v", "seed": 1, "spec_sha256": "a" * 64},
+    )
+    write_results(result, tmp_path)
+    write_report(tmp_path)
+    for name in ("report.html", "report.md"):
+        text = (tmp_path / name).read_text()
+        assert not re.search(r"\bnan\b", text, re.IGNORECASE), name
+        assert ">None<" not in text and "| None |" not in text, name
+        assert "Not enough evidence" in text

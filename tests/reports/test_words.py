@@ -66,3 +66,20 @@ def test_every_format_prints_the_number_its_sentence_prints(metric_id, rendered)
     for text in (markdown, terminal):
         assert f"{metric_title(metric_id)}: {shown}" in text or f"| {shown} |" in text
     assert f"· {shown} ·" in html
+
+
+def test_claim_texts_are_written_for_people():
+    from auditkit.reports._view import plain
+
+    measured = (
+        "homogenization.cross_shop_jaccard: warn (0.498), homogenization.index: fail (0.879)"
+    )
+    assert plain(measured) == (
+        "Same products for the same customer across shops: worth a look (50%), "
+        "Convergence beyond the vendor's own noise: problem found (88%)"
+    )
+    assert plain("setting boost=['signature', 'local'] gives more") == (
+        "setting boost = signature, local gives more"
+    )
+    assert plain("setting trending='off' gives fewer") == "setting trending = off gives fewer"
+    assert plain("<script>x=['a'</script>") == "<script>x=['a'</script>"  # left as it was
