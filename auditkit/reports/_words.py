@@ -110,8 +110,10 @@ METRIC_WORDS: dict[str, tuple[str, str, str]] = {
 
 def number(value: Any) -> str:
     """A number for people: at most three significant digits, thousands separated; – if none."""
-    if value is None or isinstance(value, bool):
-        return "–" if value is None else str(value)
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):

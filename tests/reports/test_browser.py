@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from auditkit import AuditSpec, run_audit
-from auditkit.reports import write_comparison
+from auditkit.reports import write_comparison, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -60,9 +60,15 @@ def pages(tmp_path_factory):
     runs = [root / "2026-10", root / "2026-11"]
     run_audit(demo_spec(0.9), out=runs[0])
     run_audit(demo_spec(0.3), out=runs[1])
+    # The cooperative suite's results (trend planting, loyalty twins), kept as a fixture.
+    cooperative = root / "cooperative"
+    cooperative.mkdir()
+    shutil.copy(Path(__file__).parent / "golden" / "cooperative" / "results.json", cooperative)
+    write_report(cooperative)
     return {
         "report": runs[0] / "report.html",
         "comparison": write_comparison(runs, root / "cmp"),
+        "cooperative": cooperative / "report.html",
     }
 
 
@@ -92,8 +98,8 @@ def open_page(browser, path: Path, shots: Path):
     page.on("request", lambda r: requests.append(r.url))
     page.goto(path.as_uri(), wait_until="load")
     shots.mkdir(exist_ok=True)
-    page.screenshot(path=shots / f"{path.stem}-first-screen.png")
-    page.screenshot(path=shots / f"{path.stem}-full.png", full_page=True)
+    page.screenshot(path=shots / f"{path.parent.name}-{path.stem}-first-screen.png")
+    page.screenshot(path=shots / f"{path.parent.name}-{path.stem}-full.png", full_page=True)
     return page, errors, requests
 
 
@@ -118,7 +124,7 @@ def test_the_checks_catch_reprs_nan_and_raw_floats():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["report", "comparison"])
+@pytest.mark.parametrize("name", ["report", "comparison", "cooperative"])
 def test_page_renders_clean_and_self_contained(browser, pages, tmp_path, name):
     page, errors, requests = open_page(browser, pages[name], tmp_path / "shots")
     assert errors == []
@@ -132,7 +138,8 @@ def test_page_renders_clean_and_self_contained(browser, pages, tmp_path, name):
         assert chart.is_visible(), f"chart {i} hidden"
         box = chart.bounding_box()
         assert box is not None and box["width"] > 300 and box["height"] > 80, box
-    assert (tmp_path / "shots" / f"{pages[name].stem}-full.png").stat().st_size > 10_000
+    shot = tmp_path / "shots" / f"{pages[name].parent.name}-{pages[name].stem}-full.png"
+    assert shot.stat().st_size > 10_000
     page.close()
 
 

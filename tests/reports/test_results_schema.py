@@ -23,8 +23,9 @@ def test_the_schema_is_itself_valid():
     jsonschema.Draft202012Validator.check_schema(results_json_schema())
 
 
-def test_demo_and_hand_made_results_validate():
+def test_demo_cooperative_and_hand_made_results_validate():
     validate(json.loads(DEMO.read_text()))
+    validate(json.loads((DEMO.parents[1] / "cooperative" / "results.json").read_text()))
     validate(json.loads(json.dumps(results_document(make_result()))))
 
 

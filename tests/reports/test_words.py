@@ -8,7 +8,13 @@ import pytest
 
 from auditkit.reports import build_report, render_html, render_markdown
 from auditkit.reports._terminal import view_lines
-from auditkit.reports._words import metric_delta, metric_interval, metric_title, metric_value
+from auditkit.reports._words import (
+    metric_delta,
+    metric_interval,
+    metric_title,
+    metric_value,
+    number,
+)
 
 DEMO = json.loads((Path(__file__).parent / "golden" / "demo" / "results.json").read_text())
 # The metrics whose sentence prints the value itself (the others print its parts).
@@ -38,6 +44,18 @@ SENTENCE_PRINTS_VALUE = [
 )
 def test_metric_values_read_as_people_write_them(metric_id, value, text):
     assert metric_value(metric_id, value) == text
+
+
+def test_plain_numbers():
+    assert [number(v) for v in (None, True, False, 1234, 2.0, 0.004567, 12345.6)] == [
+        "–",
+        "yes",
+        "no",
+        "1,234",
+        "2",
+        "0.00457",
+        "12,346",
+    ]
 
 
 def test_intervals_deltas_and_titles():
