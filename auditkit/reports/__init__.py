@@ -33,7 +33,7 @@ from auditkit.results import HTML_VIEWS, AuditResult
 
 def scorecard_html(result: AuditResult) -> str:
     """An audit result's scorecard as HTML (`AuditResult._repr_html_` in Jupyter)."""
-    return render_scorecard(build_report(results_document(result)))
+    return render_scorecard(build_report(results_document(result), charts=False))
 
 
 HTML_VIEWS["scorecard"] = scorecard_html

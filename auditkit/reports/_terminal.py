@@ -32,4 +32,4 @@ def view_lines(view: ReportView) -> list[str]:
 
 def terminal_lines(result: AuditResult) -> list[str]:
     """The terminal lines of an audit result (``auditkit run`` prints them)."""
-    return view_lines(build_report(results_document(result)))
+    return view_lines(build_report(results_document(result), charts=False))

@@ -200,7 +200,7 @@ def _metric_row(metric: dict[str, Any]) -> MetricRow:
     }
 
 
-def _family(family: str, metrics: list[dict[str, Any]]) -> FamilyView:
+def _family(family: str, metrics: list[dict[str, Any]], *, charts: bool) -> FamilyView:
     rows = [_metric_row(m) for m in metrics]
     worst = next((v for v in _SEVERITY if any(r["verdict"] == v for r in rows)), "pass")
     # The scorecard leads with the worst findings; the family section shows them all.
@@ -214,7 +214,7 @@ def _family(family: str, metrics: list[dict[str, Any]]) -> FamilyView:
         "metrics": rows,
         "headline": [r for r in ranked if r["verdict"] in ("fail", "warn")][:_HEADLINES],
         "counts": ", ".join(f"{n} {_COUNT_WORDS[v]}" for v, n in counts.items() if n),
-        "charts": family_charts(family, metrics),
+        "charts": family_charts(family, metrics) if charts else [],
     }
 
 
@@ -312,11 +312,17 @@ def _reproduce(audit: dict[str, Any], manifest: dict[str, Any]) -> list[list[str
     return rows
 
 
-def build_report(document: dict[str, Any], manifest: dict[str, Any] | None = None) -> ReportView:
-    """Turn a results document into the plain data every report format renders."""
+def build_report(
+    document: dict[str, Any], manifest: dict[str, Any] | None = None, *, charts: bool = True
+) -> ReportView:
+    """Turn a results document into the plain data every report format renders.
+
+    ``charts=False`` leaves the charts out, for a format that shows none (the terminal, the
+    notebook scorecard): drawing them is most of the view's time.
+    """
     metrics = document["metrics"]
     order = sorted({m["family"] for m in metrics}, key=lambda f: (f not in FAMILY_TITLES, f))
-    families = [_family(f, [m for m in metrics if m["family"] == f]) for f in order]
+    families = [_family(f, [m for m in metrics if m["family"] == f], charts=charts) for f in order]
     verdicts = document["summary"]["verdicts"]
     claims: list[ClaimRow] = [
         {
