@@ -101,3 +101,21 @@ def test_claim_texts_are_written_for_people():
     )
     assert plain("setting trending='off' gives fewer") == "setting trending = off gives fewer"
     assert plain("<script>x=['a'</script>") == "<script>x=['a'</script>"  # left as it was
+
+
+@pytest.mark.slow
+def test_a_fresh_demo_run_prints_the_numbers_its_sentences_print(tmp_path):
+    # Against today's judging words, not the fixture's: a sentence whose format changes shows.
+    import yaml
+
+    from auditkit import AuditSpec, run_audit
+
+    data = yaml.safe_load((Path(__file__).parents[2] / "audit_specs" / "demo.yaml").read_text())
+    data["inference"] = {"n_resamples": 200}
+    result = run_audit(AuditSpec.model_validate(data), out=tmp_path)
+    for metric in result.metrics:
+        if metric.id not in SENTENCE_PRINTS_VALUE or metric.value != metric.value:
+            continue
+        shown = metric_value(metric.id, metric.value)
+        core = shown.removesuffix(" bits").removesuffix("×").lstrip("+−")
+        assert core in metric.summary, (metric.id, shown, metric.summary)
