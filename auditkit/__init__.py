@@ -14,6 +14,7 @@ from auditkit.errors import (
     SpecIssue,
     VendorError,
 )
+from auditkit.reports import load_run
 from auditkit.results import AuditResult, DataQuality, MetricResult, Threshold
 from auditkit.spec import AuditSpec, load_spec, spec_json_schema
 from auditkit.tables import AuditTables, build_tables
@@ -42,6 +43,7 @@ __all__ = [
     "build_tables",
     "compute_metrics",
     "evaluate",
+    "load_run",
     "load_spec",
     "read_spec",
     "run_audit",

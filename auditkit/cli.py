@@ -108,8 +108,14 @@ def init(suite: str, out: Path | None, force: bool) -> None:
 
 
 @main.command()
-def schema() -> None:
+@click.option("--results", is_flag=True, help="The JSON Schema of results.json instead.")
+def schema(results: bool) -> None:
     """Print the JSON Schema of audit specs (for editor completion and checks)."""
+    if results:
+        from auditkit.reports import results_json_schema
+
+        click.echo(json.dumps(results_json_schema(), indent=2, sort_keys=True))
+        return
     from auditkit.spec import spec_json_schema
 
     click.echo(json.dumps(spec_json_schema(), indent=2, sort_keys=True))
@@ -187,13 +193,10 @@ def run(
         f"answered {quality.probes_answered} of {quality.probes_planned} probes "
         f"({quality.answer_rate:.1%}); {quality.attempts} requests, {failed} failed"
     )
-    for metric in result.metrics:
-        click.echo(f"{metric.verdict:>12}  {metric.id}: {metric.summary}")
-    for score in result.scores:
-        click.echo(f"{score.rubric:>16}: {score.letter} ({score.score:g}/100)")
-    for claim in result.claims:
-        if claim.verdict == "contradicted":
-            click.echo(f"    contradicted  {claim.claim}: {claim.measured}")
+    from auditkit.reports import terminal_lines
+
+    for line in terminal_lines(result):
+        click.echo(line)
     click.echo(f"report: {out / 'report.html'}")
     if result.opinion is not None:
         click.echo(f"audit opinion: {result.opinion.opinion} ({out / 'opinion.html'})")
@@ -275,6 +278,34 @@ def report(run_dir: Path) -> None:
     except AuditkitError as error:
         _fail(error)
     click.echo(f"report: {path}")
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "table_format",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="The tables' file format.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for the tables (default: RUN_DIR).",
+)
+def export_command(run_dir: Path, table_format: str, out: Path | None) -> None:
+    """Write RUN_DIR's metric and by-group tables (metrics.csv, by_group.csv) from its results."""
+    from auditkit.reports import export_tables
+
+    try:
+        paths = export_tables(run_dir, format=table_format, out=out)
+    except AuditkitError as error:
+        _fail(error)
+    for path in paths:
+        click.echo(f"table: {path}")
 
 
 @main.command("serve-vendor")
@@ -382,13 +413,19 @@ def serve_vendor(
     help="Directory for comparison.html and comparison.json.",
 )
 def compare(run_dirs: tuple[Path, ...], out: Path) -> None:
-    """Put several runs side by side: vendors on one trial, or one vendor over time."""
-    from auditkit.reports import write_comparison
+    """Put several runs side by side: vendors on one trial, or one vendor over time.
+
+    Prints each measurement run by run, with its change from the first run.
+    """
+    from auditkit.reports import COMPARISON_DATA_FILE, comparison_summary, write_comparison
 
     try:
         path = write_comparison(run_dirs, out)
     except AuditkitError as error:
         _fail(error)
+    comparison = json.loads((out / COMPARISON_DATA_FILE).read_text(encoding="utf-8"))
+    for line in comparison_summary(comparison):
+        click.echo(line)
     click.echo(f"comparison: {path}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -197,6 +198,11 @@ class AuditResult:
                 return result
         raise KeyError(f"no metric {metric_id!r}; have {[m.id for m in self.metrics]}")
 
+    def _repr_html_(self) -> str | None:
+        """The report's scorecard, for Jupyter (None, and a plain repr, before reports load)."""
+        render = HTML_VIEWS.get("scorecard")
+        return None if render is None else render(self)
+
     def to_frame(self) -> Any:
         """One row per metric as a pandas DataFrame."""
         import pandas as pd
@@ -216,3 +222,8 @@ class AuditResult:
             for m in self.metrics
         ]
         return pd.DataFrame(rows)
+
+
+# HTML views of a result by name, filled by `auditkit.reports` when it loads: the result types
+# come first in the stage order and import nothing after them.
+HTML_VIEWS: dict[str, Callable[[AuditResult], str]] = {}

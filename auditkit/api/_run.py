@@ -6,7 +6,7 @@ import dataclasses
 import json
 import math
 import platform
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -42,7 +42,7 @@ from auditkit.results import (
     Score,
 )
 from auditkit.scoring import score_claims
-from auditkit.spec import AuditSpec, load_spec, obligation_issues, spec_sha256
+from auditkit.spec import AuditSpec, load_spec, obligation_issues, spec_from_data, spec_sha256
 from auditkit.suites import (
     SUITE_FILES,
     assess_obligations,
@@ -70,11 +70,12 @@ ALREADY_RUN = (
 )
 
 
-def read_spec(spec: AuditSpec | str | Path) -> AuditSpec:
-    """A validated spec from a spec object or a YAML path (metric and obligation ids too).
+def read_spec(spec: AuditSpec | Mapping[str, Any] | str | Path) -> AuditSpec:
+    """A validated spec from a spec object, a dict or a YAML path (metric and obligation ids too).
 
-    A spec object is checked for the obligations its suite names (the rest it checked
-    when it was made).
+    A spec object is checked for the obligations its suite names (the rest it checked when it
+    was made). A dict is validated as the YAML file would be; its catalog paths are relative to
+    the working directory.
 
     A path that does not exist but names a standard suite is refused with the command that
     writes the suite as a file: a suite is run from a file its user has filled in.
@@ -84,6 +85,8 @@ def read_spec(spec: AuditSpec | str | Path) -> AuditSpec:
         if issues:
             raise SpecError(issues)
         return spec
+    if isinstance(spec, Mapping):
+        return spec_from_data(dict(spec), metric_ids=METRICS, obligation_ids=obligation_ids())
     if str(spec) in SUITE_FILES and not Path(spec).exists():
         raise SpecError([SpecIssue(str(spec), None, "", SUITE_NOT_A_FILE.format(suite=str(spec)))])
     return load_spec(spec, metric_ids=METRICS, obligation_ids=obligation_ids())
@@ -193,7 +196,7 @@ def _versions() -> dict[str, str]:
 
 
 def run_audit(
-    spec: AuditSpec | str | Path,
+    spec: AuditSpec | Mapping[str, Any] | str | Path,
     *,
     out: str | Path,
     resume: bool = False,
@@ -204,7 +207,8 @@ def run_audit(
     Parameters
     ----------
     spec
-        An `AuditSpec`, or the path of a YAML spec file.
+        An `AuditSpec`, a dict of the same keys as a YAML spec file (validated the same way),
+        or the path of a YAML spec file.
     out
         The run directory; receives ``evidence.sqlite``, ``plan.parquet``, ``results.json``,
         ``report.html`` and ``manifest.json``.

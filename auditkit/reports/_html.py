@@ -30,6 +30,11 @@ def render_view(view: ReportView) -> str:
     return _environment().get_template("report.html.j2").render(**view)
 
 
+def render_scorecard(view: ReportView) -> str:
+    """The report's scorecard alone, with its own scoped style (a notebook cell's output)."""
+    return _environment().get_template("notebook.html.j2").render(**view)
+
+
 def render_html(document: dict[str, Any], manifest: dict[str, Any] | None = None) -> str:
     """Render the report page for a results document."""
     return render_view(build_report(document, manifest))

@@ -5,12 +5,22 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from auditkit.errors import ResultsError
 from auditkit.reports._files import write_text_atomic
-from auditkit.results import VERDICTS, AuditResult
+from auditkit.results import (
+    VERDICTS,
+    AuditResult,
+    ClaimCheck,
+    DataQuality,
+    MetricResult,
+    Score,
+    ScoreItem,
+    Threshold,
+)
 
 RESULTS_FILE = "results.json"
 RESULTS_SCHEMA = "auditkit.results/1"
@@ -64,6 +74,13 @@ def write_results(result: AuditResult, run_dir: str | Path) -> Path:
     return path
 
 
+def results_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``results.json`` (draft 2020-12), as shipped in the package."""
+    text = resources.files("auditkit.reports").joinpath("schemas/results.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
 def read_results(run_dir: str | Path) -> dict[str, Any]:
     """Read a run directory's ``results.json``; `ResultsError` when absent or foreign."""
     path = Path(run_dir) / RESULTS_FILE
@@ -76,3 +93,50 @@ def read_results(run_dir: str | Path) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("schema") != RESULTS_SCHEMA:
         raise ResultsError(NOT_RESULTS.format(path=path, reason=f"schema is not {RESULTS_SCHEMA}"))
     return document
+
+
+def _interval(value: Any) -> tuple[float, float] | None:
+    return None if value is None else (value[0], value[1])
+
+
+def _metric(data: dict[str, Any]) -> MetricResult:
+    threshold = data.get("threshold")
+    return MetricResult(
+        **{
+            **data,
+            "value": math.nan if data["value"] is None else data["value"],
+            "ci": _interval(data.get("ci")),
+            "threshold": None if threshold is None else Threshold(**threshold),
+        }
+    )
+
+
+def result_from_document(
+    document: dict[str, Any], run_dir: str | Path | None = None
+) -> AuditResult:
+    """The `AuditResult` a results document holds (the inverse of `results_document`)."""
+    quality = {k: v for k, v in document["data_quality"].items() if k != "answer_rate"}
+    audit = dict(document["audit"])
+    return AuditResult(
+        name=audit.pop("name"),
+        metrics=[_metric(m) for m in document["metrics"]],
+        data_quality=DataQuality(**quality),
+        provenance=audit,
+        run_dir=None if run_dir is None else str(run_dir),
+        claims=[ClaimCheck(**{**c, "ci": _interval(c.get("ci"))}) for c in document["claims"]],
+        scores=[
+            Score(**{**s, "items": [ScoreItem(**item) for item in s["items"]]})
+            for s in document["scores"]
+        ],
+    )
+
+
+def load_run(run_dir: str | Path) -> AuditResult:
+    """Read a finished run: the `AuditResult` of ``run_dir``'s ``results.json``.
+
+    Raises
+    ------
+    ResultsError
+        When ``run_dir`` has no readable auditkit ``results.json``.
+    """
+    return result_from_document(read_results(run_dir), run_dir)

@@ -1,84 +1,57 @@
 """The view data every report format renders: the results document, arranged for reading.
 
-`build_report` turns a results document (and the run's manifest) into a `ReportView`: the
-families with their metrics, worst first in each headline, the words for every verdict, and
-the pixel geometry of the charts. The renderers (`_html`, `_markdown`) only render it; nothing
-here computes a metric or calls a vendor.
+`build_report` turns a results document (and the run's manifest) into a `ReportView`: a
+one-screen scorecard (the overall verdict, each family's verdict and top findings with their
+numbers, the rubric scores), one section per family with its charts and its metrics as
+formatted tables, the claims, data quality and the reproducibility appendix. The renderers
+(`_html`, `_markdown`) only render it; nothing here computes a metric or calls a vendor.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import Any, TypedDict
 
+from auditkit.reports._details import Table, detail_tables, group_tables
+from auditkit.reports._family_charts import ChartView, family_charts
+from auditkit.reports._words import (
+    CLAIM_WORDS,
+    FAMILY_TITLES,
+    VERDICT_WORDS,
+    claim_title,
+    label,
+    metric_interval,
+    metric_title,
+    metric_value,
+    number,
+    percent,
+)
 
-class IntervalChart(TypedDict):
-    """Pixel positions of an estimate, its interval and its thresholds on one axis."""
-
-    width: int
-    value: float
-    ci_low: float
-    ci_high: float
-    warn: float | None
-    fail: float | None
-    zero: float
-
-
-class BarRow(TypedDict):
-    """One group level's bar."""
-
-    level: str
-    text: str
-    x: float
-    width: float
-    y: int
-    text_x: float
-
-
-class BarChart(TypedDict):
-    """A horizontal bar per group level, on an axis from zero."""
-
-    width: int
-    height: int
-    zero: float
-    label_x: int
-    rows: list[BarRow]
-
-
-class GroupLevel(TypedDict):
-    """One level of a grouping and its formatted value."""
-
-    level: str
-    value: str
-
-
-class GroupView(TypedDict):
-    """A metric's values by one grouping (persona, shop, attribute), as rows and bars."""
-
-    name: str
-    rows: list[GroupLevel]
-    bars: BarChart | None
+__all__ = ["CLAIM_WORDS", "VERDICT_WORDS", "ReportView", "build_report"]
 
 
 class MetricRow(TypedDict):
-    """One metric as a report shows it."""
+    """One metric as a report shows it: title, verdict, formatted numbers and tables."""
 
     id: str
+    title: str
     verdict: str
     verdict_words: str
     summary: str
     value: str
     ci: str
     p_value: str
-    n: int
+    n: str
     unit: str
-    threshold: dict[str, Any] | None
-    chart: IntervalChart | None
-    groups: list[GroupView]
-    details: dict[str, str]
+    threshold: str
+    crossed: str
+    facts: list[list[str]]
+    tables: list[Table]
 
 
 class FamilyView(TypedDict):
-    """A metric family's section: its worst verdict, its headline findings, its metrics."""
+    """A metric family's section: its worst verdict, its headline findings, charts, metrics."""
 
     id: str
     title: str
@@ -87,39 +60,54 @@ class FamilyView(TypedDict):
     metrics: list[MetricRow]
     headline: list[MetricRow]
     counts: str
+    charts: list[ChartView]
+
+
+class ScoreView(TypedDict):
+    """A rubric's score card: letter, score, what cost it points, and its items."""
+
+    rubric: str
+    title: str
+    letter: str
+    score: str
+    version: int
+    tone: str
+    lines: list[str]
+    items: list[list[str]]
+
+
+class ClaimRow(TypedDict):
+    """One vendor claim: stated, measured, verdict."""
+
+    id: str
+    title: str
+    stated: str
+    measured: str
+    verdict: str
+    verdict_words: str
+
+
+class Overall(TypedDict):
+    """The audit's verdict in one line."""
+
+    verdict: str
+    verdict_words: str
+    sentence: str
 
 
 class ReportView(TypedDict):
     """Everything a report format renders."""
 
-    claims: list[dict[str, Any]]
-    scores: list[dict[str, Any]]
     audit: dict[str, Any]
-    verdicts: dict[str, int]
+    overall: Overall
     families: list[FamilyView]
+    scores: list[ScoreView]
+    claims: list[ClaimRow]
     quality: dict[str, Any]
-    manifest: dict[str, Any]
+    verdicts: dict[str, int]
+    reproduce: list[list[str]]
 
 
-FAMILY_TITLES: dict[str, str] = {
-    "homogenization": "Convergence across shops",
-    "popularity": "Reliance on trending items",
-    "segment": "Segment bias",
-}
-VERDICT_WORDS: dict[str, str] = {
-    "fail": "Problem found",
-    "warn": "Worth a look",
-    "pass": "No problem found",
-    "inconclusive": "Not enough evidence",
-    "reported": "Reported, not judged",
-}
-CLAIM_WORDS: dict[str, str] = {
-    "verified": "Verified",
-    "contradicted": "Contradicted",
-    "untested": "Stated, not tested",
-    "not claimed": "Not claimed",
-}
-_CHART_WIDTH = 320
 _SEVERITY: tuple[str, ...] = ("fail", "warn", "inconclusive", "pass", "reported")
 _HEADLINES = 2
 _COUNT_WORDS: dict[str, str] = {
@@ -129,148 +117,233 @@ _COUNT_WORDS: dict[str, str] = {
     "pass": "without a problem",
     "reported": "reported without a threshold",
 }
+# How a metric's by-group values read, where they are not in the metric's own unit.
+_GROUP_FORMAT: dict[str, str] = {"segment.price_gap": "number"}
 
 
-def _format(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
+# A setting written as Python would (``boost=['signature']``, ``trending='off'``) in a claim.
+_SETTING = re.compile(r"(\w+)=(\[[^\]]*\]|'[^']*'|\"[^\"]*\")")
 
 
-def _interval_chart(metric: dict[str, Any]) -> IntervalChart | None:
-    """Pixel positions of the estimate, its CI and the thresholds on one shared axis."""
-    value = metric.get("value")
-    if value is None:
-        return None
-    ci = metric.get("ci") or [value, value]
+def _setting(match: re.Match[str]) -> str:
+    try:
+        value = ast.literal_eval(match.group(2))
+    except (ValueError, SyntaxError):
+        return match.group(0)
+    shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return f"{match.group(1)} = {shown}"
+
+
+# A metric's finding as the claim checks cite it: ``homogenization.index: fail (0.879)``.
+_FINDING = re.compile(
+    r"\b([a-z_]+\.[a-z0-9_]+): (pass|warn|fail|inconclusive|reported) \(([-\d.e+]+)\)"
+)
+
+
+def _finding(match: re.Match[str]) -> str:
+    metric_id, verdict, value = match.groups()
+    try:
+        shown = metric_value(metric_id, float(value))
+    except ValueError:
+        return match.group(0)
+    return f"{metric_title(metric_id)}: {VERDICT_WORDS[verdict].lower()} ({shown})"
+
+
+def plain(text: Any) -> str:
+    """A claim's text for people: settings as ``boost = signature``, findings by their titles."""
+    return _FINDING.sub(_finding, _SETTING.sub(_setting, str(text)))
+
+
+def _threshold(metric: dict[str, Any]) -> str:
+    threshold = metric.get("threshold")
+    if not threshold:
+        return "none: reported, not judged"
+    worse = "higher" if threshold["direction"] == "higher_is_worse" else "lower"
+    warn = metric_value(metric["id"], threshold["warn"])
+    fail = metric_value(metric["id"], threshold["fail"])
+    return f"worth a look at {warn}, a problem at {fail} ({worse} is worse)"
+
+
+def _crossed(metric: dict[str, Any]) -> str:
+    """The threshold a flagged metric passed, in words (empty for one not flagged)."""
     threshold = metric.get("threshold") or {}
-    marks = [value, *(c for c in ci if c is not None)]
-    marks += [threshold[k] for k in ("warn", "fail") if threshold.get(k) is not None]
-    low, high = min(0.0, *marks), max(*marks)
-    pad = (high - low) * 0.08 or 1.0
-    low, high = low - pad, high + pad
+    key = {"fail": "fail", "warn": "warn"}.get(metric["verdict"])
+    if key is None or threshold.get(key) is None:
+        return ""
+    words = "a problem" if key == "fail" else "worth a look"
+    return f"{words} from {metric_value(metric['id'], threshold[key])}"
 
-    def x(v: float) -> float:
-        return round(10 + (v - low) / (high - low) * (_CHART_WIDTH - 20), 1)
 
+def _group_value(metric_id: str) -> Any:
+    if _GROUP_FORMAT.get(metric_id) == "number":
+        return number
+    return lambda value: metric_value(metric_id, value)
+
+
+def _metric_row(metric: dict[str, Any]) -> MetricRow:
+    facts, tables = detail_tables(metric.get("details") or {})
     return {
-        "width": _CHART_WIDTH,
-        "value": x(value),
-        "ci_low": x(ci[0] if ci[0] is not None else value),
-        "ci_high": x(ci[1] if ci[1] is not None else value),
-        "warn": None if threshold.get("warn") is None else x(threshold["warn"]),
-        "fail": None if threshold.get("fail") is None else x(threshold["fail"]),
-        "zero": x(0.0),
+        "id": metric["id"],
+        "title": metric_title(metric["id"]),
+        "verdict": metric["verdict"],
+        "verdict_words": VERDICT_WORDS[metric["verdict"]],
+        "summary": metric.get("summary", ""),
+        "value": metric_value(metric["id"], metric.get("value")),
+        "ci": metric_interval(metric["id"], metric.get("ci")),
+        "p_value": number(metric.get("p_value")),
+        "n": number(metric["n"]),
+        "unit": metric["unit"],
+        "threshold": _threshold(metric),
+        "crossed": _crossed(metric),
+        "facts": facts,
+        "tables": group_tables(metric.get("by_group") or {}, _group_value(metric["id"])) + tables,
     }
 
 
-_BAR_ROW = 18
-_BAR_LABEL = 150
+def _family(family: str, metrics: list[dict[str, Any]], *, charts: bool) -> FamilyView:
+    rows = [_metric_row(m) for m in metrics]
+    worst = next((v for v in _SEVERITY if any(r["verdict"] == v for r in rows)), "pass")
+    # The scorecard leads with the worst findings; the family section shows them all.
+    ranked = sorted(rows, key=lambda r: _SEVERITY.index(r["verdict"]))
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in _SEVERITY}
+    return {
+        "id": family,
+        "title": FAMILY_TITLES.get(family, family.title()),
+        "verdict": worst,
+        "verdict_words": VERDICT_WORDS[worst],
+        "metrics": rows,
+        "headline": [r for r in ranked if r["verdict"] in ("fail", "warn")][:_HEADLINES],
+        "counts": ", ".join(f"{n} {_COUNT_WORDS[v]}" for v, n in counts.items() if n),
+        "charts": family_charts(family, metrics) if charts else [],
+    }
 
 
-def _bars(values: dict[str, Any]) -> BarChart | None:
-    """A horizontal bar per group level, on an axis from zero (negative values go left)."""
-    finite = {k: float(v) for k, v in values.items() if isinstance(v, int | float) and v == v}
-    if not finite:
-        return None
-    low, high = min(0.0, *finite.values()), max(0.0, *finite.values())
-    span = (high - low) or 1.0
-    plot = _CHART_WIDTH - 60
-
-    def x(v: float) -> float:
-        return round(_BAR_LABEL + (v - low) / span * plot, 1)
-
-    rows: list[BarRow] = []
-    for i, (level, value) in enumerate(sorted(finite.items())):
-        left, right = sorted((x(0.0), x(value)))
-        rows.append(
-            {
-                "level": level if len(level) <= 24 else level[:23] + "…",
-                "text": _format(value),
-                "x": left,
-                "width": round(max(right - left, 1.0), 1),
-                "y": i * _BAR_ROW,
-                "text_x": round(right + 4, 1),
-            }
+def _overall(families: list[FamilyView], verdicts: dict[str, int]) -> Overall:
+    worst = next(
+        (v for v in _SEVERITY if any(f["verdict"] == v for f in families)), "inconclusive"
+    )
+    flagged = [f["title"].lower() for f in families if f["verdict"] in ("fail", "warn")]
+    total = sum(verdicts.values())
+    if flagged:
+        sentence = (
+            f"{verdicts.get('fail', 0)} of {total} measurements show a problem and "
+            f"{verdicts.get('warn', 0)} are worth a look, in {' and '.join(flagged)}."
         )
-    return {
-        "width": _BAR_LABEL + _CHART_WIDTH,
-        "height": len(rows) * _BAR_ROW + 4,
-        "zero": x(0.0),
-        "label_x": _BAR_LABEL - 4,
-        "rows": rows,
-    }
+    else:
+        sentence = f"None of the {total} measurements shows a problem or is worth a look."
+    return {"verdict": worst, "verdict_words": VERDICT_WORDS[worst], "sentence": sentence}
 
 
-def _groups(by_group: dict[str, dict[str, Any]]) -> list[GroupView]:
-    return [
-        {
-            "name": name,
-            "rows": [{"level": k, "value": _format(v)} for k, v in sorted(vals.items())],
-            "bars": _bars(vals),
-        }
-        for name, vals in sorted(by_group.items())
+def _points(value: float) -> str:
+    text = number(abs(value))
+    return f"−{text}" if value < 0 else f"+{text}"
+
+
+def _item_title(item: dict[str, Any]) -> str:
+    """A rubric item by its claim check's title, or its own words when no check decides it."""
+    return claim_title(item["check"]) if item["check"] else str(item["description"])
+
+
+def _score(score: dict[str, Any]) -> ScoreView:
+    items = score["items"]
+    lines = [
+        f"{_item_title(item)}: claimed, but the probes contradict it "
+        f"({_points(item['points'])} points)"
+        for item in items
+        if item["verdict"] == "contradicted"
     ]
+    missing = [_item_title(i).lower() for i in items if i["verdict"] == "not claimed"]
+    untested = [_item_title(i).lower() for i in items if i["verdict"] == "untested"]
+    if not lines:
+        lines.append("No claim is contradicted by the probes.")
+    if missing:
+        lines.append(f"Not claimed (no points): {', '.join(missing)}.")
+    if untested:
+        lines.append(f"Claimed, but no probe can test it (half points): {', '.join(untested)}.")
+    letter = score["letter"]
+    return {
+        "rubric": score["rubric"],
+        "title": label(score["rubric"]),
+        "letter": letter,
+        "score": number(score["score"]),
+        "version": score["version"],
+        "tone": "pass" if letter in ("A", "B") else "warn" if letter == "C" else "fail",
+        "lines": lines,
+        "items": [
+            [
+                item["description"],
+                _item_title(item),
+                CLAIM_WORDS[item["verdict"]],
+                f"{_points(item['points'])} of {number(item['weight'])}",
+            ]
+            for item in items
+        ],
+    }
 
 
-def build_report(document: dict[str, Any], manifest: dict[str, Any] | None = None) -> ReportView:
-    """Turn a results document into the plain data the HTML template renders."""
+def _quality(quality: dict[str, Any]) -> dict[str, Any]:
+    kinds = quality.get("failures_by_kind") or {}
+    shared = quality.get("probes_shared", 0)
+    sent = quality["probes_planned"] - shared
+    return {
+        "stopped": quality.get("stopped"),
+        "planned": number(quality["probes_planned"]),
+        "answered": number(quality["probes_answered"]),
+        "answer_rate": percent(quality["answer_rate"]),
+        "attempts": number(quality["attempts"]),
+        "shared": number(shared) if shared else "",
+        "retried": number(max(quality["attempts"] - sent, 0)),
+        "failures": [[str(kind), number(count)] for kind, count in sorted(kinds.items())],
+    }
+
+
+def _reproduce(audit: dict[str, Any], manifest: dict[str, Any]) -> list[list[str]]:
+    versions = manifest.get("versions", {})
+    rows = [
+        ["auditkit version", str(versions.get("auditkit", "–"))],
+        ["Spec sha256", str(audit.get("spec_sha256", "–"))],
+        ["Seed", str(audit.get("seed", "–"))],
+        ["Evidence sha256", str(audit.get("evidence_sha256", "–"))],
+        # The run directory keeps its spec as spec.json: these commands work from inside it.
+        ["Run again", "auditkit run spec.json --out NEW_RUN_DIR"],
+        ["Re-render this report", "auditkit report ."],
+    ]
+    rows += [[f"{name} version", str(v)] for name, v in versions.items() if name != "auditkit"]
+    return rows
+
+
+def build_report(
+    document: dict[str, Any], manifest: dict[str, Any] | None = None, *, charts: bool = True
+) -> ReportView:
+    """Turn a results document into the plain data every report format renders.
+
+    ``charts=False`` leaves the charts out, for a format that shows none (the terminal, the
+    notebook scorecard): drawing them is most of the view's time.
+    """
     metrics = document["metrics"]
-    families: list[FamilyView] = []
-    for family in sorted(
-        {m["family"] for m in metrics}, key=lambda f: (f not in FAMILY_TITLES, f)
-    ):
-        rows: list[MetricRow] = []
-        for m in (m for m in metrics if m["family"] == family):
-            ci = m.get("ci")
-            rows.append(
-                {
-                    "id": m["id"],
-                    "verdict": m["verdict"],
-                    "verdict_words": VERDICT_WORDS[m["verdict"]],
-                    "summary": m.get("summary", ""),
-                    "value": _format(m.get("value")),
-                    "ci": "–" if not ci else f"{_format(ci[0])} to {_format(ci[1])}",
-                    "p_value": _format(m.get("p_value")),
-                    "n": m["n"],
-                    "unit": m["unit"],
-                    "threshold": m.get("threshold"),
-                    "chart": _interval_chart(m),
-                    "groups": _groups(m.get("by_group") or {}),
-                    "details": {
-                        k: _format(v) for k, v in sorted((m.get("details") or {}).items())
-                    },
-                }
-            )
-        worst = next((v for v in _SEVERITY if any(r["verdict"] == v for r in rows)), "pass")
-        # The scorecard leads with the worst findings; the family section shows them all.
-        ranked = sorted(rows, key=lambda r: _SEVERITY.index(r["verdict"]))
-        findings = [r for r in ranked if r["verdict"] in ("fail", "warn")]
-        counts = {v: sum(r["verdict"] == v for r in rows) for v in _SEVERITY}
-        families.append(
-            {
-                "id": family,
-                "title": FAMILY_TITLES.get(family, family.title()),
-                "verdict": worst,
-                "verdict_words": VERDICT_WORDS[worst],
-                "metrics": rows,
-                "headline": findings[:_HEADLINES],
-                "counts": ", ".join(f"{n} {_COUNT_WORDS[v]}" for v, n in counts.items() if n),
-            }
-        )
-    quality = document["data_quality"]
-    claims = [
-        {**claim, "verdict_words": CLAIM_WORDS[claim["verdict"]]}
+    order = sorted({m["family"] for m in metrics}, key=lambda f: (f not in FAMILY_TITLES, f))
+    families = [_family(f, [m for m in metrics if m["family"] == f], charts=charts) for f in order]
+    verdicts = document["summary"]["verdicts"]
+    claims: list[ClaimRow] = [
+        {
+            "id": claim["id"],
+            "title": claim_title(claim["id"]),
+            "stated": plain(claim["stated"]),
+            "measured": plain(claim["measured"]) or "–",
+            "verdict": claim["verdict"],
+            "verdict_words": CLAIM_WORDS[claim["verdict"]],
+        }
         for claim in document.get("claims", [])
     ]
+    # A results document of another tool (or an older run) may leave these out.
+    audit = {"vendor": "", "description": "", "spec_sha256": "", **document["audit"]}
     return {
-        "claims": claims,
-        "scores": document.get("scores", []),
-        "audit": document["audit"],
-        "verdicts": document["summary"]["verdicts"],
+        "audit": audit,
+        "overall": _overall(families, verdicts),
         "families": families,
-        "quality": {"stopped": None, **quality, "answer_rate": f"{quality['answer_rate']:.1%}"},
-        "manifest": manifest or {},
+        "scores": [_score(s) for s in document.get("scores", [])],
+        "claims": claims,
+        "quality": _quality(document["data_quality"]),
+        "verdicts": verdicts,
+        "reproduce": _reproduce(document["audit"], manifest or {}),
     }

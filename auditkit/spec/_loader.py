@@ -490,6 +490,9 @@ def validate_document(
         raise SpecError(issues) from None
 
 
+DICT_SOURCE = "<dict>"
+
+
 def load_spec(
     path: str | Path,
     *,
@@ -516,10 +519,51 @@ def load_spec(
         With every problem of the file, each as ``file:line key.path: message``.
     """
     path = Path(path)
-    file = path.name
-    data, lines = parse_yaml(_read_text(path), file=file)
+    data, lines = parse_yaml(_read_text(path), file=path.name)
+    return _checked(
+        data,
+        lines,
+        file=path.name,
+        base_dir=path.parent,
+        metric_ids=metric_ids,
+        obligation_ids=obligation_ids,
+    )
+
+
+def spec_from_data(
+    data: Any,
+    *,
+    metric_ids: Iterable[str] | Mapping[str, MetricRule] | None = None,
+    obligation_ids: Iterable[str] | None = None,
+    base_dir: str | Path = ".",
+) -> AuditSpec:
+    """Validate an audit spec given as plain data (a dict, as the YAML file would parse).
+
+    The same checks as `load_spec`; a problem is located by its key path (``<dict>`` stands
+    for the file, without a line). Catalog paths are relative to ``base_dir``.
+    """
+    return _checked(
+        data,
+        {},
+        file=DICT_SOURCE,
+        base_dir=Path(base_dir),
+        metric_ids=metric_ids,
+        obligation_ids=obligation_ids,
+    )
+
+
+def _checked(
+    data: Any,
+    lines: dict[Loc, int],
+    *,
+    file: str,
+    base_dir: Path,
+    metric_ids: Iterable[str] | Mapping[str, MetricRule] | None,
+    obligation_ids: Iterable[str] | None,
+) -> AuditSpec:
+    """`load_spec` once the document is parsed: validated, catalogs found, ids known."""
     spec = validate_document(data, AuditSpec, file=file, lines=lines)
-    base_dir = path.parent.resolve()
+    base_dir = base_dir.resolve()
     issues = [
         SpecIssue(
             file,

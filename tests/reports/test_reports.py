@@ -1,5 +1,6 @@
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,10 @@ def test_markdown_report_escapes_outside_text(tmp_path):
     markdown = (tmp_path / MARKDOWN_REPORT_FILE).read_text()
     assert markdown.startswith(r"# Recommendation audit: !\[logo\](http://tracker.example/p.png)")
     assert "<script>" not in markdown and r"\<script\>" in markdown
-    row = "| `homogenization.cross_shop_jaccard` | Worth a look | 0.421 | 0.35 to 0.49 |"
+    row = (
+        "| Same products for the same customer across shops (`homogenization.cross_shop_jaccard`)"
+        " | Worth a look | 42% | 35% to 49% |"
+    )
     assert row in markdown
 
 
@@ -123,3 +127,67 @@ def test_reports_match_their_golden_files(tmp_path, name):
     if os.environ.get("AUDITKIT_UPDATE_GOLDEN"):
         golden.write_text(rendered)
     assert rendered == golden.read_text()
+
+
+@pytest.mark.parametrize("name", ["report.html", "report.md"])
+def test_the_demo_results_always_render_the_same_bytes(tmp_path, name):
+    # The demo's results.json, kept as a fixture: every chart and table of a full report.
+    (tmp_path / "results.json").write_bytes((GOLDEN / "demo" / "results.json").read_bytes())
+    (tmp_path / "manifest.json").write_text('{"versions": {"auditkit": "VERSION"}}')
+    write_report(tmp_path)
+    first = (tmp_path / name).read_bytes()
+    write_report(tmp_path)
+    assert (tmp_path / name).read_bytes() == first  # no state carried between renders
+    golden = GOLDEN / "demo" / name
+    if os.environ.get("AUDITKIT_UPDATE_GOLDEN"):
+        golden.write_bytes(first)
+    assert first == golden.read_bytes()
+
+
+def test_demo_report_text_is_plain():
+    html = (GOLDEN / "demo" / "report.html").read_text()
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'' in html
+    assert "<h2" in html and "homogenization.cross_shop_jaccard</span>" in html
+    assert "Same products for the same customer across shops" in html
+    assert "{'" not in html and not re.search(r"\bnan\b", html, re.IGNORECASE)
+    assert "Contradicted: " not in html and "and the statement holds (" not in html
+    assert html.count('<svg class="chart"') == 6
+
+
+def test_nothing_measured_prints_no_nan_in_any_format(tmp_path):
+    nan = float("nan")
+    metrics = [
+        MetricResult(
+            id=metric_id,
+            family=metric_id.split(".")[0],
+            value=nan,
+            ci=(nan, nan),
+            n=0,
+            unit="customer",
+            verdict="inconclusive",
+            threshold=Threshold(warn=0.1, fail=0.2),
+            p_value=nan,
+            by_group={"persona": {"a": nan}, "shop": {}},
+            details={"comparisons": {"age": {"ratio": nan, "ratio_ci": [nan, nan]}}, "x": nan},
+            summary="could not be measured",
+        )
+        for metric_id in (
+            "homogenization.cross_shop_jaccard",
+            "homogenization.signature_retention",
+            "popularity.lift",
+            "segment.price_gap",
+        )
+    ]
+    result = AuditResult(
+        name="empty",
+        metrics=metrics,
+        data_quality=DataQuality(probes_planned=0, probes_answered=0, attempts=0),
+        provenance={"vendor": "v", "seed": 1, "spec_sha256": "a" * 64},
+    )
+    write_results(result, tmp_path)
+    write_report(tmp_path)
+    for name in ("report.html", "report.md"):
+        text = (tmp_path / name).read_text()
+        assert not re.search(r"\bnan\b", text, re.IGNORECASE), name
+        assert ">None<" not in text and "| None |" not in text, name
+        assert "Not enough evidence" in text
