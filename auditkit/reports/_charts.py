@@ -200,3 +200,58 @@ def trend_chart(
         if references:
             axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return _svg(figure, title)
+
+
+def heatmap_chart(
+    title: str,
+    shops: Sequence[str],
+    cells: dict[tuple[str, str], float],
+    *,
+    legend: str,
+    text: Any,
+) -> Markup:
+    """A shop × shop grid, each cell the value for that pair written in it (the diagonal blank).
+
+    Cells are vector patches (``pcolormesh``), not an embedded image, so the SVG stays text.
+    The value is written in every cell, so the shading is never the only carrier of it.
+    """
+    import numpy as np
+    from matplotlib import rc_context
+
+    with rc_context(_RC):
+        n = len(shops)
+        grid = np.full((n, n), np.nan)
+        for (a, b), value in cells.items():
+            i, j = shops.index(a), shops.index(b)
+            grid[i, j] = grid[j, i] = value
+        labels = [_short(shop, 16) for shop in shops]
+        side = 0.42 * n + 0.45  # and room below for the slanted shop names
+        figure = _figure(side, labels=_label_width(labels), legend=True)
+        figure.subplots_adjust(bottom=1.0 / (0.75 + side))
+        axes = figure.add_subplot()
+        mesh = axes.pcolormesh(
+            np.ma.masked_invalid(grid), cmap="Blues", vmin=0.0, vmax=1.0, edgecolors="white"
+        )
+        for i in range(n):
+            for j in range(n):
+                if np.isfinite(grid[i, j]):
+                    ink = "white" if grid[i, j] > 0.6 else _INK
+                    axes.text(
+                        j + 0.5,
+                        i + 0.5,
+                        text(grid[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color=ink,
+                    )
+        ticks = np.arange(n) + 0.5
+        axes.set_xticks(ticks, labels, rotation=45, ha="right")
+        axes.set_yticks(ticks, labels)
+        axes.set_xlim(0, n)
+        axes.set_ylim(n, 0)
+        axes.set_xlabel("shop")
+        axes.set_ylabel("shop")
+        colorbar = figure.colorbar(mesh, ax=axes, fraction=0.05, pad=0.02)
+        colorbar.set_label(legend)
+        return _svg(figure, title)

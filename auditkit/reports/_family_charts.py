@@ -1,6 +1,7 @@
 """Which charts each family's section shows, drawn from the metrics' results (`_charts`).
 
-Convergence: cross-shop overlap by persona, signature retention per shop. Trending: the
+Convergence: cross-shop overlap as a shop × shop grid and by persona, signature retention per
+shop. Trending: the
 popularity of recommended products against the customers' own histories, trend share by
 persona. Segments: each segment comparison's ratio with its interval, and what changing one
 attribute alone does, with its interval. A chart whose numbers a run lacks is left out.
@@ -13,7 +14,14 @@ from typing import Any, TypedDict
 
 from markupsafe import Markup
 
-from auditkit.reports._charts import Reference, Whisker, bar_chart, interval_chart
+from auditkit.metrics.homogenization.cross_shop import PAIR_JOIN
+from auditkit.reports._charts import (
+    Reference,
+    Whisker,
+    bar_chart,
+    heatmap_chart,
+    interval_chart,
+)
 from auditkit.reports._words import label, metric_title, metric_value, number
 
 
@@ -65,7 +73,37 @@ def _by_group_bars(
     return {"title": title, "caption": caption, "svg": svg}
 
 
+def _shop_pairs(metric: dict[str, Any] | None) -> ChartView | None:
+    """Cross-shop overlap of every pair of shops as a grid, from ``by_group["shop pair"]``."""
+    if metric is None:
+        return None
+    pairs = (metric.get("by_group") or {}).get("shop pair") or {}
+    cells = {}
+    for key, value in pairs.items():
+        shops = str(key).split(PAIR_JOIN)
+        if len(shops) == 2 and _finite(value):
+            cells[(shops[0], shops[1])] = float(value)
+    if not cells:
+        return None
+    shops = sorted({shop for pair in cells for shop in pair})
+    title = f"{metric_title(metric['id'])}, by pair of shops"
+    svg = heatmap_chart(
+        title,
+        shops,
+        cells,
+        legend="share of products in both lists (Jaccard)",
+        text=lambda v: metric_value(metric["id"], v),
+    )
+    caption = (
+        "Each cell is one pair of shops: how much matched customers' lists there overlap, on "
+        "the products both shops sell. A dark row or column is a shop the vendor makes like "
+        f"the others; the overall value is {metric_value(metric['id'], metric.get('value'))}."
+    )
+    return {"title": title, "caption": caption, "svg": svg}
+
+
 def _homogenization(metrics: dict[str, dict[str, Any]]) -> list[ChartView | None]:
+    grid = _shop_pairs(metrics.get("homogenization.cross_shop_jaccard"))
     overlap = _by_group_bars(
         metrics.get("homogenization.cross_shop_jaccard"),
         "persona",
@@ -78,7 +116,7 @@ def _homogenization(metrics: dict[str, dict[str, Any]]) -> list[ChartView | None
         "signature products' exposure ÷ their share of the catalog",
         [Reference(1.0, "fair share (1×)", "-", "#1e7a3c")],
     )
-    return [overlap, retention]
+    return [grid, overlap, retention]
 
 
 def _popularity(metrics: dict[str, dict[str, Any]]) -> list[ChartView | None]:

@@ -172,3 +172,24 @@ def test_matched_pairs_and_their_overlap_are_shared_read_only_and_agree_with_a_f
     first = cross_shop_jaccard(tables, n_resamples=50)
     tables.codes.drop_shared()
     assert cross_shop_jaccard(tables, n_resamples=50) == first
+
+
+def test_each_pair_of_shops_gets_its_own_mean_overlap():
+    # Two customers asked at shops a, b and c. Jaccard by hand, per pair of shops:
+    # m0: a {P1 P2} b {P1 P2} c {P3 P4} -> a×b 1, a×c 0, b×c 0
+    # m1: a {P1 P2 P3} b {P1 P4} c {P1 P2 P3} -> a×b 1/4, a×c 1, b×c 1/4
+    lists = {
+        "m0": {"a": ["P1", "P2"], "b": ["P1", "P2"], "c": ["P3", "P4"]},
+        "m1": {"a": ["P1", "P2", "P3"], "b": ["P1", "P4"], "c": ["P1", "P2", "P3"]},
+    }
+    rows, answers = [], {}
+    for group, by_shop in lists.items():
+        for shop, items in by_shop.items():
+            probe_id = f"{group}-{shop}"
+            rows.append({"probe_id": probe_id, "shop_id": shop, "match_id": group})
+            answers[probe_id] = items
+    catalogs = {shop: catalog(PRODUCTS, categories=CATEGORY) for shop in ("a", "b", "c")}
+    result = cross_shop_jaccard(make_tables(rows, answers, catalogs), n_resamples=100)
+    assert result.by_group["shop pair"] == pytest.approx(
+        {"a × b": (1 + 1 / 4) / 2, "a × c": (0 + 1) / 2, "b × c": (0 + 1 / 4) / 2}
+    )

@@ -10,6 +10,7 @@ from tables import assert_same_result, random_inputs, shuffle_rows
 import auditkit.metrics
 from auditkit.judging import judge_metric
 from auditkit.metrics import METRICS, MetricDef, get_metric, metric_ids
+from auditkit.metrics.homogenization.cross_shop import PAIR_JOIN
 from auditkit.metrics.registry import UNKNOWN_METRIC
 from auditkit.results import VERDICTS, MetricResult, Threshold
 
@@ -111,9 +112,18 @@ def shop_labels_back(result, labels):
     """The result with shop ids in group and detail keys mapped back through ``labels``."""
     back = {new: old for old, new in labels.items()}
 
+    def pair_back(key):
+        """A "shop × shop" key with its shops mapped back, in sorted order; else None."""
+        shops = key.split(PAIR_JOIN) if isinstance(key, str) else []
+        if len(shops) != 2 or not all(shop in back for shop in shops):
+            return None
+        return PAIR_JOIN.join(sorted(back[shop] for shop in shops))
+
     def rename(mapping):
         if isinstance(mapping, dict) and mapping and all(k in back for k in mapping):
             return {back[k]: v for k, v in sorted(mapping.items(), key=lambda kv: back[kv[0]])}
+        if isinstance(mapping, dict) and mapping and all(pair_back(k) for k in mapping):
+            return dict(sorted((pair_back(k), v) for k, v in mapping.items()))
         return mapping
 
     return dataclasses.replace(

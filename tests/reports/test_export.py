@@ -30,7 +30,7 @@ def test_tables_hold_every_metric_and_group_level(run_dir, fmt):
     row = metrics.set_index("id").loc["homogenization.cross_shop_jaccard"]
     assert row["value"] == pytest.approx(0.4983782369)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.4731565765, 0.522990627))
-    assert (row["verdict"], row["warn"], row["fail"]) == ("warn", 0.4, 0.6)
+    assert (row["verdict"], row["warn"], row["fail"]) == ("pass", 0.55, 0.7)
     assert row["title"] == "Same products for the same customer across shops"
     shops = groups[groups["metric_id"] == "homogenization.signature_retention"]
     assert list(shops["level"]) == [f"shop0{i}" for i in range(1, 7)]

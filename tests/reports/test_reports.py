@@ -151,7 +151,7 @@ def test_demo_report_text_is_plain():
     assert "Same products for the same customer across shops" in html
     assert "{'" not in html and not re.search(r"\bnan\b", html, re.IGNORECASE)
     assert "Contradicted: " not in html and "and the statement holds (" not in html
-    assert html.count('<svg class="chart"') == 6
+    assert html.count('<svg class="chart"') == 7
 
 
 def test_nothing_measured_prints_no_nan_in_any_format(tmp_path):

@@ -65,6 +65,8 @@ def hostile_document() -> dict:
         metric["summary"] = evil
         for levels in metric["by_group"].values():  # chart bars and table rows
             levels[payload] = 0.5
+        if "shop pair" in metric["by_group"]:  # a heatmap's row and column names
+            metric["by_group"]["shop pair"][f"{evil} × {payload}"] = 0.5
         details = metric["details"]
         details["note"] = evil
         for comparison in (details.get("comparisons") or {}).values():
@@ -92,7 +94,7 @@ def test_hostile_text_in_every_chart_and_format_renders_inert(tmp_path):
         runs.append(run)
     comparison = write_comparison(runs, tmp_path / "cmp")
     html = (runs[0] / "report.html").read_text()
-    assert html.count('<svg class="chart"') == 6  # every chart drew its hostile labels
+    assert html.count('<svg class="chart"') == 7  # every chart drew its hostile labels
     rendered = {
         "report.html": html,
         "report.md": (runs[0] / "report.md").read_text(),

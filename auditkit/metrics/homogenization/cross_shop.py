@@ -79,6 +79,8 @@ DIVERGENCE_ID = "homogenization.category_divergence"
 DIVERGENCE_THRESHOLD = Threshold(warn=0.2, fail=0.1, direction="lower_is_worse")
 
 REASON_NONE = "no match group has answered probes at two or more shops"
+# by_group["shop pair"] keys: the two shops, sorted, joined by this.
+PAIR_JOIN = " × "
 REASON_NOTHING_SOLD_BY_BOTH = (
     "no matched customer's lists at two shops hold a product both shops sell, so there is "
     "nothing the vendor could have shown alike"
@@ -95,6 +97,17 @@ def _per_group(
     persona[matched.group] = column_labels(tables, "persona_id", matched.rows)
     present = np.isfinite(means)
     return means[present], persona[present], matched.group_customers()[present]
+
+
+def _by_shop_pair(
+    tables: AuditTables, matched: MatchedPairs, pair_values: np.ndarray
+) -> dict[str, float]:
+    """Mean pair value per pair of shops (``"shop01 × shop02"``, the shops in sorted order)."""
+    shops = pd.Series(column_labels(tables, "shop_id", matched.rows), dtype="string")
+    a = shops.iloc[matched.pair_a].reset_index(drop=True)
+    b = shops.iloc[matched.pair_b].reset_index(drop=True)
+    first, second = a.where(a < b, b), b.where(a < b, a)
+    return by_label(first + PAIR_JOIN + second, pair_values)
 
 
 def _cross_shop_estimate(
@@ -143,7 +156,10 @@ def _cross_shop_estimate(
         ci=ci,
         n=n,
         unit=UNIT,
-        by_group={"persona": by_label(pd.Series(persona, dtype="string"), values)},
+        by_group={
+            "persona": by_label(pd.Series(persona, dtype="string"), values),
+            "shop pair": _by_shop_pair(tables, matched, pair_values),
+        },
         details=info,
         reason=reason,
     )
@@ -187,7 +203,8 @@ def cross_shop_jaccard(
     -------
     Estimate
         ``n`` counts customers; ``by_group = {"persona": {persona_id: mean over its match
-        groups}}``; ``details`` counts ``match_groups``, ``customers`` and ``probe_pairs``.
+        groups}, "shop pair": {"shop01 × shop02": mean over that pair's probe pairs}}``;
+        ``details`` counts ``match_groups``, ``customers`` and ``probe_pairs``.
 
     Raises
     ------
@@ -235,7 +252,8 @@ def cross_shop_rbo(
     Returns
     -------
     Estimate
-        ``by_group = {"persona": {...}}``; ``details`` has ``match_groups``, ``probe_pairs``
+        ``by_group = {"persona": {...}, "shop pair": {...}}`` as `cross_shop_jaccard`;
+        ``details`` has ``match_groups``, ``probe_pairs``
         and ``p``.
 
     Raises
@@ -377,7 +395,8 @@ def category_divergence(
     Returns
     -------
     Estimate
-        ``by_group = {"persona": {...}}``; ``details = {"match_groups", "probe_pairs"}``.
+        ``by_group = {"persona": {...}, "shop pair": {...}}`` as `cross_shop_jaccard`;
+        ``details = {"match_groups", "probe_pairs"}``.
 
     Raises
     ------
