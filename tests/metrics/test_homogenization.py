@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pandas as pd
@@ -8,6 +9,7 @@ from auditkit.judging import judge_metric
 from auditkit.metrics.homogenization.cross_shop import (
     DEFAULT_THRESHOLD,
     METRIC_ID,
+    PAIR_JOIN,
     RESPONSE_COLUMNS,
     cross_shop_jaccard,
     pairwise_jaccard,
@@ -67,7 +69,11 @@ def test_hand_computed_case():
     assert result.value == pytest.approx(5 / 18)
     assert result.n == 2
     assert result.details == {"match_groups": 2, "customers": 2, "probe_pairs": 4}
-    assert result.by_group == {"persona": {"x": pytest.approx(5 / 9), "y": 0.0}}
+    # Per pair of shops: a×b has m1's 1/3 and m2's 0; a×c and b×c only m1's pairs.
+    assert result.by_group == {
+        "persona": {"x": pytest.approx(5 / 9), "y": 0.0},
+        "shop pair": {"a × b": pytest.approx(1 / 6), "a × c": 1.0, "b × c": pytest.approx(1 / 3)},
+    }
     assert result.ci is not None and result.ci[0] <= result.value <= result.ci[1]
     assert result.id == METRIC_ID and result.family == "homogenization"
     assert result.unit == "customer" and result.p_value is None
@@ -138,13 +144,13 @@ def test_no_match_group_at_two_shops_is_inconclusive_without_warnings():
     assert math.isnan(result.value) and result.ci is None and result.n == 0
     assert result.verdict == "inconclusive"
     assert result.details["reason"]
-    assert result.by_group == {"persona": {}}
+    assert result.by_group == {"persona": {}, "shop pair": {}}
 
 
 def test_a_given_threshold_is_used():
     rows, answers = matched(12, lambda g, shop: PRODUCTS[:5] if shop != "c" else PRODUCTS[5:10])
     tables = make_tables(rows, answers, SHOPS)
-    # Each group: J(a,b) = 1, J(a,c) = J(b,c) = 0 → 1/3, under the default warn (0.4).
+    # Each group: J(a,b) = 1, J(a,c) = J(b,c) = 0 → 1/3, under the default warn (0.55).
     assert judge_metric(METRIC_ID, tables, n_resamples=100).verdict == "pass"
     strict = Threshold(warn=0.1, fail=0.2)
     result = judge_metric(METRIC_ID, tables, threshold=strict, n_resamples=100)
@@ -169,11 +175,18 @@ def test_invariant_to_row_order_and_shop_labels(seed):
     shuffled = judge_metric(
         METRIC_ID, shuffle_rows(inputs.tables(), seed), n_resamples=200, seed=3
     )
+    names = {"s0": "zeta", "s1": "alpha", "s2": "mid"}
     relabelled = judge_metric(
-        METRIC_ID,
-        inputs.relabel_shops({"s0": "zeta", "s1": "alpha", "s2": "mid"}).tables(),
-        n_resamples=200,
-        seed=3,
+        METRIC_ID, inputs.relabel_shops(names).tables(), n_resamples=200, seed=3
+    )
+    back = {new: old for old, new in names.items()}
+    pairs = {
+        PAIR_JOIN.join(sorted(back[shop] for shop in key.split(PAIR_JOIN))): value
+        for key, value in relabelled.by_group["shop pair"].items()
+    }
+    assert pairs == pytest.approx(base.by_group["shop pair"])
+    relabelled = dataclasses.replace(
+        relabelled, by_group={**relabelled.by_group, "shop pair": base.by_group["shop pair"]}
     )
     for other in (shuffled, relabelled):
         assert_same_result(base, other)
