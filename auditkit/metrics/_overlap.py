@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditkit.tables import AuditTables, run_starts
+from auditkit.tables import AuditTables, distinct, run_starts
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def table_lists(tables: AuditTables, probe_codes: np.ndarray) -> RankedLists:
     compare directly.
     """
     codes = tables.codes
-    chosen = np.unique(probe_codes[probe_codes >= 0])
+    chosen = distinct(probe_codes[probe_codes >= 0])
     local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int32)
     local[chosen] = np.arange(chosen.size, dtype=np.int32)
     probe = local[codes.response_probe]

@@ -27,7 +27,7 @@ from auditkit.metrics.stats import (
     cluster_bootstrap_ci,
 )
 from auditkit.results import Estimate, Threshold
-from auditkit.tables import AuditTables, run_starts
+from auditkit.tables import AuditTables, distinct, run_starts
 
 FAMILY = "homogenization"
 
@@ -239,7 +239,7 @@ class _CustomerLists:
         self.n_shops = int(shop_of.max(initial=-1)) + 1
         n_items = int(item.max(initial=0)) + 1
         # Distinct (list, item) entries: an item twice in one list counts once.
-        entry = np.unique(probe.astype(np.int64) * n_items + item)
+        entry = distinct(probe.astype(np.int64) * n_items + item)
         entry_probe, entry_item = entry // n_items, entry % n_items
         entry_shop = shop_of[entry_probe]
         key = entry_shop.astype(np.int64) * n_items + entry_item
@@ -369,7 +369,7 @@ def signature_retention(
             confidence=confidence,
             seed=seed,
         )
-        n = len(np.unique(customers))
+        n = len(distinct(customers))
     return Estimate(
         id=SIGNATURE_ID,
         family=FAMILY,

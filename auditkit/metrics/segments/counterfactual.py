@@ -30,7 +30,7 @@ from auditkit.metrics.stats import (
     strata_level,
 )
 from auditkit.results import Estimate, Threshold
-from auditkit.tables import AuditTables
+from auditkit.tables import AuditTables, distinct
 
 METRIC_ID = "segment.counterfactual_divergence"
 FAMILY = "segment"
@@ -99,7 +99,7 @@ class _CodedLists:
         """The item sets of the answered probes at ``rows``; None unless their ids are unique."""
         codes = tables.codes
         probe = codes.probe[rows]
-        if (probe < 0).any() or np.unique(probe).size != probe.size:
+        if (probe < 0).any() or distinct(probe).size != probe.size:
             return None
         order = np.argsort(probe, kind="stable")
         local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
