@@ -275,6 +275,30 @@ def reference_seconds(name: str, world: SuiteWorld, estimate: Estimate, repeats:
     return checked_reference(REFERENCES.get(name), world, name, estimate.value, repeats)
 
 
+def fit(paths: list[str]) -> None:
+    """Print, from ``--json`` files of several sizes, each family's seconds and the fitted
+    slope of log seconds on log probes (1: linear in probes)."""
+    runs = []
+    for path in paths:
+        with open(path) as handle:
+            runs.append(json.load(handle))
+    runs.sort(key=lambda run: run["probes"])
+    probes = np.log([run["probes"] for run in runs])
+    print("| part | " + " | ".join(f"{run['probes']:,}" for run in runs) + " | slope |")
+    print("| --- " * (len(runs) + 2) + "|")
+    parts = {"all metrics": [run["total"] for run in runs]}
+    for family in runs[0]["families"]:
+        parts[family] = [run["families"][family] for run in runs]
+    for row in runs[0]["rows"]:
+        parts[row["metric"]] = [
+            next(r["seconds"] for r in run["rows"] if r["metric"] == row["metric"]) for run in runs
+        ]
+    for part, seconds in parts.items():
+        slope = np.polyfit(probes, np.log(seconds), 1)[0]
+        cells = " | ".join(f"{value:.2f}" for value in seconds)
+        print(f"| {part} | {cells} | {slope:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--probes", type=int, default=1_000_000)
@@ -282,7 +306,11 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run the metrics whose id contains this")
     parser.add_argument("--repeats", type=int, default=1, help="best of N point estimates")
     parser.add_argument("--json", default="", help="also write the rows to this file")
+    parser.add_argument("--fit", nargs="+", default=[], help="fit slopes to --json files")
     options = parser.parse_args()
+    if options.fit:
+        fit(options.fit)
+        return
     retained = retain_freed_memory()  # as the auditkit command does
     print(f"freed memory retained: {retained}; cores: {os.cpu_count()}")
     print(f"load average at start: {os.getloadavg()}")
