@@ -250,12 +250,21 @@ class _CustomerLists:
         self.incidence = customer_incidence(cell, customer, self.cells, customers)
         per_cell = self.incidence.tocoo()  # x_ui, by (cell, customer)
         shape = (self.n_shops, customers)
-        self.entries = np.zeros(shape)  # a_u per shop
-        np.add.at(self.entries, (entry_shop, customer), 1.0)
-        self.squares = np.zeros(shape)  # Q_u per shop
-        np.add.at(self.squares, (self.cell_shop[per_cell.row], per_cell.col), per_cell.data**2)
-        self.lists = np.zeros(shape)  # m_u per shop (lists without entries too)
-        np.add.at(self.lists, (shop_of[listed_probes], customer_of_listed), 1.0)
+
+        def per_shop_customer(
+            shop: np.ndarray, who: np.ndarray, weights: np.ndarray | None = None
+        ) -> np.ndarray:
+            """Sums per (shop, customer): one bincount (integers, so exact in any order)."""
+            flat = shop.astype(np.int64) * customers + who
+            size = self.n_shops * customers
+            return np.bincount(flat, weights=weights, minlength=size).reshape(shape) + 0.0
+
+        self.entries = per_shop_customer(entry_shop, customer)  # a_u per shop
+        self.squares = per_shop_customer(  # Q_u per shop
+            self.cell_shop[per_cell.row], per_cell.col, per_cell.data**2
+        )
+        # m_u per shop (lists without entries too)
+        self.lists = per_shop_customer(shop_of[listed_probes], customer_of_listed)
 
     def jaccard(self, weights: np.ndarray) -> np.ndarray:
         """Per shop and replicate (shops x replicates), from weights per customer."""
