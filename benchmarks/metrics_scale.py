@@ -142,16 +142,7 @@ class World:
             rows = np.flatnonzero(self.shop == s)
             drawn[rows] = np.searchsorted(cdf[s], u[rows])
         self.items = np.concatenate([taste[self.match], np.minimum(drawn, ITEMS - 1)], axis=1)
-        # No item twice in a list: a repeated draw is replaced by a random exclusive product.
-        rows = np.arange(n)[:, None]
-        while True:
-            order = np.argsort(self.items, axis=1, kind="stable")
-            ranked = self.items[rows, order]
-            repeated = np.zeros_like(self.items, dtype=bool)
-            repeated[rows, order[:, 1:]] = ranked[:, 1:] == ranked[:, :-1]
-            if not repeated.any():
-                break
-            self.items[repeated] = rng.integers(SHARED, ITEMS, size=int(repeated.sum()))
+        distinct_items(self.items, rng)
         # Histories as the probe design draws them: inside the persona's two taste categories.
         persona_categories = np.array([[0, 1], [2, 3], [4, 5], [6, 7]])
         chosen = persona_categories[self.match % 4, :][
@@ -162,6 +153,8 @@ class World:
             0, ITEMS // CATEGORIES, size=(n, HISTORY)
         )
         self.n_first = n_first
+        # The first-repetition probes' rows (a world with more of them appends their rows).
+        self.first_rows: slice | np.ndarray = slice(0, n_first)
 
     def key(self, shop: np.ndarray, item: np.ndarray) -> np.ndarray:
         """Integer item key: shared products by id, exclusive ones per shop."""
@@ -264,6 +257,19 @@ class World:
         return _with_planting(tables, self.planting) if planting else tables
 
 
+def distinct_items(items: np.ndarray, rng: np.random.Generator) -> None:
+    """No item twice in a list: a repeated draw is replaced by a random exclusive product."""
+    rows = np.arange(items.shape[0])[:, None]
+    while True:
+        order = np.argsort(items, axis=1, kind="stable")
+        ranked = items[rows, order]
+        repeated = np.zeros_like(items, dtype=bool)
+        repeated[rows, order[:, 1:]] = ranked[:, 1:] == ranked[:, :-1]
+        if not repeated.any():
+            return
+        items[repeated] = rng.integers(SHARED, ITEMS, size=int(repeated.sum()))
+
+
 class Planting:
     """Trend-planting probes as arrays: 200 customers per shop, before and after.
 
@@ -313,6 +319,8 @@ def _with_planting(tables: AuditTables, planting: Planting) -> AuditTables:
     )
     more["item_id"] = "i" + more["item_key"].str[1:]
     more["category"], more["popularity"], more["in_catalog"] = "cat001", 1.0, True
+    for column in tables.responses.columns.difference(more.columns):
+        more[column] = np.nan  # a number column of a richer world (prices)
     responses = pd.concat([tables.responses, more.astype(tables.responses.dtypes.to_dict())])
     return AuditTables(probes, responses.reset_index(drop=True), tables.histories, tables.catalogs)
 
@@ -336,9 +344,12 @@ def _pair_equal(world: World, a: np.ndarray, b: np.ndarray):
 def ref_jaccard(world: World) -> float:
     a, b = cross_pairs(world)
     out = np.empty(a.size)
+    # On the products both shops sell: the shared ones (an exclusive one is its shop's alone).
+    sold = (world.items < SHARED).sum(axis=1)
     for start, equal in _pair_equal(world, a, b):
         shared = equal.any(axis=2).sum(axis=1)
-        out[start : start + shared.size] = shared / (2 * K - shared)
+        union = sold[a[start : start + shared.size]] + sold[b[start : start + shared.size]]
+        out[start : start + shared.size] = shared / (union - shared)
     return float(out.reshape(world.customers, -1).mean(axis=1).mean())
 
 
@@ -389,20 +400,20 @@ def ref_within(world: World) -> float:
 
 
 def ref_signature_retention(world: World) -> float:
-    first = slice(0, world.n_first)
+    first = world.first_rows
     # Every listed item is in its shop's catalog; every shop's signature share is the same.
     exposure = world.signature[world.items[first]].mean(axis=1)
-    return float(exposure.sum() / (world.n_first * world.signature.mean()))
+    return float(exposure.sum() / (exposure.size * world.signature.mean()))
 
 
 def ref_relative_popularity(world: World) -> float:
-    first = slice(0, world.n_first)
+    first = world.first_rows
     pop = world.popularity[world.shop[first, None], world.items[first]]
     return float((pop / world.popularity.mean(axis=1)[world.shop[first], None]).mean())
 
 
 def ref_exposure(world: World) -> tuple[float, float]:
-    first = slice(0, world.n_first)
+    first = world.first_rows
     flat = np.repeat(world.shop[first], K) * ITEMS + world.items[first].ravel()
     counts = np.bincount(flat, minlength=SHOPS * ITEMS).reshape(SHOPS, ITEMS).astype(float)
     x = np.sort(counts, axis=1)
@@ -417,7 +428,7 @@ def ref_long_tail(world: World) -> float:
     top = np.argpartition(-world.popularity, head - 1, axis=1)[:, :head]
     in_head = np.zeros((SHOPS, ITEMS), dtype=bool)
     in_head[np.arange(SHOPS)[:, None], top] = True
-    first = slice(0, world.n_first)
+    first = world.first_rows
     return float(1.0 - in_head[world.shop[first, None], world.items[first]].mean(axis=1).mean())
 
 
@@ -425,11 +436,11 @@ def ref_trend_share(world: World) -> float:
     totals = world.popularity[:, :SHARED].sum(axis=0)
     trending = np.zeros(ITEMS, dtype=bool)
     trending[np.argsort(-totals, kind="stable")[:TOP_N]] = True
-    return float(trending[world.items[: world.n_first]].mean())
+    return float(trending[world.items[world.first_rows]].mean())
 
 
 def ref_lift(world: World) -> float:
-    first = slice(0, world.n_first)
+    first = world.first_rows
     totals = world.popularity.sum(axis=1)[world.shop[first], None]
     rec = (world.popularity[world.shop[first, None], world.items[first]] / totals).mean(axis=1)
     hist = (world.popularity[world.shop[first, None], world.history[first]] / totals).mean(axis=1)

@@ -25,6 +25,7 @@ from auditkit.metrics._arguments import (
     check_inference_options,
     invalid,
 )
+from auditkit.tables import distinct
 
 # Above this many units a bootstrap resamples random groups of units (`random_groups`):
 # at a million units and 1000 resamples the unit-level draws alone take seconds per metric,
@@ -227,7 +228,7 @@ def rescaled(values: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np.nd
     narrow. Spreading the units first gives the resampled means the unbiased variance, and
     leaves every stratum mean, hence the estimate, unchanged. A stratum of one unit is kept.
     """
-    starts = np.unique(bounds[0])
+    starts = distinct(bounds[0])
     sizes = (bounds[1] - bounds[0])[starts]
     means = np.repeat(np.add.reduceat(values, starts) / sizes, sizes)
     counts = np.repeat(sizes, sizes).astype(np.float64)
@@ -304,7 +305,7 @@ def strata_level(confidence: float, strata: Any, units: int) -> float:
     The strata decide as in `bootstrap_ci`: with a stratum of one unit they are not used.
     """
     codes = None if strata is None else stratum_codes("strata_level", strata, units)
-    count = None if codes is None else int(np.unique(codes).size)
+    count = None if codes is None else int(distinct(codes).size)
     return expanded_confidence(confidence, units, count)
 
 
@@ -387,7 +388,7 @@ def bootstrap_ci(
         array = rescaled(array, bounds)
         weight_array = None if weight_array is None else rescaled(weight_array, bounds)
     statistics = _resample_statistics(array, weight_array, int(n_resamples), rng, bounds)
-    strata_count = None if codes is None else int(np.unique(codes).size)
+    strata_count = None if codes is None else int(distinct(codes).size)
     level = expanded_confidence(float(confidence), int(array.size), strata_count)
     return percentile_interval(statistics, level)
 

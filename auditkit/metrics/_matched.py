@@ -19,7 +19,7 @@ from auditkit.metrics._overlap import (
     sold_counts,
     table_lists,
 )
-from auditkit.tables import AuditTables
+from auditkit.tables import AuditTables, distinct
 
 MATCH_PROBE_COLUMNS: tuple[str, ...] = (
     "probe_id",
@@ -146,7 +146,7 @@ def comparable_lengths(
         shops = codes.of("catalogs", "shop_id").astype(np.int64)
         items = codes.of("catalogs", "item_key")
         known = (shops >= 0) & (items >= 0)
-        return read_only(np.unique(shops[known] * n_items + items[known]))
+        return read_only(distinct(shops[known] * n_items + items[known]))
 
     sold = tables.codes.shared("sold_items", build)
     n_a = sold_counts(lists, pair_a, shop[pair_b], sold, n_items)
@@ -210,7 +210,7 @@ def _same_customer_pairs(
     exact &= mapped[pair_b] == 1.0
     if exact.all() or not exact.any():
         return pair_group, pair_a, pair_b
-    if np.unique(customer[pair_a[exact]]).size >= SAME_CUSTOMERS:
+    if distinct(customer[pair_a[exact]]).size >= SAME_CUSTOMERS:
         return pair_group[exact], pair_a[exact], pair_b[exact]
     has_exact = np.zeros(int(pair_group.max()) + 1, dtype=bool)
     has_exact[pair_group[exact]] = True

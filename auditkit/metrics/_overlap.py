@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditkit.tables import AuditTables, run_starts
+from auditkit.tables import AuditTables, distinct, run_starts
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def table_lists(tables: AuditTables, probe_codes: np.ndarray) -> RankedLists:
     compare directly.
     """
     codes = tables.codes
-    chosen = np.unique(probe_codes[probe_codes >= 0])
+    chosen = distinct(probe_codes[probe_codes >= 0])
     local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int32)
     local[chosen] = np.arange(chosen.size, dtype=np.int32)
     probe = local[codes.response_probe]
@@ -522,6 +522,7 @@ def sold_counts(
     out = np.zeros(probes.size, dtype=np.int64)
     if probes.size == 0 or sold.size == 0:
         return out
+    is_sold = _sold_lookup(sold)
     offsets = np.cumsum(lists.length) - lists.length
     counts = lists.length[probes]
     ends = np.cumsum(counts)
@@ -534,9 +535,38 @@ def sold_counts(
         rows = np.repeat(offsets[probes[lo:hi]] - (np.cumsum(block) - block), block)
         rows += np.arange(rows.size)
         key = shops[lo:hi].astype(np.int64)[owner] * n_items + lists.item[rows]
-        place = np.minimum(np.searchsorted(sold, key), sold.size - 1)
-        out[lo:hi] = np.bincount(owner, weights=sold[place] == key, minlength=hi - lo)
+        out[lo:hi] = np.bincount(owner, weights=is_sold(key), minlength=hi - lo)
     return out
+
+
+# (shop, item) cells a bit table may cover instead of a binary search: 128 MiB of bits.
+_BIT_TABLE_CELLS = 1 << 30
+
+
+def _sold_lookup(sold: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Whether each (shop, item) code is among ``sold`` (sorted, distinct, non-negative).
+
+    A table of one bit per cell up to the largest code, where it fits `_BIT_TABLE_CELLS`: a
+    gather per list entry instead of a binary search over every catalog row (at 50 shops of
+    100,000 items, 171M entries' lookups took 20 s by search).
+    """
+    cells = int(sold[-1]) + 1
+    if cells > _BIT_TABLE_CELLS:
+
+        def search(key: np.ndarray) -> np.ndarray:
+            place = np.minimum(np.searchsorted(sold, key), sold.size - 1)
+            return sold[place] == key
+
+        return search
+    bits = np.zeros((cells + 7) // 8, dtype=np.uint8)
+    np.bitwise_or.at(bits, sold >> 3, np.left_shift(1, sold & 7).astype(np.uint8))
+
+    def gather(key: np.ndarray) -> np.ndarray:
+        inside = (key >= 0) & (key < cells)
+        safe = np.where(inside, key, 0)
+        return inside & ((bits[safe >> 3] >> (safe & 7).astype(np.uint8)) & 1).astype(bool)
+
+    return gather
 
 
 def pair_jaccard(

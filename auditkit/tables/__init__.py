@@ -3,6 +3,7 @@
 from auditkit.tables._codes import (
     TableCodes,
     arrow_strings,
+    distinct,
     lookup_codes,
     run_starts,
     shared_dictionary,
@@ -23,6 +24,7 @@ __all__ = [
     "TableCodes",
     "arrow_strings",
     "build_tables",
+    "distinct",
     "lookup_codes",
     "mark_signatures",
     "mark_trending",

@@ -315,7 +315,7 @@ class TableCodes:
         writes them), each probe's extent is looked up instead of testing every row.
         """
         extents = self._response_extents()
-        probes = np.unique(probes[probes >= 0])
+        probes = distinct(probes[probes >= 0])
         if extents is None:
             flags = np.zeros(len(self.probe_ids) + 1, dtype=bool)
             flags[probes] = True
@@ -339,6 +339,19 @@ class TableCodes:
     def history_rows(self, flags: np.ndarray) -> np.ndarray:
         """Mask of the ``histories`` rows whose probe code is flagged (see `probe_flags`)."""
         return flags[self.history_probe]
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of an integer array, as ``np.unique`` gives them, by a sort.
+
+    Plain ``np.unique`` (numpy 2.3 on) collects the values in a hash table, which at millions
+    of distinct codes is many times slower than sorting them (27 s against 1 s for the 5M
+    (shop, item) codes of a regulator's catalogs on a two-core machine).
+    """
+    ordered = np.sort(np.asarray(values).ravel())
+    keep = np.ones(ordered.size, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def run_starts(values: np.ndarray) -> np.ndarray:

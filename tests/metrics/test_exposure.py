@@ -341,3 +341,19 @@ def test_trending_set_is_the_top_totals_when_few_are_positive_or_many_tie(top_n)
     ranked = ["A", "B", "C", "D", "E", "F"]
     stacked = stack_catalogs({"one": one, "two": two})
     assert trending_keys(stacked, top_n=top_n) == set(ranked[:top_n])
+
+
+def test_fractional_counts_in_shop_order_sort_as_a_lexsort_does():
+    from auditkit.metrics.popularity._gini import _sorted_by_shop
+
+    rng = np.random.default_rng(3)
+    shops = np.sort(rng.integers(0, 6, 500))
+    counts = rng.integers(0, 9, 500) * 1.25  # weighted counts, with ties
+    order = np.lexsort((counts, shops))
+    found, found_shops = _sorted_by_shop(counts, shops, None)
+    np.testing.assert_array_equal(found, counts[order])
+    np.testing.assert_array_equal(found_shops, shops[order])
+    shuffled = rng.permutation(500)  # not in shop order: the lexsort itself
+    found, found_shops = _sorted_by_shop(counts[shuffled], shops[shuffled], None)
+    np.testing.assert_array_equal(found, counts[order])
+    np.testing.assert_array_equal(found_shops, shops[order])

@@ -223,3 +223,23 @@ def test_catalog_top_k_equals_a_plain_sort_per_group(k):
     frame = pd.DataFrame({"g": groups, "level": level, "tie": tiebreak, "row": np.arange(300)})
     expected = frame.sort_values(["g", "level", "tie"]).groupby("g").head(k)["row"].to_numpy()
     np.testing.assert_array_equal(_index._top_k(groups, level, tiebreak, k), expected)
+
+
+def test_sold_counts_by_bit_table_equal_those_by_search(monkeypatch):
+    rng = np.random.default_rng(5)
+    n_lists, n_items, n_shops = 300, 400, 7
+    probe = np.repeat(np.arange(n_lists), 10)
+    lists = _overlap.list_entries(
+        np.arange(n_lists),
+        probe,
+        np.tile(np.arange(1, 11), n_lists),
+        rng.integers(0, n_items, probe.size),
+    )
+    sold = np.unique(rng.integers(0, n_shops * n_items, 1500))
+    requests = rng.integers(0, n_lists, 900)
+    shops = rng.integers(0, n_shops + 1, 900)  # the last shop sells nothing: past the table
+    by_table = _overlap.sold_counts(lists, requests, shops, sold, n_items)
+    monkeypatch.setattr(_overlap, "_BIT_TABLE_CELLS", 0)
+    by_search = _overlap.sold_counts(lists, requests, shops, sold, n_items)
+    np.testing.assert_array_equal(by_table, by_search)
+    assert 0 < by_table.sum() < lists.length[requests].sum()

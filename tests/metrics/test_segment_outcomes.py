@@ -151,3 +151,33 @@ def test_segment_metrics_share_one_build_of_the_outcomes(monkeypatch):
     tables.codes.drop_shared()
     assert_same_result(first, judge_metric("segment.price_gap", tables, n_resamples=20))
     assert len(built) == 3
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_coded_outcomes_equal_a_plain_pandas_pass(seed):
+    # Outcomes read the tables' integer codes; a groupby on the string columns gives the same.
+    tables = shuffle_rows(random_inputs(seed, customers=5).tables(), seed)
+    probes = tables.probes.assign(
+        heldout=["P1|P3" if i % 3 else "" for i in range(len(tables.probes))]
+    )
+    tables = type(tables)(probes, tables.responses, tables.histories, tables.catalogs)
+    found = probe_outcomes(tables).set_index("probe_id")
+    rows = tables.responses[tables.responses["probe_id"].isin(found.index)]
+    by_probe = rows.groupby("probe_id")
+    expected_price = by_probe["price"].mean()
+    high = tables.catalogs.groupby("shop_id")["price"].transform(lambda p: p.quantile(2 / 3))
+    premium = tables.catalogs["price"].to_numpy() > high.to_numpy()
+    in_catalog = rows["catalog_row"].to_numpy() >= 0
+    shown = pd.Series(premium[rows["catalog_row"].to_numpy()] & in_catalog, index=rows.index)
+    expected_premium = shown[in_catalog].groupby(rows["probe_id"][in_catalog]).mean()
+    held = probes.set_index("probe_id")["heldout"].str.split("|")
+    hit = rows.apply(lambda r: r["item_key"] in held[r["probe_id"]], axis=1)
+    expected_hit = hit.groupby(rows["probe_id"]).any().astype(float)
+    expected_hit[held[expected_hit.index].map(lambda keys: keys == [""]).to_numpy()] = np.nan
+    index = expected_price.index
+    np.testing.assert_allclose(found.loc[index, "mean_price"], expected_price, rtol=1e-12)
+    np.testing.assert_allclose(
+        found.loc[expected_premium.index, "premium_share"], expected_premium, rtol=1e-12
+    )
+    np.testing.assert_array_equal(found.loc[expected_hit.index, "hit_rate"], expected_hit)
+    assert np.nanmean(found["hit_rate"]) > 0

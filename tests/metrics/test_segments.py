@@ -1,16 +1,24 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from tables import assert_same_result, catalog, make_tables, random_inputs, shuffle_rows
 
 from auditkit.judging import judge_metric
+from auditkit.metrics._customers import customer_codes
+from auditkit.metrics._lists import item_sets
 from auditkit.metrics.segments.counterfactual import (
     DEFAULT_THRESHOLD,
     METRIC_ID,
     NOISE_UNAVAILABLE,
+    _CodedLists,
+    _frame_noise_divergence,
+    _frame_pair_divergence,
+    divergences,
 )
 from auditkit.metrics.stats import INVALID_ARGUMENT, RULE_SEED
+from auditkit.tables import AuditTables
 
 PRODUCTS = [f"P{i}" for i in range(1, 31)]
 SHOPS = {"a": catalog(PRODUCTS), "b": catalog(PRODUCTS)}
@@ -193,3 +201,30 @@ def test_rejects_a_negative_seed():
     assert str(excinfo.value) == INVALID_ARGUMENT.format(
         where=METRIC_ID, key="seed", rule=RULE_SEED, value=-3
     )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_coded_item_sets_give_the_pandas_joins_divergences_exactly(seed):
+    tables = shuffle_rows(random_inputs(seed, customers=6, repetitions=2).tables(), seed)
+    rows = np.flatnonzero(tables.probes["answered"].to_numpy(dtype=bool))
+    probes = tables.probes.iloc[rows].assign(_customer=customer_codes(tables, rows))
+    coded_pairs, coded_noise = divergences(tables, probes, rows)
+    items = item_sets(tables.responses, probes["probe_id"])
+    assert len(coded_pairs) > 10 and len(coded_noise) > 10
+    pd.testing.assert_frame_equal(coded_pairs, _frame_pair_divergence(probes, items))
+    pd.testing.assert_frame_equal(
+        coded_noise, _frame_noise_divergence(probes, items, tables.segment_columns)
+    )
+
+
+def test_probes_whose_ids_repeat_take_the_pandas_path():
+    tables = random_inputs(0).tables()
+    doubled = AuditTables(
+        pd.concat([tables.probes, tables.probes.iloc[:3]], ignore_index=True),
+        tables.responses,
+        tables.histories,
+        tables.catalogs,
+    )
+    rows = np.flatnonzero(doubled.probes["answered"].to_numpy(dtype=bool))
+    assert _CodedLists.build(doubled, rows) is None
+    assert _CodedLists.build(tables, rows[rows < len(tables.probes)]) is not None

@@ -210,3 +210,13 @@ def test_a_catalog_row_past_the_catalogs_is_a_clear_error():
     )
     with pytest.raises(ValueError, match=r"tables.responses.catalog_row must be -1 or a row"):
         broken.codes.of("responses", "item_key")
+
+
+def test_distinct_is_numpys_unique():
+    from auditkit.tables import distinct
+
+    rng = np.random.default_rng(0)
+    for values in (rng.integers(-5, 50, 1000), np.empty(0, dtype=np.int32), np.array([7])):
+        found = distinct(values)
+        np.testing.assert_array_equal(found, np.unique(values))
+        assert found.dtype == values.dtype

@@ -53,7 +53,7 @@ from auditkit.metrics.stats import (
     cluster_bootstrap_ci,
 )
 from auditkit.results import Estimate, Threshold
-from auditkit.tables import AuditTables, run_starts
+from auditkit.tables import AuditTables, distinct, run_starts
 
 METRIC_ID = "homogenization.cross_shop_jaccard"
 FAMILY = "homogenization"
@@ -127,7 +127,7 @@ def _cross_shop_estimate(
     resamples customers, within their persona (each has a fixed number by design).
     """
     values, persona, customer = _per_group(tables, matched, pair_values)
-    n = int(np.unique(customer).size)
+    n = int(distinct(customer).size)
     info: dict[str, object] = {
         "match_groups": len(values),
         "customers": n,

@@ -46,7 +46,7 @@ from auditkit.metrics.stats import (
     strata_level,
 )
 from auditkit.results import Estimate, Threshold
-from auditkit.tables import AuditTables, lookup_codes, run_starts
+from auditkit.tables import AuditTables, distinct, lookup_codes, run_starts
 
 INDEX_ID = "homogenization.index"
 FAMILY = "homogenization"
@@ -96,7 +96,7 @@ def _profiles(
     key = np.zeros(probe_codes.size, dtype=np.uint64)
     np.add.at(key, position, hashes[category])
     _, profile = np.unique(key, return_inverse=True)
-    members = np.unique(profile[position].astype(np.int64) * n_categories + category)
+    members = distinct(profile[position].astype(np.int64) * n_categories + category)
     return profile.astype(np.int64), members // n_categories, members % n_categories
 
 
@@ -197,7 +197,7 @@ class _ComboLists:
         if list_of is None:
             return sorted_lists(ids, slot, rank, item)
         lists = list_of[slot]
-        if np.unique(list_of).size == list_of.size and (np.diff(list_of) > 0).all():
+        if distinct(list_of).size == list_of.size and (np.diff(list_of) > 0).all():
             return sorted_lists(ids, lists, rank, item)
         # Probes out of order or listed twice: the general path sorts and deduplicates.
         return list_entries(ids, lists, rank, item)
@@ -230,7 +230,7 @@ def _combo_lists(
     shop = codes.of("catalogs", "shop_id").astype(np.int64)
     # Catalog categories, numbered in sorted order; a table code maps to one (or -1).
     table_category = codes.of("catalogs", "category")
-    listed = np.unique(table_category[table_category >= 0])
+    listed = distinct(table_category[table_category >= 0])
     n_categories = max(listed.size, 1)
     category_of = np.full(len(codes.dictionary("category")) + 1, -1, dtype=np.int64)
     category_of[listed] = np.arange(listed.size)
@@ -351,7 +351,7 @@ def _noise_ceiling(tables: AuditTables) -> tuple[np.ndarray, np.ndarray]:
     repetition = tables.probes["repetition"].to_numpy()[rows]
     pair_group, pair_a, pair_b = group_pairs(groups, repetition)
     # Lists only of the probes in some repeat pair (a few of all the answered ones).
-    members = np.unique(np.concatenate([pair_a, pair_b]))
+    members = distinct(np.concatenate([pair_a, pair_b]))
     local = np.full(rows.size, -1, dtype=np.int64)
     local[members] = np.arange(members.size)
     lists = table_lists(tables, probe_codes[members])
@@ -499,7 +499,7 @@ def index(
     matched = matched_pairs(tables)
     observed, baseline, persona, customer = _observed_and_baseline(tables, matched)
     ceiling_groups, ceiling_customers = _noise_ceiling(tables)
-    n = int(np.unique(customer).size)
+    n = int(distinct(customer).size)
     ceiling = float(ceiling_groups.mean()) if ceiling_groups.size else 1.0
     details: dict[str, object] = {
         "match_groups": len(observed),
@@ -557,7 +557,7 @@ def _index_interval(
     """
     observed, customer = matched
     ceiling_groups, ceiling_customers = repeats
-    if np.unique(customer).size < 2:
+    if distinct(customer).size < 2:
         return None
     size = int(max(customer.max(initial=0), ceiling_customers.max(initial=0))) + 1
     columns = np.column_stack(

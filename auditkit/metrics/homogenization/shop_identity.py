@@ -27,7 +27,7 @@ from auditkit.metrics.stats import (
     cluster_bootstrap_ci,
 )
 from auditkit.results import Estimate, Threshold
-from auditkit.tables import AuditTables, run_starts
+from auditkit.tables import AuditTables, distinct, run_starts
 
 FAMILY = "homogenization"
 
@@ -239,7 +239,7 @@ class _CustomerLists:
         self.n_shops = int(shop_of.max(initial=-1)) + 1
         n_items = int(item.max(initial=0)) + 1
         # Distinct (list, item) entries: an item twice in one list counts once.
-        entry = np.unique(probe.astype(np.int64) * n_items + item)
+        entry = distinct(probe.astype(np.int64) * n_items + item)
         entry_probe, entry_item = entry // n_items, entry % n_items
         entry_shop = shop_of[entry_probe]
         key = entry_shop.astype(np.int64) * n_items + entry_item
@@ -250,12 +250,21 @@ class _CustomerLists:
         self.incidence = customer_incidence(cell, customer, self.cells, customers)
         per_cell = self.incidence.tocoo()  # x_ui, by (cell, customer)
         shape = (self.n_shops, customers)
-        self.entries = np.zeros(shape)  # a_u per shop
-        np.add.at(self.entries, (entry_shop, customer), 1.0)
-        self.squares = np.zeros(shape)  # Q_u per shop
-        np.add.at(self.squares, (self.cell_shop[per_cell.row], per_cell.col), per_cell.data**2)
-        self.lists = np.zeros(shape)  # m_u per shop (lists without entries too)
-        np.add.at(self.lists, (shop_of[listed_probes], customer_of_listed), 1.0)
+
+        def per_shop_customer(
+            shop: np.ndarray, who: np.ndarray, weights: np.ndarray | None = None
+        ) -> np.ndarray:
+            """Sums per (shop, customer): one bincount (integers, so exact in any order)."""
+            flat = shop.astype(np.int64) * customers + who
+            size = self.n_shops * customers
+            return np.bincount(flat, weights=weights, minlength=size).reshape(shape) + 0.0
+
+        self.entries = per_shop_customer(entry_shop, customer)  # a_u per shop
+        self.squares = per_shop_customer(  # Q_u per shop
+            self.cell_shop[per_cell.row], per_cell.col, per_cell.data**2
+        )
+        # m_u per shop (lists without entries too)
+        self.lists = per_shop_customer(shop_of[listed_probes], customer_of_listed)
 
     def jaccard(self, weights: np.ndarray) -> np.ndarray:
         """Per shop and replicate (shops x replicates), from weights per customer."""
@@ -369,7 +378,7 @@ def signature_retention(
             confidence=confidence,
             seed=seed,
         )
-        n = len(np.unique(customers))
+        n = len(distinct(customers))
     return Estimate(
         id=SIGNATURE_ID,
         family=FAMILY,

@@ -6,9 +6,12 @@ catalog sizes (the items never shown count 0 without being listed).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from auditkit.metrics._overlap import index_dtype
+from auditkit.tables import run_starts
 
 
 def _whole_width(counts: np.ndarray) -> int | None:
@@ -32,6 +35,15 @@ def _sorted_by_shop(
     value, several times faster than a lexsort of the two keys.
     """
     if width is None or int(shops.max(initial=0)) >= 2**31:
+        if shops.size and not bool((shops[1:] < shops[:-1]).any()):
+            # Already by shop (the catalogs' order): sort each shop's counts in place, far
+            # faster than a lexsort of weighted (fractional) counts; equal counts are equal
+            # values, so the result is the lexsort's.
+            ordered = np.array(counts, copy=True)
+            bounds = np.r_[run_starts(shops), shops.size]
+            for low, high in itertools.pairwise(bounds):
+                ordered[low:high].sort()
+            return ordered, shops
         order = np.lexsort((counts, shops))
         return counts[order], shops[order]
     dtype = index_dtype((int(shops.max(initial=0)) + 1) * width)

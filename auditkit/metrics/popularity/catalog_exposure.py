@@ -209,10 +209,15 @@ def _gini_per_shop(exposure: ShopExposure) -> Callable[[np.ndarray], np.ndarray]
 def _coverage_per_shop(exposure: ShopExposure) -> Callable[[np.ndarray], np.ndarray]:
     """Each shop's share of its catalog shown at least once, per column of cell counts."""
     n_shops = exposure.sizes.size
+    n_cells = exposure.cell_shop.size
+    # Reached cells per shop and replicate are integer counts, exact in any order: one
+    # sparse product (shops x cells) instead of np.add.at over every cell and replicate.
+    shop_of_cell = csr_matrix(
+        (np.ones(n_cells), (exposure.cell_shop, np.arange(n_cells))), shape=(n_shops, n_cells)
+    )
 
     def per_shop(cells: np.ndarray) -> np.ndarray:
-        reached = np.zeros((n_shops, cells.shape[1]))
-        np.add.at(reached, exposure.cell_shop, cells > 0)
+        reached = shop_of_cell @ (cells > 0).astype(np.float64)
         return reached / exposure.sizes[:, None]
 
     return per_shop

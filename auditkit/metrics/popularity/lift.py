@@ -20,7 +20,7 @@ from auditkit.metrics.popularity._inputs import FAMILY
 from auditkit.metrics.popularity._means import REASON_NO_POPULARITY
 from auditkit.metrics.stats import check_columns, check_metric_inputs, cluster_bootstrap_ci
 from auditkit.results import Estimate, Threshold
-from auditkit.tables import AuditTables
+from auditkit.tables import AuditTables, distinct
 
 METRIC_ID = "popularity.lift"
 UNIT = "customer"
@@ -164,7 +164,7 @@ def popularity_lift(
         mean_rec, mean_hist = float(rec.mean()), float(hist.mean())
         value = float(rec.sum() / hist.sum() - 1.0)
         customers = customer_codes(tables, rows)
-        n = len(np.unique(customers))
+        n = len(distinct(customers))
         low, high = cluster_bootstrap_ci(
             rec,
             customers,

@@ -16,6 +16,7 @@ import pandas as pd
 from auditkit.metrics._customers import customer_codes
 from auditkit.metrics._lists import group_means, item_sets, pairwise_jaccard, probe_pairs
 from auditkit.metrics._matched import answered_mask
+from auditkit.metrics._overlap import group_pairs, list_entries, pair_sums
 from auditkit.metrics.segments.outcomes import PROBE_COLUMNS
 from auditkit.metrics.stats import (
     benjamini_hochberg,
@@ -29,7 +30,7 @@ from auditkit.metrics.stats import (
     strata_level,
 )
 from auditkit.results import Estimate, Threshold
-from auditkit.tables import AuditTables
+from auditkit.tables import AuditTables, distinct
 
 METRIC_ID = "segment.counterfactual_divergence"
 FAMILY = "segment"
@@ -47,8 +48,93 @@ REASON_NONE = "no pair group has two or more answered probes with a recommendati
 _TIE_DIGITS = 9
 
 
-def _pair_divergence(probes: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+def _pair_divergence(probes: pd.DataFrame, lists: _CodedLists) -> pd.DataFrame:
     """Per pair group: ``pair_id, pair_attribute, customer, divergence`` (mean 1 - Jaccard)."""
+    paired = probes["pair_id"].notna().to_numpy(dtype=bool)
+    groups = np.full(len(probes), -1, dtype=np.int64)
+    groups[paired] = probes[paired].groupby("pair_id", sort=True).ngroup().to_numpy()
+    pair_group, jaccard = lists.group_jaccard(groups)
+    means = group_means(pair_group, 1.0 - jaccard)
+    keys = (
+        probes[paired]
+        .groupby("pair_id", sort=True)
+        .agg(pair_attribute=("pair_attribute", "first"), customer=("_customer", "first"))
+        .reset_index()
+    )
+    return keys.iloc[means.index.to_numpy()].assign(divergence=means.to_numpy())
+
+
+def _noise_divergence(
+    probes: pd.DataFrame, lists: _CodedLists, segment_columns: list[str]
+) -> pd.DataFrame:
+    """Per repeat group (identical probes, different repetitions): customer, mean 1 - Jaccard."""
+    keys = ["match_id", "shop_id", "persona_id", *segment_columns]
+    grouped = probes.groupby(keys, sort=True, dropna=False)
+    pair_group, jaccard = lists.group_jaccard(
+        grouped.ngroup().to_numpy(), differ=probes["repetition"].to_numpy()
+    )
+    means = group_means(pair_group, 1.0 - jaccard)
+    customer = grouped["_customer"].first().to_numpy(np.int64)
+    return pd.DataFrame(
+        {"customer": customer[means.index.to_numpy()], "divergence": means.to_numpy()}
+    )
+
+
+@dataclass(frozen=True)
+class _CodedLists:
+    """The answered probes' item sets as integer codes, and the Jaccard of pairs of them.
+
+    ``order`` puts the probes (rows of the answered probes' frame) in probe id order, so that
+    a pair ``a < b`` of positions in it is a pair of ids in sorted order, as `probe_pairs`
+    gives them; ``item`` holds each probe's distinct ``item_key`` codes in that order,
+    ``length`` their count.
+    """
+
+    order: np.ndarray
+    item: np.ndarray
+    length: np.ndarray
+
+    @classmethod
+    def build(cls, tables: AuditTables, rows: np.ndarray) -> _CodedLists | None:
+        """The item sets of the answered probes at ``rows``; None unless their ids are unique."""
+        codes = tables.codes
+        probe = codes.probe[rows]
+        if (probe < 0).any() or distinct(probe).size != probe.size:
+            return None
+        order = np.argsort(probe, kind="stable")
+        local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
+        local[probe[order]] = np.arange(order.size)
+        entry_probe = local[codes.response_probe]
+        item = codes.of("responses", "item_key")
+        # Sets: ranks play no part (all ties keep the rows' order); an item twice counts once.
+        rank = np.zeros(item.size, dtype=np.int64)
+        lists = list_entries(
+            np.arange(order.size), np.where(item >= 0, entry_probe, -1), rank, item
+        )
+        return cls(order, lists.item, lists.length)
+
+    def group_jaccard(
+        self, groups: np.ndarray, *, differ: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair of probes in one group (``groups`` per row, -1 for none), its Jaccard.
+
+        Returns ``(group, jaccard)`` per pair, sorted by group, then by the pair's ids;
+        the Jaccard is NaN when both sets are empty.
+        """
+        by_id = np.asarray(groups, dtype=np.int64)[self.order]
+        alone = by_id < 0
+        # A probe in no group is a group of its own: it has no pair.
+        by_id[alone] = by_id.max(initial=-1) + 1 + np.arange(int(alone.sum()))
+        group, a, b = group_pairs(by_id, None if differ is None else differ[self.order])
+        (shared,) = pair_sums(self.item, self.length, by_id, a, b, lambda *_: [None])
+        union = self.length[a] + self.length[b] - shared
+        jaccard = np.full(a.size, np.nan)
+        np.divide(shared, union, out=jaccard, where=union > 0)
+        return group, jaccard
+
+
+def _frame_pair_divergence(probes: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """`_pair_divergence` through pandas joins, for probes whose ids are not unique."""
     paired = probes[probes["pair_id"].notna().to_numpy(dtype=bool)]
     pairs = probe_pairs(paired, ["pair_id"])
     means = group_means(pairs["group"].to_numpy(), 1.0 - pairwise_jaccard(items, pairs))
@@ -60,10 +146,10 @@ def _pair_divergence(probes: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     return keys.iloc[means.index.to_numpy()].assign(divergence=means.to_numpy())
 
 
-def _noise_divergence(
+def _frame_noise_divergence(
     probes: pd.DataFrame, items: pd.DataFrame, segment_columns: list[str]
 ) -> pd.DataFrame:
-    """Per repeat group (identical probes, different repetitions): customer, mean 1 - Jaccard."""
+    """`_noise_divergence` through pandas joins, for probes whose ids are not unique."""
     keys = ["match_id", "shop_id", "persona_id", *segment_columns]
     pairs = probe_pairs(probes, keys, differ="repetition")
     means = group_means(pairs["group"].to_numpy(), 1.0 - pairwise_jaccard(items, pairs))
@@ -72,6 +158,27 @@ def _noise_divergence(
     )
     return pd.DataFrame(
         {"customer": customer[means.index.to_numpy()], "divergence": means.to_numpy()}
+    )
+
+
+def divergences(
+    tables: AuditTables, probes: pd.DataFrame, rows: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per pair group and per repeat group, the divergence of their lists (see the metric).
+
+    ``probes`` are the answered rows ``rows`` of ``tables.probes``, with ``_customer``. The
+    item sets are integer codes (`_CodedLists`); probes whose ids repeat take the pandas path.
+    """
+    lists = _CodedLists.build(tables, rows)
+    if lists is None:
+        items = item_sets(tables.responses, probes["probe_id"])
+        return (
+            _frame_pair_divergence(probes, items),
+            _frame_noise_divergence(probes, items, tables.segment_columns),
+        )
+    return (
+        _pair_divergence(probes, lists),
+        _noise_divergence(probes, lists, tables.segment_columns),
     )
 
 
@@ -220,10 +327,8 @@ def counterfactual_divergence(
     rows = np.flatnonzero(answered)
     customers = customer_codes(tables, rows)
     probes = tables.probes.iloc[rows].assign(_customer=customers)
-    items = item_sets(tables.responses, probes["probe_id"])
-    per_pair = _pair_divergence(probes, items)
+    per_pair, noise = divergences(tables, probes, rows)
     per_pair = per_pair[per_pair["pair_attribute"].notna().to_numpy(dtype=bool)]
-    noise = _noise_divergence(probes, items, tables.segment_columns)
     noise_mean = math.fsum(noise["divergence"]) / len(noise) if len(noise) else 0.0
     details: dict[str, object] = {
         "pair_groups": len(per_pair),

@@ -39,7 +39,7 @@ from auditkit.metrics.stats import (
     percentile_interval,
 )
 from auditkit.results import Estimate, Threshold
-from auditkit.tables import SEGMENT_PREFIX, AuditTables
+from auditkit.tables import SEGMENT_PREFIX, AuditTables, distinct
 
 FAMILY = "segment"
 UNIT = "customer"
@@ -211,7 +211,7 @@ def compare_groups(
         # The frame lists the present groups in sorted order, as the bootstrap codes them.
         counts = np.bincount(local, minlength=len(means))
         # Customers per group (a customer's probes may fall in several groups).
-        cells = np.unique(clusters[member].astype(np.int64) * len(means) + local)
+        cells = distinct(clusters[member].astype(np.int64) * len(means) + local)
         customers = np.bincount(cells % len(means), minlength=len(means))
         part = boot[:, offsets[index] : offsets[index + 1]]
         with np.errstate(divide="ignore", invalid="ignore"):

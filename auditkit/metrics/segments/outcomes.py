@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditkit.metrics._customers import CUSTOMER, customer_codes
-from auditkit.metrics._lists import answered_probes
-from auditkit.tables import AuditTables
+from auditkit.metrics._matched import answered_mask, sorted_rows
+from auditkit.tables import AuditTables, lookup_codes
 
 OUTCOMES: tuple[str, ...] = (
     "mean_price",
@@ -67,18 +67,11 @@ def _text(values: pd.Series) -> pa.Array:
     return array if array.type == pa.large_string() else array.cast(pa.large_string())
 
 
-def _codes(values: pd.Series, keys: pa.Array) -> np.ndarray:
-    """Each value's position in ``keys`` (Arrow's hash lookup); -1 when absent or missing."""
-    return _codes_of(_text(values), keys)
+BUDGET, MID, PREMIUM, UNKNOWN = 0, 1, 2, 3
 
 
-def _codes_of(values: pa.Array, keys: pa.Array) -> np.ndarray:
-    found = pc.index_in(values, value_set=keys, skip_nulls=True)
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
-def _shop_price_bands(catalogs: pd.DataFrame) -> pd.DataFrame:
-    """``shop_id, item_id, price_band``: price tertiles within each shop's own catalog.
+def _shop_price_bands(catalogs: pd.DataFrame) -> np.ndarray:
+    """Per catalog row, its price band: `BUDGET`, `MID`, `PREMIUM` or `UNKNOWN` (int8).
 
     The rule of `auditkit.probes.histories.band_products` (``budget`` at or below the first
     tercile, ``premium`` above the second, ``unknown`` without a price), with the terciles of
@@ -89,14 +82,9 @@ def _shop_price_bands(catalogs: pd.DataFrame) -> pd.DataFrame:
     low = by_shop.transform(lambda p: p.quantile(1 / 3)).to_numpy()
     high = by_shop.transform(lambda p: p.quantile(2 / 3)).to_numpy()
     values = price.to_numpy()
-    band = np.select(
-        [values <= low, values > high, np.isfinite(values)],
-        ["budget", "premium", "mid"],
-        default="unknown",
-    )
-    return pd.DataFrame(
-        {"shop_id": catalogs["shop_id"], "item_id": catalogs["item_id"], "price_band": band}
-    )
+    return np.select(
+        [values <= low, values > high, np.isfinite(values)], [BUDGET, PREMIUM, MID], UNKNOWN
+    ).astype(np.int8)
 
 
 def _share(code: np.ndarray, hit: np.ndarray, counted: np.ndarray, n: int) -> np.ndarray:
@@ -122,10 +110,15 @@ def _share_of_sums(code: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _entropy(code: np.ndarray, category: pd.Series, n: int) -> np.ndarray:
-    """Per probe code: Shannon entropy (bits) of the list's categories; NaN without any."""
-    category_code, names = pd.factorize(category)
-    known = category_code >= 0
+def _entropy(code: np.ndarray, category: np.ndarray, n: int) -> np.ndarray:
+    """Per probe code: Shannon entropy (bits) of the list's categories; NaN without any.
+
+    ``category`` holds the rows' category codes (-1 for none). They are renumbered in order of
+    first appearance, so each probe's terms add in the same order whatever the dictionary.
+    """
+    known = category >= 0
+    category_code = np.full(category.size, -1, dtype=np.int64)
+    category_code[known], names = pd.factorize(category[known])
     key = code[known].astype(np.int64) * max(1, len(names)) + category_code[known]
     cells, counts = np.unique(key, return_counts=True)
     owner = cells // max(1, len(names))
@@ -135,22 +128,31 @@ def _entropy(code: np.ndarray, category: pd.Series, n: int) -> np.ndarray:
     return np.where(totals > 0, entropy + 0.0, np.nan)
 
 
-def _popularity_share(frame: pd.DataFrame, totals: pd.Series) -> np.ndarray:
-    """Each row's popularity as a share of its shop's total (NaN where unknown)."""
-    shops = pd.Index(totals.index.astype("string"))
-    where = shops.get_indexer(frame["shop_id"].astype("string"))
-    total = np.append(totals.to_numpy(dtype=np.float64), np.nan)[where]
-    popularity = frame["popularity"].astype("float64").to_numpy()
+def _shop_totals(tables: AuditTables) -> np.ndarray:
+    """Per shop code (padded with NaN for -1): its catalog's total popularity, or NaN.
+
+    NaN where the catalog has no popularity, or its total is not positive.
+    """
+    totals = tables.catalogs.groupby("shop_id")["popularity"].sum(min_count=1)
+    totals = totals.where(totals > 0)
+    shops = pd.Index(tables.codes.dictionary("shop_id"), dtype="string")
+    out = np.full(len(shops) + 1, np.nan)
+    out[shops.get_indexer(totals.index.astype("string"))] = totals.to_numpy(dtype=np.float64)
+    return out
+
+
+def _popularity_share(
+    tables: AuditTables, table: str, rows: np.ndarray, totals: np.ndarray
+) -> np.ndarray:
+    """Popularity of ``table``'s ``rows`` as a share of their shop's total (NaN if unknown)."""
+    shop = tables.codes.of(table, "shop_id")[rows]
+    popularity = getattr(tables, table)["popularity"].astype("float64").to_numpy()[rows]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return popularity / total
+        return popularity / totals[shop]
 
 
-def _signature_rows(
-    rows: pd.DataFrame, signatures: Mapping[str, Sequence[str]] | None
-) -> np.ndarray | None:
+def _signature_rows(rows: pd.DataFrame, signatures: Mapping[str, Sequence[str]]) -> np.ndarray:
     """Whether each row's item is in its shop's signature (a category or an item id)."""
-    if signatures is None:
-        return None
     marks = pd.DataFrame(
         [(str(shop), str(value)) for shop, values in signatures.items() for value in values],
         columns=["shop_id", "value"],
@@ -167,8 +169,17 @@ def _signature_rows(
     return np.asarray(by_category.isin(keys) | by_item.isin(keys), dtype=bool)
 
 
-def _hits(probes: pd.DataFrame, rows: pd.DataFrame, code: np.ndarray, n: int) -> np.ndarray:
-    """Per probe: 1 when its list holds one of its held-out products, 0 if not, NaN if none."""
+# Held-out products per probe compared item by item up to this many; beyond, a sorted lookup.
+_FEW_HELDOUT = 8
+
+
+def _hits(
+    tables: AuditTables, probes: pd.DataFrame, item: np.ndarray, code: np.ndarray, n: int
+) -> np.ndarray:
+    """Per probe: 1 when its list holds one of its held-out products, 0 if not, NaN if none.
+
+    ``item`` and ``code`` are the list rows' ``item_key`` codes and probe codes.
+    """
     if HELDOUT not in probes.columns:
         return np.full(n, np.nan)
     lists = pc.split_pattern(_text(probes[HELDOUT]), HELDOUT_SEPARATOR)
@@ -177,26 +188,44 @@ def _hits(probes: pd.DataFrame, rows: pd.DataFrame, code: np.ndarray, n: int) ->
     named = pc.not_equal(keys, "").to_numpy(zero_copy_only=False)
     owner, keys = owner[named], keys.filter(pa.array(named))
     has_heldout = np.bincount(owner, minlength=n) > 0
-    shown = _text(rows["item_key"])
-    universe = pc.unique(pa.concat_arrays([keys, shown]))
-    width = max(1, len(universe))
-    held = owner * width + _codes_of(keys, universe)
-    listed = code.astype(np.int64) * width + _codes_of(shown, universe)
-    hit_rows = np.isin(listed, held)
-    hit = np.bincount(code[hit_rows], minlength=n) > 0
+    held = lookup_codes(keys, tables.codes.dictionary("item_key")).astype(np.int64)
+    # A held-out product that no table holds cannot be hit.
+    owner, held = owner[held >= 0], held[held >= 0]
+    shown = item >= 0
+    per_probe = np.bincount(owner, minlength=n)
+    most = int(per_probe.max(initial=0))
+    if most <= _FEW_HELDOUT:
+        # Each probe's held-out codes in a row of a small grid (-1 pads), compared per row.
+        grid = np.full((n, max(1, most)), -1, dtype=np.int64)
+        order = np.argsort(owner, kind="stable")
+        place = np.arange(owner.size) - (np.cumsum(per_probe) - per_probe)[owner[order]]
+        grid[owner[order], place] = held[order]
+        listed = item[shown].astype(np.int64)
+        hit_rows = (grid[code[shown]] == listed[:, None]).any(axis=1)
+    else:
+        width = len(tables.codes.dictionary("item_key")) + 1
+        listed = code[shown].astype(np.int64) * width + item[shown]
+        hit_rows = np.isin(listed, owner * width + held)
+    hit = np.zeros(n, dtype=bool)
+    hit[code[shown][hit_rows]] = True
     return np.where(has_heldout, hit.astype(np.float64), np.nan)
 
 
 def _in_probe_order(
     frame: pd.DataFrame, code: np.ndarray, within: str
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """The rows of listed probes (``code >= 0``) sorted by probe code, then ``within``.
 
-    Returns them, their probe codes and their positions in ``frame``.
+    Returns their positions in ``frame`` and their probe codes. Rows written probe by probe
+    in ``within`` order (as `build_tables` writes them) are not sorted again.
     """
     keep = np.flatnonzero(code >= 0)
-    order = keep[np.lexsort((frame[within].to_numpy()[keep], code[keep]))]
-    return frame.iloc[order], code[order].astype(np.intp), order
+    value, owner = frame[within].to_numpy()[keep], code[keep]
+    in_order = owner.size < 2 or bool(
+        ((owner[1:] > owner[:-1]) | ((owner[1:] == owner[:-1]) & (value[1:] >= value[:-1]))).all()
+    )
+    order = keep if in_order else keep[np.lexsort((value, owner))]
+    return order, code[order].astype(np.intp)
 
 
 def shared_probe_outcomes(
@@ -244,32 +273,31 @@ def probe_outcomes(
         - ``hit_rate``: 1 when the list holds one of the probe's held-out products (plan
           column ``heldout``, item keys joined by ``|``), 0 when not.
     """
-    probes = answered_probes(tables.probes).sort_values("probe_id", kind="stable")
-    probe_rows = tables.probes.index.get_indexer(probes.index)
-    probes = probes.reset_index(drop=True)
+    codes = tables.codes
+    probe_rows, probe_codes = sorted_rows(tables, answered_mask(tables.probes))
+    probes = tables.probes.iloc[probe_rows].reset_index(drop=True)
     n = len(probes)
-    probe_keys = _text(probes["probe_id"])
-    responses = tables.responses[
-        ["probe_id", "shop_id", "item_id", "item_key", "category", "price", "popularity", "rank"]
-    ]
-    code_all = _codes(responses["probe_id"], probe_keys)
+    # Each planned probe code's place among the answered probes (in id order; -1 for none):
+    # a probe id given twice takes its first place, as a lookup of the id would.
+    local = np.full(len(codes.probe_ids) + 1, -1, dtype=np.int64)
+    named = np.flatnonzero(probe_codes >= 0)[::-1]
+    local[probe_codes[named]] = named
     # Rows in (probe, rank) order: every per-probe sum then adds in the same order, so the
     # outcomes do not depend on the order the table's rows come in, to the last bit.
-    rows, code, order = _in_probe_order(responses, code_all, "rank")
+    order, code = _in_probe_order(tables.responses, local[codes.response_probe], "rank")
 
     catalogs = tables.catalogs
-    position = tables.codes.catalog_rows("responses")[order]
+    position = codes.catalog_rows("responses")[order]
     in_catalog = position >= 0
     # Bands come in the catalogs' row order, so the catalog position finds them too.
-    bands = _shop_price_bands(catalogs)["price_band"].to_numpy(dtype=object)
-    band = np.where(in_catalog, bands[np.maximum(position, 0)], "unknown")
-    banded = band != "unknown"
+    band = np.where(in_catalog, _shop_price_bands(catalogs)[np.maximum(position, 0)], UNKNOWN)
+    banded = band != UNKNOWN
 
-    price = rows["price"].astype("float64").to_numpy()
+    price = tables.responses["price"].astype("float64").to_numpy()[order]
     out = probes[[*KEY_COLUMNS, *tables.segment_columns]].copy()
     out["mean_price"] = _mean(code, price, n)
-    out["premium_share"] = _share(code, band == "premium", banded, n)
-    out["budget_share"] = _share(code, band == "budget", banded, n)
+    out["premium_share"] = _share(code, band == PREMIUM, banded, n)
+    out["budget_share"] = _share(code, band == BUDGET, banded, n)
     if LIST_PRICE in catalogs.columns:
         list_price = catalogs[LIST_PRICE].astype("float64").to_numpy()[np.maximum(position, 0)]
         list_price = np.where(in_catalog, list_price, np.nan)
@@ -277,25 +305,25 @@ def probe_outcomes(
         out["discount_share"] = _share(code, price < list_price, known, n)
     else:
         out["discount_share"] = np.nan
-    out["category_entropy"] = _entropy(code, rows["category"], n)
+    out["category_entropy"] = _entropy(code, codes.of("responses", "category")[order], n)
 
-    totals = catalogs.groupby("shop_id")["popularity"].sum(min_count=1)
-    totals = totals.where(totals > 0)
-    arp_rec = _mean(code, _popularity_share(rows, totals), n)
-    histories = tables.histories[["probe_id", "shop_id", "position", "item_key", "popularity"]]
-    hist_code_all = _codes(histories["probe_id"], probe_keys)
-    hist_rows, hist_code, _ = _in_probe_order(histories, hist_code_all, "position")
-    arp_hist = _mean(hist_code, _popularity_share(hist_rows, totals), n)
+    totals = _shop_totals(tables)
+    arp_rec = _mean(code, _popularity_share(tables, "responses", order, totals), n)
+    hist_order, hist_code = _in_probe_order(
+        tables.histories, local[codes.history_probe], "position"
+    )
+    arp_hist = _mean(hist_code, _popularity_share(tables, "histories", hist_order, totals), n)
     out[CUSTOMER] = customer_codes(tables, probe_rows)
     lift = np.full(n, np.nan)
     usable = np.isfinite(arp_rec) & (arp_hist > 0)
     lift[usable] = (arp_rec[usable] - arp_hist[usable]) / arp_hist[usable]
     out["popularity_lift"] = lift
 
-    signature = _signature_rows(rows, signatures)
-    if signature is None:
+    if signatures is None:
         out["signature_share"] = np.nan
     else:
-        out["signature_share"] = _share(code, signature, np.ones(len(rows), dtype=bool), n)
-    out["hit_rate"] = _hits(probes, rows, code, n)
+        rows = tables.responses[["shop_id", "item_id", "category"]].iloc[order]
+        marked = _signature_rows(rows, signatures)
+        out["signature_share"] = _share(code, marked, np.ones(len(rows), dtype=bool), n)
+    out["hit_rate"] = _hits(tables, probes, codes.of("responses", "item_key")[order], code, n)
     return out
