@@ -102,12 +102,23 @@ def _per_group(
 def _by_shop_pair(
     tables: AuditTables, matched: MatchedPairs, pair_values: np.ndarray
 ) -> dict[str, float]:
-    """Mean pair value per pair of shops (``"shop01 × shop02"``, the shops in sorted order)."""
-    shops = pd.Series(column_labels(tables, "shop_id", matched.rows), dtype="string")
-    a = shops.iloc[matched.pair_a].reset_index(drop=True)
-    b = shops.iloc[matched.pair_b].reset_index(drop=True)
-    first, second = a.where(a < b, b), b.where(a < b, a)
-    return by_label(first + PAIR_JOIN + second, pair_values)
+    """Mean pair value per pair of shops (``"shop01 × shop02"``, the shops in sorted order).
+
+    Summed over integer pair codes; only the distinct pairs of shops are named.
+    """
+    names, shop = np.unique(
+        np.asarray(column_labels(tables, "shop_id", matched.rows), dtype=str), return_inverse=True
+    )
+    a, b = shop[matched.pair_a], shop[matched.pair_b]
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    finite = np.isfinite(pair_values)
+    code = (low * len(names) + high)[finite]
+    sums = np.bincount(code, weights=pair_values[finite], minlength=len(names) ** 2)
+    counts = np.bincount(code, minlength=len(names) ** 2)
+    return {
+        f"{names[c // len(names)]}{PAIR_JOIN}{names[c % len(names)]}": float(sums[c] / counts[c])
+        for c in np.flatnonzero(counts)
+    }
 
 
 def _cross_shop_estimate(
