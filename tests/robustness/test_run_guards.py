@@ -149,7 +149,15 @@ def test_damaged_evidence_is_a_clear_error_and_is_left_as_it_was(tmp_path, serve
 def launch(spec, out, *extra: str) -> subprocess.Popen:
     env = {**os.environ, KEY_ENV: KEY}
     command = [sys.executable, "-c", CLI, "run", str(spec), "--out", str(out), "-q", *extra]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Ctrl-C as from a shell: a signal ignored in this process (by another test's server or
+    # browser) would be inherited ignored through exec, and the run would never see it.
+    return subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def wait_for_attempts(out, count: int, process: subprocess.Popen) -> None:
