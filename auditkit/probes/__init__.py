@@ -9,6 +9,7 @@ from auditkit.probes.runner import (
     judge_answer,
     run_probes,
 )
+from auditkit.probes.shards import merge_shard_evidence, shard_plan, shard_units
 
 __all__ = [
     "EVIDENCE_FILE",
@@ -20,6 +21,9 @@ __all__ = [
     "build_requests",
     "design_probes",
     "judge_answer",
+    "merge_shard_evidence",
     "request_context",
     "run_probes",
+    "shard_plan",
+    "shard_units",
 ]
