@@ -146,6 +146,13 @@ def schema(results: bool) -> None:
     show_default=True,
     help="Exit with 3 when a smaller share of the probes got a usable answer.",
 )
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS|local",
+    help="Run on a Dask cluster (needs auditkit[dask]): its scheduler's address "
+    "(tcp://HOST:8786), or 'local' for one worker per core of this machine.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
     spec: Path,
@@ -153,6 +160,7 @@ def run(
     resume: bool,
     fail_on: str | None,
     min_answer_rate: float,
+    scheduler: str | None,
     quiet: bool,
 ) -> None:
     """Run the audit described by SPEC and write its report into --out."""
@@ -170,7 +178,13 @@ def run(
         bar.set_postfix(failures=state.failures, refresh=False)
 
     try:
-        result = run_audit(spec, out=out, resume=resume, on_progress=None if quiet else progress)
+        result = run_audit(
+            spec,
+            out=out,
+            resume=resume,
+            on_progress=None if quiet else progress,
+            scheduler=scheduler,
+        )
     except AuditkitError as error:
         _fail(error)
     except KeyboardInterrupt:

@@ -6,8 +6,8 @@ import dataclasses
 import json
 import math
 import platform
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
@@ -15,12 +15,12 @@ from typing import Any, cast
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from auditkit.api._engine import Engine, LocalEngine, MetricTask, Planted, judge_here, metric_tasks
 from auditkit.api._seeds import AuditSeeds
 from auditkit.api._shops import Shops, load_shops
 from auditkit.api._vendor import build_vendor
 from auditkit.catalogs import stack_catalogs
 from auditkit.errors import EvidenceError, SpecError, SpecIssue, VendorError
-from auditkit.judging import judge_metric
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.stats import benjamini_hochberg
 from auditkit.probes.design import design_probes, with_shared_answers
@@ -32,7 +32,7 @@ from auditkit.probes.planting import (
     choose_planting,
     planted_item,
 )
-from auditkit.probes.runner import RunPolicy, RunProgress, run_probes, send_event_batches
+from auditkit.probes.runner import RunPolicy, RunProgress, send_event_batches
 from auditkit.reports import MANIFEST_FILE, write_report, write_results
 from auditkit.results import (
     AuditResult,
@@ -46,7 +46,6 @@ from auditkit.spec import AuditSpec, load_spec, obligation_issues, spec_from_dat
 from auditkit.suites import (
     SUITE_FILES,
     assess_obligations,
-    metric_thresholds,
     obligation_ids,
     suite_record,
 )
@@ -94,22 +93,7 @@ def read_spec(spec: AuditSpec | Mapping[str, Any] | str | Path) -> AuditSpec:
 
 def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
     """Compute the spec's metrics on the tables, then adjust p-values across the audit (BH)."""
-    core = tables.core()
-    results = []
-    # A reported metric without a number of the auditor's own has no threshold: not judged.
-    for metric_id, threshold in metric_thresholds(spec).items():
-        definition = METRICS[metric_id]
-        results.append(
-            judge_metric(
-                metric_id,
-                tables if definition.full_tables else core,
-                threshold=threshold,
-                n_resamples=spec.inference.n_resamples,
-                confidence=spec.inference.confidence,
-                seed=AuditSeeds(spec.seed).metric(metric_id),
-            )
-        )
-    return adjust_across_audit(results)
+    return adjust_across_audit(judge_here(metric_tasks(spec), tables))
 
 
 def _tests_of(result: MetricResult) -> list[dict[str, Any]]:
@@ -201,6 +185,7 @@ def run_audit(
     out: str | Path,
     resume: bool = False,
     on_progress: Callable[[RunProgress], None] | None = None,
+    scheduler: str | None = None,
 ) -> AuditResult:
     """Run a whole audit: design probes, query the vendor, compute metrics, write reports.
 
@@ -215,9 +200,20 @@ def run_audit(
     resume
         Continue a run in ``out``: send only the probes without a usable answer.
     on_progress
-        Called after each vendor request (for progress bars).
+        Called after each vendor request (for progress bars); on a cluster, after each
+        shard of probes.
+    scheduler
+        Run on a Dask cluster (needs ``auditkit[dask]``): a scheduler's address such as
+        ``tcp://10.0.0.5:8786``, or ``"local"`` for a cluster of this machine's cores.
+        Probes are sharded by customer across the workers, each pacing its share of the
+        vendor's quota, and the metrics are computed on the workers; the results are those
+        of a run on one machine. None (the default) runs everything in this process.
     """
     spec = read_spec(spec)
+    if scheduler is not None:
+        from auditkit.api._cluster import require_dask
+
+        require_dask()
     run_dir = Path(out)
     evidence_path = run_dir / EVIDENCE_FILE
     if evidence_path.exists() and not resume:
@@ -231,7 +227,23 @@ def run_audit(
         if evidence_path.exists() and not resume:  # another run finished in the meantime
             vendor.close()
             raise EvidenceError(ALREADY_RUN.format(path=run_dir))
-        return _run_locked(spec, run_dir, shops, plan, vendor, on_progress)
+        if scheduler is None:
+
+            def local(store: EvidenceStore, policy: RunPolicy) -> Engine:
+                return LocalEngine(vendor, store, shops.catalogs, policy, on_progress)
+
+            return _run_locked(spec, run_dir, shops, plan, vendor, local)
+        from auditkit.api._cluster import cluster_engine
+
+        with ExitStack() as stack:
+            try:
+                on_cluster = stack.enter_context(
+                    cluster_engine(scheduler, spec, shops, plan, run_dir, on_progress)
+                )
+            except BaseException:  # no cluster: nothing ran, the vendor is done with
+                vendor.close()
+                raise
+            return _run_locked(spec, run_dir, shops, plan, vendor, on_cluster)
 
 
 @contextmanager
@@ -260,9 +272,9 @@ def _run_locked(
     shops: Shops,
     plan: pd.DataFrame,
     vendor: Vendor,
-    on_progress: Callable[[RunProgress], None] | None,
+    engine_for: Callable[[EvidenceStore, RunPolicy], Engine],
 ) -> AuditResult:
-    """`run_audit` once the run directory is this run's alone."""
+    """`run_audit` once the run directory is this run's alone; ``engine_for`` probes, judges."""
     evidence_path = run_dir / EVIDENCE_FILE
     try:
         plan.to_parquet(run_dir / PLAN_FILE, index=False)
@@ -284,20 +296,12 @@ def _run_locked(
                 # would measure after the planting, so those left unanswered stay unanswered.
                 first &= ~phase.eq("before").fillna(False).to_numpy(dtype=bool)
             policy = RunPolicy.for_vendor(vendor)
-            stopped = run_probes(
-                plan[first], vendor, store, shops.catalogs, policy=policy, on_progress=on_progress
-            )
+            engine = engine_for(store, policy)
+            stopped = engine.probe(plan[first])
             if planting is not None and stopped is None:
-                _plant(vendor, store, planting, shops, policy)
-                run_probes(
-                    plan[after],
-                    vendor,
-                    store,
-                    shops.catalogs,
-                    policy=policy,
-                    on_progress=on_progress,
-                )
-            result = evaluate(spec, plan, store, shops)
+                planted = _plant(vendor, store, planting, shops, policy)
+                engine.probe(plan[after], planted=planted)
+            result = evaluate(spec, plan, store, shops, judge=engine.judge)
     finally:
         vendor.close()
     result = dataclasses.replace(result, run_dir=str(run_dir))
@@ -332,12 +336,12 @@ def _plant(
     planting: Planting,
     shops: Shops,
     policy: RunPolicy,
-) -> None:
+) -> Planted:
     """Plant the trend, recording each batch the vendor accepts; on resume, send the rest.
 
     A vendor that keeps events (a remote one) keeps the batches an earlier run recorded, so
     they are not sent again; one that does not (the in-process simulated vendor) forgot them
-    with the interrupted run, so it gets them replayed first.
+    with the interrupted run, so it gets them replayed first. Returns what was planted.
     """
     capabilities = vendor.capabilities
     sink = cast(EventSink, vendor)  # its capabilities say it takes events
@@ -355,12 +359,21 @@ def _plant(
         policy=policy,
         on_sent=lambda batch: store.record_events(shop_id, item_id, len(batch)),
     )
+    return Planted(shop_id, tuple(events))
 
 
 def evaluate(
-    spec: AuditSpec, plan: pd.DataFrame, store: EvidenceStore, shops: Shops
+    spec: AuditSpec,
+    plan: pd.DataFrame,
+    store: EvidenceStore,
+    shops: Shops,
+    *,
+    judge: Callable[[Sequence[MetricTask], AuditTables], list[MetricResult]] = judge_here,
 ) -> AuditResult:
-    """Compute the audit's results from recorded evidence alone (no vendor calls)."""
+    """Compute the audit's results from recorded evidence alone (no vendor calls).
+
+    ``judge`` computes the metrics (default: in this process; an engine's on a cluster).
+    """
     answers = store.answers()
     tables = build_tables(
         plan,
@@ -369,7 +382,7 @@ def evaluate(
         signatures=shops.signatures(),
         trending=shops.trending,
     )
-    metrics = compute_metrics(spec, tables)
+    metrics = adjust_across_audit(judge(metric_tasks(spec), tables))
     claims: list[ClaimCheck] = []
     scores: list[Score] = []
     if spec.claims is not None:

@@ -1,0 +1,383 @@
+"""The Dask engine: an audit's probes sharded by customer across a cluster, its metrics there too.
+
+``auditkit run SPEC --scheduler ADDRESS|local`` connects to a Dask scheduler (or starts a
+`LocalCluster` of this machine's cores) and hands `run_audit` a `ClusterEngine`:
+
+- **Probing.** The probes without an answer are cut into shards of whole customers
+  (`shard_plan`); each shard is a task that builds the vendor from the spec on its worker
+  (credentials come from the worker's own environment, as the spec's ``${ENV_VAR}`` says;
+  the task graph carries the spec, the shops and the shard's probes, never a secret), runs
+  the ordinary runner into an evidence file of its own, and returns that file. A remote
+  vendor's quota (its rate and concurrency) is shared: at most that many shards probe at
+  once (a cluster-wide semaphore) and each paces its share. The client writes each returned
+  shard under ``RUN_DIR/shards/`` and merges the shards into the run's evidence in shard order
+  (`merge_shard_evidence`, each shard's attempts in plan order), whichever worker finished
+  first; a resumed run merges the shards a killed one left and sends only what has no answer.
+- **Metrics.** The tables go to every worker once, and each metric is a task there: the same
+  `MetricTask` on the same tables as on one machine, so the results are the same, byte for
+  byte. Claims are scored on the client, as on one machine.
+
+Dask is imported only here, and only when a run names a scheduler.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import pandas as pd
+
+from auditkit.api._engine import Engine, MetricTask, Planted
+from auditkit.api._shops import Shops
+from auditkit.api._vendor import build_vendor
+from auditkit.errors import ClusterError
+from auditkit.probes.evidence import EvidenceStore
+from auditkit.probes.runner import RunPolicy, RunProgress, run_probes
+from auditkit.probes.shards import SHARD_SUFFIX, merge_shard_evidence, shard_plan
+from auditkit.results import MetricResult
+from auditkit.spec import AuditSpec, spec_sha256
+from auditkit.tables import AuditTables
+from auditkit.vendors import EventSink, secret_values
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+LOCAL = "local"
+NO_DASK = (
+    "--scheduler needs Dask, which is not installed here: pip install 'auditkit[dask]' "
+    "(on the client and on every worker)"
+)
+NO_SCHEDULER = (
+    "--scheduler: cannot reach a Dask scheduler at {address} ({reason}); start one with "
+    "`dask scheduler` and workers with `dask worker {address}`, or pass --scheduler local"
+)
+NO_WORKERS = (
+    "--scheduler: the Dask cluster at {address} has no workers after {seconds:.0f} s; start "
+    "them with `dask worker {address}`"
+)
+SHARDS_DIR = "shards"
+# Probes per shard at most: a shard's evidence is a few MiB, a shard in flight is what a
+# killed client loses, and many shards keep every worker busy to the end.
+SHARD_PROBES = 20_000
+# Shards per worker thread at least, so that a slow shard does not leave the others idle.
+SHARDS_PER_THREAD = 2
+CONNECT_SECONDS = 30.0
+# The built-in world's vendors live in the worker's process: each worker's copy is its own
+# vendor, with the whole of its (in-process) concurrency. Every other vendor is one service
+# whose quota the shards share.
+IN_PROCESS_ADAPTERS = frozenset({"simulated", "trained"})
+
+
+def require_dask() -> None:
+    """Raise `ClusterError` (naming ``pip install 'auditkit[dask]'``) if Dask is missing."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ClusterError(NO_DASK) from None
+
+
+@contextmanager
+def connect(scheduler: str, *, timeout: float = CONNECT_SECONDS) -> Iterator[Client]:
+    """A Dask client of the scheduler at ``scheduler``, or of a new local cluster (``local``).
+
+    The local cluster has one single-threaded worker process per core (the metrics and the
+    built-in vendors hold the GIL), each with its share of this machine's memory.
+
+    Raises
+    ------
+    ClusterError
+        When Dask is not installed, the scheduler cannot be reached within ``timeout``
+        seconds, or it has no worker after that long.
+    """
+    require_dask()
+    from distributed import Client, LocalCluster
+
+    if scheduler == LOCAL:
+        with (
+            LocalCluster(
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout=timeout)
+    except (OSError, ValueError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise ClusterError(NO_SCHEDULER.format(address=scheduler, reason=reason)) from None
+    with client:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except TimeoutError:
+            raise ClusterError(NO_WORKERS.format(address=scheduler, seconds=timeout)) from None
+        yield client
+
+
+@dataclass(frozen=True)
+class ShardEvidence:
+    """What a shard task returns: its evidence file's bytes and how its probing went."""
+
+    data: bytes
+    stopped: str | None
+    probes: int
+    attempts: int
+    failures: int
+
+
+def share_of(policy: RunPolicy, shards: int) -> RunPolicy:
+    """A shard's share of a vendor's quota when ``shards`` shards probe it at once."""
+    rate = policy.rate_per_second
+    return dataclasses.replace(
+        policy,
+        concurrency=max(1, policy.concurrency // shards),
+        rate_per_second=None if rate is None else rate / shards,
+    )
+
+
+def probe_shard(
+    spec: AuditSpec,
+    shops: Shops,
+    rows: pd.DataFrame,
+    policy: RunPolicy,
+    planted: Planted | None,
+    lease: str | None,
+    leases: int,
+) -> ShardEvidence:
+    """Probe one shard on a worker: its own vendor and evidence file; the file's bytes back.
+
+    ``lease`` names the cluster-wide semaphore of ``leases`` shards that may probe a shared
+    vendor at once (None: no limit, the vendor is the worker's own).
+    """
+    if lease is None:
+        return _probe_shard(spec, shops, rows, policy, planted)
+    from distributed import Semaphore
+
+    with Semaphore(max_leases=leases, name=lease):
+        return _probe_shard(spec, shops, rows, policy, planted)
+
+
+def _probe_shard(
+    spec: AuditSpec,
+    shops: Shops,
+    rows: pd.DataFrame,
+    policy: RunPolicy,
+    planted: Planted | None,
+) -> ShardEvidence:
+    """`probe_shard` once it may send."""
+    vendor = build_vendor(spec, shops.catalogs, shops.signatures())
+    attempts = failures = 0
+
+    def count(progress: RunProgress) -> None:
+        nonlocal attempts, failures
+        attempts, failures = progress.attempts, progress.failures
+
+    try:
+        if planted is not None and not vendor.capabilities.keeps_events:
+            # This worker's vendor was built after the planting: it gets the events first.
+            cast(EventSink, vendor).send_events(planted.shop_id, list(planted.events))
+        with tempfile.TemporaryDirectory(prefix="auditkit-shard-") as folder:
+            path = Path(folder) / f"evidence{SHARD_SUFFIX}"
+            with EvidenceStore(
+                path, spec_sha256=spec_sha256(spec), secrets=secret_values(vendor)
+            ) as store:
+                stopped = run_probes(
+                    rows, vendor, store, shops.catalogs, policy=policy, on_progress=count
+                )
+            # Closed, so the write-ahead log is folded into the one file.
+            data = path.read_bytes()
+    finally:
+        vendor.close()
+    return ShardEvidence(data, stopped, len(rows), attempts, failures)
+
+
+def judge_on_worker(task: MetricTask, tables: AuditTables) -> MetricResult:
+    """Judge one metric on a worker's copy of the tables (their core built once per copy)."""
+    core = tables.codes.shared("auditkit.api.core_tables", tables.core)
+    return task.run(tables, core)
+
+
+@dataclass
+class ClusterEngine:
+    """Probes shard by shard on a Dask cluster's workers, metrics as tasks there (see module)."""
+
+    client: Client
+    spec: AuditSpec
+    shops: Any  # the shops, scattered to every worker (a Dask future)
+    plan: pd.DataFrame
+    run_dir: Path
+    store: EvidenceStore
+    policy: RunPolicy
+    on_progress: Callable[[RunProgress], None] | None = None
+    shard_probes: int = SHARD_PROBES
+
+    @property
+    def shard_dir(self) -> Path:
+        """Where returned shards wait to be merged (kept if the run is killed)."""
+        return self.run_dir / SHARDS_DIR
+
+    def __post_init__(self) -> None:
+        ids = self.plan["probe_id"].astype(str).to_numpy()
+        self._every = pd.Series(np.arange(len(ids)), index=ids)
+
+    def _positions(self, probe_ids: pd.Series) -> pd.Series:
+        """Each probe id's place in the plan."""
+        return self._every.loc[probe_ids.astype(str).to_numpy()]
+
+    def merge_left_over(self) -> int:
+        """Merge the shards a killed run returned but did not merge (in name order)."""
+        if not self.shard_dir.is_dir():
+            return 0
+        merged = 0
+        positions = self._positions(self.plan["probe_id"])
+        for path in sorted(self.shard_dir.glob(f"*{SHARD_SUFFIX}")):
+            merged += merge_shard_evidence(
+                self.store.path, path, positions, spec_sha256=spec_sha256(self.spec)
+            )
+            path.unlink()
+        return merged
+
+    def probe(self, rows: pd.DataFrame, *, planted: Planted | None = None) -> str | None:
+        """Send the rows' unanswered probes shard by shard; the first shard's stop, if any."""
+        self.store.note_stop(None)
+        self.merge_left_over()
+        todo = rows[~rows["probe_id"].isin(self.store.answered())]
+        if "same_as" in todo.columns:  # a repeat of another probe's request shares its answer
+            todo = todo[todo["same_as"].isna().to_numpy(dtype=bool)]
+        if todo.empty:
+            return None
+        threads = max(1, sum(self.client.nthreads().values()))
+        count = max(threads * SHARDS_PER_THREAD, -(-len(todo) // self.shard_probes))
+        shards = shard_plan(todo, min(count, len(todo)))
+        lease: str | None = None
+        leases = len(shards)
+        policy = self.policy
+        if self.spec.vendor.adapter not in IN_PROCESS_ADAPTERS:
+            leases = max(1, min(len(shards), threads, policy.concurrency))
+            lease = f"auditkit-vendor-{uuid.uuid4().hex}"
+            policy = share_of(policy, leases)
+        stopped = self._send(shards, policy, planted, lease, leases)
+        self.store.note_stop(stopped)
+        return stopped
+
+    def _send(
+        self,
+        shards: list[pd.DataFrame],
+        policy: RunPolicy,
+        planted: Planted | None,
+        lease: str | None,
+        leases: int,
+    ) -> str | None:
+        """Run the shards as tasks; write and merge each, in shard order, as they return."""
+        from distributed import as_completed
+
+        token = uuid.uuid4().hex[:12]
+        self.shard_dir.mkdir(parents=True, exist_ok=True)
+        pending: dict[Any, tuple[int, Any]] = {}
+        for index, shard in enumerate(shards):
+            [rows] = self.client.scatter([shard], hash=False)
+            future = self.client.submit(
+                probe_shard,
+                self.spec,
+                self.shops,
+                rows,
+                policy,
+                planted,
+                lease,
+                leases,
+                key=f"auditkit-shard-{token}-{index:05d}",
+                pure=False,
+            )
+            pending[future] = (index, rows)
+        returned: dict[int, Path] = {}
+        stops: dict[int, str] = {}
+        total = sum(len(shard) for shard in shards)
+        done = attempts = failures = 0
+        following = 0
+        for future in as_completed(list(pending)):
+            index, rows = pending.pop(future)
+            evidence = cast(ShardEvidence, future.result())
+            future.release()
+            rows.release()
+            path = self.shard_dir / f"shard-{index:05d}{SHARD_SUFFIX}"
+            part = path.with_suffix(".part")
+            part.write_bytes(evidence.data)
+            part.replace(path)  # whole or absent: a killed client never leaves half a shard
+            returned[index] = path
+            if evidence.stopped is not None:
+                stops[index] = evidence.stopped
+            while following in returned:
+                ready = returned.pop(following)
+                merge_shard_evidence(
+                    self.store.path,
+                    ready,
+                    self._positions(shards[following]["probe_id"]),
+                    spec_sha256=spec_sha256(self.spec),
+                )
+                ready.unlink()
+                following += 1
+            done += evidence.probes
+            attempts += evidence.attempts
+            failures += evidence.failures
+            if self.on_progress is not None:
+                self.on_progress(RunProgress(done, total, failures, attempts))
+        if not any(self.shard_dir.iterdir()):
+            self.shard_dir.rmdir()
+        return stops[min(stops)] if stops else None
+
+    def judge(self, tasks: Sequence[MetricTask], tables: AuditTables) -> list[MetricResult]:
+        """Each metric as a task on the workers, the tables sent to each worker once."""
+        token = uuid.uuid4().hex[:12]
+        [shared] = self.client.scatter([tables], broadcast=True, hash=False)
+        futures = [
+            self.client.submit(
+                judge_on_worker,
+                task,
+                shared,
+                key=f"auditkit-metric-{token}-{number:03d}",
+                pure=False,
+            )
+            for number, task in enumerate(tasks)
+        ]
+        try:
+            return cast(list[MetricResult], self.client.gather(futures))
+        finally:
+            self.client.cancel([*futures, shared])
+
+
+@contextmanager
+def cluster_engine(
+    scheduler: str,
+    spec: AuditSpec,
+    shops: Shops,
+    plan: pd.DataFrame,
+    run_dir: Path,
+    on_progress: Callable[[RunProgress], None] | None = None,
+) -> Iterator[Callable[[EvidenceStore, RunPolicy], Engine]]:
+    """Connect to ``scheduler`` and give `run_audit` the cluster engine of its store and policy.
+
+    The shops go to every worker once, before any shard.
+    """
+    with connect(scheduler) as client:
+        [scattered] = client.scatter([shops], broadcast=True, hash=False)
+
+        def engine_for(store: EvidenceStore, policy: RunPolicy) -> Engine:
+            return ClusterEngine(
+                client, spec, scattered, plan, run_dir, store, policy, on_progress
+            )
+
+        try:
+            yield engine_for
+        finally:
+            client.cancel([scattered])
