@@ -13,7 +13,7 @@
   shard under ``RUN_DIR/shards/`` and merges the shards into the run's evidence in shard order
   (`merge_shard_evidence`, each shard's attempts in plan order), whichever worker finished
   first; a resumed run merges the shards a killed one left and sends only what has no answer.
-- **Metrics.** The tables go to every worker once, and each metric is a task there: the same
+- **Metrics.** The tables go to each worker once, and each metric is a task there: the same
   `MetricTask` on the same tables as on one machine, so the results are the same, byte for
   byte. Claims are scored on the client, as on one machine.
 
@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from auditkit.api._engine import Engine, MetricTask, Planted
+from auditkit.api._process import retain_freed_memory
 from auditkit.api._shops import Shops
 from auditkit.api._vendor import build_vendor
 from auditkit.errors import ClusterError
@@ -62,6 +63,11 @@ NO_SCHEDULER = (
 NO_WORKERS = (
     "--scheduler: the Dask cluster at {address} has no workers after {seconds:.0f} s; start "
     "them with `dask worker {address}`"
+)
+LOST = (
+    "the Dask cluster lost {what} ({reason}); a worker that outgrows its memory limit is "
+    "restarted and loses what it held: give the workers more memory, or more workers. "
+    "The evidence recorded so far is kept; continue with --resume"
 )
 SHARDS_DIR = "shards"
 # Probes per shard at most: a shard's evidence is a few MiB, a shard in flight is what a
@@ -123,6 +129,18 @@ def connect(scheduler: str, *, timeout: float = CONNECT_SECONDS) -> Iterator[Cli
         except TimeoutError:
             raise ClusterError(NO_WORKERS.format(address=scheduler, seconds=timeout)) from None
         yield client
+
+
+@contextmanager
+def _lost_as_error(what: str) -> Iterator[None]:
+    """Turn a worker lost with its data (a task cancelled, a worker killed) into `ClusterError`."""
+    from distributed import CancelledError, KilledWorker
+
+    try:
+        yield
+    except (CancelledError, KilledWorker) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        raise ClusterError(LOST.format(what=what, reason=reason)) from None
 
 
 @dataclass(frozen=True)
@@ -203,7 +221,13 @@ def _probe_shard(
 
 
 def judge_on_worker(task: MetricTask, tables: AuditTables) -> MetricResult:
-    """Judge one metric on a worker's copy of the tables (their core built once per copy)."""
+    """Judge one metric on a worker's copy of the tables (their core built once per copy).
+
+    The worker keeps the memory it frees for its next arrays, as the ``auditkit`` command
+    does (`retain_freed_memory`): Dask's workers hand freed memory back at once, and the
+    metrics' large temporaries then cost several times their computation in page faults.
+    """
+    retain_freed_memory()
     core = tables.codes.shared("auditkit.api.core_tables", tables.core)
     return task.run(tables, core)
 
@@ -286,7 +310,7 @@ class ClusterEngine:
         self.shard_dir.mkdir(parents=True, exist_ok=True)
         pending: dict[Any, tuple[int, Any]] = {}
         for index, shard in enumerate(shards):
-            [rows] = self.client.scatter([shard], hash=False)
+            [rows] = self.client.scatter([shard], hash=False, direct=True)
             future = self.client.submit(
                 probe_shard,
                 self.spec,
@@ -307,7 +331,8 @@ class ClusterEngine:
         following = 0
         for future in as_completed(list(pending)):
             index, rows = pending.pop(future)
-            evidence = cast(ShardEvidence, future.result())
+            with _lost_as_error(f"shard {index} of the probes"):
+                evidence = cast(ShardEvidence, future.result())
             future.release()
             rows.release()
             path = self.shard_dir / f"shard-{index:05d}{SHARD_SUFFIX}"
@@ -337,9 +362,13 @@ class ClusterEngine:
         return stops[min(stops)] if stops else None
 
     def judge(self, tasks: Sequence[MetricTask], tables: AuditTables) -> list[MetricResult]:
-        """Each metric as a task on the workers, the tables sent to each worker once."""
+        """Each metric as a task on the workers, the tables sent to each worker once.
+
+        The tables go to one worker straight from the client (several times faster than
+        through the scheduler) and from there to each worker that runs a metric.
+        """
         token = uuid.uuid4().hex[:12]
-        [shared] = self.client.scatter([tables], broadcast=True, hash=False)
+        [shared] = self.client.scatter([tables], hash=False, direct=True)
         futures = [
             self.client.submit(
                 judge_on_worker,
@@ -351,7 +380,8 @@ class ClusterEngine:
             for number, task in enumerate(tasks)
         ]
         try:
-            return cast(list[MetricResult], self.client.gather(futures))
+            with _lost_as_error("the tables or a metric"):
+                return cast(list[MetricResult], self.client.gather(futures))
         finally:
             self.client.cancel([*futures, shared])
 
@@ -370,7 +400,7 @@ def cluster_engine(
     The shops go to every worker once, before any shard.
     """
     with connect(scheduler) as client:
-        [scattered] = client.scatter([shops], broadcast=True, hash=False)
+        [scattered] = client.scatter([shops], broadcast=True, hash=False, direct=True)
 
         def engine_for(store: EvidenceStore, policy: RunPolicy) -> Engine:
             return ClusterEngine(
