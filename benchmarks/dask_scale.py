@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             threads_per_worker=1,
             processes=True,
             memory_limit=args.memory_limit,
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as cluster,
         Client(cluster) as monitor,
         WorkerMemory(monitor) as memory,

@@ -23,6 +23,7 @@ Dask is imported only here, and only when a run names a scheduler.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import tempfile
 import uuid
@@ -111,7 +112,8 @@ def connect(scheduler: str, *, timeout: float = CONNECT_SECONDS) -> Iterator[Cli
             LocalCluster(
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                # Any free port: another cluster of this machine may hold Dask's 8787.
+                dashboard_address=":0",
                 silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster) as client,
@@ -265,6 +267,8 @@ class ClusterEngine:
             return 0
         merged = 0
         positions = self._positions(self.plan["probe_id"])
+        for part in self.shard_dir.glob("*.part"):  # a shard the client was killed writing
+            part.unlink()
         for path in sorted(self.shard_dir.glob(f"*{SHARD_SUFFIX}")):
             merged += merge_shard_evidence(
                 self.store.path, path, positions, spec_sha256=spec_sha256(self.spec)
@@ -309,8 +313,9 @@ class ClusterEngine:
         token = uuid.uuid4().hex[:12]
         self.shard_dir.mkdir(parents=True, exist_ok=True)
         pending: dict[Any, tuple[int, Any]] = {}
-        for index, shard in enumerate(shards):
-            [rows] = self.client.scatter([shard], hash=False, direct=True)
+
+        def submit(index: int) -> Any:
+            [rows] = self.client.scatter([shards[index]], hash=False, direct=True)
             future = self.client.submit(
                 probe_shard,
                 self.spec,
@@ -324,12 +329,22 @@ class ClusterEngine:
                 pure=False,
             )
             pending[future] = (index, rows)
+            return future
+
+        # A window of shards on the cluster at once, the next sent as one returns: the
+        # workers and the scheduler hold a few shards' probes, never the whole plan.
+        window = max(1, sum(self.client.nthreads().values())) * SHARDS_PER_THREAD
+        queued = iter(range(len(shards)))
+        running = as_completed([submit(i) for i in itertools.islice(queued, window)])
         returned: dict[int, Path] = {}
         stops: dict[int, str] = {}
         total = sum(len(shard) for shard in shards)
         done = attempts = failures = 0
         following = 0
-        for future in as_completed(list(pending)):
+        for future in running:
+            following_shard = next(queued, None)
+            if following_shard is not None:
+                running.add(submit(following_shard))
             index, rows = pending.pop(future)
             with _lost_as_error(f"shard {index} of the probes"):
                 evidence = cast(ShardEvidence, future.result())

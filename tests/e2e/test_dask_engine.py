@@ -43,7 +43,7 @@ def demo_spec(**probes) -> AuditSpec:
 @pytest.fixture(scope="module")
 def cluster():
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as local:
         yield local.scheduler_address
 
@@ -145,3 +145,59 @@ def test_an_unreachable_scheduler_is_a_located_error():
     message = str(caught.value)
     assert message.startswith("--scheduler: cannot reach a Dask scheduler at tcp://127.0.0.1:9")
     assert "`dask worker tcp://127.0.0.1:9`" in message
+
+
+def test_a_worker_lost_with_its_data_says_to_resume():
+    from auditkit.api._cluster import LOST, _lost_as_error
+
+    with pytest.raises(ClusterError) as caught, _lost_as_error("shard 3 of the probes"):
+        raise distributed.CancelledError("auditkit-shard-x cancelled: lost dependencies")
+    assert str(caught.value).startswith(LOST.split("{what}")[0] + "shard 3 of the probes (")
+    assert str(caught.value).endswith("continue with --resume")
+
+
+SECRET_ENV = "AKT_DASK_VENDOR_KEY"
+SECRET = "dask-planted-secret-41c2"
+
+
+@pytest.mark.slow
+def test_workers_share_a_remote_vendors_quota_and_keep_its_secret(tmp_path, monkeypatch):
+    import support
+
+    from auditkit.api import load_shops as shops_of
+    from auditkit.world import Faults, SimulatedVendor, running_server, vendor_app
+
+    world = {"shops": 3, "items_per_shop": 80, "categories": 6}
+    probes = {
+        "k": 6,
+        "personas": [{"id": "fan", "categories": ["cat01"], "history_length": 3, "customers": 6}],
+    }
+    simulated = {"adapter": "simulated", "options": {"pooling": 0.8}}
+    reference = AuditSpec.model_validate(
+        support.spec_data("quota", simulated, probes, seed=3, world=world)
+    )
+    shops = shops_of(reference)
+    vendor = SimulatedVendor(
+        shops.catalogs, seed=reference.seed, signatures=shops.signatures(), pooling=0.8
+    )
+    # The server refuses (429) beyond 40 requests a second; the spec allows 30 in all. Two
+    # workers each sending the whole quota would go over it; their shares stay under it.
+    app = vendor_app(vendor, faults=Faults(seed=5, rate_limit=40.0), api_key=SECRET)
+    monkeypatch.setenv(SECRET_ENV, SECRET)  # the client's, and the workers' it starts
+    with (
+        running_server(app) as url,
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as local,
+    ):
+        served = support.served_vendor(
+            url, secret_env=SECRET_ENV, concurrency=4, rate_per_second=30.0, timeout_seconds=5
+        )
+        spec = AuditSpec.model_validate(
+            support.spec_data("quota", served, probes, seed=3, world=world)
+        )
+        result = run_audit(spec, out=tmp_path, scheduler=local.scheduler_address)
+    assert result.data_quality.answer_rate == 1.0
+    assert result.data_quality.failures_by_kind == {}  # not one 429
+    text = (tmp_path / "evidence.sqlite").read_bytes()
+    assert SECRET.encode() not in text
