@@ -76,6 +76,9 @@ SHARDS_DIR = "shards"
 SHARD_PROBES = 20_000
 # Shards per worker thread at least, so that a slow shard does not leave the others idle.
 SHARDS_PER_THREAD = 2
+# Times a shard is sent before a lost worker stops the run (a restarted worker loses the
+# shard it was probing, and Dask cannot recompute data sent from the client).
+SHARD_TRIES = 3
 CONNECT_SECONDS = 30.0
 # The built-in world's vendors live in the worker's process: each worker's copy is its own
 # vendor, with the whole of its (in-process) concurrency. Every other vendor is one service
@@ -240,7 +243,7 @@ class ClusterEngine:
 
     client: Client
     spec: AuditSpec
-    shops: Any  # the shops, scattered to every worker (a Dask future)
+    shops: Shops
     plan: pd.DataFrame
     run_dir: Path
     store: EvidenceStore
@@ -256,6 +259,23 @@ class ClusterEngine:
     def __post_init__(self) -> None:
         ids = self.plan["probe_id"].astype(str).to_numpy()
         self._every = pd.Series(np.arange(len(ids)), index=ids)
+        self._shops: Any = None  # the shops on every worker (a Dask future), sent when needed
+        self._sent_shops: list[Any] = []  # every copy sent, held until the run is done
+
+    def _shops_on_workers(self) -> Any:
+        """The shops on the workers: sent once, and again if the cluster lost them."""
+        if self._shops is None or self._shops.status != "finished":
+            [self._shops] = self.client.scatter(
+                [self.shops], broadcast=True, hash=False, direct=True
+            )
+            self._sent_shops.append(self._shops)
+        return self._shops
+
+    def close(self) -> None:
+        """Let the cluster forget the shops."""
+        if self._sent_shops:
+            self.client.cancel(self._sent_shops)
+        self._shops, self._sent_shops = None, []
 
     def _positions(self, probe_ids: pd.Series) -> pd.Series:
         """Each probe id's place in the plan."""
@@ -313,19 +333,28 @@ class ClusterEngine:
         token = uuid.uuid4().hex[:12]
         self.shard_dir.mkdir(parents=True, exist_ok=True)
         pending: dict[Any, tuple[int, Any]] = {}
+        tries = dict.fromkeys(range(len(shards)), SHARD_TRIES)
 
         def submit(index: int) -> Any:
-            [rows] = self.client.scatter([shards[index]], hash=False, direct=True)
+            tries[index] -= 1
+            try:
+                shops = self._shops_on_workers()
+                [rows] = self.client.scatter([shards[index]], hash=False, direct=True)
+            except OSError as exc:  # a worker gone while its data was sent
+                raise ClusterError(
+                    LOST.format(what=f"shard {index} of the probes", reason=exc)
+                ) from None
             future = self.client.submit(
                 probe_shard,
                 self.spec,
-                self.shops,
+                shops,
                 rows,
                 policy,
                 planted,
                 lease,
                 leases,
-                key=f"auditkit-shard-{token}-{index:05d}",
+                # A shard sent again is a new task: a cancelled key is not reused.
+                key=f"auditkit-shard-{token}-{index:05d}-{SHARD_TRIES - tries[index]}",
                 pure=False,
             )
             pending[future] = (index, rows)
@@ -346,10 +375,18 @@ class ClusterEngine:
             if following_shard is not None:
                 running.add(submit(following_shard))
             index, rows = pending.pop(future)
-            with _lost_as_error(f"shard {index} of the probes"):
-                evidence = cast(ShardEvidence, future.result())
-            future.release()
             rows.release()
+            try:
+                with _lost_as_error(f"shard {index} of the probes"):
+                    evidence = cast(ShardEvidence, future.result())
+            except ClusterError:
+                if tries[index] <= 0:
+                    raise
+                # The worker died with the shard's data (a restart, a machine lost): send
+                # the shard again, with the shops, to the workers there are.
+                running.add(submit(index))
+                continue
+            future.release()
             path = self.shard_dir / f"shard-{index:05d}{SHARD_SUFFIX}"
             part = path.with_suffix(".part")
             part.write_bytes(evidence.data)
@@ -412,17 +449,18 @@ def cluster_engine(
 ) -> Iterator[Callable[[EvidenceStore, RunPolicy], Engine]]:
     """Connect to ``scheduler`` and give `run_audit` the cluster engine of its store and policy.
 
-    The shops go to every worker once, before any shard.
+    The shops go to every worker once, with the first shard.
     """
+    engines: list[ClusterEngine] = []
     with connect(scheduler) as client:
-        [scattered] = client.scatter([shops], broadcast=True, hash=False, direct=True)
 
         def engine_for(store: EvidenceStore, policy: RunPolicy) -> Engine:
-            return ClusterEngine(
-                client, spec, scattered, plan, run_dir, store, policy, on_progress
-            )
+            engine = ClusterEngine(client, spec, shops, plan, run_dir, store, policy, on_progress)
+            engines.append(engine)
+            return engine
 
         try:
             yield engine_for
         finally:
-            client.cancel([scattered])
+            for engine in engines:
+                engine.close()

@@ -201,3 +201,31 @@ def test_workers_share_a_remote_vendors_quota_and_keep_its_secret(tmp_path, monk
     assert result.data_quality.failures_by_kind == {}  # not one 429
     text = (tmp_path / "evidence.sqlite").read_bytes()
     assert SECRET.encode() not in text
+
+
+@pytest.mark.slow
+def test_a_shard_whose_worker_dies_is_sent_again_and_the_run_finishes(tmp_path):
+    import support
+
+    marker = tmp_path / "died"
+    vendor = {
+        "adapter": "python",
+        "target": "dying_vendor:dying_once",
+        "options": {"marker": str(marker)},
+        "concurrency": 2,
+    }
+    probes = {"k": 4, "personas": [{"id": "fan", "history_length": 2, "customers": 8}]}
+    world = {"shops": 3, "items_per_shop": 40, "categories": 4}
+    spec = AuditSpec.model_validate(
+        support.spec_data("dying", vendor, probes, seed=5, world=world)
+    )
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as local:
+        result = run_audit(spec, out=tmp_path / "run", scheduler=local.scheduler_address)
+    assert marker.exists()  # a worker did die
+    assert result.data_quality.answer_rate == 1.0
+    _, attempts = evidence_of(tmp_path / "run")
+    # The dead worker's attempts never came back; every probe was answered once.
+    assert attempts["probe_id"].is_unique
+    assert len(attempts) == result.data_quality.probes_planned - result.data_quality.probes_shared
