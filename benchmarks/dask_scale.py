@@ -145,7 +145,12 @@ def probe_here(spec: AuditSpec, shops: Any, plan: Any, run_dir: Path) -> float:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    import dask
     from distributed import Client, LocalCluster
+
+    # A worker that stops answering is restarted after a minute, not Dask's five: its shard
+    # is then sent again (see docs/scale.md), and the benchmark goes on.
+    dask.config.set({"distributed.scheduler.worker-ttl": args.worker_ttl})
 
     spec = spec_for(args.probes, args.shops, args.items, args.k)
     row: dict[str, Any] = {"probes_asked": args.probes, "workers": args.workers}
@@ -218,6 +223,7 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="4GiB", help="each worker's limit")
     parser.add_argument("--probing-only", action="store_true", help="stop after probing")
     parser.add_argument("--check", action="store_true", help="compare with one machine")
+    parser.add_argument("--worker-ttl", default="60s", help="restart a silent worker after")
     parser.add_argument("--tmp", default=None, help="where the run directory goes")
     parser.add_argument("--json", default="", help="also append the row to this file")
     args = parser.parse_args()

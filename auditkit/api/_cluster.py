@@ -26,6 +26,7 @@ import dataclasses
 import itertools
 import logging
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -79,6 +80,7 @@ SHARDS_PER_THREAD = 2
 # Times a shard is sent before a lost worker stops the run (a restarted worker loses the
 # shard it was probing, and Dask cannot recompute data sent from the client).
 SHARD_TRIES = 3
+RESEND_SECONDS = 1.0
 CONNECT_SECONDS = 30.0
 # The built-in world's vendors live in the worker's process: each worker's copy is its own
 # vendor, with the whole of its (in-process) concurrency. Every other vendor is one service
@@ -336,14 +338,18 @@ class ClusterEngine:
         tries = dict.fromkeys(range(len(shards)), SHARD_TRIES)
 
         def submit(index: int) -> Any:
-            tries[index] -= 1
-            try:
-                shops = self._shops_on_workers()
-                [rows] = self.client.scatter([shards[index]], hash=False, direct=True)
-            except OSError as exc:  # a worker gone while its data was sent
-                raise ClusterError(
-                    LOST.format(what=f"shard {index} of the probes", reason=exc)
-                ) from None
+            while True:
+                tries[index] -= 1
+                try:
+                    shops = self._shops_on_workers()
+                    [rows] = self.client.scatter([shards[index]], hash=False)
+                    break
+                except OSError as exc:  # a worker gone while the shard went to it
+                    if tries[index] <= 0:
+                        reason = f"{type(exc).__name__}: {exc}"
+                        what = f"shard {index} of the probes"
+                        raise ClusterError(LOST.format(what=what, reason=reason)) from None
+                    time.sleep(RESEND_SECONDS)
             future = self.client.submit(
                 probe_shard,
                 self.spec,
