@@ -13,6 +13,7 @@
   shard under ``RUN_DIR/shards/`` and merges the shards into the run's evidence in shard order
   (`merge_shard_evidence`, each shard's attempts in plan order), whichever worker finished
   first; a resumed run merges the shards a killed one left and sends only what has no answer.
+  Shards go out a window at a time, and a shard whose worker dies is sent again.
 - **Metrics.** The tables go to each worker once, and each metric is a task there: the same
   `MetricTask` on the same tables as on one machine, so the results are the same, byte for
   byte. Claims are scored on the client, as on one machine.
