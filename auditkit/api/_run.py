@@ -10,17 +10,26 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from auditkit.api._reference import (
+    AsReference,
+    build_reference,
+    core_probes,
+    is_reference,
+    reference_plan,
+    reference_record,
+    split_answers,
+)
 from auditkit.api._seeds import AuditSeeds
 from auditkit.api._shops import Shops, load_shops
 from auditkit.api._vendor import build_vendor
 from auditkit.catalogs import stack_catalogs
 from auditkit.errors import EvidenceError, SpecError, SpecIssue, VendorError
-from auditkit.judging import judge_metric
+from auditkit.judging import judge_against_reference, judge_metric
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.stats import benjamini_hochberg
 from auditkit.probes.design import design_probes, with_shared_answers
@@ -92,21 +101,54 @@ def read_spec(spec: AuditSpec | Mapping[str, Any] | str | Path) -> AuditSpec:
     return load_spec(spec, metric_ids=METRICS, obligation_ids=obligation_ids())
 
 
-def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
-    """Compute the spec's metrics on the tables, then adjust p-values across the audit (BH)."""
+class _Inference(TypedDict):
+    """The inference options every metric estimator takes."""
+
+    n_resamples: int
+    confidence: float
+    seed: int
+
+
+def compute_metrics(
+    spec: AuditSpec, tables: AuditTables, reference: AuditTables | None = None
+) -> list[MetricResult]:
+    """Compute the spec's metrics on the tables, then adjust p-values across the audit (BH).
+
+    A reported metric without a number of the auditor's own has no threshold: it is not
+    judged, unless the spec names a reference and its ``reference`` tables are given; then it
+    is judged by how many times worse the vendor is than the reference
+    (`auditkit.judging.judge_against_reference`), both estimated with the metric's own seed.
+    """
     core = tables.core()
     results = []
-    # A reported metric without a number of the auditor's own has no threshold: not judged.
     for metric_id, threshold in metric_thresholds(spec).items():
         definition = METRICS[metric_id]
+        options = _Inference(
+            n_resamples=spec.inference.n_resamples,
+            confidence=spec.inference.confidence,
+            seed=AuditSeeds(spec.seed).metric(metric_id),
+        )
+        judged_by = spec.reference
+        if threshold is None and definition.rule == "reported" and reference and judged_by:
+            results.append(
+                judge_against_reference(
+                    definition.estimate(core, **options),
+                    definition.estimate(reference, **options),
+                    definition.default_threshold,
+                    name=judged_by.name,
+                    warn=judged_by.warn,
+                    fail=judged_by.fail,
+                    floor=definition.value_range[0],
+                    confidence=spec.inference.confidence,
+                )
+            )
+            continue
         results.append(
             judge_metric(
                 metric_id,
                 tables if definition.full_tables else core,
                 threshold=threshold,
-                n_resamples=spec.inference.n_resamples,
-                confidence=spec.inference.confidence,
-                seed=AuditSeeds(spec.seed).metric(metric_id),
+                **options,
             )
         )
     return adjust_across_audit(results)
@@ -160,8 +202,7 @@ def adjust_across_audit(results: list[MetricResult]) -> list[MetricResult]:
     return out
 
 
-def _data_quality(plan: pd.DataFrame, store: EvidenceStore) -> DataQuality:
-    attempts = store.attempts()
+def _data_quality(plan: pd.DataFrame, attempts: pd.DataFrame, stopped: str | None) -> DataQuality:
     ok = attempts.loc[attempts["status"] == "ok", "probe_id"]
     answered = plan["probe_id"].isin(ok)
     shared = 0
@@ -180,7 +221,7 @@ def _data_quality(plan: pd.DataFrame, store: EvidenceStore) -> DataQuality:
         attempts=len(attempts),
         failures_by_kind={str(k): int(v) for k, v in counts.items()},
         probes_shared=shared,
-        stopped=store.stopped(),
+        stopped=stopped,
     )
 
 
@@ -227,15 +268,29 @@ def run_audit(
     # Built before anything is written: a missing secret or a bad target stops the run with
     # an empty run directory, so the same command works once the problem is fixed.
     vendor = build_vendor(spec, shops.catalogs, shops.signatures())
-    with _run_lock(run_dir, vendor):
+    try:
+        reference = build_reference(spec, shops.catalogs, shops.signatures())
+    except BaseException:
+        vendor.close()
+        raise
+    with _run_lock(run_dir, vendor, reference):
         if evidence_path.exists() and not resume:  # another run finished in the meantime
-            vendor.close()
+            _close(vendor, reference)
             raise EvidenceError(ALREADY_RUN.format(path=run_dir))
-        return _run_locked(spec, run_dir, shops, plan, vendor, on_progress)
+        return _run_locked(spec, run_dir, shops, plan, vendor, reference, on_progress)
+
+
+def _close(vendor: Vendor, reference: AsReference | None) -> None:
+    """Close the vendor and the reference, the reference even when the vendor's close fails."""
+    try:
+        vendor.close()
+    finally:
+        if reference is not None:
+            reference.close()
 
 
 @contextmanager
-def _run_lock(run_dir: Path, vendor: Vendor) -> Iterator[None]:
+def _run_lock(run_dir: Path, vendor: Vendor, reference: AsReference | None) -> Iterator[None]:
     """Hold the run directory's lock: one run writes into a directory at a time.
 
     The lock is the operating system's (``flock``): it goes with the process, so a run
@@ -246,7 +301,7 @@ def _run_lock(run_dir: Path, vendor: Vendor) -> Iterator[None]:
     try:
         lock.acquire()
     except Timeout:
-        vendor.close()
+        _close(vendor, reference)
         raise EvidenceError(BUSY.format(path=run_dir, lock=LOCK_FILE)) from None
     try:
         yield
@@ -260,18 +315,22 @@ def _run_locked(
     shops: Shops,
     plan: pd.DataFrame,
     vendor: Vendor,
+    reference: AsReference | None,
     on_progress: Callable[[RunProgress], None] | None,
 ) -> AuditResult:
-    """`run_audit` once the run directory is this run's alone."""
+    """`run_audit` once the run directory is this run's alone.
+
+    The vendor is probed first (and the trend planted); the reference, when the spec names
+    one, is sent the core probes after, into the same evidence.
+    """
     evidence_path = run_dir / EVIDENCE_FILE
     try:
         plan.to_parquet(run_dir / PLAN_FILE, index=False)
         (run_dir / SPEC_COPY).write_text(
             json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
         )
-        with EvidenceStore(
-            evidence_path, spec_sha256=spec_sha256(spec), secrets=secret_values(vendor)
-        ) as store:
+        secrets = secret_values(vendor) + (() if reference is None else secret_values(reference))
+        with EvidenceStore(evidence_path, spec_sha256=spec_sha256(spec), secrets=secrets) as store:
             planting = _planting(spec, shops)
             capabilities = vendor.capabilities
             if planting is not None and not capabilities.events:
@@ -289,7 +348,7 @@ def _run_locked(
             )
             if planting is not None and stopped is None:
                 _plant(vendor, store, planting, shops, policy)
-                run_probes(
+                stopped = run_probes(
                     plan[after],
                     vendor,
                     store,
@@ -297,9 +356,18 @@ def _run_locked(
                     policy=policy,
                     on_progress=on_progress,
                 )
+            if reference is not None and stopped is None:
+                run_probes(
+                    reference_plan(plan),
+                    reference,
+                    store,
+                    shops.catalogs,
+                    policy=RunPolicy.for_vendor(reference),
+                    on_progress=on_progress,
+                )
             result = evaluate(spec, plan, store, shops)
     finally:
-        vendor.close()
+        _close(vendor, reference)
     result = dataclasses.replace(result, run_dir=str(run_dir))
     write_results(result, run_dir)
     manifest = {"versions": _versions(), "files": [EVIDENCE_FILE, PLAN_FILE, SPEC_COPY]}
@@ -362,14 +430,24 @@ def evaluate(
 ) -> AuditResult:
     """Compute the audit's results from recorded evidence alone (no vendor calls)."""
     answers = store.answers()
-    tables = build_tables(
-        plan,
-        with_shared_answers(plan, answers),
-        shops.catalogs,
-        signatures=shops.signatures(),
-        trending=shops.trending,
-    )
-    metrics = compute_metrics(spec, tables)
+    ours, theirs = split_answers(answers)
+
+    def tables_of(probes: pd.DataFrame, answered: pd.DataFrame) -> AuditTables:
+        return build_tables(
+            probes,
+            with_shared_answers(probes, answered),
+            shops.catalogs,
+            signatures=shops.signatures(),
+            trending=shops.trending,
+        )
+
+    tables = tables_of(plan, ours)
+    reference = None
+    attempts = store.attempts()
+    referenced = is_reference(attempts["probe_id"])
+    if spec.reference is not None:
+        reference = tables_of(core_probes(plan), theirs)
+    metrics = compute_metrics(spec, tables, reference)
     claims: list[ClaimCheck] = []
     scores: list[Score] = []
     if spec.claims is not None:
@@ -382,7 +460,7 @@ def evaluate(
             confidence=spec.inference.confidence,
             seed=AuditSeeds(spec.seed).metric("claims"),
         )
-    quality = _data_quality(plan, store)
+    quality = _data_quality(plan, attempts[~referenced], store.stopped())
     provenance: dict[str, Any] = {
         "description": spec.description,
         "vendor": spec.vendor.name,
@@ -391,6 +469,8 @@ def evaluate(
         "spec_sha256": spec_sha256(spec),
         "evidence_sha256": answers_sha256(answers),
     }
+    if spec.reference is not None:
+        provenance["reference"] = reference_record(spec, plan, attempts[referenced])
     suite = suite_record(spec)
     if suite is not None:
         provenance["suite"] = suite

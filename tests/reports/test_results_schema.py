@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from test_reports import make_result
+from test_reports import make_result, referenced_result
 
 from auditkit.cli import main
 from auditkit.reports import results_document, results_json_schema
@@ -27,6 +27,7 @@ def test_demo_cooperative_and_hand_made_results_validate():
     validate(json.loads(DEMO.read_text()))
     validate(json.loads((DEMO.parents[1] / "cooperative" / "results.json").read_text()))
     validate(json.loads(json.dumps(results_document(make_result()))))
+    validate(json.loads(json.dumps(results_document(referenced_result()))))
 
 
 @pytest.mark.parametrize(
