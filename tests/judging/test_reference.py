@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -90,3 +91,29 @@ def test_a_difference_within_chance_says_what_would_settle_it():
     )
     assert result.verdict == "pass"
     assert result.summary.endswith("more customers would settle it.")
+
+
+def _estimates(rng, scale_vendor, reps=300, n=40):
+    from auditkit.metrics.stats import bootstrap_ci
+
+    found = []
+    for rep in range(reps):
+        v = rng.gamma(2.0, scale_vendor, size=n)
+        r = rng.gamma(2.0, 1.0, size=n)
+        pair = [
+            estimate(float(x.mean()), bootstrap_ci(x, n_resamples=200, seed=rep), n=n)
+            for x in (v, r)
+        ]
+        found.append(worse_ratio(*pair, floor=0.0, higher_is_worse=True, confidence=0.95))
+    return found
+
+
+def test_under_the_null_the_vendor_is_rarely_found_worse_beyond_chance():
+    found = _estimates(np.random.default_rng(5), 1.0)
+    # The lower end above 1 is a finding: at most about 2.5% of a 95% interval's misses.
+    assert np.mean([f.ci[0] > 1.0 for f in found]) <= 0.05
+
+
+def test_a_vendor_twice_as_bad_is_found_worse():
+    found = _estimates(np.random.default_rng(6), 2.0)
+    assert np.mean([f.ci[0] > 1.0 for f in found]) >= 0.95
