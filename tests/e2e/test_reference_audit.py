@@ -8,10 +8,11 @@ import support
 
 import auditkit.api._run
 from auditkit import AuditSpec, run_audit
-from auditkit.api import plan_audit
+from auditkit.api import load_shops, plan_audit
 from auditkit.api._reference import REFERENCE_PREFIX
 from auditkit.bundle import verify_bundle, write_bundle
 from auditkit.metrics.registry import METRICS
+from auditkit.world import Faults, SimulatedVendor, running_server, vendor_app
 
 pytestmark = pytest.mark.slow
 
@@ -124,3 +125,25 @@ def test_plan_counts_the_reference_requests_and_its_pilots_never_call_it(monkeyp
     composition = planned.composition
     assert 0 < composition["reference requests"] <= composition["requests"]
     assert planned.metrics and built and all(reference is None for reference in built)
+
+
+def test_a_remote_reference_keeps_its_key_out_of_the_evidence(tmp_path, monkeypatch):
+    secret_env, secret = "AKT_REFERENCE_KEY", "reference-secret-93c1"
+    audit = spec(simulated(pooling=0.9), simulated())
+    shops = load_shops(audit)
+    served = SimulatedVendor(shops.catalogs, seed=audit.seed, signatures=shops.signatures())
+    monkeypatch.setenv(secret_env, secret)
+    app = vendor_app(served, faults=Faults(seed=1, echo_credentials=True), api_key=secret)
+    with running_server(app) as url:
+        remote = support.served_vendor(url, secret_env=secret_env)
+        result = run_audit(spec(simulated(pooling=0.9), remote), out=tmp_path / "run")
+    record = result.provenance["reference"]
+    assert record["adapter"] == "http" and record["probes_answered"] == record["probes_planned"]
+    for path in (tmp_path / "run").iterdir():
+        assert secret.encode() not in path.read_bytes(), path.name
+    with sqlite3.connect(tmp_path / "run" / "evidence.sqlite") as db:
+        echoed = db.execute(
+            "SELECT COUNT(*) FROM attempts WHERE probe_id LIKE 'reference:%'"
+            " AND raw LIKE '%Bearer ***%'"
+        ).fetchone()[0]
+    assert echoed > 0
