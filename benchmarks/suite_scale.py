@@ -9,7 +9,8 @@ trend planting) and extended here so that the segment family runs on the very sa
 - every fifth customer is twinned on the age band at its first shop: three twins, one per
   level, with the customer's history and lists redrawn past the taste items (as the probe
   design twins: same shop, same history, one attribute changed);
-- every catalog item has a price (log-normal per shop), carried into the lists and histories.
+- every catalog item has a price (log-normal per shop), carried into the lists and histories;
+- the text columns are dictionary-coded, as `build_tables` stores them (`coded_tables`).
 
 With ``--probes N`` (default 1,000,000) the first-repetition probes, repeats and twins add up
 to about N; the planting adds 20,000 (full tables only, as ``compute_metrics`` gives them).
@@ -60,7 +61,7 @@ from auditkit.api import AuditSeeds, retain_freed_memory
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.segments.outcomes import shared_probe_outcomes
 from auditkit.results import Estimate
-from auditkit.tables import AuditTables
+from auditkit.tables import AuditTables, coded_tables
 
 AGES = np.array(["18-34", "35-64", "65+"], dtype=object)
 DEVICES = np.array(["mobile", "desktop"], dtype=object)
@@ -157,7 +158,8 @@ class SuiteWorld(World):
         catalogs = base.catalogs.assign(price=self.price.ravel())
         tables = AuditTables(probes, responses, histories, catalogs)
         self.planting = Planting(planting)
-        return _with_planting(tables, self.planting) if planting else tables
+        # Text columns as `build_tables` gives them: dictionary codes.
+        return coded_tables(_with_planting(tables, self.planting) if planting else tables)
 
 
 # ---- bare-numpy references of the segment metrics, on the world's dense arrays ---------------
