@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
 
 from auditkit.metrics._bootstrap import COUNT_CHUNK_ELEMENTS
 
@@ -182,6 +182,36 @@ def jackknife_statistic_ci(
         left_out = np.arange(start, min(start + step, n_groups))
         replicates[start : start + len(left_out)] = statistic(design.weights(left_out))
     return jackknife_interval(replicates, design, value, confidence=confidence, bounds=bounds)
+
+
+@dataclass(frozen=True)
+class LeftOutCounts:
+    """Per cell, its count from each jackknife group's customers and each stratum's.
+
+    ``by_group`` (cells x groups, CSC, whole counts) holds the cells each replicate lowers;
+    ``by_stratum`` (cells x strata) their sums over the stratum's groups.
+    """
+
+    by_group: csc_matrix
+    by_stratum: np.ndarray
+
+    @classmethod
+    def count(cls, incidence: csr_matrix, design: JackknifeDesign) -> LeftOutCounts:
+        """From the (cells x customers) ``incidence``: one product with the groups' members."""
+        by_group = (incidence @ design.group_members()).tocsc()
+        by_group.data = np.rint(by_group.data)
+        n_groups = design.group_stratum.size
+        strata = csr_matrix(
+            (np.ones(n_groups), (np.arange(n_groups), design.group_stratum)),
+            shape=(n_groups, int(design.group_stratum.max()) + 1),
+        )
+        by_stratum = np.rint(np.asarray((by_group @ strata).todense())).astype(np.int64)
+        return cls(by_group=by_group, by_stratum=by_stratum)
+
+    def cells(self, group: int) -> tuple[np.ndarray, np.ndarray]:
+        """The cells group ``group``'s customers show, and how often (whole, int64)."""
+        low, high = self.by_group.indptr[group], self.by_group.indptr[group + 1]
+        return self.by_group.indices[low:high], self.by_group.data[low:high].astype(np.int64)
 
 
 def weighted_cells(incidence: csr_matrix, weights: np.ndarray) -> np.ndarray:

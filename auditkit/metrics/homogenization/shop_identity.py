@@ -14,8 +14,11 @@ import pandas as pd
 
 from auditkit.metrics._customers import probe_customers
 from auditkit.metrics._item_counts import (
+    JackknifeDesign,
+    LeftOutCounts,
     customer_incidence,
-    jackknife_statistic_ci,
+    jackknife_design,
+    jackknife_interval,
     weighted_cells,
 )
 from auditkit.metrics._matched import answered_mask, by_label
@@ -183,14 +186,11 @@ def within_shop_jaccard(
         strata = np.zeros(int(listed_customers.max(initial=-1)) + 1, dtype=np.int64)
         strata[listed_customers] = codes.per_probe("persona_id")[listed_probes]
         n = strata.size
-        found = jackknife_statistic_ci(
-            lambda weights: customer_lists.jaccard(weights)[present].mean(axis=0),
-            value,
-            strata,
-            n_cells=customer_lists.cells,
-            confidence=confidence,
-            seed=seed,
-        )
+        design = jackknife_design(strata, seed)
+        found = (math.nan, math.nan)
+        if design is not None:
+            replicates = customer_lists.left_out(design)[present].mean(axis=0)
+            found = jackknife_interval(replicates, design, value, confidence=confidence)
         ci = None if math.isnan(found[0]) else found
     return Estimate(
         id=WITHIN_ID,
@@ -220,7 +220,7 @@ class _CustomerLists:
         shared = (Σ_i c_i² - Σ_u w_u² Q_u) / 2 + Σ_u w_u (Q_u - a_u) / 2
         union  = (Σ_u w_u m_u)(Σ_u w_u a_u) - Σ_u w_u² m_u a_u + Σ_u w_u (m_u - 1) a_u - shared
 
-    one sparse product for every replicate at once.
+    `jaccard` takes any weights; `left_out` the jackknife's, from per-group sums.
     """
 
     def __init__(
@@ -283,6 +283,66 @@ class _CustomerLists:
             - shared
         )
         kept = self.lists @ (weights > 0).T  # lists of the customers kept
+        out = np.full(shared.shape, np.nan)
+        np.divide(shared, union, out=out, where=(kept >= 2) & (union > 0))
+        return out
+
+    def left_out(self, design: JackknifeDesign) -> np.ndarray:
+        """`jaccard` under every replicate's weights of ``design`` (shops x replicates).
+
+        Weights are 1, ``s`` (the left-out group's stratum) and 0 (the group), so each
+        customer sum ``X w`` is ``X_all + (s - 1) X_h - s X_g`` from per-group sums, and
+        ``Σ_i c_i²`` with ``c = b - s C_g``, ``b = T + (s - 1) C_h``, is
+        ``Σ b² - 2 s Σ_g b C_g + s² Σ_g C_g²``: the shop's cells are summed once per stratum
+        and each replicate adds the cells its group shows.
+        """
+        members = design.group_members()
+        n_groups = design.group_stratum.size
+        to_stratum = np.zeros((n_groups, int(design.group_stratum.max()) + 1))
+        to_stratum[np.arange(n_groups), design.group_stratum] = 1.0
+        scale = design.scale
+        h = design.group_stratum
+
+        def sums(x: np.ndarray, power: int) -> np.ndarray:
+            """``x @ w**power`` of every replicate (shops x replicates)."""
+            by_group = np.asarray(members.T @ x.T).T  # (shops x groups)
+            by_stratum = (by_group @ to_stratum)[:, h]
+            step = scale**power
+            return x.sum(axis=1)[:, None] + (step - 1) * by_stratum - step * by_group
+
+        counts = LeftOutCounts.count(self.incidence, design)
+        total = np.asarray(self.incidence.sum(axis=1)).ravel()
+        shop = self.cell_shop
+        summed = np.empty((self.n_shops, n_groups))
+        for stratum in range(counts.by_stratum.shape[1]):
+            c_h = counts.by_stratum[:, stratum].astype(np.float64)
+            moments = [
+                np.bincount(shop, weights=w, minlength=self.n_shops)
+                for w in (total**2, total * c_h, c_h**2)
+            ]
+            for group in np.flatnonzero(h == stratum):
+                s = scale[group]
+                cells, shown = counts.cells(int(group))
+                b = total[cells] + (s - 1) * c_h[cells]
+                g = shown.astype(np.float64)
+                summed[:, group] = (
+                    moments[0]
+                    + 2 * (s - 1) * moments[1]
+                    + (s - 1) ** 2 * moments[2]
+                    - 2 * s * np.bincount(shop[cells], weights=b * g, minlength=self.n_shops)
+                    + s**2 * np.bincount(shop[cells], weights=g**2, minlength=self.n_shops)
+                )
+        spread = self.lists * self.entries
+        shared = (summed - sums(self.squares, 2)) / 2.0 + sums(
+            self.squares - self.entries, 1
+        ) / 2.0
+        union = (
+            sums(self.lists, 1) * sums(self.entries, 1)
+            - sums(spread, 2)
+            + sums(spread - self.entries, 1)
+            - shared
+        )
+        kept = self.lists.sum(axis=1)[:, None] - np.asarray(members.T @ self.lists.T).T
         out = np.full(shared.shape, np.nan)
         np.divide(shared, union, out=out, where=(kept >= 2) & (union > 0))
         return out

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csc_matrix, csr_matrix
+from scipy.sparse import csr_matrix
 
 from auditkit.metrics._bootstrap import COUNT_CHUNK_ELEMENTS
 from auditkit.metrics._customers import probe_customers
 from auditkit.metrics._item_counts import (
     JackknifeDesign,
+    LeftOutCounts,
     customer_incidence,
     jackknife_design,
     jackknife_interval,
@@ -190,36 +191,6 @@ def _per_shop_estimate(
     )
 
 
-@dataclass(frozen=True)
-class _LeftOut:
-    """Per listed cell, its exposure from each jackknife group and from each stratum.
-
-    ``by_group`` (cells x groups, CSC, whole counts) holds the cells each replicate lowers;
-    ``by_stratum`` (cells x strata) their sums over the stratum's groups.
-    """
-
-    by_group: csc_matrix
-    by_stratum: np.ndarray
-
-    @classmethod
-    def count(cls, exposure: ShopExposure, design: JackknifeDesign) -> _LeftOut:
-        """One sparse product of the customer incidence with the groups' members."""
-        by_group = (exposure.incidence @ design.group_members()).tocsc()
-        by_group.data = np.rint(by_group.data)
-        n_groups = design.group_stratum.size
-        strata = csr_matrix(
-            (np.ones(n_groups), (np.arange(n_groups), design.group_stratum)),
-            shape=(n_groups, int(design.group_stratum.max()) + 1),
-        )
-        by_stratum = np.rint(np.asarray((by_group @ strata).todense())).astype(np.int64)
-        return cls(by_group=by_group, by_stratum=by_stratum)
-
-    def cells(self, group: int) -> tuple[np.ndarray, np.ndarray]:
-        """The cells group ``group``'s customers show, and how often (whole, int64)."""
-        low, high = self.by_group.indptr[group], self.by_group.indptr[group + 1]
-        return self.by_group.indices[low:high], self.by_group.data[low:high].astype(np.int64)
-
-
 def _gini_replicates(exposure: ShopExposure, design: JackknifeDesign) -> np.ndarray:
     """Each shop's Gini of exposure in each jackknife replicate (shops x replicates).
 
@@ -231,7 +202,7 @@ def _gini_replicates(exposure: ShopExposure, design: JackknifeDesign) -> np.ndar
     whole values would not fit 63 bits.
     """
     counts = exposure.counts.astype(np.int64)
-    left_out = _LeftOut.count(exposure, design)
+    left_out = LeftOutCounts.count(exposure.incidence, design)
     n_groups = design.group_stratum.size
     out = np.empty((exposure.sizes.size, n_groups))
     stratum_size = design.stratum_size.astype(np.int64)
@@ -256,7 +227,7 @@ def _coverage_replicates(exposure: ShopExposure, design: JackknifeDesign) -> np.
     group's customers are the only ones to show it.
     """
     counts = exposure.counts.astype(np.int64)
-    left_out = _LeftOut.count(exposure, design)
+    left_out = LeftOutCounts.count(exposure.incidence, design)
     n_shops = exposure.sizes.size
     reached = np.bincount(exposure.cell_shop, minlength=n_shops).astype(np.int64)
     out = np.empty((n_shops, design.group_stratum.size))
