@@ -116,7 +116,11 @@ class _SortedValues:
 
     def gaps(self, shops: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Per query: ``Σ_j |v - b_j|`` over the sorted values ``b_j`` of the query's shop."""
-        at = np.searchsorted(self.keys, shops * self.width + values)
+        query = shops * self.width + values
+        # Binary searches in ascending order stay in cache: several times faster at millions.
+        order = np.argsort(query)
+        at = np.empty_like(order)
+        at[order] = np.searchsorted(self.keys, query[order])
         begin = self.start[shops]
         below = at - begin
         below_sum = self.prefix[at] - self.prefix[begin]
