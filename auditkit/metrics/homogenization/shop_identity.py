@@ -67,12 +67,23 @@ def shop_pooled_jaccard(
     ``item[e]``; an item twice in one list counts once. ``lists[s]`` counts shop ``s``'s lists
     (those without entries too). An item shown in ``c`` of a shop's ``n`` lists is shared by
     ``c(c-1)/2`` of its pairs, so the summed intersection needs only exposure counts, and the
-    summed union is ``(n - 1) Σ|A| - Σ|A ∩ B|``. One sort of (shop, item, list) keys gives
-    both the distinct entries and the counts.
+    summed union is ``(n - 1) Σ|A| - Σ|A ∩ B|``.
     """
-    n_shops = lists.size
+    n_items = int(item.max(initial=0)) + 1
+    cell, _ = _distinct_entries(shop, item, probe)
+    return _pooled_jaccard(cell, n_items, lists)
+
+
+def _distinct_entries(
+    shop: np.ndarray, item: np.ndarray, probe: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (shop, item, list) entries, sorted: cell ``shop * n_items + item``, list.
+
+    One sort of packed keys where they fit 63 bits, else a sort of the columns.
+    """
     n_items = int(item.max(initial=0)) + 1
     n_probes = int(probe.max(initial=0)) + 1
+    n_shops = int(shop.max(initial=0)) + 1
     if n_shops * n_items * n_probes < np.iinfo(np.int64).max:
         # In place: at 20M entries each temporary would be 160 MB of fresh memory.
         key = shop.astype(np.int64)
@@ -81,16 +92,19 @@ def shop_pooled_jaccard(
         key *= n_probes
         key += probe
         key.sort()
-        cell = key[run_starts(key)]
-        del key
-        cell //= n_probes
-    else:  # too many bits for one key: sort the columns
-        order = np.lexsort((probe, item, shop))
-        shop, item, probe = shop[order], item[order], probe[order]
-        same_cell = (shop[1:] == shop[:-1]) & (item[1:] == item[:-1])
-        distinct = np.ones(shop.size, dtype=bool)
-        distinct[1:] = ~(same_cell & (probe[1:] == probe[:-1]))
-        cell = shop[distinct].astype(np.int64) * n_items + item[distinct]
+        key = key[run_starts(key)]
+        return key // n_probes, key % n_probes
+    order = np.lexsort((probe, item, shop))
+    shop, item, probe = shop[order], item[order], probe[order]
+    same_cell = (shop[1:] == shop[:-1]) & (item[1:] == item[:-1])
+    first = np.ones(shop.size, dtype=bool)
+    first[1:] = ~(same_cell & (probe[1:] == probe[:-1]))
+    return shop[first].astype(np.int64) * n_items + item[first], probe[first].astype(np.int64)
+
+
+def _pooled_jaccard(cell: np.ndarray, n_items: int, lists: np.ndarray) -> np.ndarray:
+    """`shop_pooled_jaccard` from the sorted distinct entries' cells (`_distinct_entries`)."""
+    n_shops = lists.size
     starts = run_starts(cell)
     exposure = np.diff(np.append(starts, cell.size)).astype(np.float64)
     cell_shop = cell[starts] // n_items
@@ -166,7 +180,9 @@ def within_shop_jaccard(
     known = (item >= 0) & (shop >= 0)
     if not known.all():
         probe, item, shop = probe[known], item[known], shop[known]
-    per_shop = shop_pooled_jaccard(shop, item, probe, lists.astype(np.float64))
+    n_items = int(item.max(initial=0)) + 1
+    cell, entry_probe = _distinct_entries(shop, item, probe)
+    per_shop = _pooled_jaccard(cell, n_items, lists.astype(np.float64))
     present = np.isfinite(per_shop)
     values = per_shop[present]
     details: dict[str, object] = {"shops": len(values), "lists": int(lists[present].sum())}
@@ -181,7 +197,7 @@ def within_shop_jaccard(
         listed_probes = listed_probes[shop_of[listed_probes] >= 0]
         listed_customers = probe_customers(tables, listed_probes)
         customer_lists = _CustomerLists(
-            shop, item, probe, listed_probes, shop_of, listed_customers
+            cell, entry_probe, n_items, listed_probes, shop_of, listed_customers
         )
         strata = np.zeros(int(listed_customers.max(initial=-1)) + 1, dtype=np.int64)
         strata[listed_customers] = codes.per_probe("persona_id")[listed_probes]
@@ -225,27 +241,26 @@ class _CustomerLists:
 
     def __init__(
         self,
-        shop: np.ndarray,
-        item: np.ndarray,
-        probe: np.ndarray,
+        entry_cell: np.ndarray,
+        entry_probe: np.ndarray,
+        n_items: int,
         listed_probes: np.ndarray,
         shop_of: np.ndarray,
         customer_of_listed: np.ndarray,
     ) -> None:
-        customer_of = np.zeros(int(max(probe.max(initial=0), listed_probes.max(initial=0))) + 1)
-        customer_of = customer_of.astype(np.int64)
+        """From the distinct entries, sorted by cell (`_distinct_entries`), and the lists."""
+        top = max(int(entry_probe.max(initial=0)), int(listed_probes.max(initial=0)))
+        customer_of = np.zeros(top + 1, dtype=np.int64)
         customer_of[listed_probes] = customer_of_listed
         customers = int(customer_of_listed.max(initial=-1)) + 1
         self.n_shops = int(shop_of.max(initial=-1)) + 1
-        n_items = int(item.max(initial=0)) + 1
-        # Distinct (list, item) entries: an item twice in one list counts once.
-        entry = distinct(probe.astype(np.int64) * n_items + item)
-        entry_probe, entry_item = entry // n_items, entry % n_items
-        entry_shop = shop_of[entry_probe]
-        key = entry_shop.astype(np.int64) * n_items + entry_item
-        cells, cell = np.unique(key, return_inverse=True)
-        self.cells = int(cells.size)
-        self.cell_shop = cells // n_items
+        starts = run_starts(entry_cell)
+        first = np.zeros(entry_cell.size, dtype=np.int64)
+        first[starts] = 1
+        cell = np.cumsum(first) - 1  # each entry's cell, numbered in sorted order
+        self.cells = int(starts.size)
+        self.cell_shop = entry_cell[starts] // n_items
+        entry_shop = self.cell_shop[cell]
         customer = customer_of[entry_probe]
         self.incidence = customer_incidence(cell, customer, self.cells, customers)
         per_cell = self.incidence.tocoo()  # x_ui, by (cell, customer)
