@@ -22,9 +22,9 @@ derivations are dropped (about the point estimate alone; the segment tests keep 
 relabellings). Each has a bare-numpy reference on the world's dense (probe × k) arrays, checked
 against the metric's value (for a segment metric, the value of the attribute or level it
 names). Memory: the tables' own size (``memory_usage(deep=True)``), the resident memory once
-they are built, and per metric the kernel's high-water mark above the memory in use before it
-(``VmHWM`` after ``clear_refs``, less what the heap holds free for reuse, the heap's free
-memory handed back to the system first: `trim_heap`).
+they are built, and per metric, in a run of its own after the timed one, the kernel's
+high-water mark above the memory in use before it (``VmHWM`` after ``clear_refs`` less the
+resident memory, the heap's free memory handed back to the system first: `metric_peak_mib`).
 
 Run: ``.venv/bin/python benchmarks/suite_scale.py [--probes N] [--resamples N] [--only TEXT]``
 """
@@ -54,7 +54,6 @@ from metrics_scale import (
     _with_planting,
     checked_reference,
     distinct_items,
-    heap_free_mib,
     peak_mib,
     peak_since_reset_mib,
     reset_peak,
@@ -265,12 +264,29 @@ SEGMENT_REFERENCES: dict[str, Callable[[SuiteWorld, Estimate], float]] = {
 def trim_heap() -> None:
     """Hand the heap's free memory back to the system (glibc ``malloc_trim``), to measure.
 
+    Then the resident memory is the memory in use, and a metric's peak above it is its own.
     Without it the memory freed by building the tables (their strings, before they became
-    dictionary codes) stays in the heap and counts in every metric's peak above the memory
-    in use.
+    dictionary codes) stays resident; and glibc still counts the chunks it handed back as
+    free (``mallinfo2``), so resident less free is no measure of the memory in use either.
     """
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def metric_peak_mib(
+    estimate: Callable[..., Estimate], data: AuditTables, resamples: int, seed: int
+) -> float:
+    """The memory one metric with its interval adds above the memory in use (MiB; NaN if not
+    measurable), measured apart from its timing: its shared derivations rebuilt, from a heap
+    handed back to the system (`trim_heap`), which the timed run, like ``auditkit run``, is not.
+    """
+    data.codes.drop_shared()
+    trim_heap()
+    before = _status_mib("VmRSS")
+    if not reset_peak():
+        return math.nan
+    estimate(data, n_resamples=resamples, seed=seed)
+    return peak_since_reset_mib() - before
 
 
 def table_mib(tables: AuditTables) -> dict[str, float]:
@@ -344,7 +360,8 @@ def main() -> None:
     start = time.perf_counter()
     core = tables.core()
     total = time.perf_counter() - start
-    resident = _status_mib("VmRSS") - heap_free_mib()
+    trim_heap()
+    resident = _status_mib("VmRSS")
     print(f"tables.core(): {total:.2f} s; in use with the tables: {resident:,.0f} MiB")
     seeds = AuditSeeds(0)
     header = (
@@ -357,15 +374,12 @@ def main() -> None:
         if options.only and options.only not in name:
             continue
         data = tables if definition.full_tables else core
-        trim_heap()
-        before = _status_mib("VmRSS") - heap_free_mib()
-        measured = reset_peak()
         t0 = time.perf_counter()
         estimate = definition.estimate(
             data, n_resamples=options.resamples, seed=seeds.metric(name)
         )
         full = time.perf_counter() - t0
-        peak = peak_since_reset_mib() - before if measured else math.nan
+        peak = metric_peak_mib(definition.estimate, data, options.resamples, seeds.metric(name))
         point = math.inf
         for _ in range(options.repeats):
             data.codes.drop_shared()
