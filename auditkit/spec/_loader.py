@@ -691,6 +691,8 @@ def spec_sha256(spec: AuditSpec) -> str:
     # How fast probes go out changes no result: a run may resume at another pace.
     for key in EXECUTION_KEYS:
         data["vendor"].pop(key, None)
+    # Where the evidence is kept changes no result: a run may resume whatever it names.
+    data.pop("evidence", None)
     # A spec without a trending list, or without a suite, hashes as it did before the key.
     for key in ("trending", "suite"):
         if data.get(key) is None:
