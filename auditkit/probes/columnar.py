@@ -82,10 +82,18 @@ def _part_number(path: Path) -> int:
     return int(match.group(1)) if match else 0
 
 
+def _read_part(path: Path, columns: Sequence[str]) -> pa.Table:
+    """``columns`` of one part file; a damaged one is an `EvidenceError` naming it."""
+    try:
+        return pq.read_table(path, columns=list(columns), schema=_SCHEMA, use_threads=False)
+    except (OSError, pa.ArrowException) as exc:
+        raise EvidenceError(UNREADABLE.format(path=path, reason=exc)) from None
+
+
 def _sqlite_rows(parts: Path) -> Iterator[tuple[Any, ...]]:
     """Every attempt in ``parts`` as a row of the SQLite store's ``attempts``, in id order."""
     for path in _part_files(parts):
-        table = pq.read_table(path, schema=_SCHEMA)
+        table = _read_part(path, ATTEMPT_COLUMNS)
         columns = [
             [_dump(v) for v in table[name].to_pylist()]
             if name in LIST_COLUMNS
@@ -170,12 +178,7 @@ class ColumnarEvidenceStore(EvidenceStore):
 
     def _read(self, columns: Sequence[str]) -> pa.Table:
         """The attempts' ``columns``, oldest first, from every part file."""
-        tables = []
-        for path in _part_files(self.parts):
-            try:
-                tables.append(pq.read_table(path, columns=list(columns), schema=_SCHEMA))
-            except (OSError, pa.ArrowException) as exc:
-                raise EvidenceError(UNREADABLE.format(path=path, reason=exc)) from None
+        tables = [_read_part(path, columns) for path in _part_files(self.parts)]
         if not tables:
             return _SCHEMA.empty_table().select(list(columns))
         return pa.concat_tables(tables)
@@ -206,19 +209,17 @@ class ColumnarEvidenceStore(EvidenceStore):
     def answers(self) -> pd.DataFrame:
         """The first usable answer of each probe, sorted by probe id (as `EvidenceStore`'s)."""
         self.flush()
-        table = self._read(["probe_id", "status", *LIST_COLUMNS])
-        ok = table.filter(pc.equal(table["status"], "ok"))
+        # Part by part: only one part's Arrow buffers are held next to the answers' lists.
+        found: dict[str, list[Any]] = {name: [] for name in ("probe_id", *LIST_COLUMNS)}
+        for path in _part_files(self.parts):
+            part = _read_part(path, ["probe_id", "status", *LIST_COLUMNS])
+            ok = part.filter(pc.equal(part["status"], "ok"))
+            for name, values in found.items():
+                values += ok[name].to_pylist()
+        frame = pd.DataFrame(found)
         # Rows are in id order: a probe's first row is its first usable answer.
-        probe_ids = ok["probe_id"].to_numpy(zero_copy_only=False)
-        first = ~pd.Series(probe_ids).duplicated(keep="first").to_numpy()
-        ok = ok.filter(pa.array(first))
-        ok = ok.take(pc.sort_indices(ok, sort_keys=[("probe_id", "ascending")]))
-        return pd.DataFrame(
-            {
-                "probe_id": ok["probe_id"].to_pylist(),
-                **{name: ok[name].to_pylist() for name in LIST_COLUMNS},
-            }
-        )
+        first = ~frame["probe_id"].duplicated(keep="first").to_numpy()
+        return frame[first].sort_values("probe_id", kind="stable", ignore_index=True)
 
     def sqlite_rows(self) -> Iterator[tuple[Any, ...]]:
         """Every attempt as a row of the SQLite store's ``attempts`` table, in id order."""
