@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auditkit.errors import EvidenceError
-from auditkit.probes.columnar import ColumnarEvidenceStore, fold_attempts, parts_dir
-from auditkit.probes.evidence import EVIDENCE_FILE, STORE_KEY, EvidenceStore
+from auditkit.probes.columnar import ColumnarEvidenceStore, parts_dir
+from auditkit.probes.evidence import EVIDENCE_FILE, EvidenceStore
 
 STORES: dict[str, type[EvidenceStore]] = {
     EvidenceStore.kind: EvidenceStore,
@@ -90,15 +90,3 @@ def open_evidence(
     kind = found or choose_store(store, probes=probes)
     return STORES[kind](path, spec_sha256=spec_sha256, secrets=secrets)
 
-
-__all__ = [
-    "AUTO",
-    "COLUMNAR_FROM_PROBES",
-    "STORES",
-    "STORE_CHOICES",
-    "STORE_KEY",
-    "choose_store",
-    "existing_store",
-    "fold_attempts",
-    "open_evidence",
-]
