@@ -19,6 +19,7 @@ import click
 
 from auditkit.api import retain_freed_memory
 from auditkit.errors import AuditkitError, SpecError
+from auditkit.probes.stores import STORE_CHOICES
 
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
@@ -146,6 +147,14 @@ def schema(results: bool) -> None:
     show_default=True,
     help="Exit with 3 when a smaller share of the probes got a usable answer.",
 )
+@click.option(
+    "--evidence-store",
+    type=click.Choice(STORE_CHOICES),
+    default=None,
+    help="Where the attempts go: sqlite, parquet (beside evidence.sqlite, for large runs) or "
+    "auto (parquet from 100,000 probes on); default the spec's evidence.store. A resumed run "
+    "keeps its store.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
     spec: Path,
@@ -153,6 +162,7 @@ def run(
     resume: bool,
     fail_on: str | None,
     min_answer_rate: float,
+    evidence_store: str | None,
     quiet: bool,
 ) -> None:
     """Run the audit described by SPEC and write its report into --out."""
@@ -170,7 +180,13 @@ def run(
         bar.set_postfix(failures=state.failures, refresh=False)
 
     try:
-        result = run_audit(spec, out=out, resume=resume, on_progress=None if quiet else progress)
+        result = run_audit(
+            spec,
+            out=out,
+            resume=resume,
+            on_progress=None if quiet else progress,
+            evidence_store=evidence_store,
+        )
     except AuditkitError as error:
         _fail(error)
     except KeyboardInterrupt:

@@ -32,6 +32,7 @@ from auditkit.errors import EvidenceError, SpecError, SpecIssue, VendorError
 from auditkit.judging import judge_against_reference, judge_metric
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.stats import benjamini_hochberg
+from auditkit.probes.columnar import PARTS_DIR
 from auditkit.probes.design import design_probes, with_shared_answers
 from auditkit.probes.evidence import EVIDENCE_FILE, EvidenceStore, answers_sha256
 from auditkit.probes.histories import band_products
@@ -42,6 +43,7 @@ from auditkit.probes.planting import (
     planted_item,
 )
 from auditkit.probes.runner import RunPolicy, RunProgress, run_probes, send_event_batches
+from auditkit.probes.stores import AUTO, STORE_CHOICES, UNKNOWN_STORE, open_evidence
 from auditkit.reports import MANIFEST_FILE, write_report, write_results
 from auditkit.results import (
     AuditResult,
@@ -242,6 +244,7 @@ def run_audit(
     out: str | Path,
     resume: bool = False,
     on_progress: Callable[[RunProgress], None] | None = None,
+    evidence_store: str | None = None,
 ) -> AuditResult:
     """Run a whole audit: design probes, query the vendor, compute metrics, write reports.
 
@@ -257,8 +260,16 @@ def run_audit(
         Continue a run in ``out``: send only the probes without a usable answer.
     on_progress
         Called after each vendor request (for progress bars).
+    evidence_store
+        ``sqlite``, ``parquet`` (the attempts as Parquet batches beside ``evidence.sqlite``)
+        or ``auto`` (Parquet from `auditkit.probes.stores.COLUMNAR_FROM_PROBES` probes on);
+        default the spec's ``evidence.store``, else ``auto``. A resumed run keeps its store.
     """
+    if evidence_store is not None and evidence_store not in STORE_CHOICES:
+        raise ValueError(UNKNOWN_STORE.format(valid=list(STORE_CHOICES), value=evidence_store))
     spec = read_spec(spec)
+    if evidence_store is None:
+        evidence_store = AUTO if spec.evidence is None else spec.evidence.store
     run_dir = Path(out)
     evidence_path = run_dir / EVIDENCE_FILE
     if evidence_path.exists() and not resume:
@@ -277,7 +288,9 @@ def run_audit(
         if evidence_path.exists() and not resume:  # another run finished in the meantime
             _close(vendor, reference)
             raise EvidenceError(ALREADY_RUN.format(path=run_dir))
-        return _run_locked(spec, run_dir, shops, plan, vendor, reference, on_progress)
+        return _run_locked(
+            spec, run_dir, shops, plan, vendor, reference, on_progress, evidence_store
+        )
 
 
 def _close(vendor: Vendor, reference: AsReference | None) -> None:
@@ -317,20 +330,27 @@ def _run_locked(
     vendor: Vendor,
     reference: AsReference | None,
     on_progress: Callable[[RunProgress], None] | None,
+    evidence_store: str,
 ) -> AuditResult:
     """`run_audit` once the run directory is this run's alone.
 
     The vendor is probed first (and the trend planted); the reference, when the spec names
     one, is sent the core probes after, into the same evidence.
     """
-    evidence_path = run_dir / EVIDENCE_FILE
     try:
         plan.to_parquet(run_dir / PLAN_FILE, index=False)
         (run_dir / SPEC_COPY).write_text(
             json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
         )
         secrets = secret_values(vendor) + (() if reference is None else secret_values(reference))
-        with EvidenceStore(evidence_path, spec_sha256=spec_sha256(spec), secrets=secrets) as store:
+        with open_evidence(
+            run_dir,
+            spec_sha256=spec_sha256(spec),
+            secrets=secrets,
+            store=evidence_store,
+            probes=len(plan),
+        ) as store:
+            kind = store.kind
             planting = _planting(spec, shops)
             capabilities = vendor.capabilities
             if planting is not None and not capabilities.events:
@@ -370,7 +390,8 @@ def _run_locked(
         _close(vendor, reference)
     result = dataclasses.replace(result, run_dir=str(run_dir))
     write_results(result, run_dir)
-    manifest = {"versions": _versions(), "files": [EVIDENCE_FILE, PLAN_FILE, SPEC_COPY]}
+    files = [EVIDENCE_FILE, *([PARTS_DIR] if kind != EvidenceStore.kind else []), PLAN_FILE]
+    manifest = {"versions": _versions(), "files": [*files, SPEC_COPY], "evidence_store": kind}
     (run_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     write_report(run_dir)
     return result
@@ -443,7 +464,7 @@ def evaluate(
 
     tables = tables_of(plan, ours)
     reference = None
-    attempts = store.attempts()
+    attempts = store.attempts(columns=("probe_id", "status", "problem"))
     referenced = is_reference(attempts["probe_id"])
     if spec.reference is not None:
         reference = tables_of(core_probes(plan), theirs)

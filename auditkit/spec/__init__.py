@@ -18,6 +18,7 @@ from auditkit.spec._loader import (
 from auditkit.spec._models import (
     AuditSpec,
     ClaimsSpec,
+    EvidenceSpec,
     HttpEventsSpec,
     HttpVendorSpec,
     InferenceSpec,
@@ -46,6 +47,7 @@ from auditkit.spec._models import (
 __all__ = [
     "AuditSpec",
     "ClaimsSpec",
+    "EvidenceSpec",
     "HttpEventsSpec",
     "HttpVendorSpec",
     "InferenceSpec",

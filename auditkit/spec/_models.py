@@ -824,6 +824,16 @@ class ReferenceSpec(_Model):
         return self
 
 
+class EvidenceSpec(_Model):
+    """Where the run keeps its evidence (the results do not depend on it)."""
+
+    store: Literal["auto", "sqlite", "parquet"] = Field(
+        "auto",
+        description="sqlite: every attempt in evidence.sqlite; parquet: the attempts as Parquet "
+        "batches beside it, for large runs; auto: parquet from 100,000 probes on.",
+    )
+
+
 class AuditSpec(_Model):
     """A whole audit: vendor, shops, probes, metrics. Loaded from YAML by `load_spec`."""
 
@@ -853,6 +863,9 @@ class AuditSpec(_Model):
     claims: ClaimsSpec | None = None
     reference: ReferenceSpec | None = Field(
         None, description="A reference the vendor is judged against where no threshold fits."
+    )
+    evidence: EvidenceSpec | None = Field(
+        None, description="The evidence store (default: chosen by the plan's size)."
     )
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     # Where the spec was read from: the file's name and the line of every key path.

@@ -66,8 +66,8 @@ BAD = [
         "title: test",
         "spec.yaml:1 name: is required\n"
         "spec.yaml:2 title: is not a valid key (did you mean 'suite'?); valid keys: auditkit, "
-        "claims, description, inference, metrics, name, probes, reference, seed, shops, suite, "
-        "trending, vendor, world",
+        "claims, description, evidence, inference, metrics, name, probes, reference, seed, shops, "
+        "suite, trending, vendor, world",
     ),
     (
         "history_length: 3}",
