@@ -134,8 +134,8 @@ def compute_metrics(
         if threshold is None and definition.rule == "reported" and reference and judged_by:
             results.append(
                 judge_against_reference(
-                    definition.estimate(core, **options),
-                    definition.estimate(reference, **options),
+                    definition.measure(core, **options),
+                    definition.measure(reference, **options),
                     definition.default_threshold,
                     name=judged_by.name,
                     warn=judged_by.warn,

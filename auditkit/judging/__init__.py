@@ -117,7 +117,7 @@ def judge_metric(
     rule = definition.rule
     if rule == "reported" and threshold is not None:
         rule = "interval"  # the auditor's own threshold: judged against it
-    estimate = definition.estimate(
+    estimate = definition.measure(
         tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     return judge(
