@@ -19,6 +19,7 @@ import click
 
 from auditkit.api import retain_freed_memory
 from auditkit.errors import AuditkitError, SpecError
+from auditkit.probes.stores import STORE_CHOICES
 
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
@@ -153,6 +154,14 @@ def schema(results: bool) -> None:
     help="Run on a Dask cluster (needs auditkit[dask]): its scheduler's address "
     "(tcp://HOST:8786), or 'local' for one worker per core of this machine.",
 )
+@click.option(
+    "--evidence-store",
+    type=click.Choice(STORE_CHOICES),
+    default=None,
+    help="Where the attempts go: sqlite, parquet (beside evidence.sqlite, for large runs) or "
+    "auto (parquet from 100,000 probes on); default the spec's evidence.store. A resumed run "
+    "keeps its store.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
     spec: Path,
@@ -161,6 +170,7 @@ def run(
     fail_on: str | None,
     min_answer_rate: float,
     scheduler: str | None,
+    evidence_store: str | None,
     quiet: bool,
 ) -> None:
     """Run the audit described by SPEC and write its report into --out."""
@@ -184,6 +194,7 @@ def run(
             resume=resume,
             on_progress=None if quiet else progress,
             scheduler=scheduler,
+            evidence_store=evidence_store,
         )
     except AuditkitError as error:
         _fail(error)

@@ -7,7 +7,9 @@ those of ``auditkit run SPEC --scheduler ADDRESS``, timed one by one:
 
 - **plan**: the probe design, on the client;
 - **probing**: the shards (whole customers) as tasks on the workers, each with its own
-  simulated vendor and evidence file, returned and merged into the run's evidence in order;
+  simulated vendor and evidence file, returned and merged into the run's evidence in order
+  (the store ``--evidence-store`` names; ``auto``, the default, chooses as ``auditkit run``
+  does: the columnar store from 100,000 probes on);
 - **tables**: the answers read back from the evidence and joined into the tables (client);
 - **metrics**: every registered metric as a task on the workers (the tables sent to each);
 - with ``--check``, the same probes sent from this process alone, and the same metrics computed
@@ -43,7 +45,8 @@ from auditkit.api._cluster import cluster_engine
 from auditkit.api._engine import judge_here
 from auditkit.api._run import evaluate
 from auditkit.api._vendor import build_vendor
-from auditkit.probes import EvidenceStore, RunPolicy, run_probes
+from auditkit.probes import STORE_CHOICES, EvidenceStore, RunPolicy, open_evidence, run_probes
+from auditkit.probes.columnar import PARTS_DIR
 from auditkit.spec import spec_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,24 +178,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         run_dir = Path(folder)
         with (
             cluster_engine(cluster.scheduler_address, spec, shops, plan, run_dir) as engine_for,
-            EvidenceStore(run_dir / "evidence.sqlite", spec_sha256=spec_sha256(spec)) as store,
+            open_evidence(
+                run_dir, spec_sha256=spec_sha256(spec), store=args.evidence_store, probes=len(plan)
+            ) as store,
         ):
-            engine = engine_for(store, RunPolicy())
+            row["evidence_store"] = store.kind
+            engine = engine_for(store, RunPolicy(), "vendor")
             started = time.perf_counter()
             stopped = engine.probe(plan)
             row["probing_s"] = time.perf_counter() - started
             row["stopped"] = stopped
-            row["evidence_mib"] = (run_dir / "evidence.sqlite").stat().st_size / (1 << 20)
+            files = [run_dir / "evidence.sqlite", *(run_dir / PARTS_DIR).glob("*")]
+            row["evidence_mib"] = sum(f.stat().st_size for f in files) / (1 << 20)
             if args.check:
                 row["probing_here_s"] = probe_here(spec, shops, plan, run_dir)
             if not args.probing_only:
                 timings: dict[str, float] = {}
                 seen: dict[str, Any] = {}
 
-                def judge(tasks: Any, tables: Any) -> Any:
+                def judge(tasks: Any, tables: Any, reference: Any) -> Any:
                     timings["tables_s"] = time.perf_counter() - started
                     begun = time.perf_counter()
-                    results = engine.judge(tasks, tables)
+                    results = engine.judge(tasks, tables, reference)
                     timings["metrics_s"] = time.perf_counter() - begun
                     seen.update(tasks=tasks, tables=tables, results=results)
                     return results
@@ -224,6 +231,7 @@ def main() -> None:
     parser.add_argument("--probing-only", action="store_true", help="stop after probing")
     parser.add_argument("--check", action="store_true", help="compare with one machine")
     parser.add_argument("--worker-ttl", default="60s", help="restart a silent worker after")
+    parser.add_argument("--evidence-store", choices=STORE_CHOICES, default="auto")
     parser.add_argument("--tmp", default=None, help="where the run directory goes")
     parser.add_argument("--json", default="", help="also append the row to this file")
     args = parser.parse_args()

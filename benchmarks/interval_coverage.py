@@ -20,8 +20,11 @@ attribute (``metric[attribute]``) gives every attribute's own interval's coverag
 the simulated one, trained once on logs seeded by the world seed (``log_seed``), so the vendor
 stays fixed while the audits' customers change.
 
+``--probes-from SPEC`` audits with a shipped suite's probe design (its budget) instead of the
+demo's.
+
 Run: python benchmarks/interval_coverage.py [--seeds 100] [--world-seed 7] [--pooling 0.5]
-     [--vendor simulated|trained]
+     [--vendor simulated|trained] [--probes-from auditkit/suites/smb_vetting.yaml]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 import auditkit
 import auditkit.metrics
@@ -72,9 +76,13 @@ def coverage_line(label: str, found: np.ndarray, bounds: np.ndarray, target: np.
 
 
 def spec_data(
-    seed: int, shops: list[dict[str, Any]], pooling: float, vendor: dict[str, Any] | None = None
+    seed: int,
+    shops: list[dict[str, Any]],
+    pooling: float,
+    vendor: dict[str, Any] | None = None,
+    probes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The demo's probe design over fixed shops; a simulated vendor with noise by default."""
+    """The demo's probe design (or ``probes``) over fixed shops; a noisy simulated vendor."""
     return {
         "auditkit": 1,
         "name": "interval coverage",
@@ -85,7 +93,8 @@ def spec_data(
             "adapter": "simulated",
             "options": {"pooling": pooling, "trend_weight": 0.5, "noise": 0.3},
         },
-        "probes": {
+        "probes": probes
+        or {
             "k": 10,
             "personas": [
                 {"id": "tea_lover", "categories": ["cat01", "cat02"], "customers": 6},
@@ -108,7 +117,17 @@ def main() -> None:
     parser.add_argument("--world-seed", type=int, default=7)
     parser.add_argument("--pooling", type=float, default=0.5)
     parser.add_argument("--vendor", choices=("simulated", "trained"), default="simulated")
+    parser.add_argument(
+        "--probes-from",
+        type=Path,
+        default=None,
+        help="a suite's spec (auditkit/suites/smb_vetting.yaml): audit with its probe design",
+    )
     args = parser.parse_args()
+    probes = None
+    if args.probes_from is not None:
+        probes = yaml.safe_load(args.probes_from.read_text())["probes"]
+        probes.pop("trend_planting", None)  # trend leakage is not measured here
     vendor = None
     if args.vendor == "trained":
         options = {"training": "mixed:0.5", "log_seed": args.world_seed, "noise": 0.3}
@@ -127,7 +146,9 @@ def main() -> None:
             signature = {"categories": list(world.shops[shop_id].signature_categories)}
             shops.append({"id": shop_id, "catalog": str(path), "signature": signature})
         for seed in range(1, args.seeds + 1):
-            spec = auditkit.AuditSpec.model_validate(spec_data(seed, shops, args.pooling, vendor))
+            spec = auditkit.AuditSpec.model_validate(
+                spec_data(seed, shops, args.pooling, vendor, probes)
+            )
             result = auditkit.run_audit(spec, out=Path(scratch) / f"run-{seed}")
             for metric in result.metrics:
                 if metric.ci is not None and np.isfinite(metric.value):

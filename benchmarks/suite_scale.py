@@ -9,7 +9,8 @@ trend planting) and extended here so that the segment family runs on the very sa
 - every fifth customer is twinned on the age band at its first shop: three twins, one per
   level, with the customer's history and lists redrawn past the taste items (as the probe
   design twins: same shop, same history, one attribute changed);
-- every catalog item has a price (log-normal per shop), carried into the lists and histories.
+- every catalog item has a price (log-normal per shop), carried into the lists and histories;
+- the text columns are dictionary-coded, as `build_tables` stores them (`coded_tables`).
 
 With ``--probes N`` (default 1,000,000) the first-repetition probes, repeats and twins add up
 to about N; the planting adds 20,000 (full tables only, as ``compute_metrics`` gives them).
@@ -21,8 +22,9 @@ derivations are dropped (about the point estimate alone; the segment tests keep 
 relabellings). Each has a bare-numpy reference on the world's dense (probe × k) arrays, checked
 against the metric's value (for a segment metric, the value of the attribute or level it
 names). Memory: the tables' own size (``memory_usage(deep=True)``), the resident memory once
-they are built, and per metric the kernel's high-water mark above the memory in use before it
-(``VmHWM`` after ``clear_refs``, less what the heap holds free for reuse).
+they are built, and per metric, in a run of its own after the timed one, the kernel's
+high-water mark above the memory in use before it (``VmHWM`` after ``clear_refs`` less the
+resident memory, the heap's free memory handed back to the system first: `metric_peak_mib`).
 
 Run: ``.venv/bin/python benchmarks/suite_scale.py [--probes N] [--resamples N] [--only TEXT]``
 """
@@ -30,6 +32,8 @@ Run: ``.venv/bin/python benchmarks/suite_scale.py [--probes N] [--resamples N] [
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import json
 import math
 import os
@@ -50,7 +54,6 @@ from metrics_scale import (
     _with_planting,
     checked_reference,
     distinct_items,
-    heap_free_mib,
     peak_mib,
     peak_since_reset_mib,
     reset_peak,
@@ -60,7 +63,7 @@ from auditkit.api import AuditSeeds, retain_freed_memory
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.segments.outcomes import shared_probe_outcomes
 from auditkit.results import Estimate
-from auditkit.tables import AuditTables
+from auditkit.tables import AuditTables, coded_tables
 
 AGES = np.array(["18-34", "35-64", "65+"], dtype=object)
 DEVICES = np.array(["mobile", "desktop"], dtype=object)
@@ -157,7 +160,8 @@ class SuiteWorld(World):
         catalogs = base.catalogs.assign(price=self.price.ravel())
         tables = AuditTables(probes, responses, histories, catalogs)
         self.planting = Planting(planting)
-        return _with_planting(tables, self.planting) if planting else tables
+        # Text columns as `build_tables` gives them: dictionary codes.
+        return coded_tables(_with_planting(tables, self.planting) if planting else tables)
 
 
 # ---- bare-numpy references of the segment metrics, on the world's dense arrays ---------------
@@ -257,6 +261,34 @@ SEGMENT_REFERENCES: dict[str, Callable[[SuiteWorld, Estimate], float]] = {
 }
 
 
+def trim_heap() -> None:
+    """Hand the heap's free memory back to the system (glibc ``malloc_trim``), to measure.
+
+    Then the resident memory is the memory in use, and a metric's peak above it is its own.
+    Without it the memory freed by building the tables (their strings, before they became
+    dictionary codes) stays resident; and glibc still counts the chunks it handed back as
+    free (``mallinfo2``), so resident less free is no measure of the memory in use either.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def metric_peak_mib(
+    estimate: Callable[..., Estimate], data: AuditTables, resamples: int, seed: int
+) -> float:
+    """The memory one metric with its interval adds above the memory in use (MiB; NaN if not
+    measurable), measured apart from its timing: its shared derivations rebuilt, from a heap
+    handed back to the system (`trim_heap`), which the timed run, like ``auditkit run``, is not.
+    """
+    data.codes.drop_shared()
+    trim_heap()
+    before = _status_mib("VmRSS")
+    if not reset_peak():
+        return math.nan
+    estimate(data, n_resamples=resamples, seed=seed)
+    return peak_since_reset_mib() - before
+
+
 def table_mib(tables: AuditTables) -> dict[str, float]:
     """Each table's own size in MiB (``memory_usage(deep=True)``)."""
     return {
@@ -328,7 +360,8 @@ def main() -> None:
     start = time.perf_counter()
     core = tables.core()
     total = time.perf_counter() - start
-    resident = _status_mib("VmRSS") - heap_free_mib()
+    trim_heap()
+    resident = _status_mib("VmRSS")
     print(f"tables.core(): {total:.2f} s; in use with the tables: {resident:,.0f} MiB")
     seeds = AuditSeeds(0)
     header = (
@@ -341,14 +374,12 @@ def main() -> None:
         if options.only and options.only not in name:
             continue
         data = tables if definition.full_tables else core
-        before = _status_mib("VmRSS") - heap_free_mib()
-        measured = reset_peak()
         t0 = time.perf_counter()
         estimate = definition.estimate(
             data, n_resamples=options.resamples, seed=seeds.metric(name)
         )
         full = time.perf_counter() - t0
-        peak = peak_since_reset_mib() - before if measured else math.nan
+        peak = metric_peak_mib(definition.estimate, data, options.resamples, seeds.metric(name))
         point = math.inf
         for _ in range(options.repeats):
             data.codes.drop_shared()

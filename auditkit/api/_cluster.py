@@ -7,16 +7,20 @@
   (`shard_plan`); each shard is a task that builds the vendor from the spec on its worker
   (credentials come from the worker's own environment, as the spec's ``${ENV_VAR}`` says;
   the task graph carries the spec, the shops and the shard's probes, never a secret), runs
-  the ordinary runner into an evidence file of its own, and returns that file. A remote
+  the ordinary runner into an evidence file of its own (SQLite, whatever the run's store),
+  and returns that file. A spec's reference gets a pass of its own after the vendor's, in
+  shards of the same customers under the reference's probe ids, each shard building the
+  reference on its worker, as a run on one machine probes it after the vendor. A remote
   vendor's quota (its rate and concurrency) is shared: at most that many shards probe at
   once (a cluster-wide semaphore) and each paces its share. The client writes each returned
   shard under ``RUN_DIR/shards/`` and merges the shards into the run's evidence in shard order
-  (`merge_shard_evidence`, each shard's attempts in plan order), whichever worker finished
-  first; a resumed run merges the shards a killed one left and sends only what has no answer.
+  (`merge_shard_into`, each shard's attempts in plan order), whichever worker finished
+  first, into the store the run keeps (SQLite, or the columnar store a large plan chooses);
+  a resumed run merges the shards a killed one left and sends only what has no answer.
   Shards go out a window at a time, and a shard whose worker dies is sent again.
-- **Metrics.** The tables go to each worker once, and each metric is a task there: the same
-  `MetricTask` on the same tables as on one machine, so the results are the same, byte for
-  byte. Claims are scored on the client, as on one machine.
+- **Metrics.** The tables (and the reference's, if any) go to each worker once, and each
+  metric is a task there: the same `MetricTask` on the same tables as on one machine, so the
+  results are the same, byte for byte. Claims are scored on the client, as on one machine.
 
 Dask is imported only here, and only when a run names a scheduler.
 """
@@ -38,18 +42,19 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from auditkit.api._engine import Engine, MetricTask, Planted
+from auditkit.api._engine import Engine, MetricTask, Planted, Role
 from auditkit.api._process import retain_freed_memory
+from auditkit.api._reference import build_reference, reference_plan
 from auditkit.api._shops import Shops
 from auditkit.api._vendor import build_vendor
 from auditkit.errors import ClusterError
 from auditkit.probes.evidence import EvidenceStore
 from auditkit.probes.runner import RunPolicy, RunProgress, run_probes
-from auditkit.probes.shards import SHARD_SUFFIX, merge_shard_evidence, shard_plan
+from auditkit.probes.shards import SHARD_SUFFIX, merge_shard_into, shard_plan
 from auditkit.results import MetricResult
 from auditkit.spec import AuditSpec, spec_sha256
 from auditkit.tables import AuditTables
-from auditkit.vendors import EventSink, secret_values
+from auditkit.vendors import EventSink, Vendor, secret_values
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -180,18 +185,29 @@ def probe_shard(
     planted: Planted | None,
     lease: str | None,
     leases: int,
+    role: Role = "vendor",
 ) -> ShardEvidence:
     """Probe one shard on a worker: its own vendor and evidence file; the file's bytes back.
 
     ``lease`` names the cluster-wide semaphore of ``leases`` shards that may probe a shared
-    vendor at once (None: no limit, the vendor is the worker's own).
+    vendor at once (None: no limit, the vendor is the worker's own). ``role`` says whom the
+    shard probes: the spec's vendor, or its reference (under ``reference:`` probe ids).
     """
     if lease is None:
-        return _probe_shard(spec, shops, rows, policy, planted)
+        return _probe_shard(spec, shops, rows, policy, planted, role)
     from distributed import Semaphore
 
     with Semaphore(max_leases=leases, name=lease):
-        return _probe_shard(spec, shops, rows, policy, planted)
+        return _probe_shard(spec, shops, rows, policy, planted, role)
+
+
+def _build(spec: AuditSpec, shops: Shops, role: Role) -> Vendor:
+    """The vendor a shard of ``role`` probes, built from the spec on the worker."""
+    if role == "reference":
+        reference = build_reference(spec, shops.catalogs, shops.signatures())
+        assert reference is not None, "a reference pass needs a spec that names one"
+        return reference
+    return build_vendor(spec, shops.catalogs, shops.signatures())
 
 
 def _probe_shard(
@@ -200,9 +216,10 @@ def _probe_shard(
     rows: pd.DataFrame,
     policy: RunPolicy,
     planted: Planted | None,
+    role: Role,
 ) -> ShardEvidence:
     """`probe_shard` once it may send."""
-    vendor = build_vendor(spec, shops.catalogs, shops.signatures())
+    vendor = _build(spec, shops, role)
     attempts = failures = 0
 
     def count(progress: RunProgress) -> None:
@@ -228,8 +245,12 @@ def _probe_shard(
     return ShardEvidence(data, stopped, len(rows), attempts, failures)
 
 
-def judge_on_worker(task: MetricTask, tables: AuditTables) -> MetricResult:
+def judge_on_worker(
+    task: MetricTask, tables: AuditTables, reference: AuditTables | None = None
+) -> MetricResult:
     """Judge one metric on a worker's copy of the tables (their core built once per copy).
+
+    ``reference`` is the worker's copy of the reference's tables, when the spec names one.
 
     The worker keeps the memory it frees for its next arrays, as the ``auditkit`` command
     does (`retain_freed_memory`): Dask's workers hand freed memory back at once, and the
@@ -237,12 +258,16 @@ def judge_on_worker(task: MetricTask, tables: AuditTables) -> MetricResult:
     """
     retain_freed_memory()
     core = tables.codes.shared("auditkit.api.core_tables", tables.core)
-    return task.run(tables, core)
+    return task.run(tables, core, reference)
 
 
 @dataclass
 class ClusterEngine:
-    """Probes shard by shard on a Dask cluster's workers, metrics as tasks there (see module)."""
+    """Probes shard by shard on a Dask cluster's workers, metrics as tasks there (see module).
+
+    ``plan`` is the plan of whom it probes (``role``): the run's plan for the vendor, the
+    reference's (`reference_plan`) for the reference.
+    """
 
     client: Client
     spec: AuditSpec
@@ -253,11 +278,25 @@ class ClusterEngine:
     policy: RunPolicy
     on_progress: Callable[[RunProgress], None] | None = None
     shard_probes: int = SHARD_PROBES
+    role: Role = "vendor"
 
     @property
     def shard_dir(self) -> Path:
         """Where returned shards wait to be merged (kept if the run is killed)."""
         return self.run_dir / SHARDS_DIR
+
+    @property
+    def _prefix(self) -> str:
+        """The start of this engine's shard file names (the reference's are its own)."""
+        return "shard-" if self.role == "vendor" else "reference-shard-"
+
+    @property
+    def _adapter(self) -> str:
+        """The adapter of whom this engine probes."""
+        if self.role == "reference":
+            assert self.spec.reference is not None
+            return self.spec.reference.vendor.adapter
+        return self.spec.vendor.adapter
 
     def __post_init__(self) -> None:
         ids = self.plan["probe_id"].astype(str).to_numpy()
@@ -285,16 +324,16 @@ class ClusterEngine:
         return self._every.loc[probe_ids.astype(str).to_numpy()]
 
     def merge_left_over(self) -> int:
-        """Merge the shards a killed run returned but did not merge (in name order)."""
+        """Merge the shards of this role a killed run returned but did not merge (name order)."""
         if not self.shard_dir.is_dir():
             return 0
         merged = 0
         positions = self._positions(self.plan["probe_id"])
-        for part in self.shard_dir.glob("*.part"):  # a shard the client was killed writing
-            part.unlink()
-        for path in sorted(self.shard_dir.glob(f"*{SHARD_SUFFIX}")):
-            merged += merge_shard_evidence(
-                self.store.path, path, positions, spec_sha256=spec_sha256(self.spec)
+        for part in self.shard_dir.glob(f"{self._prefix}*.part"):  # the client was killed
+            part.unlink()  # writing it
+        for path in sorted(self.shard_dir.glob(f"{self._prefix}*{SHARD_SUFFIX}")):
+            merged += merge_shard_into(
+                self.store, path, positions, spec_sha256=spec_sha256(self.spec)
             )
             path.unlink()
         return merged
@@ -314,7 +353,7 @@ class ClusterEngine:
         lease: str | None = None
         leases = len(shards)
         policy = self.policy
-        if self.spec.vendor.adapter not in IN_PROCESS_ADAPTERS:
+        if self._adapter not in IN_PROCESS_ADAPTERS:
             leases = max(1, min(len(shards), threads, policy.concurrency))
             lease = f"auditkit-vendor-{uuid.uuid4().hex}"
             policy = share_of(policy, leases)
@@ -360,8 +399,9 @@ class ClusterEngine:
                 planted,
                 lease,
                 leases,
+                self.role,
                 # A shard sent again is a new task: a cancelled key is not reused.
-                key=f"auditkit-shard-{token}-{index:05d}-{SHARD_TRIES - tries[index]}",
+                key=f"auditkit-{self._prefix}{token}-{index:05d}-{SHARD_TRIES - tries[index]}",
                 pure=False,
             )
             pending[future] = (index, rows)
@@ -394,7 +434,7 @@ class ClusterEngine:
                 running.add(submit(index))
                 continue
             future.release()
-            path = self.shard_dir / f"shard-{index:05d}{SHARD_SUFFIX}"
+            path = self.shard_dir / f"{self._prefix}{index:05d}{SHARD_SUFFIX}"
             part = path.with_suffix(".part")
             part.write_bytes(evidence.data)
             part.replace(path)  # whole or absent: a killed client never leaves half a shard
@@ -403,11 +443,12 @@ class ClusterEngine:
                 stops[index] = evidence.stopped
             while following in returned:
                 ready = returned.pop(following)
-                merge_shard_evidence(
-                    self.store.path,
+                merge_shard_into(
+                    self.store,
                     ready,
                     self._positions(shards[following]["probe_id"]),
                     spec_sha256=spec_sha256(self.spec),
+                    fresh=True,
                 )
                 ready.unlink()
                 following += 1
@@ -420,19 +461,31 @@ class ClusterEngine:
             self.shard_dir.rmdir()
         return stops[min(stops)] if stops else None
 
-    def judge(self, tasks: Sequence[MetricTask], tables: AuditTables) -> list[MetricResult]:
+    def judge(
+        self,
+        tasks: Sequence[MetricTask],
+        tables: AuditTables,
+        reference: AuditTables | None = None,
+    ) -> list[MetricResult]:
         """Each metric as a task on the workers, the tables sent to each worker once.
 
-        The tables go to one worker straight from the client (several times faster than
-        through the scheduler) and from there to each worker that runs a metric.
+        The tables (and the reference's) go to one worker straight from the client (several
+        times faster than through the scheduler) and from there to each worker that runs a
+        metric.
         """
         token = uuid.uuid4().hex[:12]
         [shared] = self.client.scatter([tables], hash=False, direct=True)
+        sent = [shared]
+        theirs = None
+        if reference is not None:
+            [theirs] = self.client.scatter([reference], hash=False, direct=True)
+            sent.append(theirs)
         futures = [
             self.client.submit(
                 judge_on_worker,
                 task,
                 shared,
+                theirs,
                 key=f"auditkit-metric-{token}-{number:03d}",
                 pure=False,
             )
@@ -442,7 +495,7 @@ class ClusterEngine:
             with _lost_as_error("the tables or a metric"):
                 return cast(list[MetricResult], self.client.gather(futures))
         finally:
-            self.client.cancel([*futures, shared])
+            self.client.cancel([*futures, *sent])
 
 
 @contextmanager
@@ -453,16 +506,20 @@ def cluster_engine(
     plan: pd.DataFrame,
     run_dir: Path,
     on_progress: Callable[[RunProgress], None] | None = None,
-) -> Iterator[Callable[[EvidenceStore, RunPolicy], Engine]]:
-    """Connect to ``scheduler`` and give `run_audit` the cluster engine of its store and policy.
+) -> Iterator[Callable[[EvidenceStore, RunPolicy, Role], Engine]]:
+    """Connect to ``scheduler`` and give `run_audit` the cluster engine of a store and policy.
 
-    The shops go to every worker once, with the first shard.
+    The engine probes the vendor, or the spec's reference (``role``); the shops go to every
+    worker once, with the first shard of each.
     """
     engines: list[ClusterEngine] = []
     with connect(scheduler) as client:
 
-        def engine_for(store: EvidenceStore, policy: RunPolicy) -> Engine:
-            engine = ClusterEngine(client, spec, shops, plan, run_dir, store, policy, on_progress)
+        def engine_for(store: EvidenceStore, policy: RunPolicy, role: Role = "vendor") -> Engine:
+            probed = plan if role == "vendor" else reference_plan(plan)
+            engine = ClusterEngine(
+                client, spec, shops, probed, run_dir, store, policy, on_progress, role=role
+            )
             engines.append(engine)
             return engine
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from auditkit.api._reference import core_probes
 from auditkit.api._run import plan_probes, read_spec, run_audit
 from auditkit.api._shops import load_shops
 from auditkit.metrics.power import minimum_detectable_effect, standard_error_from_ci, units_needed
@@ -122,9 +123,11 @@ def plan_audit(
     """
     spec = read_spec(spec)
     plan = plan_probes(spec, load_shops(spec))
-    pilot_spec, pilot = spec, f"the spec's own vendor ({spec.vendor.name})"
+    # The pilots size the vendor's metrics; they never call a reference (a remote one, say).
+    pilot_spec = spec.model_copy(update={"reference": None})
+    pilot = f"the spec's own vendor ({spec.vendor.name})"
     if spec.vendor.adapter not in ("simulated", "trained"):
-        pilot_spec = spec.model_copy(
+        pilot_spec = pilot_spec.model_copy(
             update={"vendor": SimulatedVendorSpec(adapter="simulated", name="pilot")}
         )
         pilot = PILOT_VENDOR
@@ -151,4 +154,7 @@ def plan_audit(
                 else math.ceil(len(plan) * needed / max(units, 1)),
             )
         )
-    return AuditPlan(plan=plan, composition=_composition(plan), pilot=pilot, metrics=rows)
+    composition = _composition(plan)
+    if spec.reference is not None:
+        composition["reference requests"] = _composition(core_probes(plan))["requests"]
+    return AuditPlan(plan=plan, composition=composition, pilot=pilot, metrics=rows)

@@ -15,7 +15,24 @@ from typing import Any, cast
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from auditkit.api._engine import Engine, LocalEngine, MetricTask, Planted, judge_here, metric_tasks
+from auditkit.api._engine import (
+    Engine,
+    LocalEngine,
+    MetricTask,
+    Planted,
+    Role,
+    judge_here,
+    metric_tasks,
+)
+from auditkit.api._reference import (
+    AsReference,
+    build_reference,
+    core_probes,
+    is_reference,
+    reference_plan,
+    reference_record,
+    split_answers,
+)
 from auditkit.api._seeds import AuditSeeds
 from auditkit.api._shops import Shops, load_shops
 from auditkit.api._vendor import build_vendor
@@ -23,6 +40,7 @@ from auditkit.catalogs import stack_catalogs
 from auditkit.errors import EvidenceError, SpecError, SpecIssue, VendorError
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.stats import benjamini_hochberg
+from auditkit.probes.columnar import PARTS_DIR
 from auditkit.probes.design import design_probes, with_shared_answers
 from auditkit.probes.evidence import EVIDENCE_FILE, EvidenceStore, answers_sha256
 from auditkit.probes.histories import band_products
@@ -33,6 +51,7 @@ from auditkit.probes.planting import (
     planted_item,
 )
 from auditkit.probes.runner import RunPolicy, RunProgress, send_event_batches
+from auditkit.probes.stores import AUTO, STORE_CHOICES, UNKNOWN_STORE, open_evidence
 from auditkit.reports import MANIFEST_FILE, write_report, write_results
 from auditkit.results import (
     AuditResult,
@@ -91,9 +110,17 @@ def read_spec(spec: AuditSpec | Mapping[str, Any] | str | Path) -> AuditSpec:
     return load_spec(spec, metric_ids=METRICS, obligation_ids=obligation_ids())
 
 
-def compute_metrics(spec: AuditSpec, tables: AuditTables) -> list[MetricResult]:
-    """Compute the spec's metrics on the tables, then adjust p-values across the audit (BH)."""
-    return adjust_across_audit(judge_here(metric_tasks(spec), tables))
+def compute_metrics(
+    spec: AuditSpec, tables: AuditTables, reference: AuditTables | None = None
+) -> list[MetricResult]:
+    """Compute the spec's metrics on the tables, then adjust p-values across the audit (BH).
+
+    A reported metric without a number of the auditor's own has no threshold: it is not
+    judged, unless the spec names a reference and its ``reference`` tables are given; then it
+    is judged by how many times worse the vendor is than the reference
+    (`auditkit.judging.judge_against_reference`), both estimated with the metric's own seed.
+    """
+    return adjust_across_audit(judge_here(metric_tasks(spec), tables, reference))
 
 
 def _tests_of(result: MetricResult) -> list[dict[str, Any]]:
@@ -144,8 +171,7 @@ def adjust_across_audit(results: list[MetricResult]) -> list[MetricResult]:
     return out
 
 
-def _data_quality(plan: pd.DataFrame, store: EvidenceStore) -> DataQuality:
-    attempts = store.attempts()
+def _data_quality(plan: pd.DataFrame, attempts: pd.DataFrame, stopped: str | None) -> DataQuality:
     ok = attempts.loc[attempts["status"] == "ok", "probe_id"]
     answered = plan["probe_id"].isin(ok)
     shared = 0
@@ -164,7 +190,7 @@ def _data_quality(plan: pd.DataFrame, store: EvidenceStore) -> DataQuality:
         attempts=len(attempts),
         failures_by_kind={str(k): int(v) for k, v in counts.items()},
         probes_shared=shared,
-        stopped=store.stopped(),
+        stopped=stopped,
     )
 
 
@@ -185,6 +211,7 @@ def run_audit(
     out: str | Path,
     resume: bool = False,
     on_progress: Callable[[RunProgress], None] | None = None,
+    evidence_store: str | None = None,
     scheduler: str | None = None,
 ) -> AuditResult:
     """Run a whole audit: design probes, query the vendor, compute metrics, write reports.
@@ -202,18 +229,28 @@ def run_audit(
     on_progress
         Called after each vendor request (for progress bars); on a cluster, after each
         shard of probes.
+    evidence_store
+        ``sqlite``, ``parquet`` (the attempts as Parquet batches beside ``evidence.sqlite``)
+        or ``auto`` (Parquet from `auditkit.probes.stores.COLUMNAR_FROM_PROBES` probes on);
+        default the spec's ``evidence.store``, else ``auto``. A resumed run keeps its store.
+        On a cluster each shard is recorded in SQLite on its worker and merged into this store.
     scheduler
         Run on a Dask cluster (needs ``auditkit[dask]``): a scheduler's address such as
         ``tcp://10.0.0.5:8786``, or ``"local"`` for a cluster of this machine's cores.
         Probes are sharded by customer across the workers, each pacing its share of the
-        vendor's quota, and the metrics are computed on the workers; the results are those
-        of a run on one machine. None (the default) runs everything in this process.
+        vendor's quota (the reference's pass too, after the vendor's), and the metrics are
+        computed on the workers; the results are those of a run on one machine. None (the
+        default) runs everything in this process.
     """
+    if evidence_store is not None and evidence_store not in STORE_CHOICES:
+        raise ValueError(UNKNOWN_STORE.format(valid=list(STORE_CHOICES), value=evidence_store))
     spec = read_spec(spec)
     if scheduler is not None:
         from auditkit.api._cluster import require_dask
 
         require_dask()
+    if evidence_store is None:
+        evidence_store = AUTO if spec.evidence is None else spec.evidence.store
     run_dir = Path(out)
     evidence_path = run_dir / EVIDENCE_FILE
     if evidence_path.exists() and not resume:
@@ -223,16 +260,27 @@ def run_audit(
     # Built before anything is written: a missing secret or a bad target stops the run with
     # an empty run directory, so the same command works once the problem is fixed.
     vendor = build_vendor(spec, shops.catalogs, shops.signatures())
-    with _run_lock(run_dir, vendor):
+    try:
+        reference = build_reference(spec, shops.catalogs, shops.signatures())
+    except BaseException:
+        vendor.close()
+        raise
+    with _run_lock(run_dir, vendor, reference):
         if evidence_path.exists() and not resume:  # another run finished in the meantime
-            vendor.close()
+            _close(vendor, reference)
             raise EvidenceError(ALREADY_RUN.format(path=run_dir))
         if scheduler is None:
 
-            def local(store: EvidenceStore, policy: RunPolicy) -> Engine:
-                return LocalEngine(vendor, store, shops.catalogs, policy, on_progress)
+            def local(store: EvidenceStore, policy: RunPolicy, role: Role) -> Engine:
+                prober: Vendor = vendor
+                if role == "reference":
+                    assert reference is not None
+                    prober = reference
+                return LocalEngine(prober, store, shops.catalogs, policy, on_progress)
 
-            return _run_locked(spec, run_dir, shops, plan, vendor, local)
+            return _run_locked(
+                spec, run_dir, shops, plan, vendor, reference, local, evidence_store
+            )
         from auditkit.api._cluster import cluster_engine
 
         with ExitStack() as stack:
@@ -240,14 +288,25 @@ def run_audit(
                 on_cluster = stack.enter_context(
                     cluster_engine(scheduler, spec, shops, plan, run_dir, on_progress)
                 )
-            except BaseException:  # no cluster: nothing ran, the vendor is done with
-                vendor.close()
+            except BaseException:  # no cluster: nothing ran, the vendors are done with
+                _close(vendor, reference)
                 raise
-            return _run_locked(spec, run_dir, shops, plan, vendor, on_cluster)
+            return _run_locked(
+                spec, run_dir, shops, plan, vendor, reference, on_cluster, evidence_store
+            )
+
+
+def _close(vendor: Vendor, reference: AsReference | None) -> None:
+    """Close the vendor and the reference, the reference even when the vendor's close fails."""
+    try:
+        vendor.close()
+    finally:
+        if reference is not None:
+            reference.close()
 
 
 @contextmanager
-def _run_lock(run_dir: Path, vendor: Vendor) -> Iterator[None]:
+def _run_lock(run_dir: Path, vendor: Vendor, reference: AsReference | None) -> Iterator[None]:
     """Hold the run directory's lock: one run writes into a directory at a time.
 
     The lock is the operating system's (``flock``): it goes with the process, so a run
@@ -258,7 +317,7 @@ def _run_lock(run_dir: Path, vendor: Vendor) -> Iterator[None]:
     try:
         lock.acquire()
     except Timeout:
-        vendor.close()
+        _close(vendor, reference)
         raise EvidenceError(BUSY.format(path=run_dir, lock=LOCK_FILE)) from None
     try:
         yield
@@ -272,18 +331,29 @@ def _run_locked(
     shops: Shops,
     plan: pd.DataFrame,
     vendor: Vendor,
-    engine_for: Callable[[EvidenceStore, RunPolicy], Engine],
+    reference: AsReference | None,
+    engine_for: Callable[[EvidenceStore, RunPolicy, Role], Engine],
+    evidence_store: str,
 ) -> AuditResult:
-    """`run_audit` once the run directory is this run's alone; ``engine_for`` probes, judges."""
-    evidence_path = run_dir / EVIDENCE_FILE
+    """`run_audit` once the run directory is this run's alone; ``engine_for`` probes, judges.
+
+    The vendor is probed first (and the trend planted); the reference, when the spec names
+    one, is sent the core probes after, into the same evidence, by an engine of its own.
+    """
     try:
         plan.to_parquet(run_dir / PLAN_FILE, index=False)
         (run_dir / SPEC_COPY).write_text(
             json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
         )
-        with EvidenceStore(
-            evidence_path, spec_sha256=spec_sha256(spec), secrets=secret_values(vendor)
+        secrets = secret_values(vendor) + (() if reference is None else secret_values(reference))
+        with open_evidence(
+            run_dir,
+            spec_sha256=spec_sha256(spec),
+            secrets=secrets,
+            store=evidence_store,
+            probes=len(plan),
         ) as store:
+            kind = store.kind
             planting = _planting(spec, shops)
             capabilities = vendor.capabilities
             if planting is not None and not capabilities.events:
@@ -296,17 +366,23 @@ def _run_locked(
                 # would measure after the planting, so those left unanswered stay unanswered.
                 first &= ~phase.eq("before").fillna(False).to_numpy(dtype=bool)
             policy = RunPolicy.for_vendor(vendor)
-            engine = engine_for(store, policy)
+            engine = engine_for(store, policy, "vendor")
             stopped = engine.probe(plan[first])
             if planting is not None and stopped is None:
                 planted = _plant(vendor, store, planting, shops, policy)
-                engine.probe(plan[after], planted=planted)
+                stopped = engine.probe(plan[after], planted=planted)
+            if reference is not None and stopped is None:
+                # The reference is not planted: it is sent only the core probes.
+                engine_for(store, RunPolicy.for_vendor(reference), "reference").probe(
+                    reference_plan(plan)
+                )
             result = evaluate(spec, plan, store, shops, judge=engine.judge)
     finally:
-        vendor.close()
+        _close(vendor, reference)
     result = dataclasses.replace(result, run_dir=str(run_dir))
     write_results(result, run_dir)
-    manifest = {"versions": _versions(), "files": [EVIDENCE_FILE, PLAN_FILE, SPEC_COPY]}
+    files = [EVIDENCE_FILE, *([PARTS_DIR] if kind != EvidenceStore.kind else []), PLAN_FILE]
+    manifest = {"versions": _versions(), "files": [*files, SPEC_COPY], "evidence_store": kind}
     (run_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     write_report(run_dir)
     return result
@@ -362,27 +438,41 @@ def _plant(
     return Planted(shop_id, tuple(events))
 
 
+Judge = Callable[[Sequence[MetricTask], AuditTables, AuditTables | None], list[MetricResult]]
+"""Computes metric tasks on the vendor's tables (and the reference's): an engine's ``judge``."""
+
+
 def evaluate(
     spec: AuditSpec,
     plan: pd.DataFrame,
     store: EvidenceStore,
     shops: Shops,
     *,
-    judge: Callable[[Sequence[MetricTask], AuditTables], list[MetricResult]] = judge_here,
+    judge: Judge = judge_here,
 ) -> AuditResult:
     """Compute the audit's results from recorded evidence alone (no vendor calls).
 
     ``judge`` computes the metrics (default: in this process; an engine's on a cluster).
     """
     answers = store.answers()
-    tables = build_tables(
-        plan,
-        with_shared_answers(plan, answers),
-        shops.catalogs,
-        signatures=shops.signatures(),
-        trending=shops.trending,
-    )
-    metrics = adjust_across_audit(judge(metric_tasks(spec), tables))
+    ours, theirs = split_answers(answers)
+
+    def tables_of(probes: pd.DataFrame, answered: pd.DataFrame) -> AuditTables:
+        return build_tables(
+            probes,
+            with_shared_answers(probes, answered),
+            shops.catalogs,
+            signatures=shops.signatures(),
+            trending=shops.trending,
+        )
+
+    tables = tables_of(plan, ours)
+    reference = None
+    attempts = store.attempts(columns=("probe_id", "status", "problem"))
+    referenced = is_reference(attempts["probe_id"])
+    if spec.reference is not None:
+        reference = tables_of(core_probes(plan), theirs)
+    metrics = adjust_across_audit(judge(metric_tasks(spec), tables, reference))
     claims: list[ClaimCheck] = []
     scores: list[Score] = []
     if spec.claims is not None:
@@ -395,7 +485,7 @@ def evaluate(
             confidence=spec.inference.confidence,
             seed=AuditSeeds(spec.seed).metric("claims"),
         )
-    quality = _data_quality(plan, store)
+    quality = _data_quality(plan, attempts[~referenced], store.stopped())
     provenance: dict[str, Any] = {
         "description": spec.description,
         "vendor": spec.vendor.name,
@@ -404,6 +494,8 @@ def evaluate(
         "spec_sha256": spec_sha256(spec),
         "evidence_sha256": answers_sha256(answers),
     }
+    if spec.reference is not None:
+        provenance["reference"] = reference_record(spec, plan, attempts[referenced])
     suite = suite_record(spec)
     if suite is not None:
         provenance["suite"] = suite

@@ -28,7 +28,8 @@ from auditkit.bundle._manifest import (
 from auditkit.bundle._rows import evidence_rows, rows_text, snapshot_evidence, table_counts
 from auditkit.bundle._secrets import credential_names, credential_values, secret_in
 from auditkit.bundle._signing import require_signing, sign_manifest, signer
-from auditkit.probes.evidence import EVIDENCE_FILE, EvidenceStore
+from auditkit.probes.evidence import EVIDENCE_FILE
+from auditkit.probes.stores import open_evidence
 from auditkit.reports import (
     MANIFEST_FILE,
     MARKDOWN_OPINION_FILE,
@@ -204,7 +205,7 @@ def _write_locked(
     at = RUN_FILES.index(MARKDOWN_REPORT_FILE) + 1
     run_files = (*RUN_FILES[:at], *opinion, *RUN_FILES[at:])
     catalogs = _catalogs(run_dir, audit, spec_file)
-    with EvidenceStore(run_dir / EVIDENCE_FILE, spec_sha256=digest):
+    with open_evidence(run_dir, spec_sha256=digest):
         pass  # the evidence is readable and was recorded for this spec
     snapshot = work / EVIDENCE_FILE
     snapshot_evidence(run_dir / EVIDENCE_FILE, snapshot)

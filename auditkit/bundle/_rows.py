@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auditkit.probes.columnar import fold_attempts, parts_dir
+
 # Columns that name a row in messages, when its table has them.
 NAMING_COLUMNS = ("id", "key", "name", "probe_id")
 SCHEMA_TABLE = "sqlite_master"
@@ -63,12 +65,27 @@ def snapshot_evidence(source: Path, target: Path) -> None:
     rowid order with no free pages, so the same rows give the same bytes (on one SQLite
     version: the file's header records the version that wrote it). The connection is an
     ordinary one, as a run's own is: closing it checkpoints and removes an old log.
+
+    A columnar run's attempts (Parquet batches beside the database) are copied into the
+    snapshot's ``attempts`` table, so the bundle's evidence is one SQLite file whatever the
+    run's store, and verifies the same way.
     """
+    parts = parts_dir(source)
+    folded = target.with_name(target.name + ".folding") if parts.is_dir() else target
     db = sqlite3.connect(source)
+    try:
+        db.execute("VACUUM INTO ?", (str(folded),))
+    finally:
+        db.close()
+    if folded == target:
+        return
+    fold_attempts(folded, parts)
+    db = sqlite3.connect(folded)
     try:
         db.execute("VACUUM INTO ?", (str(target),))
     finally:
         db.close()
+    folded.unlink()
 
 
 def _plain(value: Any) -> Any:

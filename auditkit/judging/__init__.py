@@ -10,6 +10,12 @@ from __future__ import annotations
 import math
 
 from auditkit.errors import invalid_argument
+from auditkit.judging._reference import (
+    WorseRatio,
+    judge_against_reference,
+    reference_verdict,
+    worse_ratio,
+)
 from auditkit.judging._verdict import RULES, Rule, interval_verdict, verdict
 from auditkit.judging._words import SENTENCES, sentence
 from auditkit.metrics.registry import get_metric
@@ -20,8 +26,8 @@ from auditkit.tables import AuditTables
 # Appended to the sentence of a metric judged by the ``reported`` rule without the auditor's
 # own threshold.
 NOT_JUDGED = (
-    "Reported, not judged: no fixed threshold fits every shop; set this metric's warn and fail "
-    "in the spec to judge it."
+    "Reported, not judged: no fixed threshold fits every shop; name a reference in the spec "
+    "(the shop's own recommender, say), or set this metric's warn and fail, to judge it."
 )
 
 # Appended to the sentence of a tested metric whose gap is real but short of its threshold.
@@ -36,11 +42,15 @@ __all__ = [
     "RULES",
     "SENTENCES",
     "Rule",
+    "WorseRatio",
     "interval_verdict",
     "judge",
+    "judge_against_reference",
     "judge_metric",
+    "reference_verdict",
     "sentence",
     "verdict",
+    "worse_ratio",
 ]
 
 
@@ -107,7 +117,7 @@ def judge_metric(
     rule = definition.rule
     if rule == "reported" and threshold is not None:
         rule = "interval"  # the auditor's own threshold: judged against it
-    estimate = definition.estimate(
+    estimate = definition.measure(
         tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     return judge(

@@ -38,17 +38,18 @@ def verdict(estimate: Estimate, threshold: Threshold, *, rule: Rule, alpha: floa
     """The verdict of ``estimate`` under ``rule``.
 
     ``interval``: `interval_verdict`. ``tested``: the same, but a warn or fail that the
-    estimate's test cannot tell from chance (``p_value >= alpha``, or no test) is
-    ``inconclusive``: a gap between groups is never exactly zero, and with few customers it can
-    look large by chance alone. ``reported``: ``reported`` when measured (``inconclusive``
-    when not); the metric has no threshold that holds across shops, so it is judged only
-    against one the auditor sets (`auditkit.judging.judge_metric`).
+    estimate's test cannot tell from chance (``p_value >= alpha``, or no test), or that has no
+    interval (too few events to put one on it), is ``inconclusive``: a gap between groups is
+    never exactly zero, and with few customers it can look large by chance alone.
+    ``reported``: ``reported`` when measured (``inconclusive`` when not); the metric has no
+    threshold that holds across shops, so it is judged only against one the auditor sets
+    (`auditkit.judging.judge_metric`) or a reference (`auditkit.judging.judge_against_reference`).
     """
     if rule == "reported":
         return "reported" if math.isfinite(estimate.value) else "inconclusive"
     found = interval_verdict(estimate.value, estimate.ci, estimate.n, threshold)
     if rule == "tested" and found in ("warn", "fail"):
         p_value = estimate.p_value
-        if p_value is None or not p_value < alpha:
+        if p_value is None or not p_value < alpha or estimate.ci is None:
             return "inconclusive"
     return found

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
 
 from auditkit.metrics._bootstrap import COUNT_CHUNK_ELEMENTS
 
@@ -64,6 +65,95 @@ def _jackknife_groups(
     return group, np.asarray(group_stratum, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class JackknifeDesign:
+    """Who each replicate of the grouped jackknife leaves out, and how it weights the rest.
+
+    ``labels[u]`` is customer ``u``'s stratum (``0..H-1``), ``group[u]`` its group;
+    replicate ``g`` leaves group ``g`` out and weights the other customers of its stratum
+    ``group_stratum[g]`` by ``scale[g] = n_h / (n_h - |g|)`` (``stratum_size``,
+    ``group_size``), every other customer by 1.
+    """
+
+    labels: np.ndarray
+    group: np.ndarray
+    group_stratum: np.ndarray
+    stratum_size: np.ndarray
+    group_size: np.ndarray
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Per replicate: the weight of the kept customers of its stratum."""
+        size = self.stratum_size[self.group_stratum]
+        return size / (size - self.group_size)
+
+    def weights(self, left_out: np.ndarray) -> np.ndarray:
+        """The customer weights of the replicates ``left_out`` (replicates x customers)."""
+        same_stratum = self.labels[None, :] == self.group_stratum[left_out][:, None]
+        weights = np.where(same_stratum, self.scale[left_out][:, None], 1.0)
+        weights[self.group[None, :] == left_out[:, None]] = 0.0
+        return weights
+
+    def group_members(self) -> csr_matrix:
+        """The (customers x groups) 0/1 matrix of who each replicate leaves out."""
+        n = self.group.size
+        ones = np.ones(n, dtype=np.float64)
+        shape = (n, self.group_stratum.size)
+        return csr_matrix((ones, (np.arange(n), self.group)), shape=shape)
+
+
+def jackknife_design(strata: np.ndarray, seed: int) -> JackknifeDesign | None:
+    """The grouped jackknife over customers of strata ``strata``; None below two customers.
+
+    Customers are dealt at random (from ``seed``) into groups within their stratum
+    (`_jackknife_groups`). A stratum of one customer cannot be left out of: then the
+    customers form one stratum.
+    """
+    n = strata.size
+    if n < 2:
+        return None
+    labels = np.unique(strata, return_inverse=True)[1]
+    if np.bincount(labels).min() < 2:
+        labels = np.zeros(n, dtype=np.int64)
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    group, group_stratum = _jackknife_groups(labels, rng)
+    return JackknifeDesign(
+        labels=labels,
+        group=group,
+        group_stratum=group_stratum,
+        stratum_size=np.bincount(labels).astype(np.float64),
+        group_size=np.bincount(group, minlength=group_stratum.size).astype(np.float64),
+    )
+
+
+def jackknife_interval(
+    replicates: np.ndarray,
+    design: JackknifeDesign,
+    value: float,
+    *,
+    confidence: float,
+    bounds: tuple[float, float] = (0.0, 1.0),
+) -> tuple[float, float]:
+    """The interval about ``value`` from one statistic value per replicate of ``design``.
+
+    ``se² = Σ_h (G_h - 1) / G_h · Σ_g (θ_hg - θ̄_h)²`` and the interval is
+    ``value ± t(Σ_h (G_h - 1), (1 + confidence) / 2) · se``, within ``bounds``;
+    ``(nan, nan)`` when a replicate is not finite.
+    """
+    if not np.isfinite(replicates).all():
+        return (math.nan, math.nan)
+    group_stratum = design.group_stratum
+    spread = 0.0
+    for stratum in np.unique(group_stratum):
+        these = replicates[group_stratum == stratum]
+        count = these.size
+        spread += (count - 1) / count * float(((these - these.mean()) ** 2).sum())
+    freedom = group_stratum.size - np.unique(group_stratum).size
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, max(1, freedom))) * math.sqrt(spread)
+    low, high = bounds
+    return (max(low, value - half), min(high, value + half))
+
+
 def jackknife_statistic_ci(
     statistic: Callable[[np.ndarray], np.ndarray],
     value: float,
@@ -76,48 +166,52 @@ def jackknife_statistic_ci(
 ) -> tuple[float, float]:
     """Stratified grouped-jackknife interval of ``statistic`` about ``value``, within ``bounds``.
 
-    ``strata`` gives each customer's design stratum (its persona). Customers are dealt at
-    random (from ``seed``) into groups within their stratum (`_jackknife_groups`); replicate
-    ``g`` of stratum ``h`` leaves group ``g`` out and weights the stratum's other customers
-    by ``n_h / (n_h - |g|)``, so every replicate keeps the design's persona mix.
-    ``statistic(weights)`` takes those customer weights (replicates x customers) and returns
-    one value per replicate. ``se² = Σ_h (G_h - 1) / G_h · Σ_g (θ_hg - θ̄_h)²`` and the
-    interval is ``value ± t(Σ_h (G_h - 1), (1 + confidence) / 2) · se``. A stratum of one
-    customer cannot be left out of: then the customers form one stratum. ``(nan, nan)``
-    below two customers or when a replicate is not finite.
+    ``strata`` gives each customer's design stratum (its persona); the replicates are those
+    of `jackknife_design` and the interval `jackknife_interval`'s. ``statistic(weights)``
+    takes the replicates' customer weights (replicates x customers, `JackknifeDesign.weights`)
+    and returns one value per replicate. ``(nan, nan)`` below two customers or when a
+    replicate is not finite.
     """
-    n = strata.size
-    if n < 2:
+    design = jackknife_design(strata, seed)
+    if design is None:
         return (math.nan, math.nan)
-    labels = np.unique(strata, return_inverse=True)[1]
-    if np.bincount(labels).min() < 2:
-        labels = np.zeros(n, dtype=np.int64)
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    group, group_stratum = _jackknife_groups(labels, rng)
-    n_groups = group_stratum.size
-    stratum_size = np.bincount(labels).astype(np.float64)
-    group_size = np.bincount(group, minlength=n_groups).astype(np.float64)
-    # A kept customer of the replicate's stratum weighs n_h / (n_h - |g|).
-    scale = stratum_size[group_stratum] / (stratum_size[group_stratum] - group_size)
+    n_groups = design.group_stratum.size
     replicates = np.empty(n_groups)
-    step = max(1, COUNT_CHUNK_ELEMENTS // max(1, n_cells, n))
+    step = max(1, COUNT_CHUNK_ELEMENTS // max(1, n_cells, strata.size))
     for start in range(0, n_groups, step):
         left_out = np.arange(start, min(start + step, n_groups))
-        same_stratum = labels[None, :] == group_stratum[left_out][:, None]
-        weights = np.where(same_stratum, scale[left_out][:, None], 1.0)
-        weights[group[None, :] == left_out[:, None]] = 0.0
-        replicates[start : start + len(left_out)] = statistic(weights)
-    if not np.isfinite(replicates).all():
-        return (math.nan, math.nan)
-    spread = 0.0
-    for stratum in np.unique(group_stratum):
-        these = replicates[group_stratum == stratum]
-        count = these.size
-        spread += (count - 1) / count * float(((these - these.mean()) ** 2).sum())
-    freedom = n_groups - np.unique(group_stratum).size
-    half = float(stats.t.ppf(0.5 + confidence / 2.0, max(1, freedom))) * math.sqrt(spread)
-    low, high = bounds
-    return (max(low, value - half), min(high, value + half))
+        replicates[start : start + len(left_out)] = statistic(design.weights(left_out))
+    return jackknife_interval(replicates, design, value, confidence=confidence, bounds=bounds)
+
+
+@dataclass(frozen=True)
+class LeftOutCounts:
+    """Per cell, its count from each jackknife group's customers and each stratum's.
+
+    ``by_group`` (cells x groups, CSC, whole counts) holds the cells each replicate lowers;
+    ``by_stratum`` (cells x strata) their sums over the stratum's groups.
+    """
+
+    by_group: csc_matrix
+    by_stratum: np.ndarray
+
+    @classmethod
+    def count(cls, incidence: csr_matrix, design: JackknifeDesign) -> LeftOutCounts:
+        """From the (cells x customers) ``incidence``: one product with the groups' members."""
+        by_group = (incidence @ design.group_members()).tocsc()
+        by_group.data = np.rint(by_group.data)
+        n_groups = design.group_stratum.size
+        strata = csr_matrix(
+            (np.ones(n_groups), (np.arange(n_groups), design.group_stratum)),
+            shape=(n_groups, int(design.group_stratum.max()) + 1),
+        )
+        by_stratum = np.rint(np.asarray((by_group @ strata).todense())).astype(np.int64)
+        return cls(by_group=by_group, by_stratum=by_stratum)
+
+    def cells(self, group: int) -> tuple[np.ndarray, np.ndarray]:
+        """The cells group ``group``'s customers show, and how often (whole, int64)."""
+        low, high = self.by_group.indptr[group], self.by_group.indptr[group + 1]
+        return self.by_group.indices[low:high], self.by_group.data[low:high].astype(np.int64)
 
 
 def weighted_cells(incidence: csr_matrix, weights: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ each ``estimate`` with the same keyword options, then `auditkit.judging` judges 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -60,6 +61,22 @@ class MetricDef:
     # need the estimate's test to reject chance; "reported": judged only against a threshold
     # the auditor sets, the default one being a starting point, not a verdict).
     rule: Literal["interval", "tested", "reported"] = "interval"
+
+    def measure(
+        self, tables: AuditTables, *, n_resamples: int, confidence: float, seed: int
+    ) -> Estimate:
+        """The metric's estimate, its interval kept inside ``value_range``.
+
+        Resamples spread about their stratum means (`auditkit.metrics._bootstrap.rescaled`) can
+        reach past the values the metric can take, and so can their interval; no value there
+        is possible, so the interval stops at the range.
+        """
+        found = self.estimate(tables, n_resamples=n_resamples, confidence=confidence, seed=seed)
+        if found.ci is None or not all(map(math.isfinite, found.ci)):
+            return found
+        low, high = self.value_range
+        clipped = (min(max(found.ci[0], low), high), min(max(found.ci[1], low), high))
+        return found if clipped == found.ci else dataclasses.replace(found, ci=clipped)
 
 
 METRICS: dict[str, MetricDef] = {

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,11 @@ NOTHING_ANSWERED = (
     "none of the first {count} probes got a usable answer ({kinds}); check the vendor's "
     "response paths, then continue with --resume"
 )
+# Plan rows turned into requests at a time: a million probes are never all requests at once.
+REQUEST_CHUNK = 10_000
+# Probes handed to the worker threads ahead of those settled, per thread: enough to keep
+# every thread busy, few enough that a large plan holds no future per probe.
+QUEUED_PER_THREAD = 8
 # Attempts that may go out at once after a stall (a tenth of a second of quota): a thread
 # woken late catches up instead of losing its slot.
 LIMITER_BURST_SECONDS = 0.1
@@ -162,6 +168,13 @@ def build_requests(plan: pd.DataFrame) -> list[RecommendRequest]:
             strict=True,
         )
     ]
+
+
+def _requests(plan: pd.DataFrame) -> Iterator[tuple[str, RecommendRequest]]:
+    """``(probe_id, request)`` per plan row, in plan order, built `REQUEST_CHUNK` at a time."""
+    for start in range(0, len(plan), REQUEST_CHUNK):
+        chunk = plan.iloc[start : start + REQUEST_CHUNK]
+        yield from zip(chunk["probe_id"].astype(str), build_requests(chunk), strict=True)
 
 
 def judge_answer(
@@ -369,9 +382,9 @@ def run_probes(
     todo = plan[~plan["probe_id"].isin(store.answered())]
     if "same_as" in todo.columns:  # a repeat of another probe's request shares its answer
         todo = todo[todo["same_as"].isna().to_numpy(dtype=bool)]
-    probes = list(zip(todo["probe_id"].astype(str), build_requests(todo), strict=True))
+    probes = _requests(todo)
     store.note_stop(None)
-    if not probes:
+    if todo.empty:
         return None
     limiter = _limiter(policy.rate_per_second)
     # One thread waits on the limiter at a time, the rest queue behind it: woken together,
@@ -383,7 +396,7 @@ def run_probes(
     retrying = _retrying(policy, sleep=stopping.wait)
     # A probe tried once by the preflight has one attempt fewer left.
     retrying_rest = _retrying(policy, sleep=stopping.wait, attempts=policy.max_attempts - 1)
-    total = len(probes)
+    total = len(todo)
     done = failures = attempts = 0
     outages: list[Attempt] = []  # the current run of consecutive outage failures
     outage_since = 0.0  # when that run began (time.monotonic)
@@ -422,7 +435,9 @@ def run_probes(
 
     def probe(probe_id: str, request: RecommendRequest, earlier: _Tried | None = None) -> None:
         try:
-            if earlier is None:
+            if earlier is None and policy.max_attempts < 2:
+                attempt(probe_id, request)  # no retries: the retry loop's cost is not paid
+            elif earlier is None:
                 retrying.copy()(attempt, probe_id, request)
             else:  # waits as a retry of the preflight's attempt would
                 wait = max(policy.backoff_seconds, earlier.retry_after or 0.0)
@@ -445,10 +460,12 @@ def run_probes(
         # A probe answered, or refused for good, there is settled; the rest go on below.
         checked: list[Attempt] = []
         earlier: dict[str, _Tried] = {}
-        for probe_id, request in probes[:PREFLIGHT_PROBES]:
+        first: list[tuple[str, RecommendRequest]] = []
+        for probe_id, request in itertools.islice(probes, PREFLIGHT_PROBES):
             tried = paced_try(probe_id, request)
             keep(tried.attempt)
             earlier[probe_id] = tried
+            first.append((probe_id, request))
             if not _outage(tried.attempt):
                 break
             checked.append(tried.attempt)
@@ -457,14 +474,17 @@ def run_probes(
         settled = {
             p for p, tried in earlier.items() if not tried.retryable or policy.max_attempts < 2
         }
-        probes = [(p, r) for p, r in probes if p not in settled]
+        rest = itertools.chain(((p, r) for p, r in first if p not in settled), probes)
         done = len(settled)
         with ThreadPoolExecutor(policy.concurrency, thread_name_prefix="auditkit-probe") as pool:
-            for probe_id, request in probes:
-                pool.submit(probe, probe_id, request, earlier.get(probe_id))
+            if policy.concurrency == 1:
+                outcomes = _settle_serially(rest, probe, earlier, outbox)
+            else:
+                window = QUEUED_PER_THREAD * policy.concurrency
+                outcomes = _settle_in_threads(pool, window, rest, probe, earlier, outbox)
             try:
                 while done < total:
-                    item = outbox.get()
+                    item = next(outcomes)
                     if isinstance(item, _Crashed):
                         raise item.error
                     if isinstance(item, _Settled):
@@ -500,6 +520,52 @@ def run_probes(
 
 class _Stopped(Exception):
     """The run is stopping: send nothing more."""
+
+
+_Outcome = _Tried | _Settled | _Crashed
+_Probe = Callable[[str, RecommendRequest, "_Tried | None"], None]
+
+
+def _settle_serially(
+    probes: Iterable[tuple[str, RecommendRequest]],
+    probe: _Probe,
+    earlier: Mapping[str, _Tried],
+    outbox: queue.SimpleQueue[_Outcome],
+) -> Iterator[_Outcome]:
+    """One probe at a time from the calling thread (a vendor that takes one call at a time).
+
+    Yields each probe's attempts and its settling as `_settle_in_threads` does, without a
+    thread hand-off per probe: for an in-process vendor, that hand-off cost more than the
+    vendor's own answer.
+    """
+    for probe_id, request in probes:
+        probe(probe_id, request, earlier.get(probe_id))
+        while not outbox.empty():
+            yield outbox.get()
+
+
+def _settle_in_threads(
+    pool: ThreadPoolExecutor,
+    window: int,
+    probes: Iterable[tuple[str, RecommendRequest]],
+    probe: _Probe,
+    earlier: Mapping[str, _Tried],
+    outbox: queue.SimpleQueue[_Outcome],
+) -> Iterator[_Outcome]:
+    """The pool's threads send the probes; at most ``window`` are handed to them ahead.
+
+    Yields attempts and settlings as they arrive; each settling hands the pool the next probe.
+    """
+    pending = iter(probes)
+    for probe_id, request in itertools.islice(pending, window):
+        pool.submit(probe, probe_id, request, earlier.get(probe_id))
+    while True:
+        item = outbox.get()
+        if isinstance(item, _Settled):
+            following = next(pending, None)
+            if following is not None:
+                pool.submit(probe, following[0], following[1], earlier.get(following[0]))
+        yield item
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ counterfactual twins, its repeats) goes to one shard, so whatever a vendor does 
 happens inside one shard. Each shard's attempts are recorded in an evidence file of its own
 (the `EvidenceStore` format); `merge_shard_evidence` appends a shard file to the run's
 evidence in plan order, so the merged evidence does not depend on which shard finished first
-or on the order of a shard's threads.
+or on the order of a shard's threads. `merge_shard_into` does the same into an open store of
+either kind, SQLite or columnar (the store a run's plan size chose).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from auditkit.errors import EvidenceError, invalid_argument
+from auditkit.probes.columnar import ColumnarEvidenceStore
+from auditkit.probes.evidence import EvidenceStore, _loads
 
 SHARD_SUFFIX = ".shard.sqlite"
 RULE_SHARDS = "a positive integer"
@@ -153,6 +156,55 @@ def merge_shard_evidence(
         raise EvidenceError(f"{shard}: cannot merge shard evidence ({exc})") from None
     finally:
         db.close()
+
+
+def merge_shard_into(
+    store: EvidenceStore,
+    shard: str | Path,
+    positions: pd.Series,
+    *,
+    spec_sha256: str,
+    fresh: bool = False,
+) -> int:
+    """`merge_shard_evidence` into an open store of either kind; return how many attempts.
+
+    Shards are always SQLite files (`EvidenceStore`, small and written on the worker); the
+    run's evidence is whichever store it keeps. Into SQLite, the shard is appended with one
+    SQL statement; into the columnar store (`ColumnarEvidenceStore`), its attempts become one
+    part file, in the same plan order. ``fresh`` says the shard was just returned by a worker
+    of this run, so it cannot have been merged already: the columnar store is then not
+    searched for its first attempt (a search that reads every part file).
+    """
+    store.flush()
+    if not isinstance(store, ColumnarEvidenceStore):
+        return merge_shard_evidence(store.path, shard, positions, spec_sha256=spec_sha256)
+    db = sqlite3.connect(f"file:{Path(shard)}?mode=ro", uri=True)
+    try:
+        found = db.execute("SELECT value FROM meta WHERE key = 'spec_sha256'").fetchone()
+        if found is None or found[0] != spec_sha256:
+            raise EvidenceError(
+                SHARD_OTHER_SPEC.format(
+                    path=shard, found=None if found is None else found[0], expected=spec_sha256
+                )
+            )
+        rows = db.execute(f"SELECT id, {', '.join(_ATTEMPT_COLUMNS)} FROM attempts").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise EvidenceError(f"{shard}: cannot merge shard evidence ({exc})") from None
+    finally:
+        db.close()
+    if not rows:
+        return 0
+    rows.sort(key=lambda row: row[0])
+    first = rows[0]
+    if not fresh and store.holds_attempt(first[1], first[2], first[-1]):
+        return 0
+    place = positions.to_dict()
+    unplaced = -1  # as SQLite sorts NULL first: an attempt of a probe not in the plan
+    rows.sort(key=lambda row: (place.get(row[1], unplaced), row[0]))
+    at = 1 + _ATTEMPT_COLUMNS.index("items")
+    batch = [(*row[1:at], *_loads(row[at : at + 3]), *row[at + 3 :]) for row in rows]
+    store.append_batch(batch)
+    return len(batch)
 
 
 def shard_stop(shard: str | Path) -> str | None:

@@ -13,7 +13,7 @@ import ast
 import re
 from typing import Any, TypedDict
 
-from auditkit.reports._details import Table, detail_tables, group_tables
+from auditkit.reports._details import Table, cell, detail_tables, group_tables
 from auditkit.reports._family_charts import ChartView, family_charts
 from auditkit.reports._words import (
     CLAIM_WORDS,
@@ -156,6 +156,12 @@ def plain(text: Any) -> str:
 
 def _threshold(metric: dict[str, Any]) -> str:
     threshold = metric.get("threshold")
+    reference = (metric.get("details") or {}).get("reference")
+    if reference:
+        return (
+            f"against {reference['name']}: worth a look at {number(reference['warn'])}× worse, "
+            f"a problem at {number(reference['fail'])}× worse"
+        )
     if not threshold:
         return "none: reported, not judged"
     worse = "higher" if threshold["direction"] == "higher_is_worse" else "lower"
@@ -171,6 +177,10 @@ def _crossed(metric: dict[str, Any]) -> str:
     if key is None or threshold.get(key) is None:
         return ""
     words = "a problem" if key == "fail" else "worth a look"
+    reference = (metric.get("details") or {}).get("reference")
+    if reference:
+        ratio = number(reference["ratio"])
+        return f"{ratio}× worse than {reference['name']}; {words} from {number(reference[key])}×"
     return f"{words} from {metric_value(metric['id'], threshold[key])}"
 
 
@@ -180,8 +190,29 @@ def _group_value(metric_id: str) -> Any:
     return lambda value: metric_value(metric_id, value)
 
 
+def _reference_table(metric: dict[str, Any], reference: dict[str, Any]) -> Table:
+    """The comparison with the spec's reference, in the metric's own format and as a ratio."""
+    ratio_ci = reference.get("ratio_ci")
+    return {
+        "caption": f"Against {reference['name']}",
+        "header": ["Compared", "Value"],
+        "rows": [
+            ["The reference's value", metric_value(metric["id"], reference.get("value"))],
+            ["Its interval", metric_interval(metric["id"], reference.get("ci"))],
+            ["Times worse than the reference", number(reference.get("ratio"))],
+            ["Interval of that ratio", cell(ratio_ci) if ratio_ci else "–"],
+            ["Worth a look from", f"{number(reference['warn'])}×"],
+            ["A problem from", f"{number(reference['fail'])}×"],
+        ],
+    }
+
+
 def _metric_row(metric: dict[str, Any]) -> MetricRow:
-    facts, tables = detail_tables(metric.get("details") or {})
+    details = dict(metric.get("details") or {})
+    reference = details.pop("reference", None)
+    facts, tables = detail_tables(details)
+    if reference:
+        tables = [_reference_table(metric, reference), *tables]
     return {
         "id": metric["id"],
         "title": metric_title(metric["id"]),

@@ -82,18 +82,6 @@ def _explanation_consistency(tables: AuditTables) -> tuple[int, int]:
     rows = tables.responses.dropna(subset=["explanation"])
     if rows.empty:
         return 0, 0
-    tokens = (
-        pd.DataFrame(
-            {
-                "row": np.arange(len(rows)),
-                "probe_id": rows["probe_id"].to_numpy(),
-                "shop_id": rows["shop_id"].to_numpy(),
-                "token": rows["explanation"].str.findall(r"[\w\-:.]+").to_numpy(),
-            }
-        )
-        .explode("token")
-        .dropna(subset=["token"])
-    )
     catalog = tables.catalogs
     names = pd.concat(
         [
@@ -101,7 +89,29 @@ def _explanation_consistency(tables: AuditTables) -> tuple[int, int]:
             catalog[["shop_id", "item_id"]].rename(columns={"item_id": "token"}),
         ]
     ).drop_duplicates()
-    named = tokens.merge(names.astype("string"), on=["shop_id", "token"])
+    # A vendor repeats a few explanation texts over every list: each distinct text is split
+    # once, and only its words that name something in some catalog are carried to the rows.
+    texts, distinct = pd.factorize(rows["explanation"].to_numpy())
+    words = (
+        pd.DataFrame(
+            {
+                "text": np.arange(len(distinct)),
+                "token": pd.Series(distinct, dtype="string").str.findall(r"[\w\-:.]+"),
+            }
+        )
+        .explode("token")
+        .dropna(subset=["token"])
+    )
+    words = words[words["token"].isin(names["token"])]
+    tokens = pd.DataFrame(
+        {
+            "row": np.arange(len(rows)),
+            "text": texts,
+            "probe_id": rows["probe_id"].to_numpy(),
+            "shop_id": rows["shop_id"].to_numpy(),
+        }
+    ).merge(words, on="text")
+    named = tokens.drop(columns="text").merge(names.astype("string"), on=["shop_id", "token"])
     if named.empty:
         return 0, 0
     history = tables.histories

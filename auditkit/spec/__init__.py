@@ -18,6 +18,7 @@ from auditkit.spec._loader import (
 from auditkit.spec._models import (
     AuditSpec,
     ClaimsSpec,
+    EvidenceSpec,
     HttpEventsSpec,
     HttpVendorSpec,
     InferenceSpec,
@@ -27,6 +28,7 @@ from auditkit.spec._models import (
     PersonaSpec,
     ProbesSpec,
     PythonVendorSpec,
+    ReferenceSpec,
     ReplayVendorSpec,
     ResponsePathsSpec,
     RetrySpec,
@@ -45,6 +47,7 @@ from auditkit.spec._models import (
 __all__ = [
     "AuditSpec",
     "ClaimsSpec",
+    "EvidenceSpec",
     "HttpEventsSpec",
     "HttpVendorSpec",
     "InferenceSpec",
@@ -55,6 +58,7 @@ __all__ = [
     "PersonaSpec",
     "ProbesSpec",
     "PythonVendorSpec",
+    "ReferenceSpec",
     "ReplayVendorSpec",
     "ResponsePathsSpec",
     "RetrySpec",

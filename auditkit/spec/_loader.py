@@ -691,8 +691,12 @@ def spec_sha256(spec: AuditSpec) -> str:
     # How fast probes go out changes no result: a run may resume at another pace.
     for key in EXECUTION_KEYS:
         data["vendor"].pop(key, None)
-    # A spec without a trending list, or without a suite, hashes as it did before the key.
-    for key in ("trending", "suite"):
+        if data.get("reference") is not None:
+            data["reference"]["vendor"].pop(key, None)
+    # Where the evidence is kept changes no result: a run may resume whatever it names.
+    data.pop("evidence", None)
+    # A spec without a trending list, a suite or a reference hashes as it did before the key.
+    for key in ("trending", "suite", "reference"):
         if data.get(key) is None:
             data.pop(key, None)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))

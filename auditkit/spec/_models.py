@@ -800,6 +800,42 @@ class SuiteSpec(_Model):
         return value
 
 
+class ReferenceSpec(_Model):
+    """What the vendor is compared with where no fixed threshold fits every shop.
+
+    The reference (the shop's in-house recommender, the vendor's non-personalized mode, a
+    recording of either) is sent the same probes as the vendor; a ``reported`` metric the spec
+    gives no threshold of its own is then judged by how much worse the vendor is than it.
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="What the reference is, as the report names it (e.g. 'our bestseller list')."
+    )
+    vendor: VendorSpec = Field(description="How to call the reference, as for the vendor.")
+    warn: Annotated[float, Field(gt=1.0)] = Field(
+        1.25, description="Warn when the vendor is this many times worse than the reference."
+    )
+    fail: Annotated[float, Field(gt=1.0)] = Field(
+        1.5, description="Fail when the whole interval is at least this many times worse."
+    )
+
+    @model_validator(mode="after")
+    def _fail_past_warn(self) -> ReferenceSpec:
+        if self.fail < self.warn:
+            raise ValueError(f"fail ({self.fail:g}) must be at least warn ({self.warn:g})")
+        return self
+
+
+class EvidenceSpec(_Model):
+    """Where the run keeps its evidence (the results do not depend on it)."""
+
+    store: Literal["auto", "sqlite", "parquet"] = Field(
+        "auto",
+        description="sqlite: every attempt in evidence.sqlite; parquet: the attempts as Parquet "
+        "batches beside it, for large runs; auto: parquet from 100,000 probes on.",
+    )
+
+
 class AuditSpec(_Model):
     """A whole audit: vendor, shops, probes, metrics. Loaded from YAML by `load_spec`."""
 
@@ -827,6 +863,12 @@ class AuditSpec(_Model):
     )
     inference: InferenceSpec = Field(default_factory=InferenceSpec)
     claims: ClaimsSpec | None = None
+    reference: ReferenceSpec | None = Field(
+        None, description="A reference the vendor is judged against where no threshold fits."
+    )
+    evidence: EvidenceSpec | None = Field(
+        None, description="The evidence store (default: chosen by the plan's size)."
+    )
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     # Where the spec was read from: the file's name and the line of every key path.
     _source: tuple[str, dict[tuple[str | int, ...], int]] = PrivateAttr(default=("spec", {}))

@@ -13,6 +13,7 @@ from auditkit.tables._tables import (
     SEGMENT_PREFIX,
     AuditTables,
     build_tables,
+    coded_tables,
     mark_signatures,
     mark_trending,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "TableCodes",
     "arrow_strings",
     "build_tables",
+    "coded_tables",
     "distinct",
     "lookup_codes",
     "mark_signatures",

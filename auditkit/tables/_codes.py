@@ -45,8 +45,13 @@ def lookup_codes(
 ) -> np.ndarray:
     """Position of each of ``values`` in ``dictionary`` (distinct strings); -1 for NA or absent.
 
-    A hash lookup inside Arrow: no Python string is made per value.
+    A hash lookup inside Arrow: no Python string is made per value; a ``Categorical`` looks up
+    its categories only.
     """
+    if isinstance(values, pd.Series | pd.Index) and isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.codes if isinstance(values, pd.Index) else values.cat.codes)
+        found = lookup_codes(pd.Series(values.dtype.categories, copy=False), dictionary)
+        return np.append(found, np.int32(-1))[codes]  # code -1 (NA) picks -1
     strings = arrow_strings(values)
     value_set = (
         dictionary.cast(strings.type)
@@ -63,11 +68,15 @@ TABLES: tuple[str, ...] = ("probes", "responses", "histories", "catalogs")
 _CATALOG_COPIED: frozenset[str] = frozenset({"shop_id", "item_id", "item_key", "category"})
 
 
-def _encode(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    """``values`` dictionary-encoded in one hash pass: row indices (-1 for NA), distinct strings.
+def encode_strings(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """``values`` as row indices (int32, -1 for NA) into their distinct strings (Arrow).
 
-    The distinct strings come in order of first appearance; the indices point into them.
+    A ``Categorical`` gives its own codes (only the categories some row uses are kept);
+    other values are dictionary-encoded in one hash pass, distinct strings in order of first
+    appearance.
     """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return _categorical_codes(values)
     encoded = pc.dictionary_encode(arrow_strings(values))
     chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
     if not chunks:
@@ -76,6 +85,22 @@ def _encode(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
     distinct = max((chunk.dictionary for chunk in chunks), key=len).cast(pa.large_string())
     indices = pa.chunked_array([chunk.indices for chunk in chunks], type=chunks[0].indices.type)
     return indices.fill_null(-1).to_numpy().astype(np.int32, copy=False), distinct
+
+
+def _categorical_codes(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """A ``Categorical``'s codes and categories, narrowed to the categories its rows use."""
+    codes = values.cat.codes.to_numpy().astype(np.int32)
+    categories = values.cat.categories
+    known = codes >= 0
+    used = np.bincount(codes[known], minlength=len(categories)) > 0
+    if not used.all():
+        place = (np.cumsum(used) - 1).astype(np.int32)
+        codes[known] = place[codes[known]]
+        categories = categories[used]
+    strings = arrow_strings(pd.Series(categories, copy=False))
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    return codes, strings.cast(pa.large_string())
 
 
 def shared_dictionary(parts: Sequence[pa.Array]) -> tuple[pa.Array, list[np.ndarray]]:
@@ -181,7 +206,7 @@ class TableCodes:
         )
 
     def _local(self, table: str, column: str) -> tuple[np.ndarray, pa.Array]:
-        """``column`` of ``table`` encoded on its own (see `_encode`), built once.
+        """``column`` of ``table`` encoded on its own (see `encode_strings`), built once.
 
         For a column copied from the catalogs (`_copied`), only the rows outside them.
         """
@@ -191,7 +216,7 @@ class TableCodes:
             values = getattr(self._tables, table)[column]
             if self._copied(table, column):
                 values = values[self.catalog_rows(table) < 0]
-            found = _encode(values)
+            found = encode_strings(values)
             self._encoded[key] = found
         return found
 

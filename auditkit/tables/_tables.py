@@ -1,6 +1,6 @@
 """Evidence → the long tables every metric reads.
 
-Tables (all pandas, string ids):
+Tables (all pandas; every text column but free text is dictionary-coded, see `coded_tables`):
 
 ``probes``      one row per planned probe: ``probe_id, shop_id, persona_id, customer_id, match_id,
                 pair_id (NA if unpaired), pair_attribute (NA if unpaired), repetition, k,
@@ -40,9 +40,12 @@ import pandas as pd
 
 from auditkit.catalogs import stack_catalogs
 from auditkit.probes.design import SEGMENT_PREFIX
-from auditkit.tables._codes import TableCodes
+from auditkit.tables._codes import TableCodes, encode_strings, shared_dictionary
 
 ITEM_COLUMNS: tuple[str, ...] = ("item_key", "category", "price", "popularity")
+# Text written once per row (a vendor's explanation, a product's title): a dictionary of
+# nearly as many values as rows saves nothing, so these stay strings.
+FREE_TEXT: frozenset[str] = frozenset({"explanation", "title"})
 
 
 def _prefix_or_mask(mask: np.ndarray) -> np.ndarray | slice:
@@ -171,6 +174,43 @@ def mark_trending(catalog: pd.DataFrame, trending: Sequence[str] | None) -> pd.D
     return catalog.assign(trending=listed.to_numpy(dtype=bool))
 
 
+def _is_text(column: pd.Series) -> bool:
+    """Whether ``column`` holds strings as a pandas string dtype (not lists, not codes)."""
+    return isinstance(column.dtype, pd.StringDtype)
+
+
+def coded_tables(tables: AuditTables) -> AuditTables:
+    """``tables`` with every text column but free text stored as dictionary codes.
+
+    Ids and attributes (probe, shop, item, canonical and customer ids, categories, personas,
+    segment attributes) repeat over millions of list rows: as pandas ``Categorical`` each row
+    holds a small integer code instead of a string, which keeps a regulator-size audit's
+    tables in memory. A column has one dictionary across the four tables, its distinct values
+    sorted, so its codes compare between tables, sorting by code is sorting by value, and
+    every grouping, join and label reads the same values as the strings did.
+    """
+    frames = {name: getattr(tables, name) for name in ("probes", "responses", "histories")}
+    frames["catalogs"] = tables.catalogs
+    names: dict[str, list[str]] = {}
+    for table, frame in frames.items():
+        for column in frame.columns:
+            if column not in FREE_TEXT and _is_text(frame[column]):
+                names.setdefault(column, []).append(table)
+    columns: dict[str, dict[str, pd.Categorical]] = {table: {} for table in frames}
+    for column, present in names.items():
+        encoded = [encode_strings(frames[table][column]) for table in present]
+        dictionary, places = shared_dictionary([distinct for _, distinct in encoded])
+        dtype = pd.CategoricalDtype(pd.Index(dictionary.to_pandas(), dtype="string"))
+        for table, (indices, _), place in zip(present, encoded, places, strict=True):
+            codes = np.append(place, np.int32(-1))[indices]  # index -1 (NA) picks -1
+            columns[table][column] = pd.Categorical.from_codes(codes, dtype=dtype)
+    coded = {
+        table: frame.assign(**columns[table]) if columns[table] else frame
+        for table, frame in frames.items()
+    }
+    return AuditTables(**coded)
+
+
 def build_tables(
     probes: pd.DataFrame,
     answers: pd.DataFrame,
@@ -183,7 +223,8 @@ def build_tables(
 
     ``answers`` has one row per answered probe: ``probe_id`` and ``items`` (list of item ids,
     best first), optionally ``scores`` and ``explanations`` (lists aligned with ``items``, or
-    null). Probes without a row are kept in ``probes`` with ``answered = False``.
+    null). Probes without a row are kept in ``probes`` with ``answered = False``. Text
+    columns come out dictionary-coded (`coded_tables`).
     ``signatures`` gives each shop's signature categories and item ids (see ``Shops``);
     ``trending`` the spec's trending canonical ids, if it names them.
     """
@@ -212,4 +253,6 @@ def build_tables(
     hist["item_id"] = hist["item_id"].astype("string")
     hist["position"] = hist.groupby("probe_id", sort=False).cumcount()
     histories = _attach_items(hist, catalog).drop(columns="in_catalog")
-    return AuditTables(probes=plan, responses=responses, histories=histories, catalogs=catalog)
+    return coded_tables(
+        AuditTables(probes=plan, responses=responses, histories=histories, catalogs=catalog)
+    )

@@ -357,3 +357,55 @@ def test_fractional_counts_in_shop_order_sort_as_a_lexsort_does():
     found, found_shops = _sorted_by_shop(counts[shuffled], shops[shuffled], None)
     np.testing.assert_array_equal(found, counts[order])
     np.testing.assert_array_equal(found_shops, shops[order])
+
+
+def _plain_coverage(exposure):
+    """Each shop's share of its catalog reached, per column of weighted cell counts."""
+
+    def per_shop(cells):
+        reached = [
+            np.bincount(exposure.cell_shop[c > 0], minlength=exposure.sizes.size) for c in cells.T
+        ]
+        return np.stack(reached, axis=1) / exposure.sizes[:, None]
+
+    return per_shop
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_left_out_replicates_equal_recounting_every_replicates_weighted_cells(seed):
+    from segment_world import audit_tables, demo_spec, world_of
+
+    from auditkit.metrics._item_counts import jackknife_design
+
+    if seed == 0:
+        spec = demo_spec(3, customers=8)
+        tables = audit_tables(spec, world_of(spec))
+    else:
+        tables = random_inputs(seed, shops=3, customers=20).tables()
+    exposure = _catalog_exposure._count_exposure(tables)
+    design = jackknife_design(exposure.strata, seed)
+    recount = _catalog_exposure._recounted_replicates
+    gini_ref = recount(exposure, design, _catalog_exposure._gini_per_shop(exposure))
+    np.testing.assert_allclose(
+        _catalog_exposure._gini_replicates(exposure, design), gini_ref, rtol=1e-12, atol=1e-15
+    )
+    coverage_ref = recount(exposure, design, _plain_coverage(exposure))
+    np.testing.assert_array_equal(
+        _catalog_exposure._coverage_replicates(exposure, design), coverage_ref
+    )
+
+
+def test_lowered_gini_equals_the_gini_of_the_lowered_values():
+    rng = np.random.default_rng(7)
+    shops = np.repeat(np.arange(3), [40, 25, 60])
+    sizes = np.array([50, 25, 90])
+    base = rng.integers(1, 30, shops.size)
+    lowered = _gini.LoweredGini(shops, sizes, base)
+    for _ in range(20):
+        cells = np.sort(rng.choice(shops.size, rng.integers(0, 30), replace=False))
+        removed = rng.integers(0, base[cells] + 1)
+        values = base.copy()
+        values[cells] -= removed
+        np.testing.assert_allclose(
+            lowered.lowered(cells, removed), gini_coefficient(values, shops, sizes), rtol=1e-12
+        )

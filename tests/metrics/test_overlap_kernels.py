@@ -146,7 +146,8 @@ def plain_signature_retention(tables):
     ]
     shown = shown[["probe_id", "shop_id", "item_id"]].merge(catalog_rows, how="left")
     exposure = shown.groupby("probe_id").agg(shop_id=("shop_id", "first"), e=("signature", "mean"))
-    exposure["c"] = exposure["shop_id"].map(share)
+    # Shop ids are dictionary codes: ``map`` over a Categorical gives a Categorical of shares.
+    exposure["c"] = exposure["shop_id"].map(share).astype("float64")
     return exposure["e"].sum() / exposure["c"].sum()
 
 

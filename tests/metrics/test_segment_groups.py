@@ -258,3 +258,30 @@ def test_an_attribute_with_twins_is_compared_on_the_same_customers():
         seed=0,
     )
     assert plain[0].ratio == pytest.approx(15 / 85)
+
+
+@pytest.mark.parametrize(("hits_a", "has_interval"), [(0, False), (4, False), (5, True)])
+def test_a_ratio_needs_five_events_in_every_group_for_an_interval(hits_a, has_interval):
+    customers = 40
+    level = np.where(np.arange(customers) < 20, "a", "b")
+    hit = np.zeros(customers)
+    hit[:hits_a] = 1.0  # group a's hits
+    hit[20:32] = 1.0  # group b: 12 hits
+    outcomes = pd.DataFrame(
+        {"segment.x": level, "customer": np.arange(customers), "hit_rate": hit}
+    )
+    comparison = compare_groups(outcomes, "hit_rate", n_resamples=200, confidence=0.95, seed=0)[0]
+    assert comparison.ratio == pytest.approx(hits_a / 12)
+    assert all(map(math.isfinite, comparison.ratio_ci)) == has_interval
+
+
+def test_a_tested_gap_without_an_interval_is_inconclusive_whatever_its_p_value():
+    from auditkit.judging import verdict
+    from auditkit.results import Estimate, Threshold
+
+    estimate = Estimate(
+        id=HIT_RATE_ID, family="segment", value=0.0, ci=None, n=40, unit="customer", p_value=1e-6
+    )
+    threshold = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
+    assert verdict(estimate, threshold, rule="tested", alpha=0.05) == "inconclusive"
+    assert verdict(estimate, threshold, rule="interval", alpha=0.05) == "fail"

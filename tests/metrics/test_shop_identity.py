@@ -201,3 +201,42 @@ def test_pooled_jaccard_counts_an_item_once_per_list_and_needs_no_packed_key():
     assert shop_pooled_jaccard(shop, item, probe, lists) == pytest.approx(expected)
     wide = shop_pooled_jaccard(shop, item + 2**40, probe + 2**30, lists)
     assert wide == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_within_shop_left_out_replicates_equal_the_weighted_formula(seed, monkeypatch):
+    from segment_world import audit_tables, demo_spec, world_of
+
+    from auditkit.metrics._item_counts import jackknife_design
+    from auditkit.metrics.homogenization import shop_identity
+
+    if seed == 0:
+        spec = demo_spec(3, customers=8)
+        tables = audit_tables(spec, world_of(spec))
+    else:
+        tables = random_inputs(seed, shops=3, customers=20).tables()
+    found = []
+    monkeypatch.setattr(shop_identity, "_CustomerLists", _Recording(found))
+    shop_identity.within_shop_jaccard(tables, seed=seed)
+    lists, customers = found[0]
+    # Three strata of customers at random, so that replicates weight their stratum up.
+    design = jackknife_design(np.random.default_rng(seed).integers(0, 3, customers), seed)
+    weights = design.weights(np.arange(design.group_stratum.size))
+    np.testing.assert_allclose(
+        lists.left_out(design), lists.jaccard(weights), rtol=1e-12, atol=1e-15
+    )
+
+
+class _Recording:
+    """Stands in for the `_CustomerLists` class and keeps each instance with its strata."""
+
+    def __init__(self, found):
+        from auditkit.metrics.homogenization import shop_identity
+
+        self.found = found
+        self.real = shop_identity._CustomerLists
+
+    def __call__(self, *args):
+        lists = self.real(*args)
+        self.found.append((lists, int(args[-1].max()) + 1))
+        return lists

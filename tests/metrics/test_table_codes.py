@@ -3,9 +3,14 @@
 import numpy as np
 import pandas as pd
 import pytest
+from segment_world import audit_tables, demo_spec, world_of
 from tables import random_inputs, shuffle_rows
 
-from auditkit.tables import AuditTables, TableCodes, lookup_codes
+from auditkit.judging import judge_metric
+from auditkit.metrics import METRICS
+from auditkit.tables import SEGMENT_PREFIX, AuditTables, TableCodes, coded_tables, lookup_codes
+from auditkit.tables._codes import TABLES
+from auditkit.tables._tables import FREE_TEXT
 
 
 def _tables() -> AuditTables:
@@ -220,3 +225,69 @@ def test_distinct_is_numpys_unique():
         found = distinct(values)
         np.testing.assert_array_equal(found, np.unique(values))
         assert found.dtype == values.dtype
+
+
+def _as_strings(tables: AuditTables) -> AuditTables:
+    """``tables`` with every dictionary-coded column turned back into strings."""
+
+    def strings(frame: pd.DataFrame) -> pd.DataFrame:
+        coded = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+        return frame.assign(**{c: frame[c].astype("string") for c in coded})
+
+    return AuditTables(*(strings(getattr(tables, n)) for n in TABLES))
+
+
+@pytest.fixture(scope="module")
+def demo_tables() -> AuditTables:
+    spec = demo_spec(5, customers=6)
+    return audit_tables(spec, world_of(spec))
+
+
+def test_build_tables_codes_every_text_column_but_free_text_with_one_dictionary(demo_tables):
+    coded = {}
+    for name in TABLES:
+        frame = getattr(demo_tables, name)
+        for column in frame.columns:
+            if isinstance(frame[column].dtype, pd.CategoricalDtype):
+                coded.setdefault(column, []).append(frame[column].dtype)
+            else:
+                assert not isinstance(frame[column].dtype, pd.StringDtype) or column in FREE_TEXT
+    for column in ("probe_id", "shop_id", "item_id", "item_key", "category", "persona_id"):
+        assert column in coded
+    assert any(column.startswith(SEGMENT_PREFIX) for column in coded)
+    for column, dtypes in coded.items():
+        assert all(dtype == dtypes[0] for dtype in dtypes), column  # one dictionary
+        categories = list(dtypes[0].categories)
+        assert categories == sorted(categories)
+        assert codes_of(demo_tables, column) == set(categories)  # only values some row holds
+
+
+def codes_of(tables: AuditTables, column: str) -> set[str]:
+    """The distinct non-NA values of ``column`` over the tables, as strings."""
+    found: set[str] = set()
+    for name in TABLES:
+        frame = getattr(tables, name)
+        if column in frame.columns:
+            found |= set(frame[column].dropna().astype(str))
+    return found
+
+
+def test_coded_tables_hold_the_same_values_as_the_strings(demo_tables):
+    strings = _as_strings(demo_tables)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(
+            getattr(strings, name), getattr(_as_strings(coded_tables(strings)), name)
+        )
+    codes, plain = demo_tables.codes, strings.codes
+    for column in ("probe_id", "shop_id", "item_key", "category"):
+        assert list(codes.dictionary(column)) == list(plain.dictionary(column))
+        for name in ("responses", "histories"):
+            assert np.array_equal(codes.of(name, column), plain.of(name, column))
+
+
+@pytest.mark.parametrize("name", list(METRICS))
+def test_every_metric_is_the_same_on_codes_and_on_strings(demo_tables, name):
+    options = {"n_resamples": 50, "seed": 3}
+    coded = judge_metric(name, demo_tables, **options)
+    plain = judge_metric(name, _as_strings(demo_tables), **options)
+    assert coded.to_dict() == plain.to_dict()

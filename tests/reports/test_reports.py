@@ -191,3 +191,61 @@ def test_nothing_measured_prints_no_nan_in_any_format(tmp_path):
         assert not re.search(r"\bnan\b", text, re.IGNORECASE), name
         assert ">None<" not in text and "| None |" not in text, name
         assert "Not enough evidence" in text
+
+
+def referenced_result() -> AuditResult:
+    """A result whose within-shop sameness was judged against a reference named by the spec."""
+    base = make_result()
+    metric = MetricResult(
+        id="homogenization.within_shop_jaccard",
+        family="homogenization",
+        value=0.21,
+        ci=(0.19, 0.24),
+        n=22,
+        unit="customer",
+        verdict="fail",
+        threshold=Threshold(warn=0.35, fail=0.5),
+        details={
+            "reference": {
+                "name": EVIL,
+                "value": 0.102,
+                "ci": [0.09, 0.115],
+                "n": 22,
+                "ratio": 2.08,
+                "ratio_ci": [1.77, 2.44],
+                "warn": 1.25,
+                "fail": 1.5,
+            }
+        },
+        summary="Against the reference: 108% worse.",
+    )
+    reference = {
+        "name": EVIL,
+        "vendor": "in-house",
+        "adapter": "trained",
+        "warn": 1.25,
+        "fail": 1.5,
+        "probes_planned": 660,
+        "probes_answered": 660,
+        "attempts": 528,
+    }
+    return AuditResult(
+        name=base.name,
+        metrics=[metric],
+        data_quality=base.data_quality,
+        provenance={**base.provenance, "reference": reference},
+    )
+
+
+def test_a_metric_judged_against_a_reference_reads_as_a_ratio(tmp_path):
+    write_results(referenced_result(), tmp_path)
+    write_report(tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    markdown = (tmp_path / "report.md").read_text()
+    assert EVIL not in html and "&lt;script&gt;" in html
+    # The scorecard names the ratio and the tolerance it passed, not the metric's own threshold.
+    assert "2.08× worse than &lt;script&gt;" in html and "a problem from 1.5×" in html
+    assert "a problem from 50%" not in html
+    assert "The reference&#39;s value</td><td>10%</td>" in html
+    assert "Times worse than the reference</td><td>2.08</td>" in html
+    assert "sent the same 660 probes, 660 answered" in markdown

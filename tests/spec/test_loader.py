@@ -66,8 +66,8 @@ BAD = [
         "title: test",
         "spec.yaml:1 name: is required\n"
         "spec.yaml:2 title: is not a valid key (did you mean 'suite'?); valid keys: auditkit, "
-        "claims, description, inference, metrics, name, probes, seed, shops, suite, trending, "
-        "vendor, world",
+        "claims, description, evidence, inference, metrics, name, probes, reference, seed, shops, "
+        "suite, trending, vendor, world",
     ),
     (
         "history_length: 3}",
@@ -211,3 +211,20 @@ def test_negative_seed_is_an_error(tmp_path):
     assert str(info.value) == (
         "spec.yaml:3 seed: must be an integer from 0 to 9223372036854775807; got -1"
     )
+
+
+def test_a_reference_whose_fail_is_below_its_warn_is_located(tmp_path):
+    text = (
+        GOOD
+        + "reference:\n  name: in-house\n  vendor: {adapter: simulated}\n  warn: 2\n  fail: 1.5\n"
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, text))
+    assert str(info.value) == "spec.yaml:15 reference: fail (1.5) must be at least warn (2)"
+
+
+def test_a_reference_vendor_is_checked_as_the_vendor_is(tmp_path):
+    text = GOOD + "reference:\n  name: in-house\n  vendor: {adapter: telepathy}\n"
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, text))
+    assert str(info.value).startswith("spec.yaml:17 reference.vendor.adapter: must be one of")

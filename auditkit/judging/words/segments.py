@@ -44,6 +44,10 @@ PAIRED_SUMMARY = (
 )
 PAIRED_NONE = "No answered counterfactual twins had {what} to compare."
 
+FEW_EVENTS = (
+    " A group had too few of them (under 5 probes) for the ratio to have an interval; more "
+    "customers would settle it."
+)
 NOISE = " The probes cannot tell this from chance (p = {p:.2g}); more customers would settle it."
 
 
@@ -70,6 +74,8 @@ def _groups(estimate: Estimate, alpha: float) -> str:
     if estimate.reason is not None:
         return GROUP_NONE.format(reason=estimate.reason)
     text = GROUP_SUMMARY[estimate.id].format(value=estimate.value, **estimate.words)
+    if estimate.ci is None:
+        return text + FEW_EVENTS
     return text + _chance(estimate, alpha)
 
 

@@ -14,8 +14,11 @@ import pandas as pd
 
 from auditkit.metrics._customers import probe_customers
 from auditkit.metrics._item_counts import (
+    JackknifeDesign,
+    LeftOutCounts,
     customer_incidence,
-    jackknife_statistic_ci,
+    jackknife_design,
+    jackknife_interval,
     weighted_cells,
 )
 from auditkit.metrics._matched import answered_mask, by_label
@@ -64,12 +67,23 @@ def shop_pooled_jaccard(
     ``item[e]``; an item twice in one list counts once. ``lists[s]`` counts shop ``s``'s lists
     (those without entries too). An item shown in ``c`` of a shop's ``n`` lists is shared by
     ``c(c-1)/2`` of its pairs, so the summed intersection needs only exposure counts, and the
-    summed union is ``(n - 1) Σ|A| - Σ|A ∩ B|``. One sort of (shop, item, list) keys gives
-    both the distinct entries and the counts.
+    summed union is ``(n - 1) Σ|A| - Σ|A ∩ B|``.
     """
-    n_shops = lists.size
+    n_items = int(item.max(initial=0)) + 1
+    cell, _ = _distinct_entries(shop, item, probe)
+    return _pooled_jaccard(cell, n_items, lists)
+
+
+def _distinct_entries(
+    shop: np.ndarray, item: np.ndarray, probe: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (shop, item, list) entries, sorted: cell ``shop * n_items + item``, list.
+
+    One sort of packed keys where they fit 63 bits, else a sort of the columns.
+    """
     n_items = int(item.max(initial=0)) + 1
     n_probes = int(probe.max(initial=0)) + 1
+    n_shops = int(shop.max(initial=0)) + 1
     if n_shops * n_items * n_probes < np.iinfo(np.int64).max:
         # In place: at 20M entries each temporary would be 160 MB of fresh memory.
         key = shop.astype(np.int64)
@@ -78,16 +92,19 @@ def shop_pooled_jaccard(
         key *= n_probes
         key += probe
         key.sort()
-        cell = key[run_starts(key)]
-        del key
-        cell //= n_probes
-    else:  # too many bits for one key: sort the columns
-        order = np.lexsort((probe, item, shop))
-        shop, item, probe = shop[order], item[order], probe[order]
-        same_cell = (shop[1:] == shop[:-1]) & (item[1:] == item[:-1])
-        distinct = np.ones(shop.size, dtype=bool)
-        distinct[1:] = ~(same_cell & (probe[1:] == probe[:-1]))
-        cell = shop[distinct].astype(np.int64) * n_items + item[distinct]
+        key = key[run_starts(key)]
+        return key // n_probes, key % n_probes
+    order = np.lexsort((probe, item, shop))
+    shop, item, probe = shop[order], item[order], probe[order]
+    same_cell = (shop[1:] == shop[:-1]) & (item[1:] == item[:-1])
+    first = np.ones(shop.size, dtype=bool)
+    first[1:] = ~(same_cell & (probe[1:] == probe[:-1]))
+    return shop[first].astype(np.int64) * n_items + item[first], probe[first].astype(np.int64)
+
+
+def _pooled_jaccard(cell: np.ndarray, n_items: int, lists: np.ndarray) -> np.ndarray:
+    """`shop_pooled_jaccard` from the sorted distinct entries' cells (`_distinct_entries`)."""
+    n_shops = lists.size
     starts = run_starts(cell)
     exposure = np.diff(np.append(starts, cell.size)).astype(np.float64)
     cell_shop = cell[starts] // n_items
@@ -163,7 +180,9 @@ def within_shop_jaccard(
     known = (item >= 0) & (shop >= 0)
     if not known.all():
         probe, item, shop = probe[known], item[known], shop[known]
-    per_shop = shop_pooled_jaccard(shop, item, probe, lists.astype(np.float64))
+    n_items = int(item.max(initial=0)) + 1
+    cell, entry_probe = _distinct_entries(shop, item, probe)
+    per_shop = _pooled_jaccard(cell, n_items, lists.astype(np.float64))
     present = np.isfinite(per_shop)
     values = per_shop[present]
     details: dict[str, object] = {"shops": len(values), "lists": int(lists[present].sum())}
@@ -178,19 +197,16 @@ def within_shop_jaccard(
         listed_probes = listed_probes[shop_of[listed_probes] >= 0]
         listed_customers = probe_customers(tables, listed_probes)
         customer_lists = _CustomerLists(
-            shop, item, probe, listed_probes, shop_of, listed_customers
+            cell, entry_probe, n_items, listed_probes, shop_of, listed_customers
         )
         strata = np.zeros(int(listed_customers.max(initial=-1)) + 1, dtype=np.int64)
         strata[listed_customers] = codes.per_probe("persona_id")[listed_probes]
         n = strata.size
-        found = jackknife_statistic_ci(
-            lambda weights: customer_lists.jaccard(weights)[present].mean(axis=0),
-            value,
-            strata,
-            n_cells=customer_lists.cells,
-            confidence=confidence,
-            seed=seed,
-        )
+        design = jackknife_design(strata, seed)
+        found = (math.nan, math.nan)
+        if design is not None:
+            replicates = customer_lists.left_out(design)[present].mean(axis=0)
+            found = jackknife_interval(replicates, design, value, confidence=confidence)
         ci = None if math.isnan(found[0]) else found
     return Estimate(
         id=WITHIN_ID,
@@ -220,32 +236,31 @@ class _CustomerLists:
         shared = (Σ_i c_i² - Σ_u w_u² Q_u) / 2 + Σ_u w_u (Q_u - a_u) / 2
         union  = (Σ_u w_u m_u)(Σ_u w_u a_u) - Σ_u w_u² m_u a_u + Σ_u w_u (m_u - 1) a_u - shared
 
-    one sparse product for every replicate at once.
+    `jaccard` takes any weights; `left_out` the jackknife's, from per-group sums.
     """
 
     def __init__(
         self,
-        shop: np.ndarray,
-        item: np.ndarray,
-        probe: np.ndarray,
+        entry_cell: np.ndarray,
+        entry_probe: np.ndarray,
+        n_items: int,
         listed_probes: np.ndarray,
         shop_of: np.ndarray,
         customer_of_listed: np.ndarray,
     ) -> None:
-        customer_of = np.zeros(int(max(probe.max(initial=0), listed_probes.max(initial=0))) + 1)
-        customer_of = customer_of.astype(np.int64)
+        """From the distinct entries, sorted by cell (`_distinct_entries`), and the lists."""
+        top = max(int(entry_probe.max(initial=0)), int(listed_probes.max(initial=0)))
+        customer_of = np.zeros(top + 1, dtype=np.int64)
         customer_of[listed_probes] = customer_of_listed
         customers = int(customer_of_listed.max(initial=-1)) + 1
         self.n_shops = int(shop_of.max(initial=-1)) + 1
-        n_items = int(item.max(initial=0)) + 1
-        # Distinct (list, item) entries: an item twice in one list counts once.
-        entry = distinct(probe.astype(np.int64) * n_items + item)
-        entry_probe, entry_item = entry // n_items, entry % n_items
-        entry_shop = shop_of[entry_probe]
-        key = entry_shop.astype(np.int64) * n_items + entry_item
-        cells, cell = np.unique(key, return_inverse=True)
-        self.cells = int(cells.size)
-        self.cell_shop = cells // n_items
+        starts = run_starts(entry_cell)
+        first = np.zeros(entry_cell.size, dtype=np.int64)
+        first[starts] = 1
+        cell = np.cumsum(first) - 1  # each entry's cell, numbered in sorted order
+        self.cells = int(starts.size)
+        self.cell_shop = entry_cell[starts] // n_items
+        entry_shop = self.cell_shop[cell]
         customer = customer_of[entry_probe]
         self.incidence = customer_incidence(cell, customer, self.cells, customers)
         per_cell = self.incidence.tocoo()  # x_ui, by (cell, customer)
@@ -283,6 +298,66 @@ class _CustomerLists:
             - shared
         )
         kept = self.lists @ (weights > 0).T  # lists of the customers kept
+        out = np.full(shared.shape, np.nan)
+        np.divide(shared, union, out=out, where=(kept >= 2) & (union > 0))
+        return out
+
+    def left_out(self, design: JackknifeDesign) -> np.ndarray:
+        """`jaccard` under every replicate's weights of ``design`` (shops x replicates).
+
+        Weights are 1, ``s`` (the left-out group's stratum) and 0 (the group), so each
+        customer sum ``X w`` is ``X_all + (s - 1) X_h - s X_g`` from per-group sums, and
+        ``Σ_i c_i²`` with ``c = b - s C_g``, ``b = T + (s - 1) C_h``, is
+        ``Σ b² - 2 s Σ_g b C_g + s² Σ_g C_g²``: the shop's cells are summed once per stratum
+        and each replicate adds the cells its group shows.
+        """
+        members = design.group_members()
+        n_groups = design.group_stratum.size
+        to_stratum = np.zeros((n_groups, int(design.group_stratum.max()) + 1))
+        to_stratum[np.arange(n_groups), design.group_stratum] = 1.0
+        scale = design.scale
+        h = design.group_stratum
+
+        def sums(x: np.ndarray, power: int) -> np.ndarray:
+            """``x @ w**power`` of every replicate (shops x replicates)."""
+            by_group = np.asarray(members.T @ x.T).T  # (shops x groups)
+            by_stratum = (by_group @ to_stratum)[:, h]
+            step = scale**power
+            return x.sum(axis=1)[:, None] + (step - 1) * by_stratum - step * by_group
+
+        counts = LeftOutCounts.count(self.incidence, design)
+        total = np.asarray(self.incidence.sum(axis=1)).ravel()
+        shop = self.cell_shop
+        summed = np.empty((self.n_shops, n_groups))
+        for stratum in range(counts.by_stratum.shape[1]):
+            c_h = counts.by_stratum[:, stratum].astype(np.float64)
+            moments = [
+                np.bincount(shop, weights=w, minlength=self.n_shops)
+                for w in (total**2, total * c_h, c_h**2)
+            ]
+            for group in np.flatnonzero(h == stratum):
+                s = scale[group]
+                cells, shown = counts.cells(int(group))
+                b = total[cells] + (s - 1) * c_h[cells]
+                g = shown.astype(np.float64)
+                summed[:, group] = (
+                    moments[0]
+                    + 2 * (s - 1) * moments[1]
+                    + (s - 1) ** 2 * moments[2]
+                    - 2 * s * np.bincount(shop[cells], weights=b * g, minlength=self.n_shops)
+                    + s**2 * np.bincount(shop[cells], weights=g**2, minlength=self.n_shops)
+                )
+        spread = self.lists * self.entries
+        shared = (summed - sums(self.squares, 2)) / 2.0 + sums(
+            self.squares - self.entries, 1
+        ) / 2.0
+        union = (
+            sums(self.lists, 1) * sums(self.entries, 1)
+            - sums(spread, 2)
+            + sums(spread - self.entries, 1)
+            - shared
+        )
+        kept = self.lists.sum(axis=1)[:, None] - np.asarray(members.T @ self.lists.T).T
         out = np.full(shared.shape, np.nan)
         np.divide(shared, union, out=out, where=(kept >= 2) & (union > 0))
         return out

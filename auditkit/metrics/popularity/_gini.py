@@ -96,3 +96,104 @@ def _gini_by_count(
     mass = items * np.arange(width)
     numerator = (mass * (2 * below + items - sizes[:, None])).sum(axis=1)
     return numerator.astype(np.float64), mass.sum(axis=1).astype(np.float64)
+
+
+class _SortedValues:
+    """Whole values of each shop, sorted once, for sums of gaps ``Σ_j |v - b_j|`` per shop.
+
+    Values are packed with their shop into one integer key (``shop * width + value``), so one
+    sorted array and its prefix sums answer every shop's gap sums by binary search.
+    """
+
+    def __init__(self, shops: np.ndarray, values: np.ndarray, n_shops: int, width: int) -> None:
+        self.width = width
+        self.keys = np.sort(shops * width + values)
+        self.prefix = np.zeros(self.keys.size + 1, dtype=np.int64)
+        np.cumsum(self.keys % width, out=self.prefix[1:])
+        self.start = np.searchsorted(self.keys, np.arange(n_shops + 1, dtype=np.int64) * width)
+        self.count = np.diff(self.start)
+        self.total = self.prefix[self.start[1:]] - self.prefix[self.start[:-1]]
+
+    def gaps(self, shops: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per query: ``Σ_j |v - b_j|`` over the sorted values ``b_j`` of the query's shop."""
+        query = shops * self.width + values
+        # Binary searches in ascending order stay in cache: several times faster at millions.
+        order = np.argsort(query)
+        at = np.empty_like(order)
+        at[order] = np.searchsorted(self.keys, query[order])
+        begin = self.start[shops]
+        below = at - begin
+        below_sum = self.prefix[at] - self.prefix[begin]
+        above_sum = self.total[shops] - below_sum
+        return values * below - below_sum + above_sum - values * (self.count[shops] - below)
+
+    def pair_gaps(self, shops: np.ndarray, values: np.ndarray, n_shops: int) -> np.ndarray:
+        """Per shop: ``Σ_i Σ_j |v_i - b_j|`` over the queries ``v_i`` at it (float64)."""
+        gaps = self.gaps(shops, values).astype(np.float64)
+        return np.bincount(shops, weights=gaps, minlength=n_shops)
+
+
+class LoweredGini:
+    """Each shop's Gini of whole values ``base`` with a few cells lowered, one sort for all.
+
+    ``shops`` gives each listed cell's shop (codes ``0..S-1``), ``sizes`` the shops' catalog
+    sizes (unlisted items are zeros) and ``base`` (whole, non-negative) each listed cell's
+    value, as for `gini_coefficient`. A jackknife replicate lowers only the cells of the
+    customers it leaves out, so from the sorted base ``N = Σ_{i<j} |x_i - x_j|`` changes by
+    the gaps of the moved cells ``M`` alone::
+
+        N(y) = N(b) - Σ_M D(b_i) + ½ P(b, b) + Σ_M D(y_i) - P(y, b) + ½ P(y, y)
+
+    where ``D(v)`` sums ``|v - b_j|`` over every item of the shop and ``P(u, v)`` sums
+    ``|u_i - v_j|`` over the moved cells of one shop, all in exact integers.
+    """
+
+    def __init__(self, shops: np.ndarray, sizes: np.ndarray, base: np.ndarray) -> None:
+        self.shops = shops.astype(np.int64)
+        self.sizes = sizes
+        self.base = base.astype(np.int64)
+        self.n_shops = sizes.size
+        self.width = int(self.base.max(initial=0)) + 1
+        self.sorted = _SortedValues(self.shops, self.base, self.n_shops, self.width)
+        sorted_shop = self.sorted.keys // self.width
+        self.unlisted = sizes - self.sorted.count
+        # The zeros sort first, so the i-th listed value of a shop has rank zeros + i.
+        rank = self.unlisted[sorted_shop] + np.arange(sorted_shop.size) + 1
+        rank -= self.sorted.start[:-1][sorted_shop]
+        weights = (2 * rank - sizes[sorted_shop] - 1) * (self.sorted.keys % self.width)
+        self.numerator = np.bincount(
+            sorted_shop, weights=weights.astype(np.float64), minlength=self.n_shops
+        )
+
+    @staticmethod
+    def fits(sizes: np.ndarray, base: np.ndarray) -> bool:
+        """Whether packed keys and gap sums of ``base`` stay within 63 bits."""
+        width = int(base.max(initial=0)) + 1
+        return max(sizes.size + 1, 2 * int(sizes.sum())) * width < 2**62
+
+    def _everything(self, shop: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per shop: ``Σ_M D(v)`` over every item of the shop, the unlisted zeros included."""
+        gaps = self.sorted.gaps(shop, values) + values * self.unlisted[shop]
+        return np.bincount(shop, weights=gaps.astype(np.float64), minlength=self.n_shops)
+
+    def lowered(self, cells: np.ndarray, removed: np.ndarray) -> np.ndarray:
+        """Per shop, the Gini with listed cells ``cells`` lowered by ``removed`` (whole)."""
+        shop = self.shops[cells]
+        before = self.base[cells]
+        after = before - removed.astype(np.int64)
+        moved_before = _SortedValues(shop, before, self.n_shops, self.width)
+        moved_after = _SortedValues(shop, after, self.n_shops, self.width)
+        numerator = (
+            self.numerator
+            - self._everything(shop, before)
+            + moved_before.pair_gaps(shop, before, self.n_shops) / 2
+            + self._everything(shop, after)
+            - moved_before.pair_gaps(shop, after, self.n_shops)
+            + moved_after.pair_gaps(shop, after, self.n_shops) / 2
+        )
+        total = self.sorted.total - np.bincount(
+            shop, weights=removed, minlength=self.n_shops
+        ).astype(np.int64)
+        out = np.full(self.n_shops, np.nan)
+        np.divide(numerator, self.sizes * total.astype(np.float64), out=out, where=total > 0)
+        return out

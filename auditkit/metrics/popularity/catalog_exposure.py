@@ -15,16 +15,20 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from auditkit.metrics._bootstrap import COUNT_CHUNK_ELEMENTS
 from auditkit.metrics._customers import probe_customers
 from auditkit.metrics._item_counts import (
+    JackknifeDesign,
+    LeftOutCounts,
     customer_incidence,
-    jackknife_statistic_ci,
+    jackknife_design,
+    jackknife_interval,
     weighted_cells,
 )
 from auditkit.metrics._matched import read_only
 from auditkit.metrics._overlap import code_counts, index_dtype
 from auditkit.metrics._shown import core_mask, shown_items
-from auditkit.metrics.popularity._gini import gini_coefficient
+from auditkit.metrics.popularity._gini import LoweredGini, gini_coefficient
 from auditkit.metrics.popularity._inputs import FAMILY, check_exposure_inputs
 from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables, run_starts
@@ -105,7 +109,10 @@ def _count_exposure(tables: AuditTables) -> ShopExposure:
     strata[probe_customer] = codes.per_probe("persona_id")[shown.probes]
     cell_of = np.full(cells.size, -1, dtype=np.int64)
     cell_of[counted] = np.arange(int(counted.sum()))
-    cell = cell_of[np.searchsorted(cells, rows)]
+    # Each shown row's cell by a lookup per catalog row (a binary search per row is slower).
+    cell_of_row = np.full(len(tables.catalogs), -1, dtype=np.int64)
+    cell_of_row[cells] = cell_of
+    cell = cell_of_row[rows]
     keep = cell >= 0
     incidence = customer_incidence(cell[keep], customer[keep], counts.size, strata.size)
     return ShopExposure(
@@ -137,20 +144,19 @@ def _row_counts(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
 def _per_shop_estimate(
     metric_id: str,
     exposure: ShopExposure,
-    per_shop: Callable[[np.ndarray], np.ndarray],
+    values: np.ndarray,
+    replicates: Callable[[JackknifeDesign], np.ndarray],
     *,
-    n_resamples: int,
     confidence: float,
     seed: int,
     details: dict[str, object],
 ) -> Estimate:
-    """The mean over shops of ``per_shop(counts)``, its interval a jackknife over customers.
+    """The mean over shops of ``values`` (one per shop), its interval a jackknife over customers.
 
-    ``per_shop`` maps cell counts (cells x replicates) to each shop's value (shops x
-    replicates); the shops with a finite value in the audit are the ones averaged, in every
-    replicate too.
+    ``replicates(design)`` gives each shop's value in each replicate of the jackknife
+    (shops x replicates); the shops with a finite value in the audit are the ones averaged,
+    in every replicate too.
     """
-    values = per_shop(exposure.counts[:, None])[:, 0]
     present = np.isfinite(values)
     names = exposure.names[present]
     by_group = {"shop": {str(k): float(v) for k, v in zip(names, values[present], strict=True)}}
@@ -167,20 +173,12 @@ def _per_shop_estimate(
             details={**details, "reason": REASON_NO_SHOPS},
             reason=REASON_NO_SHOPS,
         )
-
-    def statistic(weights: np.ndarray) -> np.ndarray:
-        cells = weighted_cells(exposure.incidence, weights)
-        return per_shop(cells)[present].mean(axis=0)
-
     value = float(values[present].mean())
-    ci = jackknife_statistic_ci(
-        statistic,
-        value,
-        exposure.strata,
-        n_cells=exposure.counts.size,
-        confidence=confidence,
-        seed=seed,
-    )
+    design = jackknife_design(exposure.strata, seed)
+    ci = (math.nan, math.nan)
+    if design is not None:
+        per_replicate = replicates(design)[present].mean(axis=0)
+        ci = jackknife_interval(per_replicate, design, value, confidence=confidence)
     return Estimate(
         id=metric_id,
         family=FAMILY,
@@ -193,6 +191,68 @@ def _per_shop_estimate(
     )
 
 
+def _gini_replicates(exposure: ShopExposure, design: JackknifeDesign) -> np.ndarray:
+    """Each shop's Gini of exposure in each jackknife replicate (shops x replicates).
+
+    Replicate ``g`` of stratum ``h`` weighs a cell ``T - C_h + s (C_h - C_g)`` with
+    ``s = n_h / m``, ``m = n_h - |g|`` (total, stratum's and group's exposure); a Gini does
+    not change with scale, so it is the Gini of the whole values ``m T + |g| C_h - n_h C_g``:
+    a base shared by the stratum's groups of one size, lowered at the group's cells only
+    (`LoweredGini`). Falls back to recounting every replicate's weighted cells when the
+    whole values would not fit 63 bits.
+    """
+    counts = exposure.counts.astype(np.int64)
+    left_out = LeftOutCounts.count(exposure.incidence, design)
+    n_groups = design.group_stratum.size
+    out = np.empty((exposure.sizes.size, n_groups))
+    stratum_size = design.stratum_size.astype(np.int64)
+    group_size = design.group_size.astype(np.int64)
+    bases = zip(design.group_stratum.tolist(), group_size.tolist(), strict=True)
+    for stratum, size in sorted(set(bases)):
+        kept = int(stratum_size[stratum]) - size
+        base = kept * counts + size * left_out.by_stratum[:, stratum]
+        if not LoweredGini.fits(exposure.sizes, base):
+            return _recounted_replicates(exposure, design, _gini_per_shop(exposure))
+        gini = LoweredGini(exposure.cell_shop, exposure.sizes, base)
+        for group in np.flatnonzero((design.group_stratum == stratum) & (group_size == size)):
+            cells, shown = left_out.cells(int(group))
+            out[:, group] = gini.lowered(cells, int(stratum_size[stratum]) * shown)
+    return out
+
+
+def _coverage_replicates(exposure: ShopExposure, design: JackknifeDesign) -> np.ndarray:
+    """Each shop's coverage in each jackknife replicate (shops x replicates).
+
+    Every kept customer weighs more than 0, so a cell stays reached unless the left-out
+    group's customers are the only ones to show it.
+    """
+    counts = exposure.counts.astype(np.int64)
+    left_out = LeftOutCounts.count(exposure.incidence, design)
+    n_shops = exposure.sizes.size
+    reached = np.bincount(exposure.cell_shop, minlength=n_shops).astype(np.int64)
+    out = np.empty((n_shops, design.group_stratum.size))
+    for group in range(design.group_stratum.size):
+        cells, shown = left_out.cells(group)
+        lost = np.bincount(exposure.cell_shop[cells[shown == counts[cells]]], minlength=n_shops)
+        out[:, group] = (reached - lost) / exposure.sizes
+    return out
+
+
+def _recounted_replicates(
+    exposure: ShopExposure,
+    design: JackknifeDesign,
+    per_shop: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``per_shop`` of every replicate's weighted cell counts (shops x replicates)."""
+    n_groups = design.group_stratum.size
+    step = max(1, COUNT_CHUNK_ELEMENTS // max(1, exposure.counts.size, design.labels.size))
+    parts = []
+    for start in range(0, n_groups, step):
+        weights = design.weights(np.arange(start, min(start + step, n_groups)))
+        parts.append(per_shop(weighted_cells(exposure.incidence, weights)))
+    return np.concatenate(parts, axis=1)
+
+
 def _gini_per_shop(exposure: ShopExposure) -> Callable[[np.ndarray], np.ndarray]:
     """Each shop's Gini of exposure (`gini_coefficient`), per column of cell counts."""
 
@@ -202,23 +262,6 @@ def _gini_per_shop(exposure: ShopExposure) -> Callable[[np.ndarray], np.ndarray]
             for r in range(cells.shape[1])
         ]
         return np.stack(columns, axis=1)
-
-    return per_shop
-
-
-def _coverage_per_shop(exposure: ShopExposure) -> Callable[[np.ndarray], np.ndarray]:
-    """Each shop's share of its catalog shown at least once, per column of cell counts."""
-    n_shops = exposure.sizes.size
-    n_cells = exposure.cell_shop.size
-    # Reached cells per shop and replicate are integer counts, exact in any order: one
-    # sparse product (shops x cells) instead of np.add.at over every cell and replicate.
-    shop_of_cell = csr_matrix(
-        (np.ones(n_cells), (exposure.cell_shop, np.arange(n_cells))), shape=(n_shops, n_cells)
-    )
-
-    def per_shop(cells: np.ndarray) -> np.ndarray:
-        reached = shop_of_cell @ (cells > 0).astype(np.float64)
-        return reached / exposure.sizes[:, None]
 
     return per_shop
 
@@ -261,8 +304,8 @@ def gini(
     return _per_shop_estimate(
         GINI_ID,
         exposure,
-        _gini_per_shop(exposure),
-        n_resamples=n_resamples,
+        gini_coefficient(exposure.counts, exposure.cell_shop, exposure.sizes),
+        lambda design: _gini_replicates(exposure, design),
         confidence=confidence,
         seed=seed,
         details={},
@@ -301,11 +344,12 @@ def coverage(
         COVERAGE_ID, tables, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     exposure = _shop_exposure(tables)
+    shown = np.bincount(exposure.cell_shop, minlength=exposure.sizes.size)
     return _per_shop_estimate(
         COVERAGE_ID,
         exposure,
-        _coverage_per_shop(exposure),
-        n_resamples=n_resamples,
+        shown / exposure.sizes,
+        lambda design: _coverage_replicates(exposure, design),
         confidence=confidence,
         seed=seed,
         details={"lists": int(core_mask(tables).sum())},

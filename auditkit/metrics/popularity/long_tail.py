@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from auditkit.metrics._overlap import code_bounds
 from auditkit.metrics._shown import ShownItems
@@ -82,7 +81,8 @@ def shop_head_cutoffs(
         wanted[code] = head - int((ranked > cutoff[code]).sum())
         at_cutoff = lo + np.flatnonzero(known & (values == cutoff[code]))
         tied.append(at_cutoff if order is None else order[at_cutoff])
-    ids = pc.take(arrow_strings(item_ids), pa.array(np.concatenate(tied), pa.int64()))
+    # Only the tied items' ids, taken before any string is made (ids may be dictionary codes).
+    ids = arrow_strings(item_ids.iloc[np.concatenate(tied)])
     tied_ids, (codes,) = shared_dictionary([ids])
     last = np.full(n_shops, -1, dtype=np.int64)
     start = 0
@@ -138,8 +138,7 @@ def _in_tail(tables: AuditTables, shown: ShownItems) -> np.ndarray:
     if tied.size:
         # Only the rows at their shop's cutoff need their item id: its place among the ties.
         rows = np.flatnonzero(shown.rows)[tied]
-        item_ids = arrow_strings(tables.responses["item_id"])
-        rank = lookup_codes(pc.take(item_ids, pa.array(rows, type=pa.int64())), found.tied_ids)
+        rank = lookup_codes(tables.responses["item_id"].iloc[rows], found.tied_ids)
         head[tied] = (rank >= 0) & (rank <= padded(found.last, -1)[shown.shop[tied]])
     known = np.isfinite(cutoff)
     if known.all():

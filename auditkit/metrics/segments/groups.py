@@ -57,6 +57,11 @@ HIT_RATE_ID = "segment.hit_rate_ratio"
 HIT_RATE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
 
 REASON_NO_ATTRIBUTE = "no segment attribute has two or more groups of answered probes"
+# Fewest probes with a nonzero outcome (a hit, a premium product shown) a group needs for its
+# ratio to another group to have an interval: the bootstrap cannot draw a hit a group never
+# had, so a group of 0 or 1 hits gives a ratio interval of [0, 0] (certain, and wrong). The
+# usual rule for a proportion's normal approximation (n·p >= 5).
+MIN_EVENTS = 5
 
 
 def _weighted_mean(y_true: np.ndarray, y_pred: np.ndarray, counts: np.ndarray) -> float:
@@ -216,6 +221,9 @@ def compare_groups(
         part = boot[:, offsets[index] : offsets[index + 1]]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio_boot = np.nanmin(part, axis=1) / np.nanmax(part, axis=1)
+        events = np.bincount(local, weights=values[member] != 0, minlength=len(means))
+        if events.min() < MIN_EVENTS:
+            ratio_boot = np.full_like(ratio_boot, np.nan)  # too few events: no interval
         difference_boot = np.nanmax(part, axis=1) - np.nanmin(part, axis=1)
         levels = tuple(
             INTERSECTION.join(str(v) for v in (k if isinstance(k, tuple) else (k,)))
@@ -502,7 +510,9 @@ def _worst_attribute_estimate(
             reason=REASON_NO_ATTRIBUTE,
         )
     worst = worst_of(_significant(comparisons, 1.0 - confidence) or singles)
-    value, ci = measure(worst)
+    value, interval = measure(worst)
+    # A ratio of groups with too few events (`MIN_EVENTS`) has no interval.
+    ci = interval if all(map(math.isfinite, interval)) else None
     details.update(attribute=worst.name, lowest=worst.lowest, highest=worst.highest)
     return Estimate(
         id=metric_id,

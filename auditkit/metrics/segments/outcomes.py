@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from auditkit.metrics._customers import CUSTOMER, customer_codes
 from auditkit.metrics._matched import answered_mask, sorted_rows
-from auditkit.tables import AuditTables, lookup_codes
+from auditkit.tables import AuditTables, lookup_codes, run_starts
 
 OUTCOMES: tuple[str, ...] = (
     "mean_price",
@@ -120,7 +120,9 @@ def _entropy(code: np.ndarray, category: np.ndarray, n: int) -> np.ndarray:
     category_code = np.full(category.size, -1, dtype=np.int64)
     category_code[known], names = pd.factorize(category[known])
     key = code[known].astype(np.int64) * max(1, len(names)) + category_code[known]
-    cells, counts = np.unique(key, return_counts=True)
+    key.sort()  # a sort, not numpy's hash table: np.unique's result, faster at millions
+    starts = run_starts(key)
+    cells, counts = key[starts], np.diff(np.append(starts, key.size))
     owner = cells // max(1, len(names))
     totals = np.bincount(owner, weights=counts, minlength=n)
     p = counts / totals[owner]
