@@ -20,7 +20,7 @@ from auditkit.api._cluster import (
     share_of,
 )
 from auditkit.cli import main
-from auditkit.probes import EvidenceStore, RunPolicy
+from auditkit.probes import RunPolicy, open_evidence
 from auditkit.probes.shards import SHARD_SUFFIX, shard_plan
 
 distributed = pytest.importorskip("distributed")
@@ -56,7 +56,7 @@ def plain(tmp_path_factory):
 
 
 def evidence_of(run_dir):
-    with EvidenceStore(run_dir / "evidence.sqlite", spec_sha256=spec_hash(run_dir)) as store:
+    with open_evidence(run_dir, spec_sha256=spec_hash(run_dir)) as store:
         return store.answers(), store.attempts()
 
 
@@ -87,8 +87,47 @@ def test_a_planted_trend_reaches_every_worker_and_the_results_match(cluster, tmp
     assert any(m["id"] == "popularity.trend_leakage" and m["n"] for m in leakage)
 
 
+def with_reference(data):
+    # The shop's own list: the same world's vendor without pooling across shops.
+    simulated = {"adapter": "simulated", "options": {"pooling": 0.0, "noise": 0.3}}
+    data["reference"] = {"name": "the shop's own list", "vendor": simulated}
+    return AuditSpec.model_validate(data)
+
+
 @pytest.mark.slow
-def test_resume_merges_a_left_over_shard_and_sends_only_the_rest(cluster, plain, tmp_path):
+def test_a_reference_is_probed_on_the_workers_and_the_results_match(cluster, tmp_path):
+    spec = with_reference(demo_data())
+    run_audit(spec, out=tmp_path / "plain")
+    run_audit(spec, out=tmp_path / "dask", scheduler=cluster)
+    plain_json = (tmp_path / "plain" / "results.json").read_bytes()
+    assert (tmp_path / "dask" / "results.json").read_bytes() == plain_json
+    answers, attempts = evidence_of(tmp_path / "dask")
+    plain_answers, plain_attempts = evidence_of(tmp_path / "plain")
+    assert answers.equals(plain_answers)
+    assert len(attempts) == len(plain_attempts)
+    assert attempts["probe_id"].str.startswith("reference:").any()
+    results = json.loads(plain_json)
+    assert results["audit"]["reference"]["probes_answered"] > 0
+    assert any("reference" in m["details"] for m in results["metrics"])
+    assert not (tmp_path / "dask" / SHARDS_DIR).exists()
+
+
+@pytest.mark.slow
+def test_shards_merge_into_the_columnar_store_with_the_same_results(cluster, plain, tmp_path):
+    run_audit(demo_spec(), out=tmp_path, scheduler=cluster, evidence_store="parquet")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["evidence_store"] == "parquet"
+    assert (tmp_path / "results.json").read_bytes() == (plain / "results.json").read_bytes()
+    answers, attempts = evidence_of(tmp_path)
+    plain_answers, plain_attempts = evidence_of(plain)
+    assert answers.equals(plain_answers)
+    assert len(attempts) == len(plain_attempts)
+    assert attempts["id"].tolist() == list(range(1, len(attempts) + 1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "parquet"])
+def test_resume_merges_a_left_over_shard_and_sends_only_the_rest(cluster, plain, tmp_path, kind):
     spec = demo_spec()
     shops = load_shops(spec)
     plan = plan_probes(spec, shops)
@@ -99,8 +138,9 @@ def test_resume_merges_a_left_over_shard_and_sends_only_the_rest(cluster, plain,
     (tmp_path / SHARDS_DIR).mkdir(parents=True)
     (tmp_path / SHARDS_DIR / f"shard-00000{SHARD_SUFFIX}").write_bytes(shard.data)
     # The run's evidence as a run killed before merging anything leaves it: empty.
-    EvidenceStore(tmp_path / "evidence.sqlite", spec_sha256=spec_hash(plain)).close()
+    open_evidence(tmp_path, spec_sha256=spec_hash(plain), store=kind).close()
     run_audit(spec, out=tmp_path, resume=True, scheduler=cluster)
+    assert json.loads((tmp_path / "manifest.json").read_text())["evidence_store"] == kind
     _, attempts = evidence_of(tmp_path)
     assert attempts["probe_id"].is_unique and len(attempts) == len(sendable)
     assert set(first["probe_id"]) <= set(attempts["probe_id"])

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from auditkit.errors import EvidenceError
-from auditkit.probes import merge_shard_evidence, shard_plan, shard_units
+from auditkit.probes import merge_shard_evidence, open_evidence, shard_plan, shard_units
 from auditkit.probes.evidence import Attempt, EvidenceStore
-from auditkit.probes.shards import SHARD_OTHER_SPEC
+from auditkit.probes.shards import SHARD_OTHER_SPEC, merge_shard_into
 
 
 def plan_of(customers, matches=None):
@@ -105,4 +105,55 @@ def test_a_shard_of_another_spec_is_refused(tmp_path):
     record(shard, [Attempt("p1", {}, "ok", 1.0, items=["a"])], spec="other")
     with pytest.raises(EvidenceError) as caught:
         merge_shard_evidence(run, shard, pd.Series([0], index=["p1"]), spec_sha256="abc")
+    assert str(caught.value) == SHARD_OTHER_SPEC.format(path=shard, found="other", expected="abc")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "parquet"])
+def test_a_shard_merges_into_either_store_alike(tmp_path, kind):
+    run = tmp_path / kind
+    with open_evidence(run, spec_sha256="abc", store=kind) as store:
+        store.record(Attempt("p000", {"k": 0}, "ok", 1.0, items=["x"]))
+    shard = tmp_path / "one.shard.sqlite"
+    record(
+        shard,
+        [
+            Attempt("p002", {"k": 2}, "ok", 1.0, items=["b"], explanations=["why"]),
+            Attempt("p001", {"k": 1}, "error", 1.0, problem="TimeoutError: slow"),
+            Attempt("p001", {"k": 1}, "ok", 1.0, items=["a"]),
+        ],
+    )
+    positions = pd.Series([1, 2], index=["p001", "p002"])
+    with open_evidence(run, spec_sha256="abc") as store:
+        assert store.kind == kind
+        assert merge_shard_into(store, shard, positions, spec_sha256="abc") == 3
+        # Merged already (a run killed before removing the shard file): not appended again.
+        assert merge_shard_into(store, shard, positions, spec_sha256="abc") == 0
+        attempts = store.attempts()
+        answers = store.answers()
+    assert attempts["id"].tolist() == [1, 2, 3, 4]
+    assert list(zip(attempts["probe_id"], attempts["status"], strict=True)) == [
+        ("p000", "ok"),
+        ("p001", "error"),
+        ("p001", "ok"),
+        ("p002", "ok"),
+    ]
+    assert answers["items"].tolist() == [["x"], ["a"], ["b"]]
+    assert answers["explanations"].tolist() == [None, None, ["why"]]
+    with EvidenceStore(shard, spec_sha256="abc") as merged:
+        sent = merged.attempts().drop(columns="id").sort_values(["probe_id", "status"])
+    kept = attempts[attempts["probe_id"] != "p000"].drop(columns="id")
+    pd.testing.assert_frame_equal(
+        kept.sort_values(["probe_id", "status"]).reset_index(drop=True),
+        sent.reset_index(drop=True),
+    )
+
+
+def test_a_shard_of_another_spec_is_refused_by_the_columnar_store(tmp_path):
+    shard = tmp_path / "s.shard.sqlite"
+    record(shard, [Attempt("p1", {}, "ok", 1.0, items=["a"])], spec="other")
+    with (
+        open_evidence(tmp_path / "run", spec_sha256="abc", store="parquet") as store,
+        pytest.raises(EvidenceError) as caught,
+    ):
+        merge_shard_into(store, shard, pd.Series([0], index=["p1"]), spec_sha256="abc")
     assert str(caught.value) == SHARD_OTHER_SPEC.format(path=shard, found="other", expected="abc")
