@@ -516,6 +516,10 @@ def cluster_engine(
     with connect(scheduler) as client:
 
         def engine_for(store: EvidenceStore, policy: RunPolicy, role: Role = "vendor") -> Engine:
+            # The engines probe one after another: the one before lets the workers forget its
+            # copy of the shops (its metrics, if any, need none), so they never hold two.
+            for before in engines:
+                before.close()
             probed = plan if role == "vendor" else reference_plan(plan)
             engine = ClusterEngine(
                 client, spec, shops, probed, run_dir, store, policy, on_progress, role=role
