@@ -48,7 +48,7 @@ def worse_ratio(
 
     Both values are shifted by ``floor`` (the lowest a metric can read: 0, or -1 for a lift)
     so the ratio compares amounts. Its interval is on the log scale, the two estimates' standard
-    errors read from their percentile intervals and added as if independent: both are measured
+    errors read from their intervals and added as if independent: both are measured
     on the same customers, whose positive correlation this ignores, so the interval is wider
     than a paired one and errs towards "within chance", never towards a finding.
     """

@@ -2,8 +2,9 @@
 
 `resampled_sums` draws units with replacement (within strata, when asked) in bounded chunks and
 returns each resample's column sums; the interval functions build their statistic (a mean, a
-ratio of sums, means of clusters or of groups) from those sums and take the percentile interval.
-Every random draw comes from ``np.random.default_rng(np.random.SeedSequence(seed))``.
+ratio of sums, means of clusters or of groups) from those sums. A mean or ratio of sums gets the
+studentized (bootstrap-t) interval (`studentized_interval`), other statistics the percentile
+interval. Every random draw comes from ``np.random.default_rng(np.random.SeedSequence(seed))``.
 """
 
 from __future__ import annotations
@@ -165,6 +166,188 @@ def _resample_statistics(
         return np.where(sums[:, 1] > 0, sums[:, 0] / sums[:, 1], np.nan)
 
 
+def _stratum_moments(
+    columns: np.ndarray, index: np.ndarray, starts: np.ndarray, per_unit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per resample in ``index``: each stratum's column sums and the weighted cross-products.
+
+    The sums have shape (resamples, strata, m), the cross-products of the columns weighted by
+    ``per_unit`` (resamples, m, m): all a linearized variance needs, for any coefficients.
+    """
+    drawn = columns[:, index]
+    sums = np.moveaxis(np.add.reduceat(drawn, starts, axis=2), 0, 2)
+    m = columns.shape[0]
+    cross = np.empty((index.shape[0], m, m))
+    for j in range(m):
+        for k in range(j, m):
+            # einsum sums the products without a temporary: several times a product and matvec.
+            cross[:, j, k] = cross[:, k, j] = np.einsum("rn,rn,n->r", drawn[j], drawn[k], per_unit)
+    return sums, cross
+
+
+def _linearized_variance(
+    sums: np.ndarray, cross: np.ndarray, coefficients: np.ndarray, sizes: np.ndarray
+) -> np.ndarray:
+    """``Σ_h n_h/(n_h - 1) Σ_(i in h) (z_i - z̄_h)²`` of ``z = columns' coefficients`` per resample.
+
+    ``cross`` is already weighted by each unit's ``n_h/(n_h - 1)`` (`_stratum_moments`).
+    """
+    factor = sizes / (sizes - 1.0)
+    within = np.einsum("rj,rjk,rk->r", coefficients, cross, coefficients)
+    between = np.einsum("rhj,rj->rh", sums, coefficients) ** 2 / sizes
+    return within - between @ factor
+
+
+def _pivot_ends(
+    se: float, shifts: np.ndarray, spreads: np.ndarray, scale: np.ndarray, confidence: float
+) -> tuple[float, float]:
+    """``(-q(1 - a/2) se, -q(a/2) se)``, ``q`` the quantiles of ``t* = shift / se*``.
+
+    ``se* = sqrt(spread) / scale``. A resample with no spread (every drawn unit alike, up to
+    rounding) has ``t* = ±inf`` if it moved, 0 if not; an undefined one (NaN) is dropped. An
+    end that reaches into an infinite tail is infinite: the caller reads it elsewhere.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flat = spreads <= 1e-12 * np.nanmax(np.abs(spreads), initial=0.0)
+        pivots = shifts * scale / np.sqrt(np.where(flat, 1.0, spreads))
+        unbounded = np.where(shifts == 0.0, 0.0, np.copysign(np.inf, shifts))
+        pivots = np.where(flat, unbounded, pivots)
+        defined = pivots[~np.isnan(pivots)]
+        if defined.size == 0:
+            return (-math.inf, math.inf)
+        alpha = 1.0 - confidence
+        # Linear interpolation into an infinite tail gives inf or nan: that end is unbounded.
+        upper, lower = np.quantile(defined, [1.0 - alpha / 2.0, alpha / 2.0])
+    low, high = float(-upper * se), float(-lower * se)
+    return (low if math.isfinite(low) else -math.inf, high if math.isfinite(high) else math.inf)
+
+
+def _strata_layout(
+    n: int, bounds: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each stratum's first position and size, and each unit's ``n_h / (n_h - 1)``."""
+    starts = np.zeros(1, np.int64) if bounds is None else distinct(bounds[0])
+    sizes = np.array([n]) if bounds is None else (bounds[1] - bounds[0])[starts]
+    return starts, sizes, np.repeat(sizes / (sizes - 1.0), sizes)
+
+
+def studentized_interval(
+    values: np.ndarray,
+    weights: np.ndarray,
+    n_resamples: int,
+    rng: np.random.Generator,
+    confidence: float,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[float, float]:
+    """The bootstrap-t interval of ``R = sum(values) / sum(weights)`` (weights of 1: the mean).
+
+    Each resample is studentized by its own standard error: ``t* = (R* - R) / se*``, and the
+    interval is ``(R - q(1 - a/2) se, R - q(a/2) se)`` with ``q`` the quantiles of ``t*``
+    (Efron and Tibshirani, *An Introduction to the Bootstrap*, ch. 12). Unlike the percentile
+    interval it corrects for a skewed statistic and for a standard error that moves with the
+    estimate, which is what left some metrics' 95% intervals covering 91-92% of audits.
+    ``se`` is the linearized (delta-method) one of a ratio within strata: with ``z = values -
+    R weights``, ``se² = Σ_h n_h / (n_h - 1) Σ_(i in h) (z_i - z̄_h)² / (Σ weights)²``, the
+    same formula on the audit and on every resample, from per-stratum sums of the drawn units
+    (no loop per resample). Units are drawn within their stratum when ``bounds`` are given.
+    A resample with no weight is dropped; one with no spread (``se* = 0``: every drawn unit
+    alike) has ``t* = ±inf`` if it moved. When such resamples are more than ``a/2`` of one tail
+    (two units, a few two-valued ones), that end of the interval is unbounded and is read
+    from the resampled ``R*`` instead, at the expanded level (`expanded_confidence`).
+    Returns ``(R, R)`` when the units have no spread, ``(nan, nan)`` without weight.
+    """
+    n = values.size
+    total = float(weights.sum())
+    if total <= 0:
+        return (math.nan, math.nan)
+    estimate = float(values.sum()) / total
+    # Residuals about the audit's ratio keep the sums small (no cancellation in se*).
+    columns = np.vstack([values - estimate * weights, weights])
+    starts, sizes, per_unit = _strata_layout(n, bounds)
+
+    def moments(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per resample: R* - R, the linearized spread and the sum of weights."""
+        sums, cross = _stratum_moments(columns, index, starts, per_unit)
+        residual, drawn_total = sums[:, :, 0].sum(axis=1), sums[:, :, 1].sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shift = residual / drawn_total
+        coefficients = np.column_stack([np.ones_like(shift), -shift])
+        return shift, _linearized_variance(sums, cross, coefficients, sizes), drawn_total
+
+    _, spread, _ = moments(np.arange(n)[None, :])
+    se = math.sqrt(max(float(spread[0]), 0.0)) / total
+    if se == 0.0:
+        return (estimate, estimate)
+    shifts, spreads, scale = (np.empty(n_resamples) for _ in range(3))
+    for start, index in draw_chunks(rng, n, n_resamples, bounds=bounds):
+        rows = slice(start, start + len(index))
+        shifts[rows], spreads[rows], scale[rows] = moments(index)
+    low, high = _pivot_ends(se, shifts, spreads, scale, confidence)
+    ends = [estimate + low, estimate + high]
+    if not all(map(math.isfinite, ends)):
+        fallback = percentile_interval(estimate + shifts, expanded_confidence(confidence, n))
+        ends = [e if math.isfinite(e) else alt for e, alt in zip(ends, fallback, strict=True)]
+    return (ends[0], ends[1])
+
+
+def studentized_product_interval(
+    columns: np.ndarray,
+    powers: np.ndarray,
+    n_resamples: int,
+    rng: np.random.Generator,
+    confidence: float,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[float, float]:
+    """The bootstrap-t interval of ``θ = Π_j (Σ_i columns[j, i]) ** powers[j]``, on its log.
+
+    A ratio of ratios (the homogenization index: observed overlap over the noise ceiling, each
+    a sum over a count) is such a product. ``log θ`` is linear in the log totals, so its
+    linearized residual is ``z_i = Σ_j powers[j] columns[j, i] / T_j`` and ``se`` follows as in
+    `studentized_interval`, within strata; ``t* = (log θ* - log θ) / se*`` and the interval is
+    ``exp`` of ``(log θ - q(1 - a/2) se, log θ - q(a/2) se)``. ``(0, 0)`` when a numerator's
+    units are all 0, else ``(nan, nan)`` unless every total is positive; a resample with a
+    total of 0 is dropped, and an unbounded end is read from the resampled ``θ*`` at the
+    expanded level, as in `studentized_interval`.
+    """
+    n = columns.shape[1]
+    totals = columns.sum(axis=1)
+    if (totals[powers < 0] > 0).all() and (columns[powers > 0] == 0).all(axis=1).any():
+        return (0.0, 0.0)  # a numerator of zeros: θ = 0 in every resample
+    if not (totals > 0).all():
+        return (math.nan, math.nan)
+    log_estimate = float(powers @ np.log(totals))
+    starts, sizes, per_unit = _strata_layout(n, bounds)
+
+    def moments(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per resample: log θ* - log θ and the linearized spread of log θ*."""
+        sums, cross = _stratum_moments(columns, index, starts, per_unit)
+        drawn_totals = sums.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shift = np.log(drawn_totals) @ powers - log_estimate
+            coefficients = powers / drawn_totals
+            spread = _linearized_variance(sums, cross, coefficients, sizes)
+        return np.where(np.isfinite(shift), shift, np.nan), spread
+
+    _, spread = moments(np.arange(n)[None, :])
+    se = math.sqrt(max(float(spread[0]), 0.0))
+    if se == 0.0:
+        return (math.exp(log_estimate), math.exp(log_estimate))
+    shifts, spreads = np.empty(n_resamples), np.empty(n_resamples)
+    for start, index in draw_chunks(rng, n, n_resamples, bounds=bounds):
+        rows = slice(start, start + len(index))
+        shifts[rows], spreads[rows] = moments(index)
+    low, high = _pivot_ends(se, shifts, spreads, np.ones(n_resamples), confidence)
+    ends = [math.exp(log_estimate + low), math.exp(log_estimate + high)]
+    if not (ends[0] > 0.0 and math.isfinite(ends[1])):
+        statistics = np.exp(log_estimate + shifts)
+        fallback = percentile_interval(statistics, expanded_confidence(confidence, n))
+        ends = [
+            ends[0] if ends[0] > 0.0 else fallback[0],
+            ends[1] if math.isfinite(ends[1]) else fallback[1],
+        ]
+    return (ends[0], ends[1])
+
+
 def stable_order(codes: np.ndarray) -> np.ndarray:
     """The stable sort order of non-negative integer ``codes``.
 
@@ -318,10 +501,12 @@ def bootstrap_ci(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of a mean over independent units.
+    """Bootstrap-t confidence interval of a mean over independent units (`studentized_interval`).
 
     With ``weights``, the statistic is the ratio of sums ``sum(values) / sum(weights)``, and
-    values and weights are resampled jointly (unit by unit).
+    values and weights are resampled jointly (unit by unit). Each resample is studentized by
+    its own linearized standard error, so a skewed statistic, or one whose spread moves with
+    it, keeps its coverage where a percentile interval falls short.
 
     Parameters
     ----------
@@ -332,7 +517,8 @@ def bootstrap_ci(
     strata : array-like, shape (n,), optional
         The design stratum of each unit (e.g. its persona). Units are then resampled within
         their stratum, so every resample has the design's stratum sizes: variation between
-        strata that the design fixes does not widen the interval.
+        strata that the design fixes does not widen the interval, and the standard error is
+        the stratified one.
     n_resamples : int, default 1000
         Bootstrap resamples. They are drawn in chunks so that memory stays bounded
         (at most about 40 MiB whatever ``n``). Above `MAX_RESAMPLED_UNITS` units, random
@@ -346,9 +532,10 @@ def bootstrap_ci(
     Returns
     -------
     tuple of float
-        ``(low, high)``; ``(nan, nan)`` when there are fewer than two units (or no resample
-        has a positive sum of weights). The units are sorted before resampling, so the
-        interval depends on the units and the seed, never on the order they come in.
+        ``(low, high)``; ``(nan, nan)`` when there are fewer than two units (or no positive
+        sum of weights); ``(R, R)`` when every unit has the same value (or ratio). The units
+        are sorted before resampling, so the interval depends on the units and the seed,
+        never on the order they come in.
 
     Raises
     ------
@@ -366,31 +553,76 @@ def bootstrap_ci(
     if array.size < 2:
         return (math.nan, math.nan)
     codes = None if strata is None else stratum_codes(where, strata, array.size)
-    # Sorted units make the interval a function of the set of units, not of their order.
-    # Equal values are interchangeable units: one key needs no stable sort.
-    order = np.argsort(array) if weight_array is None else np.lexsort([array, weight_array])
+    weight_array = np.ones_like(array) if weight_array is None else weight_array
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    (values_, weights_), bounds = resampling_units(np.vstack([array, weight_array]), codes, rng)
+    return studentized_interval(
+        values_, weights_, int(n_resamples), rng, float(confidence), bounds
+    )
+
+
+def bootstrap_product_ci(
+    columns: Any,
+    powers: Any,
+    *,
+    strata: Any = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Bootstrap-t interval of ``Π_j (Σ_i columns[i, j]) ** powers[j]`` over independent units.
+
+    A ratio of ratios of sums (the homogenization index: mean observed overlap over the mean
+    repeat overlap, each a sum over a count) has this form; `studentized_product_interval`
+    studentizes it on the log scale. Units (rows) are resampled within ``strata`` as in
+    `bootstrap_ci`, sorted first and grouped above `MAX_RESAMPLED_UNITS` the same way.
+
+    Returns ``(low, high)``; ``(nan, nan)`` with fewer than two units or a total that is not
+    positive.
+    """
+    where = "bootstrap_product_ci"
+    check_inference_options(where, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    try:
+        matrix = np.asarray(columns, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise invalid(where, "columns", RULE_FINITE_2D, columns) from None
+    if matrix.ndim != 2 or not np.isfinite(matrix).all():
+        raise invalid(where, "columns", RULE_FINITE_2D, matrix.shape)
+    if matrix.shape[0] < 2:
+        return (math.nan, math.nan)
+    codes = None if strata is None else stratum_codes(where, strata, matrix.shape[0])
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    units, bounds = resampling_units(matrix.T.copy(), codes, rng)
+    exponents = np.asarray(powers, dtype=np.float64)
+    return studentized_product_interval(
+        units, exponents, int(n_resamples), rng, float(confidence), bounds
+    )
+
+
+def resampling_units(
+    columns: np.ndarray, codes: np.ndarray | None, rng: np.random.Generator
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """The units (columns of ``columns``, one row per quantity) as the engine resamples them.
+
+    Sorted by their values (within strata), so an interval depends on the set of units and
+    not on their order; above `MAX_RESAMPLED_UNITS` dealt into random groups whose sums are
+    the units (`random_groups`). Returns them with their strata's bounds (`stratum_bounds`),
+    None without ``codes``.
+    """
+    order = np.lexsort(columns[::-1])
     if codes is not None:
         order = order[stable_order(codes[order])]
-    array = array[order]
-    weight_array = None if weight_array is None else weight_array[order]
-    codes = None if codes is None else codes[order]
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    if array.size > MAX_RESAMPLED_UNITS:
-        grouped = random_groups(np.zeros(array.size, np.int64) if codes is None else codes, rng)
+        codes = codes[order]
+    columns = columns[:, order]
+    if columns.shape[1] > MAX_RESAMPLED_UNITS:
+        grouped = random_groups(
+            np.zeros(columns.shape[1], np.int64) if codes is None else codes, rng
+        )
         if grouped is not None:
             group, group_strata = grouped
-            array = group_sums(group, array, group_strata.size)
-            weight_array = group_sums(group, weight_array, group_strata.size)
+            columns = np.vstack([group_sums(group, row, group_strata.size) for row in columns])
             codes = None if codes is None else group_strata
-    bounds = None
-    if codes is not None:
-        bounds = stratum_bounds(codes)
-        array = rescaled(array, bounds)
-        weight_array = None if weight_array is None else rescaled(weight_array, bounds)
-    statistics = _resample_statistics(array, weight_array, int(n_resamples), rng, bounds)
-    strata_count = None if codes is None else int(distinct(codes).size)
-    level = expanded_confidence(float(confidence), int(array.size), strata_count)
-    return percentile_interval(statistics, level)
+    return columns, None if codes is None else stratum_bounds(codes)
 
 
 def bootstrap_diff_ci(

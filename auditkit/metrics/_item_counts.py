@@ -138,10 +138,17 @@ def jackknife_interval(
 
     ``se² = Σ_h (G_h - 1) / G_h · Σ_g (θ_hg - θ̄_h)²`` and the interval is
     ``value ± t(Σ_h (G_h - 1), (1 + confidence) / 2) · se``, within ``bounds``;
-    ``(nan, nan)`` when a replicate is not finite.
+    ``(nan, nan)`` when a replicate is not finite. A positive statistic (every replicate
+    positive) is taken on its log, and the interval is ``value · exp(± t · se_log)``: these
+    statistics are ratios of counts whose spread grows with their value, and a symmetric
+    interval missed low audits (within-shop Jaccard on the trained vendor: 6.7% of intervals
+    wholly below the design mean and 2.0% above, coverage 91.3% over 300 audits).
     """
     if not np.isfinite(replicates).all():
         return (math.nan, math.nan)
+    positive = value > 0 and bool((replicates > 0).all())
+    if positive:
+        replicates, value = np.log(replicates), math.log(value)
     group_stratum = design.group_stratum
     spread = 0.0
     for stratum in np.unique(group_stratum):
@@ -150,8 +157,10 @@ def jackknife_interval(
         spread += (count - 1) / count * float(((these - these.mean()) ** 2).sum())
     freedom = group_stratum.size - np.unique(group_stratum).size
     half = float(stats.t.ppf(0.5 + confidence / 2.0, max(1, freedom))) * math.sqrt(spread)
-    low, high = bounds
-    return (max(low, value - half), min(high, value + half))
+    ends = (value - half, value + half)
+    if positive:
+        ends = (math.exp(ends[0]), math.exp(ends[1]))
+    return (max(bounds[0], ends[0]), min(bounds[1], ends[1]))
 
 
 def jackknife_statistic_ci(

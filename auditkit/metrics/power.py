@@ -1,8 +1,8 @@
 """Power planning: how big an effect a design can detect, and how many probes a target needs.
 
 A metric's standard error is read off a pilot's bootstrap interval (its half-width over the
-normal quantile), so the same formulas serve every metric whose error shrinks as ``1/sqrt(n)``
-in its independent units.
+normal quantile, on the side a worsening crosses), so the same formulas serve every metric
+whose error shrinks as ``1/sqrt(n)`` in its independent units.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 from scipy.stats import norm
 
 from auditkit.errors import invalid_argument
+from auditkit.results import Direction
 
 
 def _check_probability(where: str, key: str, value: float) -> None:
@@ -19,10 +20,28 @@ def _check_probability(where: str, key: str, value: float) -> None:
         raise ValueError(invalid_argument(where, key, "in (0, 1)", value))
 
 
-def standard_error_from_ci(low: float, high: float, *, confidence: float = 0.95) -> float:
-    """The standard error a (normal-ish) interval of this width implies."""
+def standard_error_from_ci(
+    low: float,
+    high: float,
+    *,
+    confidence: float = 0.95,
+    value: float | None = None,
+    direction: Direction | None = None,
+) -> float:
+    """The standard error a (normal-ish) interval of this width implies.
+
+    With the estimate's ``value`` and the metric's ``direction``, the half of the interval a
+    worsening must cross: a higher-is-worse metric is found worse when its lower end passes
+    the threshold, so its error is ``value - low`` over the normal quantile. A bootstrap-t
+    interval of a skewed statistic is longer on one side, and the whole width would over-
+    or understate what the plan can detect.
+    """
     _check_probability("standard_error_from_ci", "confidence", confidence)
-    return (high - low) / (2.0 * float(norm.ppf(0.5 + confidence / 2.0)))
+    quantile = float(norm.ppf(0.5 + confidence / 2.0))
+    if value is None or direction is None:
+        return (high - low) / (2.0 * quantile)
+    half = value - low if direction == "higher_is_worse" else high - value
+    return half / quantile
 
 
 def minimum_detectable_effect(

@@ -1,7 +1,8 @@
 """The inference core of auditkit: bootstrap intervals, hypothesis tests and FDR control.
 
-Every metric reports a percentile bootstrap interval over its independent unit (probe, pair
-group, match group or customer), drawn by the one engine in ``_bootstrap``; every hypothesis
+Every metric reports a bootstrap interval over its independent unit (probe, pair group, match
+group or customer), drawn by the one engine in ``_bootstrap``: bootstrap-t for a mean or ratio
+of sums, the expanded percentile interval for other statistics; every hypothesis
 test (``_significance``) reports a p-value that the audit adjusts with Benjamini–Hochberg.
 All are pure functions over arrays with keyword-only options, seeded through
 ``np.random.SeedSequence(seed)``; the argument checks they and the metrics share
@@ -34,6 +35,7 @@ from auditkit.metrics._bootstrap import (
     bootstrap_ci,
     bootstrap_diff_ci,
     bootstrap_means,
+    bootstrap_product_ci,
     cluster_bootstrap_ci,
     cluster_bootstrap_means,
     draw_indices,
@@ -72,6 +74,7 @@ __all__ = [
     "bootstrap_ci",
     "bootstrap_diff_ci",
     "bootstrap_means",
+    "bootstrap_product_ci",
     "check_columns",
     "check_inference_options",
     "check_metric_inputs",

@@ -57,15 +57,22 @@ def replicate_weights(personas):
 
 
 def jackknife(value, replicates, personas):
-    """``value ± t · se`` of delete-one replicates stratified by persona, within [0, 1]."""
+    """``value ± t · se`` of delete-one replicates stratified by persona, within [0, 1]; on
+    the log scale (``value · exp(± t · se_log)``) when the value and every replicate are
+    positive."""
+    log = value > 0 and min(replicates) > 0
+    at = math.log if log else float
     spread, freedom = 0.0, 0
     for persona in set(personas):
-        these = [r for r, p in zip(replicates, personas, strict=True) if p == persona]
+        these = [at(r) for r, p in zip(replicates, personas, strict=True) if p == persona]
         g = len(these)
         spread += (g - 1) / g * sum((r - np.mean(these)) ** 2 for r in these)
         freedom += g - 1
     half = stats.t.ppf(0.975, freedom) * math.sqrt(spread)
-    return (max(0.0, value - half), min(1.0, value + half))
+    low, high = at(value) - half, at(value) + half
+    if log:
+        low, high = math.exp(low), math.exp(high)
+    return (max(0.0, low), min(1.0, high))
 
 
 def pooled_jaccard(lists):

@@ -11,6 +11,15 @@ def test_hand_computed_values():
     # z(0.975) + z(0.8) = 1.959964 + 0.841621 = 2.801585
     assert minimum_detectable_effect(1.0) == pytest.approx(2.801585, abs=1e-6)
     assert standard_error_from_ci(-1.959964, 1.959964) == pytest.approx(1.0, abs=1e-6)
+    # A lopsided interval: the half a worsening crosses (below the value when higher is worse).
+    lopsided = {"value": 0.0, "confidence": 0.95}
+    low, high = -1.959964, 2 * 1.959964
+    assert standard_error_from_ci(low, high, direction="higher_is_worse", **lopsided) == (
+        pytest.approx(1.0, abs=1e-6)
+    )
+    assert standard_error_from_ci(low, high, direction="lower_is_worse", **lopsided) == (
+        pytest.approx(2.0, abs=1e-6)
+    )
     # halving the detectable effect needs four times the units
     assert units_needed(0.1, 100, minimum_detectable_effect(0.1) / 2) == 400
 
@@ -23,15 +32,18 @@ def test_bad_probabilities_are_clear_errors(key):
 
 
 def test_planned_effect_is_detected_about_80_percent_of_the_time():
-    # Skewed per-unit values (like per-probe lifts). Each pilot's bootstrap CI gives the SE;
-    # a shift of the detectable size is planted and the CI must exclude the null. Averaged
-    # over pilots (as over audits), the detection rate is the planned power.
+    # Skewed per-unit values (like per-probe lifts). Each pilot's bootstrap CI gives the SE,
+    # from the half below the value (an increase is found when the lower end passes the
+    # null; the bootstrap-t interval of right-skewed values is shorter there); a shift of the
+    # detectable size is planted and the CI must exclude the null. Averaged over pilots (as
+    # over audits), the detection rate is the planned power.
     rng = np.random.default_rng(2026)
     n, null_mean = 120, 2.0 * 0.1
     detected = quiet = runs = 0
     for pilot_run in range(40):
         pilot = rng.gamma(2.0, 0.1, size=n)
-        se = standard_error_from_ci(*bootstrap_ci(pilot, n_resamples=1000, seed=pilot_run))
+        ci = bootstrap_ci(pilot, n_resamples=1000, seed=pilot_run)
+        se = standard_error_from_ci(*ci, value=pilot.mean(), direction="higher_is_worse")
         shift = minimum_detectable_effect(se)
         for rerun in range(15):
             seed = pilot_run * 100 + rerun

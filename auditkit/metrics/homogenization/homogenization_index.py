@@ -38,13 +38,7 @@ from auditkit.metrics._overlap import (
     sorted_lists,
     table_lists,
 )
-from auditkit.metrics.stats import (
-    bootstrap_means,
-    check_columns,
-    check_metric_inputs,
-    percentile_interval,
-    strata_level,
-)
+from auditkit.metrics.stats import bootstrap_product_ci, check_columns, check_metric_inputs
 from auditkit.results import Estimate, Threshold
 from auditkit.tables import AuditTables, distinct, lookup_codes, run_starts
 
@@ -547,7 +541,7 @@ def _index_interval(
     confidence: float,
     seed: int,
 ) -> tuple[float, float] | None:
-    """Percentile interval of the index, customers resampled with all their groups.
+    """Bootstrap-t interval of the index, customers resampled with all their groups.
 
     ``matched`` is (observed, customer) per match group, ``repeats`` (Jaccard, customer) per
     repeat group, both coded by `answered_customers`; ``persona`` is each customer's persona
@@ -569,9 +563,14 @@ def _index_interval(
         ]
     ).astype(np.float64)
     present = (columns[:, 1] > 0) | (columns[:, 3] > 0)
-    strata = persona[:size][present]
-    draws = bootstrap_means(columns[present], strata=strata, n_resamples=n_resamples, seed=seed)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ceiling = draws[:, 2] / draws[:, 3] if ceiling_groups.size else 1.0
-        statistics = np.where(ceiling > 0, draws[:, 0] / draws[:, 1] / ceiling, np.nan)
-    return percentile_interval(statistics, strata_level(confidence, strata, strata.size))
+    # O / C = (Σ overlap / Σ groups) / (Σ repeat overlap / Σ repeat groups): a product of
+    # powers of four totals, studentized on its log (without repeats, C = 1).
+    powers = [1.0, -1.0, -1.0, 1.0] if ceiling_groups.size else [1.0, -1.0]
+    return bootstrap_product_ci(
+        columns[present][:, : len(powers)],
+        powers,
+        strata=persona[:size][present],
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
