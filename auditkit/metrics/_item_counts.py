@@ -137,7 +137,8 @@ def jackknife_interval(
     """The interval about ``value`` from one statistic value per replicate of ``design``.
 
     ``se² = Σ_h (G_h - 1) / G_h · Σ_g (θ_hg - θ̄_h)²`` and the interval is
-    ``value ± t(Σ_h (G_h - 1), (1 + confidence) / 2) · se``, within ``bounds``;
+    ``value ± t(ν, (1 + confidence) / 2) · se``, ``ν`` the Satterthwaite degrees of freedom
+    of the strata's parts of ``se²`` (`_satterthwaite`), within ``bounds``;
     ``(nan, nan)`` when a replicate is not finite. A positive statistic (every replicate
     positive) is taken on its log, and the interval is ``value · exp(± t · se_log)``: these
     statistics are ratios of counts whose spread grows with their value, and a symmetric
@@ -150,17 +151,36 @@ def jackknife_interval(
     if positive:
         replicates, value = np.log(replicates), math.log(value)
     group_stratum = design.group_stratum
-    spread = 0.0
+    parts, freedoms = [], []
     for stratum in np.unique(group_stratum):
         these = replicates[group_stratum == stratum]
         count = these.size
-        spread += (count - 1) / count * float(((these - these.mean()) ** 2).sum())
-    freedom = group_stratum.size - np.unique(group_stratum).size
-    half = float(stats.t.ppf(0.5 + confidence / 2.0, max(1, freedom))) * math.sqrt(spread)
+        parts.append((count - 1) / count * float(((these - these.mean()) ** 2).sum()))
+        freedoms.append(count - 1)
+    spread = sum(parts)
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, _satterthwaite(parts, freedoms))) * (
+        math.sqrt(spread)
+    )
     ends = (value - half, value + half)
     if positive:
         ends = (math.exp(ends[0]), math.exp(ends[1]))
     return (max(bounds[0], ends[0]), min(bounds[1], ends[1]))
+
+
+def _satterthwaite(parts: list[float], freedoms: list[int]) -> float:
+    """Degrees of freedom of a sum of stratum variances (Satterthwaite, 1946).
+
+    ``(Σ v_h)² / Σ (v_h² / f_h)``: a stratum that carries most of the variance carries most of
+    its uncertainty too, so with unequal strata the sum has fewer than ``Σ f_h`` degrees of
+    freedom, and ``t`` at ``Σ f_h`` made the intervals too short (within-shop Jaccard and Gini
+    covered 92-93% of 300 audits on the trained vendor, 22 customers in 4 personas). At least
+    1; ``Σ f_h`` when there is no spread.
+    """
+    kept = [(v, f) for v, f in zip(parts, freedoms, strict=True) if f > 0]
+    total = sum(v for v, _ in kept)
+    if total <= 0:
+        return float(max(1, sum(f for _, f in kept)))
+    return max(1.0, total**2 / sum(v**2 / f for v, f in kept))
 
 
 def jackknife_statistic_ci(

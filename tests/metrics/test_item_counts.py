@@ -57,18 +57,20 @@ def replicate_weights(personas):
 
 
 def jackknife(value, replicates, personas):
-    """``value ± t · se`` of delete-one replicates stratified by persona, within [0, 1]; on
+    """``value ± t(ν) · se`` of delete-one replicates stratified by persona, within [0, 1]; on
     the log scale (``value · exp(± t · se_log)``) when the value and every replicate are
     positive."""
     log = value > 0 and min(replicates) > 0
     at = math.log if log else float
-    spread, freedom = 0.0, 0
+    parts = []
     for persona in set(personas):
         these = [at(r) for r, p in zip(replicates, personas, strict=True) if p == persona]
         g = len(these)
-        spread += (g - 1) / g * sum((r - np.mean(these)) ** 2 for r in these)
-        freedom += g - 1
-    half = stats.t.ppf(0.975, freedom) * math.sqrt(spread)
+        parts.append(((g - 1) / g * sum((r - np.mean(these)) ** 2 for r in these), g - 1))
+    spread = sum(v for v, _ in parts)
+    # Satterthwaite's degrees of freedom of a sum of stratum variances.
+    freedom = spread**2 / sum(v**2 / f for v, f in parts if f > 0) if spread > 0 else 1
+    half = stats.t.ppf(0.975, max(1, freedom)) * math.sqrt(spread)
     low, high = at(value) - half, at(value) + half
     if log:
         low, high = math.exp(low), math.exp(high)
@@ -165,3 +167,14 @@ def test_many_customers_are_left_out_in_random_groups_of_equal_size():
     # the others weigh 1000 / 990, so every replicate keeps the total: no spread
     assert weights.sum(axis=1) == pytest.approx(1000.0)
     assert (low, high) == pytest.approx((1000.0, 1000.0))
+
+
+def test_satterthwaite_freedom_falls_when_one_stratum_carries_the_variance():
+    from auditkit.metrics._item_counts import _satterthwaite
+
+    # Equal parts keep Σ f: 2² / (1/2 + 1/2) = 4; unequal ones lose some: 4² / (9/5 + 1/5) = 8.
+    assert _satterthwaite([1.0, 1.0], [2, 2]) == pytest.approx(4.0)
+    assert _satterthwaite([3.0, 1.0], [5, 5]) == pytest.approx(8.0)
+    # No spread: the plain count; a stratum of one customer adds nothing.
+    assert _satterthwaite([0.0, 0.0], [3, 4]) == 7.0
+    assert _satterthwaite([2.0, 0.0], [4, 0]) == pytest.approx(4.0)
