@@ -8,6 +8,7 @@ from auditkit.api import compute_metrics, evaluate, read_spec, run_audit
 from auditkit.errors import (
     AuditkitError,
     CatalogError,
+    ClusterError,
     EvidenceError,
     ResultsError,
     SpecError,
@@ -28,6 +29,7 @@ __all__ = [
     "AuditTables",
     "AuditkitError",
     "CatalogError",
+    "ClusterError",
     "DataQuality",
     "EvidenceError",
     "MetricResult",

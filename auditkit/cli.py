@@ -148,6 +148,13 @@ def schema(results: bool) -> None:
     help="Exit with 3 when a smaller share of the probes got a usable answer.",
 )
 @click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS|local",
+    help="Run on a Dask cluster (needs auditkit[dask]): its scheduler's address "
+    "(tcp://HOST:8786), or 'local' for one worker per core of this machine.",
+)
+@click.option(
     "--evidence-store",
     type=click.Choice(STORE_CHOICES),
     default=None,
@@ -162,6 +169,7 @@ def run(
     resume: bool,
     fail_on: str | None,
     min_answer_rate: float,
+    scheduler: str | None,
     evidence_store: str | None,
     quiet: bool,
 ) -> None:
@@ -185,6 +193,7 @@ def run(
             out=out,
             resume=resume,
             on_progress=None if quiet else progress,
+            scheduler=scheduler,
             evidence_store=evidence_store,
         )
     except AuditkitError as error:

@@ -8,7 +8,8 @@
     ├── DesignError        the probe design cannot be built from these shops and catalogs
     ├── VendorError        a vendor could not be built or configured (not a failed request)
     ├── EvidenceError      the evidence store is unreadable or belongs to another spec
-    └── ResultsError       a run directory has no readable results to render
+    ├── ResultsError       a run directory has no readable results to render
+    └── ClusterError       a Dask cluster cannot be used (not installed, unreachable, no workers)
 """
 
 from __future__ import annotations
@@ -68,3 +69,7 @@ class EvidenceError(AuditkitError):
 
 class ResultsError(AuditkitError):
     """A run directory holds no readable results."""
+
+
+class ClusterError(AuditkitError):
+    """A run cannot use the Dask cluster it names (Dask missing, no scheduler, no workers)."""

@@ -13,6 +13,7 @@ SURFACES = {
         "AuditTables",
         "AuditkitError",
         "CatalogError",
+        "ClusterError",
         "DataQuality",
         "EvidenceError",
         "MetricResult",

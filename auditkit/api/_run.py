@@ -6,15 +6,24 @@ import dataclasses
 import json
 import math
 import platform
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any, cast
 
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from auditkit.api._engine import (
+    Engine,
+    LocalEngine,
+    MetricTask,
+    Planted,
+    Role,
+    judge_here,
+    metric_tasks,
+)
 from auditkit.api._reference import (
     AsReference,
     build_reference,
@@ -29,7 +38,6 @@ from auditkit.api._shops import Shops, load_shops
 from auditkit.api._vendor import build_vendor
 from auditkit.catalogs import stack_catalogs
 from auditkit.errors import EvidenceError, SpecError, SpecIssue, VendorError
-from auditkit.judging import judge_against_reference, judge_metric
 from auditkit.metrics.registry import METRICS
 from auditkit.metrics.stats import benjamini_hochberg
 from auditkit.probes.columnar import PARTS_DIR
@@ -42,7 +50,7 @@ from auditkit.probes.planting import (
     choose_planting,
     planted_item,
 )
-from auditkit.probes.runner import RunPolicy, RunProgress, run_probes, send_event_batches
+from auditkit.probes.runner import RunPolicy, RunProgress, send_event_batches
 from auditkit.probes.stores import AUTO, STORE_CHOICES, UNKNOWN_STORE, open_evidence
 from auditkit.reports import MANIFEST_FILE, write_report, write_results
 from auditkit.results import (
@@ -57,7 +65,6 @@ from auditkit.spec import AuditSpec, load_spec, obligation_issues, spec_from_dat
 from auditkit.suites import (
     SUITE_FILES,
     assess_obligations,
-    metric_thresholds,
     obligation_ids,
     suite_record,
 )
@@ -103,14 +110,6 @@ def read_spec(spec: AuditSpec | Mapping[str, Any] | str | Path) -> AuditSpec:
     return load_spec(spec, metric_ids=METRICS, obligation_ids=obligation_ids())
 
 
-class _Inference(TypedDict):
-    """The inference options every metric estimator takes."""
-
-    n_resamples: int
-    confidence: float
-    seed: int
-
-
 def compute_metrics(
     spec: AuditSpec, tables: AuditTables, reference: AuditTables | None = None
 ) -> list[MetricResult]:
@@ -121,39 +120,7 @@ def compute_metrics(
     is judged by how many times worse the vendor is than the reference
     (`auditkit.judging.judge_against_reference`), both estimated with the metric's own seed.
     """
-    core = tables.core()
-    results = []
-    for metric_id, threshold in metric_thresholds(spec).items():
-        definition = METRICS[metric_id]
-        options = _Inference(
-            n_resamples=spec.inference.n_resamples,
-            confidence=spec.inference.confidence,
-            seed=AuditSeeds(spec.seed).metric(metric_id),
-        )
-        judged_by = spec.reference
-        if threshold is None and definition.rule == "reported" and reference and judged_by:
-            results.append(
-                judge_against_reference(
-                    definition.measure(core, **options),
-                    definition.measure(reference, **options),
-                    definition.default_threshold,
-                    name=judged_by.name,
-                    warn=judged_by.warn,
-                    fail=judged_by.fail,
-                    floor=definition.value_range[0],
-                    confidence=spec.inference.confidence,
-                )
-            )
-            continue
-        results.append(
-            judge_metric(
-                metric_id,
-                tables if definition.full_tables else core,
-                threshold=threshold,
-                **options,
-            )
-        )
-    return adjust_across_audit(results)
+    return adjust_across_audit(judge_here(metric_tasks(spec), tables, reference))
 
 
 def _tests_of(result: MetricResult) -> list[dict[str, Any]]:
@@ -245,6 +212,7 @@ def run_audit(
     resume: bool = False,
     on_progress: Callable[[RunProgress], None] | None = None,
     evidence_store: str | None = None,
+    scheduler: str | None = None,
 ) -> AuditResult:
     """Run a whole audit: design probes, query the vendor, compute metrics, write reports.
 
@@ -259,15 +227,28 @@ def run_audit(
     resume
         Continue a run in ``out``: send only the probes without a usable answer.
     on_progress
-        Called after each vendor request (for progress bars).
+        Called after each vendor request (for progress bars); on a cluster, after each
+        shard of probes.
     evidence_store
         ``sqlite``, ``parquet`` (the attempts as Parquet batches beside ``evidence.sqlite``)
         or ``auto`` (Parquet from `auditkit.probes.stores.COLUMNAR_FROM_PROBES` probes on);
         default the spec's ``evidence.store``, else ``auto``. A resumed run keeps its store.
+        On a cluster each shard is recorded in SQLite on its worker and merged into this store.
+    scheduler
+        Run on a Dask cluster (needs ``auditkit[dask]``): a scheduler's address such as
+        ``tcp://10.0.0.5:8786``, or ``"local"`` for a cluster of this machine's cores.
+        Probes are sharded by customer across the workers, each pacing its share of the
+        vendor's quota (the reference's pass too, after the vendor's), and the metrics are
+        computed on the workers; the results are those of a run on one machine. None (the
+        default) runs everything in this process.
     """
     if evidence_store is not None and evidence_store not in STORE_CHOICES:
         raise ValueError(UNKNOWN_STORE.format(valid=list(STORE_CHOICES), value=evidence_store))
     spec = read_spec(spec)
+    if scheduler is not None:
+        from auditkit.api._cluster import require_dask
+
+        require_dask()
     if evidence_store is None:
         evidence_store = AUTO if spec.evidence is None else spec.evidence.store
     run_dir = Path(out)
@@ -288,9 +269,31 @@ def run_audit(
         if evidence_path.exists() and not resume:  # another run finished in the meantime
             _close(vendor, reference)
             raise EvidenceError(ALREADY_RUN.format(path=run_dir))
-        return _run_locked(
-            spec, run_dir, shops, plan, vendor, reference, on_progress, evidence_store
-        )
+        if scheduler is None:
+
+            def local(store: EvidenceStore, policy: RunPolicy, role: Role) -> Engine:
+                prober: Vendor = vendor
+                if role == "reference":
+                    assert reference is not None
+                    prober = reference
+                return LocalEngine(prober, store, shops.catalogs, policy, on_progress)
+
+            return _run_locked(
+                spec, run_dir, shops, plan, vendor, reference, local, evidence_store
+            )
+        from auditkit.api._cluster import cluster_engine
+
+        with ExitStack() as stack:
+            try:
+                on_cluster = stack.enter_context(
+                    cluster_engine(scheduler, spec, shops, plan, run_dir, on_progress)
+                )
+            except BaseException:  # no cluster: nothing ran, the vendors are done with
+                _close(vendor, reference)
+                raise
+            return _run_locked(
+                spec, run_dir, shops, plan, vendor, reference, on_cluster, evidence_store
+            )
 
 
 def _close(vendor: Vendor, reference: AsReference | None) -> None:
@@ -329,13 +332,13 @@ def _run_locked(
     plan: pd.DataFrame,
     vendor: Vendor,
     reference: AsReference | None,
-    on_progress: Callable[[RunProgress], None] | None,
+    engine_for: Callable[[EvidenceStore, RunPolicy, Role], Engine],
     evidence_store: str,
 ) -> AuditResult:
-    """`run_audit` once the run directory is this run's alone.
+    """`run_audit` once the run directory is this run's alone; ``engine_for`` probes, judges.
 
     The vendor is probed first (and the trend planted); the reference, when the spec names
-    one, is sent the core probes after, into the same evidence.
+    one, is sent the core probes after, into the same evidence, by an engine of its own.
     """
     try:
         plan.to_parquet(run_dir / PLAN_FILE, index=False)
@@ -363,29 +366,17 @@ def _run_locked(
                 # would measure after the planting, so those left unanswered stay unanswered.
                 first &= ~phase.eq("before").fillna(False).to_numpy(dtype=bool)
             policy = RunPolicy.for_vendor(vendor)
-            stopped = run_probes(
-                plan[first], vendor, store, shops.catalogs, policy=policy, on_progress=on_progress
-            )
+            engine = engine_for(store, policy, "vendor")
+            stopped = engine.probe(plan[first])
             if planting is not None and stopped is None:
-                _plant(vendor, store, planting, shops, policy)
-                stopped = run_probes(
-                    plan[after],
-                    vendor,
-                    store,
-                    shops.catalogs,
-                    policy=policy,
-                    on_progress=on_progress,
-                )
+                planted = _plant(vendor, store, planting, shops, policy)
+                stopped = engine.probe(plan[after], planted=planted)
             if reference is not None and stopped is None:
-                run_probes(
-                    reference_plan(plan),
-                    reference,
-                    store,
-                    shops.catalogs,
-                    policy=RunPolicy.for_vendor(reference),
-                    on_progress=on_progress,
+                # The reference is not planted: it is sent only the core probes.
+                engine_for(store, RunPolicy.for_vendor(reference), "reference").probe(
+                    reference_plan(plan)
                 )
-            result = evaluate(spec, plan, store, shops)
+            result = evaluate(spec, plan, store, shops, judge=engine.judge)
     finally:
         _close(vendor, reference)
     result = dataclasses.replace(result, run_dir=str(run_dir))
@@ -421,12 +412,12 @@ def _plant(
     planting: Planting,
     shops: Shops,
     policy: RunPolicy,
-) -> None:
+) -> Planted:
     """Plant the trend, recording each batch the vendor accepts; on resume, send the rest.
 
     A vendor that keeps events (a remote one) keeps the batches an earlier run recorded, so
     they are not sent again; one that does not (the in-process simulated vendor) forgot them
-    with the interrupted run, so it gets them replayed first.
+    with the interrupted run, so it gets them replayed first. Returns what was planted.
     """
     capabilities = vendor.capabilities
     sink = cast(EventSink, vendor)  # its capabilities say it takes events
@@ -444,12 +435,25 @@ def _plant(
         policy=policy,
         on_sent=lambda batch: store.record_events(shop_id, item_id, len(batch)),
     )
+    return Planted(shop_id, tuple(events))
+
+
+Judge = Callable[[Sequence[MetricTask], AuditTables, AuditTables | None], list[MetricResult]]
+"""Computes metric tasks on the vendor's tables (and the reference's): an engine's ``judge``."""
 
 
 def evaluate(
-    spec: AuditSpec, plan: pd.DataFrame, store: EvidenceStore, shops: Shops
+    spec: AuditSpec,
+    plan: pd.DataFrame,
+    store: EvidenceStore,
+    shops: Shops,
+    *,
+    judge: Judge = judge_here,
 ) -> AuditResult:
-    """Compute the audit's results from recorded evidence alone (no vendor calls)."""
+    """Compute the audit's results from recorded evidence alone (no vendor calls).
+
+    ``judge`` computes the metrics (default: in this process; an engine's on a cluster).
+    """
     answers = store.answers()
     ours, theirs = split_answers(answers)
 
@@ -468,7 +472,7 @@ def evaluate(
     referenced = is_reference(attempts["probe_id"])
     if spec.reference is not None:
         reference = tables_of(core_probes(plan), theirs)
-    metrics = compute_metrics(spec, tables, reference)
+    metrics = adjust_across_audit(judge(metric_tasks(spec), tables, reference))
     claims: list[ClaimCheck] = []
     scores: list[Score] = []
     if spec.claims is not None:

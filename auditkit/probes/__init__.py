@@ -10,6 +10,7 @@ from auditkit.probes.runner import (
     judge_answer,
     run_probes,
 )
+from auditkit.probes.shards import merge_shard_evidence, shard_plan, shard_units
 from auditkit.probes.stores import COLUMNAR_FROM_PROBES, STORE_CHOICES, open_evidence
 
 __all__ = [
@@ -25,7 +26,10 @@ __all__ = [
     "build_requests",
     "design_probes",
     "judge_answer",
+    "merge_shard_evidence",
     "open_evidence",
     "request_context",
     "run_probes",
+    "shard_plan",
+    "shard_units",
 ]

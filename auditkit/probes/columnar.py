@@ -221,6 +221,27 @@ class ColumnarEvidenceStore(EvidenceStore):
         first = ~frame["probe_id"].duplicated(keep="first").to_numpy()
         return frame[first].sort_values("probe_id", kind="stable", ignore_index=True)
 
+    def append_batch(self, rows: Sequence[Row]) -> None:
+        """Write attempts recorded elsewhere (a shard's, without ids) as the next part file.
+
+        The rows are as `EvidenceStore.record` queues them (lists as lists); they get the
+        next ids, in the order given, and become visible together.
+        """
+        self.flush()
+        if rows:
+            self._write(list(rows))
+
+    def holds_attempt(self, probe_id: str, request_sha256: str, recorded_at: str) -> bool:
+        """Whether an attempt of ``probe_id`` with this request and time is already here."""
+        self.flush()
+        table = self._read(["probe_id", "request_sha256", "recorded_at"])
+        table = table.filter(pc.equal(table["probe_id"], probe_id))
+        same = pc.and_(
+            pc.equal(table["request_sha256"], request_sha256),
+            pc.equal(table["recorded_at"], recorded_at),
+        )
+        return bool(pc.any(same).as_py()) if len(table) else False
+
     def sqlite_rows(self) -> Iterator[tuple[Any, ...]]:
         """Every attempt as a row of the SQLite store's ``attempts`` table, in id order."""
         self.flush()

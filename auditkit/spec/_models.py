@@ -37,7 +37,9 @@ MAX_HISTORY = 1000
 MAX_CUSTOMERS = 100_000
 MAX_REPETITIONS = 100
 MAX_SEGMENT_PROFILES = 10_000
-MAX_PROBES = 2_000_000
+# Several million probes are an audit for a cluster (--scheduler); the bound keeps a typo
+# from designing a plan that no client could hold.
+MAX_PROBES = 10_000_000
 MAX_EVENTS = 10_000_000
 MAX_RESAMPLES = 100_000
 MAX_CONCURRENCY = 1000

@@ -243,9 +243,9 @@ BOUNDS = [
     (
         "history_length: 3}",
         "history_length: 3, customers: 100000}"
-        + "".join(f"\n    - {{id: p{i}, customers: 100000}}" for i in range(3)),
-        "spec.yaml:7 probes: the personas' probes must number at most 2,000,000; got "
-        "2,400,000 (3 shops × 400,000 customer profiles × 2 probes each)",
+        + "".join(f"\n    - {{id: p{i}, customers: 100000}}" for i in range(29)),
+        "spec.yaml:7 probes: the personas' probes must number at most 10,000,000; got "
+        "18,000,000 (3 shops × 3,000,000 customer profiles × 2 probes each)",
     ),
     (
         "history_length: 3}",
