@@ -88,12 +88,7 @@ def _pilot_errors(spec: AuditSpec) -> dict[str, tuple[MetricResult, int, float]]
             for metric in run_audit(pilot, out=Path(scratch) / str(run)).metrics:
                 if metric.ci is None or not all(map(math.isfinite, metric.ci)):
                     continue
-                se = standard_error_from_ci(
-                    *metric.ci,
-                    confidence=spec.inference.confidence,
-                    value=metric.value,
-                    direction=None if metric.threshold is None else metric.threshold.direction,
-                )
+                se = standard_error_from_ci(*metric.ci, confidence=spec.inference.confidence)
                 if se > 0.0:
                     found.setdefault(metric.id, []).append((metric, metric.n, se))
     return {

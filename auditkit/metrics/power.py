@@ -1,8 +1,8 @@
 """Power planning: how big an effect a design can detect, and how many probes a target needs.
 
 A metric's standard error is read off a pilot's bootstrap interval (its half-width over the
-normal quantile, on the worse side), so the same formulas serve every metric
-whose error shrinks as ``1/sqrt(n)`` in its independent units.
+normal quantile), so the same formulas serve every metric whose error shrinks as ``1/sqrt(n)``
+in its independent units.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import math
 from scipy.stats import norm
 
 from auditkit.errors import invalid_argument
-from auditkit.results import Direction
 
 
 def _check_probability(where: str, key: str, value: float) -> None:
@@ -20,29 +19,10 @@ def _check_probability(where: str, key: str, value: float) -> None:
         raise ValueError(invalid_argument(where, key, "in (0, 1)", value))
 
 
-def standard_error_from_ci(
-    low: float,
-    high: float,
-    *,
-    confidence: float = 0.95,
-    value: float | None = None,
-    direction: Direction | None = None,
-) -> float:
-    """The standard error a (normal-ish) interval of this width implies.
-
-    With the estimate's ``value`` and the metric's ``direction``, the half of the interval on
-    the worse side (``high - value`` when higher is worse) over the normal quantile. A
-    bootstrap-t interval is longer on the side where estimates spread more, and a vendor that
-    is worse puts its estimates there: sized with the shorter half, a planned 80% power was
-    71% on the built-in world (`benchmarks/power_check.py`). Where the spread does not grow
-    with the effect, this sizes the effect a little large (power above the planned).
-    """
+def standard_error_from_ci(low: float, high: float, *, confidence: float = 0.95) -> float:
+    """The standard error a (normal-ish) interval of this width implies."""
     _check_probability("standard_error_from_ci", "confidence", confidence)
-    quantile = float(norm.ppf(0.5 + confidence / 2.0))
-    if value is None or direction is None:
-        return (high - low) / (2.0 * quantile)
-    half = high - value if direction == "higher_is_worse" else value - low
-    return half / quantile
+    return (high - low) / (2.0 * float(norm.ppf(0.5 + confidence / 2.0)))
 
 
 def minimum_detectable_effect(
