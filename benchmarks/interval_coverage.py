@@ -67,12 +67,19 @@ def attribute_estimates(metric: Any) -> dict[str, tuple[float, tuple[float, floa
 
 
 def coverage_line(label: str, found: np.ndarray, bounds: np.ndarray, target: np.ndarray) -> str:
-    """Share of intervals holding their target, and mean width over the values' 95% spread."""
-    covered = (bounds[:, 0] <= target) & (target <= bounds[:, 1])
+    """Share of intervals holding their target, the share missing it on each side (the
+    interval wholly above the target, wholly below), and mean width over the values' 95%
+    spread."""
+    above = target < bounds[:, 0]
+    below = bounds[:, 1] < target
+    covered = 1.0 - above.mean() - below.mean()
     spread = np.subtract(*np.quantile(found, [0.975, 0.025]))
     width = (bounds[:, 1] - bounds[:, 0]).mean()
     ratio = width / spread if spread > 0 else float("nan")
-    return f"{label:<36} {found.size:>6} {covered.mean():>9.0%} {ratio:>12.2f}"
+    return (
+        f"{label:<36} {found.size:>6} {covered:>9.1%} {above.mean():>7.1%} {below.mean():>7.1%}"
+        f" {ratio:>12.2f}"
+    )
 
 
 def spec_data(
@@ -160,7 +167,8 @@ def main() -> None:
                             per_attribute.setdefault((metric.id, name), []).append(estimate)
     about = "trained mixed:0.5" if vendor else f"pooling {args.pooling:g}"
     print(f"{args.seeds} audits of world {args.world_seed}, {about}")
-    print(f"{'metric':<36} {'audits':>6} {'coverage':>9} {'width ratio':>12}")
+    columns = ("audits", 6), ("coverage", 9), ("above", 7), ("below", 7), ("width ratio", 12)
+    print(f"{'metric':<36} " + " ".join(f"{name:>{width}}" for name, width in columns))
     for name in METRICS:
         found = np.asarray(values[name])
         if found.size < 2:
