@@ -19,25 +19,12 @@ import pandas as pd
 
 from auditkit.errors import EvidenceError, invalid_argument
 from auditkit.probes.columnar import ColumnarEvidenceStore
-from auditkit.probes.evidence import EvidenceStore, _loads
+from auditkit.probes.evidence import ATTEMPT_COLUMNS, EvidenceStore, _loads
 
 SHARD_SUFFIX = ".shard.sqlite"
 RULE_SHARDS = "a positive integer"
 # The columns a shard's attempt carries into the run's evidence (all but its row id).
-_ATTEMPT_COLUMNS = (
-    "probe_id",
-    "request_sha256",
-    "request",
-    "status",
-    "problem",
-    "latency_ms",
-    "items",
-    "scores",
-    "explanations",
-    "raw",
-    "raw_truncated",
-    "recorded_at",
-)
+_ATTEMPT_COLUMNS = ATTEMPT_COLUMNS[1:]
 SHARD_OTHER_SPEC = (
     "{path}: shard evidence was recorded for another spec (sha256 {found}); this run's spec "
     "is {expected}. Remove the file, or resume with the spec that made it."
