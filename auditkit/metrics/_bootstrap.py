@@ -41,6 +41,9 @@ CHUNK_ELEMENTS = 1 << 21
 # Draws per chunk when resamples are reduced by counts (`resampled_sums` with
 # ``reduce="counts"``): a chunk is one matrix product, and fewer, larger products are faster.
 COUNT_CHUNK_ELEMENTS = 1 << 22
+# Strata with at least this many units on average are drawn a stratum at a time
+# (`_draw_by_stratum`): fewer, and each call's overhead outweighs the faster draws.
+MIN_RUN_DRAWS = 256
 
 
 def draw_indices(
@@ -76,12 +79,38 @@ def draw_chunks(
     """
     budget = CHUNK_ELEMENTS if chunk_elements is None else chunk_elements
     per_chunk = max(1, min(n_resamples, budget // max(1, n)))
+    strata = None if bounds is None else distinct(bounds[0])
     for start in range(0, n_resamples, per_chunk):
         size = min(per_chunk, n_resamples - start)
         if bounds is None:
             yield start, draw_indices(rng, 0, n, (size, n))
+        elif strata is not None and n >= MIN_RUN_DRAWS * strata.size:
+            yield start, _draw_by_stratum(rng, bounds, strata, (size, n))
         else:
             yield start, draw_indices(rng, bounds[0], bounds[1], (size, n))
+
+
+def _draw_by_stratum(
+    rng: np.random.Generator,
+    bounds: tuple[np.ndarray, np.ndarray],
+    strata: np.ndarray,
+    size: tuple[int, int],
+) -> np.ndarray:
+    """`draw_indices` within ``bounds``, drawn one stratum of one resample at a time.
+
+    numpy draws a bounded integer the same way whether its bounds come as scalars or as
+    arrays, one element after the other, so these are the very draws of the array call (a
+    test holds them equal); the scalar calls are about five times faster per draw.
+    """
+    if int(bounds[1].max()) > np.iinfo(np.int32).max:
+        return draw_indices(rng, bounds[0], bounds[1], size)
+    ends = np.append(strata[1:], size[1])
+    out = np.empty(size, dtype=np.int32)
+    for row in out:
+        for first, end in zip(strata.tolist(), ends.tolist(), strict=True):
+            low, high = int(bounds[0][first]), int(bounds[1][first])
+            row[first:end] = rng.integers(low, high, size=end - first, dtype=np.int32)
+    return out
 
 
 def resampled_sums(

@@ -145,6 +145,19 @@ def test_bootstrap_ci_does_not_depend_on_the_chunk_size(monkeypatch):
     assert bootstrap_ci(x, n_resamples=999, seed=5) == whole
 
 
+def test_strata_drawn_one_at_a_time_are_the_draws_of_the_array_bounds():
+    # Large strata are drawn stratum by stratum with scalar bounds, for speed; the same
+    # seed must give the very draws of one call with per-unit bounds.
+    sizes = np.array([300, 700, 256, 1000])
+    bounds = _bootstrap.stratum_bounds(np.repeat(np.arange(4), sizes))
+    assert sizes.sum() >= _bootstrap.MIN_RUN_DRAWS * sizes.size
+    drawn = np.vstack(
+        [i for _, i in _bootstrap.draw_chunks(np.random.default_rng(3), 2256, 9, bounds=bounds)]
+    )
+    expected = _bootstrap.draw_indices(np.random.default_rng(3), bounds[0], bounds[1], (9, 2256))
+    assert np.array_equal(drawn, expected)
+
+
 def test_bootstrap_ci_of_a_ratio_drops_resamples_without_weight():
     assert all(math.isnan(c) for c in bootstrap_ci([1.0, 2.0], weights=[0.0, 0.0]))
     low, high = bootstrap_ci([1.0, 0.0, 3.0], weights=[1.0, 0.0, 1.0], n_resamples=200)
