@@ -195,23 +195,57 @@ def _resample_statistics(
         return np.where(sums[:, 1] > 0, sums[:, 0] / sums[:, 1], np.nan)
 
 
-def _stratum_moments(
-    columns: np.ndarray, index: np.ndarray, starts: np.ndarray, per_unit: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per resample in ``index``: each stratum's column sums and the weighted cross-products.
+class _StratumMoments:
+    """Per resample: each stratum's column sums and the cross-products, chunk by chunk.
 
-    The sums have shape (resamples, strata, m), the cross-products of the columns weighted by
-    ``per_unit`` (resamples, m, m): all a linearized variance needs, for any coefficients.
+    Called with a chunk of draws (`draw_chunks`), it returns the sums, shape (resamples,
+    strata, m), and the cross-products of the columns over the drawn units weighted by their
+    stratum's ``n_h / (n_h - 1)``, shape (resamples, m, m): all a linearized variance needs,
+    for any coefficients (`_linearized_variance`). The drawn units' values are gathered
+    (``np.take``) into one buffer reused between chunks. A column that is constant within
+    every stratum (weights of 1, the unit counts of equal random groups) is not gathered: a
+    resample draws ``n_h`` units of each stratum, so its sums and products follow from the
+    stratum's value and the other columns' sums.
     """
-    drawn = columns[:, index]
-    sums = np.moveaxis(np.add.reduceat(drawn, starts, axis=2), 0, 2)
-    m = columns.shape[0]
-    cross = np.empty((index.shape[0], m, m))
-    for j in range(m):
-        for k in range(j, m):
-            # einsum sums the products without a temporary: several times a product and matvec.
-            cross[:, j, k] = cross[:, k, j] = np.einsum("rn,rn,n->r", drawn[j], drawn[k], per_unit)
-    return sums, cross
+
+    def __init__(self, columns: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None):
+        m, n = columns.shape
+        self.starts = np.zeros(1, np.int64) if bounds is None else distinct(bounds[0])
+        self.sizes = np.array([n]) if bounds is None else (bounds[1] - bounds[0])[self.starts]
+        self.factors = self.sizes / (self.sizes - 1.0)
+        # Each stratum's first value of each column, (strata, m), and the columns that keep it.
+        self.levels = columns[:, self.starts].T
+        fixed = (columns == np.repeat(self.levels.T, self.sizes, axis=1)).all(axis=1)
+        self.fixed, self.drawn = np.flatnonzero(fixed), np.flatnonzero(~fixed)
+        self.columns = columns[self.drawn]
+        self.buffer = np.empty((self.drawn.size, 0, n))
+
+    def __call__(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows, m = index.shape[0], self.levels.shape[1]
+        if self.buffer.shape[1] < rows:
+            self.buffer = np.empty((self.drawn.size, rows, index.shape[1]))
+        drawn = self.buffer[:, :rows]
+        for values, out in zip(self.columns, drawn, strict=True):
+            # The draws are valid indices: "clip" only spares numpy a buffered copy.
+            np.take(values, index, out=out, mode="clip")
+        sums = np.empty((rows, self.sizes.size, m))
+        sums[:, :, self.drawn] = np.moveaxis(np.add.reduceat(drawn, self.starts, axis=2), 0, 2)
+        sums[:, :, self.fixed] = self.sizes[:, None] * self.levels[:, self.fixed]
+        cross = np.zeros((rows, m, m))
+        ends = np.append(self.starts[1:], index.shape[1])
+        for first, end, factor in zip(self.starts, ends, self.factors, strict=True):
+            block = drawn[:, :, first:end]
+            for a, j in enumerate(self.drawn):
+                for b, k in enumerate(self.drawn[a:], start=a):
+                    # einsum sums the products without a temporary.
+                    cross[:, j, k] += factor * np.einsum("rn,rn->r", block[a], block[b])
+        # Products with a fixed column: its stratum value times the other column's sums.
+        weighted = self.factors[:, None] * self.levels[:, self.fixed]
+        cross[:, :, self.fixed] = np.einsum("rhj,hk->rjk", sums, weighted)
+        cross[:, self.fixed, :] = np.swapaxes(cross[:, :, self.fixed], 1, 2)
+        upper = np.triu_indices(m, 1)
+        cross[:, upper[1], upper[0]] = cross[:, upper[0], upper[1]]
+        return sums, cross
 
 
 def _linearized_variance(
@@ -219,7 +253,7 @@ def _linearized_variance(
 ) -> np.ndarray:
     """``Σ_h n_h/(n_h - 1) Σ_(i in h) (z_i - z̄_h)²`` of ``z = columns' coefficients`` per resample.
 
-    ``cross`` is already weighted by each unit's ``n_h/(n_h - 1)`` (`_stratum_moments`).
+    ``cross`` is already weighted by each unit's ``n_h/(n_h - 1)`` (`_StratumMoments`).
     """
     factor = sizes / (sizes - 1.0)
     within = np.einsum("rj,rjk,rk->r", coefficients, cross, coefficients)
@@ -249,15 +283,6 @@ def _pivot_ends(
         upper, lower = np.quantile(defined, [1.0 - alpha / 2.0, alpha / 2.0])
     low, high = float(-upper * se), float(-lower * se)
     return (low if math.isfinite(low) else -math.inf, high if math.isfinite(high) else math.inf)
-
-
-def _strata_layout(
-    n: int, bounds: tuple[np.ndarray, np.ndarray] | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each stratum's first position and size, and each unit's ``n_h / (n_h - 1)``."""
-    starts = np.zeros(1, np.int64) if bounds is None else distinct(bounds[0])
-    sizes = np.array([n]) if bounds is None else (bounds[1] - bounds[0])[starts]
-    return starts, sizes, np.repeat(sizes / (sizes - 1.0), sizes)
 
 
 def studentized_interval(
@@ -292,11 +317,12 @@ def studentized_interval(
     estimate = float(values.sum()) / total
     # Residuals about the audit's ratio keep the sums small (no cancellation in se*).
     columns = np.vstack([values - estimate * weights, weights])
-    starts, sizes, per_unit = _strata_layout(n, bounds)
+    stratum_moments = _StratumMoments(columns, bounds)
+    sizes = stratum_moments.sizes
 
     def moments(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per resample: R* - R, the linearized spread and the sum of weights."""
-        sums, cross = _stratum_moments(columns, index, starts, per_unit)
+        sums, cross = stratum_moments(index)
         residual, drawn_total = sums[:, :, 0].sum(axis=1), sums[:, :, 1].sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             shift = residual / drawn_total
@@ -345,11 +371,12 @@ def studentized_product_interval(
     if not (totals > 0).all():
         return (math.nan, math.nan)
     log_estimate = float(powers @ np.log(totals))
-    starts, sizes, per_unit = _strata_layout(n, bounds)
+    stratum_moments = _StratumMoments(columns, bounds)
+    sizes = stratum_moments.sizes
 
     def moments(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per resample: log θ* - log θ and the linearized spread of log θ*."""
-        sums, cross = _stratum_moments(columns, index, starts, per_unit)
+        sums, cross = stratum_moments(index)
         drawn_totals = sums.sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             shift = np.log(drawn_totals) @ powers - log_estimate
