@@ -38,6 +38,11 @@ MIN_GROUPS_PER_STRATUM = 50
 # and a chunk's arrays stay near the cache: 2**23 draws per chunk made a first call of 1000
 # resamples of 50,000 groups 2-3 times slower, paying for fresh memory.
 CHUNK_ELEMENTS = 1 << 21
+# Index draws per chunk of a bootstrap-t interval (`studentized_interval`): its chunk is
+# gathered and then read once per pair of columns, so a chunk that stays in the 2 MiB cache
+# (1 MiB of indices, 2 MiB per gathered column) made intervals of 50,000 units 1.3-1.4
+# times faster than `CHUNK_ELEMENTS`; halving it again lost as much to the calls per chunk.
+STUDENTIZED_CHUNK_ELEMENTS = 1 << 18
 # Draws per chunk when resamples are reduced by counts (`resampled_sums` with
 # ``reduce="counts"``): a chunk is one matrix product, and fewer, larger products are faster.
 COUNT_CHUNK_ELEMENTS = 1 << 22
@@ -334,7 +339,10 @@ def studentized_interval(
     if se == 0.0:
         return (estimate, estimate)
     shifts, spreads, scale = (np.empty(n_resamples) for _ in range(3))
-    for start, index in draw_chunks(rng, n, n_resamples, bounds=bounds):
+    chunks = draw_chunks(
+        rng, n, n_resamples, bounds=bounds, chunk_elements=STUDENTIZED_CHUNK_ELEMENTS
+    )
+    for start, index in chunks:
         rows = slice(start, start + len(index))
         shifts[rows], spreads[rows], scale[rows] = moments(index)
     low, high = _pivot_ends(se, shifts, spreads, scale, confidence)
@@ -389,7 +397,10 @@ def studentized_product_interval(
     if se == 0.0:
         return (math.exp(log_estimate), math.exp(log_estimate))
     shifts, spreads = np.empty(n_resamples), np.empty(n_resamples)
-    for start, index in draw_chunks(rng, n, n_resamples, bounds=bounds):
+    chunks = draw_chunks(
+        rng, n, n_resamples, bounds=bounds, chunk_elements=STUDENTIZED_CHUNK_ELEMENTS
+    )
+    for start, index in chunks:
         rows = slice(start, start + len(index))
         shifts[rows], spreads[rows] = moments(index)
     low, high = _pivot_ends(se, shifts, spreads, np.ones(n_resamples), confidence)

@@ -141,7 +141,8 @@ def test_bootstrap_intervals_do_not_depend_on_the_order_of_units():
 def test_bootstrap_ci_does_not_depend_on_the_chunk_size(monkeypatch):
     x = np.random.default_rng(2).normal(size=101)
     whole = bootstrap_ci(x, n_resamples=999, seed=5)
-    monkeypatch.setattr(_bootstrap, "CHUNK_ELEMENTS", 101 * 7)  # 143 chunks, the last one short
+    # 143 chunks, the last one short
+    monkeypatch.setattr(_bootstrap, "STUDENTIZED_CHUNK_ELEMENTS", 101 * 7)
     assert bootstrap_ci(x, n_resamples=999, seed=5) == whole
 
 
@@ -437,3 +438,24 @@ def test_the_engine_keeps_draws_inside_each_stratum():
     columns = codes[None, :].astype(float)
     sums = _bootstrap.resampled_sums(columns, 25, np.random.default_rng(1), bounds=bounds)
     np.testing.assert_array_equal(sums[:, 0], np.full(25, 0 * 4 + 1 * 6 + 2 * 5))
+
+
+def test_stratum_moments_of_columns_constant_within_strata_match_gathered_ones():
+    # Columns constant within every stratum are not gathered; their sums and cross-products
+    # must be those of the drawn units all the same.
+    rng = np.random.default_rng(8)
+    strata = np.repeat(np.arange(3), [5, 9, 6])
+    bounds = _bootstrap.stratum_bounds(strata)
+    levels = np.array([[1.0, 2.0, 0.5], [3.0, 3.0, 3.0]])
+    columns = np.vstack(
+        [rng.normal(size=20), levels[0][strata], rng.normal(size=20), levels[1][strata]]
+    )
+    index = _bootstrap.draw_indices(rng, bounds[0], bounds[1], (7, 20))
+    sums, cross = _bootstrap._StratumMoments(columns, bounds)(index)
+    assert list(_bootstrap._StratumMoments(columns, bounds).fixed) == [1, 3]
+    drawn = columns[:, index]
+    factor = np.repeat([5 / 4, 9 / 8, 6 / 5], [5, 9, 6])
+    for h, (first, end) in enumerate([(0, 5), (5, 14), (14, 20)]):
+        np.testing.assert_allclose(sums[:, h], drawn[:, :, first:end].sum(axis=2).T, rtol=1e-13)
+    expected = np.einsum("jrn,krn,n->rjk", drawn, drawn, factor)
+    np.testing.assert_allclose(cross, expected, rtol=1e-13)
