@@ -214,7 +214,7 @@ class _StratumMoments:
     """
 
     def __init__(self, columns: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None):
-        m, n = columns.shape
+        n = columns.shape[1]
         self.starts = np.zeros(1, np.int64) if bounds is None else distinct(bounds[0])
         self.sizes = np.array([n]) if bounds is None else (bounds[1] - bounds[0])[self.starts]
         self.factors = self.sizes / (self.sizes - 1.0)
@@ -499,7 +499,18 @@ def stratum_codes(where: str, strata: Any, n: int) -> np.ndarray | None:
 
 
 def stratum_labels(where: str, strata: Any, n: int) -> np.ndarray:
-    """Integer codes of the stratum labels (any hashable labels), checked against ``n``."""
+    """Integer codes of the stratum labels (any hashable labels), checked against ``n``.
+
+    Codes number the labels in the order of their text, whatever their type. Integer labels
+    (distinct numbers, distinct texts) are coded first and only the distinct ones turned to
+    text: at a million units, turning every label to text took longer than the interval.
+    """
+    labels = np.asarray(strata)
+    if labels.dtype.kind in "iub" and labels.shape == (n,):
+        codes, uniques = pd.factorize(labels)
+        return pd.factorize(pd.Series(uniques.astype(object)).astype("string"), sort=True)[0][
+            codes
+        ]
     labels = np.asarray(strata, dtype=object)
     if labels.shape != (n,):
         raise invalid(where, "strata", RULE_STRATA, labels.shape)

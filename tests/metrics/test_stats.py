@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
@@ -459,3 +460,19 @@ def test_stratum_moments_of_columns_constant_within_strata_match_gathered_ones()
         np.testing.assert_allclose(sums[:, h], drawn[:, :, first:end].sum(axis=2).T, rtol=1e-13)
     expected = np.einsum("jrn,krn,n->rjk", drawn, drawn, factor)
     np.testing.assert_allclose(cross, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([10, 2, -3, 2, 10, 0, 1]),
+        np.array([3, 1, 2, 1, 3, 0, 9], dtype=np.uint8),
+        np.array([True, False, True, True, False, False, True]),
+        [12, 3, 3, 12, 100, 3, 7],
+    ],
+)
+def test_integer_stratum_labels_are_coded_in_the_order_of_their_text(labels):
+    # The integer fast path must give the codes of the labels' text, as other labels get.
+    text = pd.Series(np.asarray(labels, dtype=object)).astype("string")
+    expected = pd.factorize(text, sort=True)[0]
+    assert np.array_equal(_bootstrap.stratum_labels("t", labels, 7), expected)
