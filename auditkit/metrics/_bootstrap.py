@@ -78,7 +78,8 @@ def draw_chunks(
     """Bootstrap draws by chunk: ``(start, index)``, ``index[r]`` the units of ``start + r``.
 
     With ``bounds = (low, high)``, unit ``i`` is redrawn from ``[low[i], high[i])``: the units
-    of its own stratum, so every resample keeps the design's stratum sizes. A chunk holds at
+    of its own stratum, so every resample keeps the design's stratum sizes (large strata are
+    drawn one at a time, `_draw_by_stratum`: the same draws, faster). A chunk holds at
     most ``chunk_elements`` draws (`CHUNK_ELEMENTS` by default; at least one resample), so
     memory stays bounded.
     """
