@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
@@ -141,8 +142,22 @@ def test_bootstrap_intervals_do_not_depend_on_the_order_of_units():
 def test_bootstrap_ci_does_not_depend_on_the_chunk_size(monkeypatch):
     x = np.random.default_rng(2).normal(size=101)
     whole = bootstrap_ci(x, n_resamples=999, seed=5)
-    monkeypatch.setattr(_bootstrap, "CHUNK_ELEMENTS", 101 * 7)  # 143 chunks, the last one short
+    # 143 chunks, the last one short
+    monkeypatch.setattr(_bootstrap, "STUDENTIZED_CHUNK_ELEMENTS", 101 * 7)
     assert bootstrap_ci(x, n_resamples=999, seed=5) == whole
+
+
+def test_strata_drawn_one_at_a_time_are_the_draws_of_the_array_bounds():
+    # Large strata are drawn stratum by stratum with scalar bounds, for speed; the same
+    # seed must give the very draws of one call with per-unit bounds.
+    sizes = np.array([300, 700, 256, 1000])
+    bounds = _bootstrap.stratum_bounds(np.repeat(np.arange(4), sizes))
+    assert sizes.sum() >= _bootstrap.MIN_RUN_DRAWS * sizes.size
+    drawn = np.vstack(
+        [i for _, i in _bootstrap.draw_chunks(np.random.default_rng(3), 2256, 9, bounds=bounds)]
+    )
+    expected = _bootstrap.draw_indices(np.random.default_rng(3), bounds[0], bounds[1], (9, 2256))
+    assert np.array_equal(drawn, expected)
 
 
 def test_bootstrap_ci_of_a_ratio_drops_resamples_without_weight():
@@ -424,3 +439,40 @@ def test_the_engine_keeps_draws_inside_each_stratum():
     columns = codes[None, :].astype(float)
     sums = _bootstrap.resampled_sums(columns, 25, np.random.default_rng(1), bounds=bounds)
     np.testing.assert_array_equal(sums[:, 0], np.full(25, 0 * 4 + 1 * 6 + 2 * 5))
+
+
+def test_stratum_moments_of_columns_constant_within_strata_match_gathered_ones():
+    # Columns constant within every stratum are not gathered; their sums and cross-products
+    # must be those of the drawn units all the same.
+    rng = np.random.default_rng(8)
+    strata = np.repeat(np.arange(3), [5, 9, 6])
+    bounds = _bootstrap.stratum_bounds(strata)
+    levels = np.array([[1.0, 2.0, 0.5], [3.0, 3.0, 3.0]])
+    columns = np.vstack(
+        [rng.normal(size=20), levels[0][strata], rng.normal(size=20), levels[1][strata]]
+    )
+    index = _bootstrap.draw_indices(rng, bounds[0], bounds[1], (7, 20))
+    sums, cross = _bootstrap._StratumMoments(columns, bounds)(index)
+    assert list(_bootstrap._StratumMoments(columns, bounds).fixed) == [1, 3]
+    drawn = columns[:, index]
+    factor = np.repeat([5 / 4, 9 / 8, 6 / 5], [5, 9, 6])
+    for h, (first, end) in enumerate([(0, 5), (5, 14), (14, 20)]):
+        np.testing.assert_allclose(sums[:, h], drawn[:, :, first:end].sum(axis=2).T, rtol=1e-13)
+    expected = np.einsum("jrn,krn,n->rjk", drawn, drawn, factor)
+    np.testing.assert_allclose(cross, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([10, 2, -3, 2, 10, 0, 1]),
+        np.array([3, 1, 2, 1, 3, 0, 9], dtype=np.uint8),
+        np.array([True, False, True, True, False, False, True]),
+        [12, 3, 3, 12, 100, 3, 7],
+    ],
+)
+def test_integer_stratum_labels_are_coded_in_the_order_of_their_text(labels):
+    # The integer fast path must give the codes of the labels' text, as other labels get.
+    text = pd.Series(np.asarray(labels, dtype=object)).astype("string")
+    expected = pd.factorize(text, sort=True)[0]
+    assert np.array_equal(_bootstrap.stratum_labels("t", labels, 7), expected)
