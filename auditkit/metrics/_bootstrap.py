@@ -185,20 +185,9 @@ def resampled_counts(
         yield start, rows
 
 
-def _resample_statistics(
-    values: np.ndarray,
-    weights: np.ndarray | None,
-    n_resamples: int,
-    rng: np.random.Generator,
-    bounds: tuple[np.ndarray, np.ndarray] | None = None,
-) -> np.ndarray:
-    """The statistic (mean, or ratio of sums) of ``n_resamples`` bootstrap resamples."""
-    if weights is None:
-        return resampled_sums(values[None, :], n_resamples, rng, bounds=bounds)[:, 0] / len(values)
-    sums = resampled_sums(np.vstack([values, weights]), n_resamples, rng, bounds=bounds)
-    # A resample whose weights are all zero has no ratio; it is dropped from the interval.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sums[:, 1] > 0, sums[:, 0] / sums[:, 1], np.nan)
+def _resampled_means(values: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """The mean of each of ``n_resamples`` bootstrap resamples of ``values``."""
+    return resampled_sums(values[None, :], n_resamples, rng)[:, 0] / len(values)
 
 
 class _StratumMoments:
@@ -291,6 +280,21 @@ def _pivot_ends(
     return (low if math.isfinite(low) else -math.inf, high if math.isfinite(high) else math.inf)
 
 
+def _bounded_ends(
+    ends: tuple[float, float], shifts: np.ndarray, confidence: float, units: int
+) -> tuple[float, float]:
+    """``ends`` of ``θ* - θ``, an unbounded one read from the resampled shifts instead.
+
+    That end is the shifts' percentile end at the expanded level of ``units``
+    (`expanded_confidence`).
+    """
+    if all(map(math.isfinite, ends)):
+        return ends
+    fallback = percentile_interval(shifts, expanded_confidence(confidence, units))
+    low, high = (e if math.isfinite(e) else alt for e, alt in zip(ends, fallback, strict=True))
+    return (low, high)
+
+
 def studentized_interval(
     values: np.ndarray,
     weights: np.ndarray,
@@ -346,12 +350,10 @@ def studentized_interval(
     for start, index in chunks:
         rows = slice(start, start + len(index))
         shifts[rows], spreads[rows], scale[rows] = moments(index)
-    low, high = _pivot_ends(se, shifts, spreads, scale, confidence)
-    ends = [estimate + low, estimate + high]
-    if not all(map(math.isfinite, ends)):
-        fallback = percentile_interval(estimate + shifts, expanded_confidence(confidence, n))
-        ends = [e if math.isfinite(e) else alt for e, alt in zip(ends, fallback, strict=True)]
-    return (ends[0], ends[1])
+    low, high = _bounded_ends(
+        _pivot_ends(se, shifts, spreads, scale, confidence), shifts, confidence, n
+    )
+    return (estimate + low, estimate + high)
 
 
 def studentized_product_interval(
@@ -404,16 +406,9 @@ def studentized_product_interval(
     for start, index in chunks:
         rows = slice(start, start + len(index))
         shifts[rows], spreads[rows] = moments(index)
-    low, high = _pivot_ends(se, shifts, spreads, np.ones(n_resamples), confidence)
-    ends = [math.exp(log_estimate + low), math.exp(log_estimate + high)]
-    if not (ends[0] > 0.0 and math.isfinite(ends[1])):
-        statistics = np.exp(log_estimate + shifts)
-        fallback = percentile_interval(statistics, expanded_confidence(confidence, n))
-        ends = [
-            ends[0] if ends[0] > 0.0 else fallback[0],
-            ends[1] if math.isfinite(ends[1]) else fallback[1],
-        ]
-    return (ends[0], ends[1])
+    pivot_ends = _pivot_ends(se, shifts, spreads, np.ones(n_resamples), confidence)
+    low, high = _bounded_ends(pivot_ends, shifts, confidence, n)
+    return (math.exp(log_estimate + low), math.exp(log_estimate + high))
 
 
 def stable_order(codes: np.ndarray) -> np.ndarray:
@@ -746,8 +741,8 @@ def bootstrap_diff_ci(
     if first.size < 2 or second.size < 2:
         return (math.nan, math.nan)
     seed_a, seed_b = np.random.SeedSequence(seed).spawn(2)
-    stats_a = _resample_statistics(first, None, int(n_resamples), np.random.default_rng(seed_a))
-    stats_b = _resample_statistics(second, None, int(n_resamples), np.random.default_rng(seed_b))
+    stats_a = _resampled_means(first, int(n_resamples), np.random.default_rng(seed_a))
+    stats_b = _resampled_means(second, int(n_resamples), np.random.default_rng(seed_b))
     return percentile_interval(stats_a - stats_b, float(confidence))
 
 
