@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
 
 from auditkit.metrics._bootstrap import COUNT_CHUNK_ELEMENTS
@@ -139,17 +139,19 @@ def jackknife_interval(
     ``se² = Σ_h (G_h - 1) / G_h · Σ_g (θ_hg - θ̄_h)²`` and the interval is
     ``value ± t(ν, (1 + confidence) / 2) · se``, ``ν`` the Satterthwaite degrees of freedom
     of the strata's parts of ``se²`` (`_satterthwaite`), within ``bounds``;
-    ``(nan, nan)`` when a replicate is not finite. A positive statistic (every replicate
-    positive) is taken on its log, and the interval is ``value · exp(± t · se_log)``: these
-    statistics are ratios of counts whose spread grows with their value, and a symmetric
-    interval missed low audits (within-shop Jaccard on the trained vendor: 6.7% of intervals
-    wholly below the design mean and 2.0% above, coverage 91.3% over 300 audits).
+    ``(nan, nan)`` when a replicate is not finite. A statistic strictly inside ``bounds``
+    (every replicate too) is taken on the logit of its place between them, and the interval
+    mapped back: these statistics are shares of counts whose spread shrinks towards their
+    bounds (Gini near 1, coverage near 0), and a symmetric interval missed on the far side
+    (Gini on the SMB design: 6.0% of 1,000 intervals wholly above the design mean and 1.2%
+    below; within-shop Jaccard on the trained vendor: 6.7% below, 2.0% above).
     """
     if not np.isfinite(replicates).all():
         return (math.nan, math.nan)
-    positive = value > 0 and bool((replicates > 0).all())
-    if positive:
-        replicates, value = np.log(replicates), math.log(value)
+    low, high = bounds
+    inside = low < value < high and bool(((replicates > low) & (replicates < high)).all())
+    if inside:
+        replicates, value = _logit(replicates, bounds), float(_logit(np.asarray(value), bounds))
     group_stratum = design.group_stratum
     parts, freedoms = [], []
     for stratum in np.unique(group_stratum):
@@ -161,10 +163,15 @@ def jackknife_interval(
     half = float(stats.t.ppf(0.5 + confidence / 2.0, _satterthwaite(parts, freedoms))) * (
         math.sqrt(spread)
     )
-    ends = (value - half, value + half)
-    if positive:
-        ends = (math.exp(ends[0]), math.exp(ends[1]))
-    return (max(bounds[0], ends[0]), min(bounds[1], ends[1]))
+    ends = np.array([value - half, value + half])
+    if inside:
+        ends = low + (high - low) * special.expit(ends)
+    return (max(low, float(ends[0])), min(high, float(ends[1])))
+
+
+def _logit(x: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """The logit of ``x``'s place between ``bounds``."""
+    return special.logit((x - bounds[0]) / (bounds[1] - bounds[0]))
 
 
 def _satterthwaite(parts: list[float], freedoms: list[int]) -> float:

@@ -58,10 +58,10 @@ def replicate_weights(personas):
 
 def jackknife(value, replicates, personas):
     """``value ± t(ν) · se`` of delete-one replicates stratified by persona, within [0, 1]; on
-    the log scale (``value · exp(± t · se_log)``) when the value and every replicate are
-    positive."""
-    log = value > 0 and min(replicates) > 0
-    at = math.log if log else float
+    the logit scale (``expit(logit(value) ± t · se_logit)``) when the value and every
+    replicate are strictly between 0 and 1."""
+    inside = 0 < value < 1 and min(replicates) > 0 and max(replicates) < 1
+    at = (lambda x: math.log(x / (1 - x))) if inside else float
     parts = []
     for persona in set(personas):
         these = [at(r) for r, p in zip(replicates, personas, strict=True) if p == persona]
@@ -72,8 +72,8 @@ def jackknife(value, replicates, personas):
     freedom = spread**2 / sum(v**2 / f for v, f in parts if f > 0) if spread > 0 else 1
     half = stats.t.ppf(0.975, max(1, freedom)) * math.sqrt(spread)
     low, high = at(value) - half, at(value) + half
-    if log:
-        low, high = math.exp(low), math.exp(high)
+    if inside:
+        low, high = 1 / (1 + math.exp(-low)), 1 / (1 + math.exp(-high))
     return (max(0.0, low), min(1.0, high))
 
 
