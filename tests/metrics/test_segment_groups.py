@@ -12,6 +12,7 @@ from auditkit.metrics.segments.groups import (
     EXPOSURE_ID,
     EXPOSURE_THRESHOLD,
     HIT_RATE_ID,
+    MIN_EVENTS,
     PRICE_GAP_ID,
     PRICE_GAP_THRESHOLD,
     cluster_bootstrap_means,
@@ -260,8 +261,10 @@ def test_an_attribute_with_twins_is_compared_on_the_same_customers():
     assert plain[0].ratio == pytest.approx(15 / 85)
 
 
-@pytest.mark.parametrize(("hits_a", "has_interval"), [(0, False), (4, False), (5, True)])
-def test_a_ratio_needs_five_events_in_every_group_for_an_interval(hits_a, has_interval):
+@pytest.mark.parametrize(
+    ("hits_a", "has_interval"), [(0, False), (MIN_EVENTS - 1, False), (MIN_EVENTS, True)]
+)
+def test_a_ratio_needs_min_events_in_every_group_for_an_interval(hits_a, has_interval):
     customers = 40
     level = np.where(np.arange(customers) < 20, "a", "b")
     hit = np.zeros(customers)

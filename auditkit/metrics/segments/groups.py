@@ -59,9 +59,12 @@ HIT_RATE_THRESHOLD = Threshold(warn=0.8, fail=0.5, direction="lower_is_worse")
 REASON_NO_ATTRIBUTE = "no segment attribute has two or more groups of answered probes"
 # Fewest probes with a nonzero outcome (a hit, a premium product shown) a group needs for its
 # ratio to another group to have an interval: the bootstrap cannot draw a hit a group never
-# had, so a group of 0 or 1 hits gives a ratio interval of [0, 0] (certain, and wrong). The
-# usual rule for a proportion's normal approximation (n·p >= 5).
-MIN_EVENTS = 5
+# had, so a group of 0 or 1 hits gives a ratio interval of [0, 0] (certain, and wrong), and
+# a group of a few hits gives a resampled ratio that barely moves (the same few customers in
+# every resample). Measured, not assumed: on the SMB suite's design (simulated vendor, 1000
+# audits) the hit-rate ratio's intervals held the design mean in 92.8% of audits at 5 events,
+# 92.6% at 6, 94.9% at 7 and 97.4% at 8 (`benchmarks/interval_coverage.py`).
+MIN_EVENTS = 8
 
 
 def _weighted_mean(y_true: np.ndarray, y_pred: np.ndarray, counts: np.ndarray) -> float:
