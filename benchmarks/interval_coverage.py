@@ -21,10 +21,13 @@ the simulated one, trained once on logs seeded by the world seed (``log_seed``),
 stays fixed while the audits' customers change.
 
 ``--probes-from SPEC`` audits with a shipped suite's probe design (its budget) instead of the
-demo's.
+demo's. ``--trend-planting`` keeps that suite's trend planting (the cooperative and regulator
+suites have one) and measures trend leakage too: every audit then sends its synthetic purchases
+to a fresh vendor, so the plant does not carry from one audit to the next.
 
 Run: python benchmarks/interval_coverage.py [--seeds 100] [--world-seed 7] [--pooling 0.5]
      [--vendor simulated|trained] [--probes-from auditkit/suites/smb_vetting.yaml]
+     [--trend-planting]
 """
 
 from __future__ import annotations
@@ -42,8 +45,9 @@ import auditkit
 import auditkit.metrics
 from auditkit.world import generate_world
 
-# Every metric with an interval on this design (trend leakage needs trend planting).
-METRICS = [m for m in auditkit.metrics.METRICS if m != "popularity.trend_leakage"]
+# Every metric with an interval; trend leakage only with trend planting (`--trend-planting`).
+LEAKAGE = "popularity.trend_leakage"
+METRICS = [name for name in auditkit.metrics.METRICS if name != LEAKAGE]
 # Metrics valued at their worst attribute's group ratio: as the ratio, or as 1 - ratio (a gap).
 WORST_ATTRIBUTE = {
     "segment.price_gap": "gap",
@@ -88,6 +92,7 @@ def spec_data(
     pooling: float,
     vendor: dict[str, Any] | None = None,
     probes: dict[str, Any] | None = None,
+    metrics: list[str] | None = None,
 ) -> dict[str, Any]:
     """The demo's probe design (or ``probes``) over fixed shops; a noisy simulated vendor."""
     return {
@@ -113,7 +118,7 @@ def spec_data(
             "counterfactual": ["age_band"],
             "repetitions": 1,
         },
-        "metrics": {name: {} for name in METRICS},
+        "metrics": {name: {} for name in metrics or METRICS},
         "inference": {"n_resamples": 1000},
     }
 
@@ -130,18 +135,30 @@ def main() -> None:
         default=None,
         help="a suite's spec (auditkit/suites/smb_vetting.yaml): audit with its probe design",
     )
+    parser.add_argument(
+        "--trend-planting",
+        action="store_true",
+        help="keep the suite's trend planting and measure trend leakage (--probes-from a suite "
+        "with one: auditkit/suites/cooperative.yaml)",
+    )
     args = parser.parse_args()
     probes = None
+    metrics = list(METRICS)
     if args.probes_from is not None:
         probes = yaml.safe_load(args.probes_from.read_text())["probes"]
-        probes.pop("trend_planting", None)  # trend leakage is not measured here
+        if not args.trend_planting:
+            probes.pop("trend_planting", None)
+    if args.trend_planting:
+        if probes is None or "trend_planting" not in probes:
+            parser.error("--trend-planting needs --probes-from a suite with trend_planting")
+        metrics.append(LEAKAGE)
     vendor = None
     if args.vendor == "trained":
         options = {"training": "mixed:0.5", "log_seed": args.world_seed, "noise": 0.3}
         vendor = {"adapter": "trained", "options": options}
     start = time.perf_counter()
-    values: dict[str, list[float]] = {name: [] for name in METRICS}
-    intervals: dict[str, list[tuple[float, float]]] = {name: [] for name in METRICS}
+    values: dict[str, list[float]] = {name: [] for name in metrics}
+    intervals: dict[str, list[tuple[float, float]]] = {name: [] for name in metrics}
     named: dict[str, list[str]] = {name: [] for name in WORST_ATTRIBUTE}
     per_attribute: dict[tuple[str, str], list[tuple[float, tuple[float, float]]]] = {}
     with tempfile.TemporaryDirectory(prefix="auditkit-coverage-") as scratch:
@@ -154,7 +171,7 @@ def main() -> None:
             shops.append({"id": shop_id, "catalog": str(path), "signature": signature})
         for seed in range(1, args.seeds + 1):
             spec = auditkit.AuditSpec.model_validate(
-                spec_data(seed, shops, args.pooling, vendor, probes)
+                spec_data(seed, shops, args.pooling, vendor, probes, metrics)
             )
             result = auditkit.run_audit(spec, out=Path(scratch) / f"run-{seed}")
             for metric in result.metrics:
@@ -169,7 +186,7 @@ def main() -> None:
     print(f"{args.seeds} audits of world {args.world_seed}, {about}")
     columns = ("audits", 6), ("coverage", 9), ("above", 7), ("below", 7), ("width ratio", 12)
     print(f"{'metric':<36} " + " ".join(f"{name:>{width}}" for name, width in columns))
-    for name in METRICS:
+    for name in metrics:
         found = np.asarray(values[name])
         if found.size < 2:
             print(f"{name:<36} {found.size:>6}  (too few intervals)")
