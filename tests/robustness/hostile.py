@@ -110,7 +110,12 @@ FAULTS: dict[str, Fault] = {
         _malformed("too_many", "answered with too_many"),
         _malformed("not_utf8", "invalid: unparseable"),
         _malformed("huge", "invalid: too_large", huge_bytes=50_000_000),
-        _malformed("gzip_bomb", "invalid: too_large", bomb_bytes=1 << 30),
+        # Refusing a bomb is what is tested, not the deadline: traced (3x slower) on a loaded
+        # machine, reading to the size cap once outlasted 0.5 s and was counted a timeout.
+        replace(
+            _malformed("gzip_bomb", "invalid: too_large", bomb_bytes=1 << 30),
+            vendor={"timeout_seconds": 6 * TIMEOUT_SECONDS},
+        ),
         Fault(
             "echo_credentials",
             ("invalid: unparseable", "error: http_503"),
@@ -331,7 +336,8 @@ def problems(outcome: Outcome, *, memory_limit: int = MEMORY_LIMIT) -> list[str]
             found.append(f"{fault.name}: {probe_id} given up after {len(tried)} ({last})")
             break
     longest = attempts["latency_ms"].max() / 1000 if len(attempts) else 0.0
-    if longest > TIMEOUT_SECONDS + DEADLINE_SLACK_SECONDS:
+    deadline = fault.vendor.get("timeout_seconds", TIMEOUT_SECONDS)
+    if longest > deadline + DEADLINE_SLACK_SECONDS:
         found.append(f"{fault.name}: an attempt took {longest:.1f} s, past its deadline")
     if quality.attempts != len(attempts):
         found.append(f"{fault.name}: {quality.attempts} attempts counted, {len(attempts)} kept")
