@@ -25,9 +25,12 @@ demo's. ``--trend-planting`` keeps that suite's trend planting (the cooperative 
 suites have one) and measures trend leakage too: every audit then sends its synthetic purchases
 to a fresh vendor, so the plant does not carry from one audit to the next.
 
-Run: python benchmarks/interval_coverage.py [--seeds 100] [--world-seed 7] [--pooling 0.5]
-     [--vendor simulated|trained] [--probes-from auditkit/suites/smb_vetting.yaml]
-     [--trend-planting]
+``--first-seed S`` starts the audit seeds at S, so a second run adds audits independent of the
+first (its design mean is its own).
+
+Run: python benchmarks/interval_coverage.py [--seeds 100] [--first-seed 1] [--world-seed 7]
+     [--pooling 0.5] [--vendor simulated|trained]
+     [--probes-from auditkit/suites/smb_vetting.yaml] [--trend-planting]
 """
 
 from __future__ import annotations
@@ -126,6 +129,7 @@ def spec_data(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--first-seed", type=int, default=1, help="audit seeds from this one on")
     parser.add_argument("--world-seed", type=int, default=7)
     parser.add_argument("--pooling", type=float, default=0.5)
     parser.add_argument("--vendor", choices=("simulated", "trained"), default="simulated")
@@ -169,7 +173,7 @@ def main() -> None:
             frame.to_csv(path, index=False)
             signature = {"categories": list(world.shops[shop_id].signature_categories)}
             shops.append({"id": shop_id, "catalog": str(path), "signature": signature})
-        for seed in range(1, args.seeds + 1):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             spec = auditkit.AuditSpec.model_validate(
                 spec_data(seed, shops, args.pooling, vendor, probes, metrics)
             )
@@ -183,7 +187,10 @@ def main() -> None:
                         for name, estimate in attribute_estimates(metric).items():
                             per_attribute.setdefault((metric.id, name), []).append(estimate)
     about = "trained mixed:0.5" if vendor else f"pooling {args.pooling:g}"
-    print(f"{args.seeds} audits of world {args.world_seed}, {about}")
+    last = args.first_seed + args.seeds - 1
+    print(
+        f"{args.seeds} audits (seeds {args.first_seed}-{last}) of world {args.world_seed}, {about}"
+    )
     columns = ("audits", 6), ("coverage", 9), ("above", 7), ("below", 7), ("width ratio", 12)
     print(f"{'metric':<36} " + " ".join(f"{name:>{width}}" for name, width in columns))
     for name in metrics:
