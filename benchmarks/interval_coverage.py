@@ -26,16 +26,21 @@ suites have one) and measures trend leakage too: every audit then sends its synt
 to a fresh vendor, so the plant does not carry from one audit to the next.
 
 ``--first-seed S`` starts the audit seeds at S, so a second run adds audits independent of the
-first (its design mean is its own).
+first (its design mean is its own). ``--metrics ID ...`` measures only those metrics (a change to
+one metric's interval is rerun in a fraction of the time: the probing is the same, the metrics
+not asked for are not computed). ``--log FILE`` writes every audit's value and interval, one
+JSON line per audit and metric, to find what the audits that miss have in common.
 
 Run: python benchmarks/interval_coverage.py [--seeds 100] [--first-seed 1] [--world-seed 7]
      [--pooling 0.5] [--vendor simulated|trained]
      [--probes-from auditkit/suites/smb_vetting.yaml] [--trend-planting]
+     [--metrics segment.hit_rate_ratio ...] [--log audits.jsonl]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -145,9 +150,13 @@ def main() -> None:
         help="keep the suite's trend planting and measure trend leakage (--probes-from a suite "
         "with one: auditkit/suites/cooperative.yaml)",
     )
+    parser.add_argument(
+        "--metrics", nargs="+", choices=[*METRICS, LEAKAGE], default=None, help="only these"
+    )
+    parser.add_argument("--log", type=Path, default=None, help="a JSON line per audit and metric")
     args = parser.parse_args()
     probes = None
-    metrics = list(METRICS)
+    metrics = [name for name in METRICS if args.metrics is None or name in args.metrics]
     if args.probes_from is not None:
         probes = yaml.safe_load(args.probes_from.read_text())["probes"]
         if not args.trend_planting:
@@ -155,7 +164,10 @@ def main() -> None:
     if args.trend_planting:
         if probes is None or "trend_planting" not in probes:
             parser.error("--trend-planting needs --probes-from a suite with trend_planting")
-        metrics.append(LEAKAGE)
+        if args.metrics is None or LEAKAGE in args.metrics:
+            metrics.append(LEAKAGE)
+    elif args.metrics is not None and LEAKAGE in args.metrics:
+        parser.error("popularity.trend_leakage needs --trend-planting")
     vendor = None
     if args.vendor == "trained":
         options = {"training": "mixed:0.5", "log_seed": args.world_seed, "noise": 0.3}
@@ -165,6 +177,7 @@ def main() -> None:
     intervals: dict[str, list[tuple[float, float]]] = {name: [] for name in metrics}
     named: dict[str, list[str]] = {name: [] for name in WORST_ATTRIBUTE}
     per_attribute: dict[tuple[str, str], list[tuple[float, tuple[float, float]]]] = {}
+    log = args.log.open("w") if args.log is not None else None
     with tempfile.TemporaryDirectory(prefix="auditkit-coverage-") as scratch:
         world = generate_world(seed=args.world_seed, n_shops=6, items_per_shop=300)
         shops = []
@@ -179,6 +192,10 @@ def main() -> None:
             )
             result = auditkit.run_audit(spec, out=Path(scratch) / f"run-{seed}")
             for metric in result.metrics:
+                if log is not None:
+                    record = {"seed": seed, "metric": metric.id, "value": metric.value}
+                    record.update(ci=metric.ci, n=metric.n, details=metric.details)
+                    log.write(json.dumps(record, default=str) + "\n")
                 if metric.ci is not None and np.isfinite(metric.value):
                     values[metric.id].append(metric.value)
                     intervals[metric.id].append(metric.ci)
@@ -186,6 +203,8 @@ def main() -> None:
                         named[metric.id].append(metric.details["attribute"])
                         for name, estimate in attribute_estimates(metric).items():
                             per_attribute.setdefault((metric.id, name), []).append(estimate)
+    if log is not None:
+        log.close()
     about = "trained mixed:0.5" if vendor else f"pooling {args.pooling:g}"
     last = args.first_seed + args.seeds - 1
     print(

@@ -278,6 +278,24 @@ def test_a_ratio_needs_min_events_in_every_group_for_an_interval(hits_a, has_int
     assert all(map(math.isfinite, comparison.ratio_ci)) == has_interval
 
 
+@pytest.mark.parametrize(
+    ("hitting", "has_interval"), [(MIN_EVENTS - 1, False), (MIN_EVENTS, True)]
+)
+def test_the_events_a_ratio_needs_are_counted_in_customers_not_probes(hitting, has_interval):
+    # 20 customers, each asked at 6 shops at both levels: group a's 12 hits come from the first
+    # `hitting` customers, so a group of many hits by few customers has no interval.
+    customer = np.repeat(np.arange(20), 12)
+    level = np.tile(np.repeat(["a", "b"], 6), 20)
+    hit = np.zeros(customer.size)
+    a_rows = np.flatnonzero((level == "a") & (customer < hitting)).reshape(hitting, 6)
+    hit[a_rows.T.ravel()[:12]] = 1.0  # each hitting customer's first row, then second rows
+    hit[np.flatnonzero((level == "b") & (customer >= 10))[::6]] = 1.0  # 10 customers, 10 hits
+    outcomes = pd.DataFrame({"segment.x": level, "customer": customer, "hit_rate": hit})
+    comparison = compare_groups(outcomes, "hit_rate", n_resamples=200, confidence=0.95, seed=0)[0]
+    assert hit[level == "a"].sum() == 12
+    assert all(map(math.isfinite, comparison.ratio_ci)) == has_interval
+
+
 def test_a_tested_gap_without_an_interval_is_inconclusive_whatever_its_p_value():
     from auditkit.judging import verdict
     from auditkit.results import Estimate, Threshold
