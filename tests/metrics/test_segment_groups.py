@@ -293,6 +293,7 @@ def test_the_events_a_ratio_needs_are_counted_in_customers_not_probes(hitting, h
     outcomes = pd.DataFrame({"segment.x": level, "customer": customer, "hit_rate": hit})
     comparison = compare_groups(outcomes, "hit_rate", n_resamples=200, confidence=0.95, seed=0)[0]
     assert hit[level == "a"].sum() == 12
+    assert comparison.with_events.tolist() == [hitting, 10]
     assert all(map(math.isfinite, comparison.ratio_ci)) == has_interval
 
 

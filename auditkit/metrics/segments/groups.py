@@ -81,7 +81,8 @@ class GroupComparison:
     """One attribute (or intersection of attributes) compared across its groups.
 
     ``frame`` is the fairlearn MetricFrame; ``levels`` and ``means`` its groups in sorted
-    order; the intervals are percentile intervals of the cluster bootstrap, and ``p_value``
+    order, ``counts`` their probes and ``with_events`` their customers with a nonzero
+    outcome (`MIN_EVENTS`); the intervals are percentile intervals of the cluster bootstrap, and ``p_value``
     the Wald test of equal group means with the bootstrap covariance.
     """
 
@@ -90,6 +91,7 @@ class GroupComparison:
     levels: tuple[str, ...]
     means: np.ndarray
     counts: np.ndarray
+    with_events: np.ndarray
     difference: float
     ratio: float
     difference_ci: tuple[float, float]
@@ -248,6 +250,7 @@ def compare_groups(
                 levels=levels,
                 means=means,
                 counts=counts,
+                with_events=with_events,
                 difference=float(frame.difference()["mean"]),
                 ratio=float(frame.ratio()["mean"]),
                 difference_ci=percentile_interval(difference_boot, level),
@@ -272,6 +275,9 @@ def _details(comparisons: list[GroupComparison]) -> dict[str, object]:
             "p_value": c.p_value,
             "q_value": float(q),
             "groups": {level: int(n) for level, n in zip(c.levels, c.counts, strict=True)},
+            "customers_with_events": {
+                level: int(n) for level, n in zip(c.levels, c.with_events, strict=True)
+            },
         }
         for c, q in zip(comparisons, q_values, strict=True)
     }
